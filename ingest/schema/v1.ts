@@ -1,0 +1,193 @@
+// Tap schema, version 1: the one definition of what a sidecar records.
+//
+// Events are flat records (no nesting) so that one event is one ClickHouse row
+// and the validator below is the whole contract. Fields that do not apply to a
+// kind are absent from the JSON and take column defaults in the store.
+//
+// Secrets never enter a tap: the sidecar strips query strings (except
+// allow-listed keys) and captures only allow-listed headers; `FORBIDDEN_HEADERS`
+// are refused here as well, so a misconfigured sidecar cannot leak them.
+
+export const TAP_SCHEMA_VERSION = 1 as const;
+
+export const TAP_KINDS = ['l4.open', 'l4.close', 'l7.request'] as const;
+export type TapKind = (typeof TAP_KINDS)[number];
+
+export const DIRECTIONS = ['inbound', 'outbound'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+/** How an L4 connection ended. */
+export const L4_ENDS = ['local_close', 'remote_close', 'error', 'timeout'] as const;
+export type L4End = (typeof L4_ENDS)[number];
+
+/** Source service recorded on inbound taps when the client has no sidecar. */
+export const EXTERNAL_SERVICE = 'external';
+
+/** Header values that must never leave a sidecar, whatever the allow-list says. */
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key',
+]);
+
+interface TapCommon {
+  v: 1;
+  kind: TapKind;
+  /** Emitting sidecar id, e.g. "cart-1". */
+  proxy: string;
+  /** Per-proxy sequence number, 0-based, no gaps. */
+  seq: number;
+  /** Start of the connection or request, epoch milliseconds. */
+  ts: number;
+  direction: Direction;
+  /** Connection id, unique within the proxy; joins l4 and l7 events. */
+  conn_id: string;
+  src_service: string;
+  src_instance: string;
+  src_addr: string;
+  src_port: number;
+  dst_service: string;
+  dst_instance: string;
+  dst_addr: string;
+  dst_port: number;
+  /** SPIFFE ids and TLS version, once mTLS exists. */
+  src_identity?: string;
+  dst_identity?: string;
+  tls_version?: string;
+}
+
+export interface L4OpenTap extends TapCommon {
+  kind: 'l4.open';
+}
+
+export interface L4CloseTap extends TapCommon {
+  kind: 'l4.close';
+  /** Bytes received from the downstream (client) side. */
+  bytes_in: number;
+  /** Bytes sent to the downstream (client) side. */
+  bytes_out: number;
+  duration_ms: number;
+  end: L4End;
+  error?: string;
+}
+
+export interface L7RequestTap extends TapCommon {
+  kind: 'l7.request';
+  method: string;
+  authority: string;
+  /** Path without query string; allow-listed query keys are kept as `?k=v`. */
+  path: string;
+  /** 0 when no response was obtained (upstream unreachable, reset). */
+  status: number;
+  latency_ms: number;
+  /** Request and response body sizes in bytes. */
+  req_bytes: number;
+  resp_bytes: number;
+  /** Upstream endpoint that served the request, "addr:port", "" if none. */
+  upstream: string;
+  retries: number;
+  /** W3C trace id from `traceparent`, "" when absent. */
+  trace_id: string;
+  /** Allow-listed request headers, lower-case names. */
+  headers?: Record<string, string>;
+  decision?: 'allow' | 'deny' | 'none';
+  decision_reason?: string;
+  /** Proxy-side error code (MESH_ERR_*), "" when none. */
+  error?: string;
+}
+
+export type TapEvent = L4OpenTap | L4CloseTap | L7RequestTap;
+
+// ---------------------------------------------------------------------------
+// Runtime validation. Returns every problem found, each naming the field, so
+// a rejected batch says exactly what was wrong and where.
+
+type Check = (v: unknown) => string | null;
+
+const str = (max = 1024): Check => (v) =>
+  typeof v !== 'string' ? 'must be a string' : v.length > max ? `longer than ${max} characters` : null;
+const uint = (max = Number.MAX_SAFE_INTEGER): Check => (v) =>
+  typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max ? `must be an integer in 0..${max}` : null;
+const nonNeg: Check = (v) =>
+  typeof v !== 'number' || !Number.isFinite(v) || v < 0 ? 'must be a finite number >= 0' : null;
+const oneOf = (values: readonly string[]): Check => (v) =>
+  typeof v !== 'string' || !values.includes(v) ? `must be one of ${values.join(', ')}` : null;
+const headerMap: Check = (v) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'must be an object of strings';
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof val !== 'string') return `header ${k} must be a string`;
+    if (FORBIDDEN_HEADERS.has(k.toLowerCase())) return `header ${k} must never be captured`;
+  }
+  return null;
+};
+
+const COMMON: Record<string, [Check, boolean]> = {
+  v: [(v) => (v === TAP_SCHEMA_VERSION ? null : `must be ${TAP_SCHEMA_VERSION}`), true],
+  kind: [oneOf(TAP_KINDS), true],
+  proxy: [str(128), true],
+  seq: [uint(), true],
+  ts: [uint(), true],
+  direction: [oneOf(DIRECTIONS), true],
+  conn_id: [str(128), true],
+  src_service: [str(128), true],
+  src_instance: [str(128), true],
+  src_addr: [str(64), true],
+  src_port: [uint(65535), true],
+  dst_service: [str(128), true],
+  dst_instance: [str(128), true],
+  dst_addr: [str(64), true],
+  dst_port: [uint(65535), true],
+  src_identity: [str(512), false],
+  dst_identity: [str(512), false],
+  tls_version: [str(32), false],
+};
+
+const BY_KIND: Record<TapKind, Record<string, [Check, boolean]>> = {
+  'l4.open': {},
+  'l4.close': {
+    bytes_in: [uint(), true],
+    bytes_out: [uint(), true],
+    duration_ms: [nonNeg, true],
+    end: [oneOf(L4_ENDS), true],
+    error: [str(256), false],
+  },
+  'l7.request': {
+    method: [str(32), true],
+    authority: [str(256), true],
+    path: [str(2048), true],
+    status: [uint(999), true],
+    latency_ms: [nonNeg, true],
+    req_bytes: [uint(), true],
+    resp_bytes: [uint(), true],
+    upstream: [str(128), true],
+    retries: [uint(1000), true],
+    trace_id: [str(64), true],
+    headers: [headerMap, false],
+    decision: [oneOf(['allow', 'deny', 'none']), false],
+    decision_reason: [str(256), false],
+    error: [str(64), false],
+  },
+};
+
+/** Problems with one event, each "field: message"; empty when valid. */
+export function validateTap(e: unknown): string[] {
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return ['event must be an object'];
+  const o = e as Record<string, unknown>;
+  const problems: string[] = [];
+  const kindCheck = oneOf(TAP_KINDS)(o.kind);
+  const spec = kindCheck ? COMMON : { ...COMMON, ...BY_KIND[o.kind as TapKind] };
+  for (const [field, [check, required]] of Object.entries(spec)) {
+    if (o[field] === undefined) {
+      if (required) problems.push(`${field}: missing`);
+      continue;
+    }
+    const p = check(o[field]);
+    if (p) problems.push(`${field}: ${p}`);
+  }
+  for (const field of Object.keys(o)) {
+    if (!(field in spec)) problems.push(`${field}: unknown field`);
+  }
+  return problems;
+}
+
+export function isTap(e: unknown): e is TapEvent {
+  return validateTap(e).length === 0;
+}

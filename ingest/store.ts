@@ -1,0 +1,66 @@
+// The store interface: everything the rest of meshlens asks of ClickHouse.
+// One implementation per backend (chdb embedded now, @clickhouse/client
+// server later); all share the SQL in ./sql.ts.
+
+import type { TapBatch } from './batch.ts';
+
+/** Where a proxy's chain stood after its last stored batch. */
+export interface ChainHead {
+  proxy: string;
+  stream: string;
+  batch: number;
+  hash: string;
+  /** seq of the last event stored (first_seq + events - 1), -1 if none. */
+  last_seq: number;
+}
+
+export interface GraphStats {
+  /** Requests per second over the window. */
+  rps: number;
+  requests: number;
+  errors: number;
+  /** errors / requests, 0 when no requests. */
+  error_rate: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
+export interface ServiceNode extends GraphStats { service: string }
+export interface ServiceEdge extends GraphStats { src: string; dst: string }
+
+export interface ServiceGraph {
+  window_s: number;
+  /** End of the window, epoch ms. */
+  until: number;
+  nodes: ServiceNode[];
+  edges: ServiceEdge[];
+}
+
+export interface TapFilter {
+  kind?: string;
+  proxy?: string;
+  direction?: 'inbound' | 'outbound';
+  src_service?: string;
+  dst_service?: string;
+}
+
+export interface TapStore {
+  /** Creates tables and views if missing; safe to call on every start. */
+  init(): Promise<void>;
+  /**
+   * Writes a verified batch's events and its chain record. Idempotent by
+   * (proxy, stream, batch): writing the same batch twice stores it once.
+   */
+  writeBatch(batch: TapBatch): Promise<void>;
+  /** The newest stored batch of every (proxy, stream). */
+  chainHeads(): Promise<ChainHead[]>;
+  /** Records that a proxy lost events: sequence gap seen, or drops it reported. */
+  recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void>;
+  /** Graph of the last `windowS` seconds of rollups, ending at `untilMs` (default now). */
+  serviceGraph(windowS: number, untilMs?: number): Promise<ServiceGraph>;
+  /** Number of stored tap events matching the filter (duplicates collapsed). */
+  countTaps(filter: TapFilter): Promise<number>;
+  /** Newest raw taps matching the filter, newest first. */
+  recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
