@@ -1,0 +1,55 @@
+// Embedded bus: a sidecar POSTs each sealed batch to the control plane's
+// collector at `${url}/v1/taps`. The collector answers only after the batch
+// is in ClickHouse:
+//   200 {accepted, duplicate}   stored (or already stored: an honest retry)
+//   400/409/413 {code, message} rejected for good (malformed, broken chain, too big)
+//   503 {code, message}         store unavailable: try again later
+// Anything else, or no answer, is treated as retriable.
+
+import http from 'node:http';
+import type { TapBatch } from '../batch.ts';
+import type { PublishResult, TapPublisher } from './publisher.ts';
+
+export class EmbeddedPublisher implements TapPublisher {
+  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #url: URL;
+  readonly #timeoutMs: number;
+
+  constructor(collectorUrl: string, opts: { timeoutMs?: number } = {}) {
+    this.#url = new URL('/v1/taps', collectorUrl);
+    this.#timeoutMs = opts.timeoutMs ?? 10_000;
+  }
+
+  publish(batch: TapBatch): Promise<PublishResult> {
+    const body = Buffer.from(JSON.stringify(batch));
+    return new Promise((resolve) => {
+      const req = http.request(this.#url, {
+        method: 'POST', agent: this.#agent, timeout: this.#timeoutMs,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => resolve({ ok: false, retriable: true, code: 'INGEST_ERR_TRANSPORT', message: e.message }));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          let reply: Record<string, unknown> = {};
+          try { reply = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { /* non-JSON reply: judged by status */ }
+          if (status === 200) resolve({ ok: true, duplicate: reply.duplicate === true });
+          else resolve({
+            ok: false,
+            retriable: !(status === 400 || status === 409 || status === 413),
+            code: typeof reply.code === 'string' ? reply.code : `HTTP_${status}`,
+            message: typeof reply.message === 'string' ? reply.message : `collector answered ${status}`,
+          });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from collector within ${this.#timeoutMs} ms`)));
+      req.on('error', (e) => resolve({ ok: false, retriable: true, code: 'INGEST_ERR_TRANSPORT', message: e.message }));
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// `npm test`: installs the Debian peers the tests drive (when root), type-checks,
+// then runs every *.test.ts with Node's test runner through tsx.
+//
+//   npm test                      the whole suite
+//   npm test -- mesh/proxy        only test files under these paths
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+// Debian packages the suite needs, by the binary that proves each is there.
+const DEBIAN = [
+  { bin: '/usr/bin/chromium', pkg: 'chromium' },
+];
+
+function ensureDebianPackages() {
+  const missing = DEBIAN.filter((d) => !existsSync(d.bin)).map((d) => d.pkg);
+  if (missing.length === 0) return;
+  const cmd = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`meshlens test: missing Debian packages; run as root:\n  apt-get update && ${cmd}`);
+    process.exit(1);
+  }
+  console.error(`meshlens test: installing ${missing.join(', ')} …`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const c of ['apt-get update -qq', `${cmd} -qq`]) {
+    const r = spawnSync('sh', ['-c', c], { stdio: 'inherit', env });
+    if (r.status !== 0) { console.error(`meshlens test: '${c}' failed`); process.exit(1); }
+  }
+}
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) findTests(p, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+ensureDebianPackages();
+
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+if (tsc.status !== 0) { console.error('meshlens test: type check failed'); process.exit(1); }
+
+const only = process.argv.slice(2);
+const files = findTests(root).filter((f) => only.length === 0 || only.some((o) => f.startsWith(o))).sort();
+if (files.length === 0) { console.error('meshlens test: no test files found'); process.exit(1); }
+
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
+  cwd: root, stdio: 'inherit', env: { ...process.env, MESHLENS_TEST: '1' },
+});
+process.exit(r.status ?? 1);
