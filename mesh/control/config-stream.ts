@@ -1,0 +1,131 @@
+// The config stream: one long-lived NDJSON response per sidecar carrying its
+// ConfigSnapshot whenever the mesh changes, and the ACK/NACK endpoint.
+// Protocol in ./snapshot.ts.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServiceRegistry } from './registry.ts';
+import { buildSnapshot, type MeshSettings } from './snapshot-builder.ts';
+import type { ConfigAck } from './snapshot.ts';
+
+export interface ProxyState {
+  proxy: string;
+  service: string;
+  instance: string;
+  inbound: string;
+  connected: boolean;
+  connected_since: number;
+  sent_version: number;
+  acked_version: number;
+  nack?: { version: number; error: string };
+}
+
+/** Pushes of a registry change are coalesced over this delay (sidecars start in bursts). */
+const COALESCE_MS = 20;
+
+export class ConfigStreams {
+  readonly #streams = new Map<string, { res: ServerResponse; service: string }>();
+  readonly #state = new Map<string, ProxyState>();
+  // Versions start at the clock so a restarted control plane never goes
+  // backwards (sidecars ignore versions lower than the one they run).
+  #version: number;
+  #pending: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly registry: ServiceRegistry,
+    private readonly settings: MeshSettings,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#version = now();
+    registry.onChange(() => this.#schedulePush());
+  }
+
+  get version(): number { return this.#version; }
+
+  proxies(): ProxyState[] {
+    return [...this.#state.values()].sort((a, b) => a.proxy.localeCompare(b.proxy));
+  }
+
+  /** GET /v1/config/stream?proxy=&service=&instance=&inbound=addr:port */
+  open(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const problems: string[] = [];
+    const proxy = query.get('proxy') ?? '';
+    const service = query.get('service') ?? '';
+    const instance = query.get('instance') || proxy;
+    const inbound = query.get('inbound') ?? '';
+    if (!/^[\w.-]{1,128}$/.test(proxy)) problems.push('proxy: must be 1-128 characters of [A-Za-z0-9_.-]');
+    if (!/^[\w.-]{1,128}$/.test(service)) problems.push('service: must be 1-128 characters of [A-Za-z0-9_.-]');
+    const m = /^(.+):(\d{1,5})$/.exec(inbound);
+    if (inbound !== '' && (!m || Number(m[2]) > 65535)) problems.push(`inbound: "${inbound}" is not addr:port`);
+    if (problems.length > 0) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ code: 'MESH_ERR_BAD_STREAM_REQUEST', message: problems.join('; ') }));
+      return;
+    }
+    // A reconnecting sidecar replaces its old stream.
+    this.#streams.get(proxy)?.res.end();
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.flushHeaders();
+    req.socket.setKeepAlive(true, 10_000);
+    this.#streams.set(proxy, { res, service });
+    const prior = this.#state.get(proxy);
+    this.#state.set(proxy, {
+      proxy, service, instance, inbound, connected: true, connected_since: this.now(),
+      sent_version: 0, acked_version: prior?.acked_version ?? 0,
+    });
+    res.on('close', () => {
+      if (this.#streams.get(proxy)?.res !== res) return; // replaced by a newer stream
+      this.#streams.delete(proxy);
+      const st = this.#state.get(proxy);
+      if (st) st.connected = false;
+      this.registry.deregister(proxy);
+    });
+    this.#version += 1;
+    // Registering triggers a coalesced push to everyone; this sidecar gets its first snapshot now.
+    this.registry.register({
+      proxy, service, instance, since: this.now(),
+      addr: m ? m[1] : '', port: m ? Number(m[2]) : 0,
+    });
+    this.#send(proxy);
+  }
+
+  /** POST /v1/config/ack with a ConfigAck body. Returns an error message or null. */
+  ack(body: unknown): string | null {
+    const a = body as Partial<ConfigAck>;
+    if (!a || typeof a.proxy !== 'string' || typeof a.version !== 'number' || typeof a.ok !== 'boolean') {
+      return 'ack must be {proxy: string, version: number, ok: boolean, error?: string}';
+    }
+    const st = this.#state.get(a.proxy);
+    if (!st) return `ack from unknown proxy "${a.proxy}"`;
+    if (a.ok) {
+      st.acked_version = Math.max(st.acked_version, a.version);
+      if (st.nack && st.nack.version <= a.version) delete st.nack;
+    } else {
+      st.nack = { version: a.version, error: String(a.error ?? 'no reason given') };
+    }
+    return null;
+  }
+
+  close(): void {
+    if (this.#pending) clearTimeout(this.#pending);
+    for (const { res } of this.#streams.values()) res.end();
+    this.#streams.clear();
+  }
+
+  #schedulePush(): void {
+    if (this.#pending) return;
+    this.#pending = setTimeout(() => {
+      this.#pending = null;
+      this.#version += 1;
+      for (const proxy of this.#streams.keys()) this.#send(proxy);
+    }, COALESCE_MS);
+  }
+
+  #send(proxy: string): void {
+    const s = this.#streams.get(proxy);
+    const st = this.#state.get(proxy);
+    if (!s || !st) return;
+    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings);
+    st.sent_version = snap.version;
+    s.res.write(JSON.stringify(snap) + '\n');
+  }
+}

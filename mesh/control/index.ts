@@ -1,0 +1,6 @@
+// Public surface of the control plane.
+export { startControlPlane, type ControlPlane, type ControlPlaneOptions, type ControlStatus } from './server.ts';
+export { ServiceRegistry, type Registration } from './registry.ts';
+export { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
+export type { ProxyState } from './config-stream.ts';
+export * from './snapshot.ts';

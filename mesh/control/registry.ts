@@ -1,0 +1,52 @@
+// Service registry: which instances of which service are up, and where.
+//
+// An instance is registered while its sidecar holds the config stream open
+// (the stream doubles as the health signal, as an xDS stream does) and is
+// removed when the stream closes. Listeners hear every change.
+
+import type { Endpoint } from './snapshot.ts';
+
+export interface Registration extends Endpoint {
+  service: string;
+  proxy: string;
+  since: number;
+}
+
+export class ServiceRegistry {
+  readonly #byProxy = new Map<string, Registration>();
+  readonly #listeners = new Set<() => void>();
+
+  register(r: Registration): void {
+    this.#byProxy.set(r.proxy, r);
+    this.#changed();
+  }
+
+  deregister(proxy: string): void {
+    if (this.#byProxy.delete(proxy)) this.#changed();
+  }
+
+  /** Endpoints per service, instances in name order so snapshots are stable. */
+  services(): Map<string, Endpoint[]> {
+    const out = new Map<string, Endpoint[]>();
+    for (const r of this.#byProxy.values()) {
+      if (!out.has(r.service)) out.set(r.service, []);
+      // A sidecar that registers with no inbound address (an outbound-only client) is not an endpoint.
+      if (r.port > 0) out.get(r.service)!.push({ instance: r.instance, addr: r.addr, port: r.port });
+    }
+    for (const eps of out.values()) eps.sort((a, b) => a.instance.localeCompare(b.instance));
+    return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  registrations(): Registration[] {
+    return [...this.#byProxy.values()];
+  }
+
+  onChange(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #changed(): void {
+    for (const fn of this.#listeners) fn();
+  }
+}

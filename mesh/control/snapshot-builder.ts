@@ -1,0 +1,33 @@
+// Builds each sidecar's ConfigSnapshot from the registry. Every service gets
+// a route whose authority is its name and one cluster of its endpoints, so a
+// workload reaches `http://cart/...` through its outbound sidecar.
+
+import type { ServiceRegistry } from './registry.ts';
+import { DEFAULT_TAP_CAPTURE, type Cluster, type ConfigSnapshot, type Route, type TapCapture } from './snapshot.ts';
+
+export interface MeshSettings {
+  connect_timeout_ms: number;
+  request_timeout_ms: number;
+  taps: TapCapture;
+}
+
+export const DEFAULT_MESH_SETTINGS: MeshSettings = {
+  connect_timeout_ms: 1_000,
+  request_timeout_ms: 15_000,
+  taps: DEFAULT_TAP_CAPTURE,
+};
+
+export function buildSnapshot(
+  registry: ServiceRegistry, proxy: string, service: string, version: number, settings: MeshSettings,
+): ConfigSnapshot {
+  const clusters: Cluster[] = [];
+  const routes: Route[] = [];
+  for (const [name, endpoints] of registry.services()) {
+    clusters.push({
+      service: name, endpoints, lb: 'round_robin',
+      connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,
+    });
+    routes.push({ authority: name, backends: [{ cluster: name, weight: 1 }] });
+  }
+  return { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: '' };
+}
