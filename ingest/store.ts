@@ -12,6 +12,8 @@ export interface ChainHead {
   hash: string;
   /** seq of the last event stored (first_seq + events - 1), -1 if none. */
   last_seq: number;
+  /** The batch's cumulative `lost` counter, so a restarted collector sees new drops. */
+  lost: number;
 }
 
 export interface GraphStats {

@@ -1,0 +1,17 @@
+// Public surface of ingest/: the tap schema, batches and their hash chain,
+// the store interface and its chdb implementation, the SQL schema, the
+// publishers sidecars use, and the collector with its HTTP handler.
+
+export * from './schema/v1.ts';
+export { GENESIS_HASH, batchHash, sealBatch, type TapBatch, type UnsealedBatch } from './batch.ts';
+export type {
+  ChainHead, GraphStats, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore,
+} from './store.ts';
+export { createChdbStore, type ChdbStoreOptions } from './chdb-store.ts';
+export {
+  schemaStatements, dedupToken, ROLLUP_BUCKET_MS, ROLLUP_QUANTILES,
+  DEFAULT_RETENTION_DAYS, DEFAULT_ROLLUP_RETENTION_DAYS, DEFAULT_DEDUP_WINDOW, type SchemaOptions,
+} from './sql.ts';
+export { INGEST_ERRORS, IngestError, type IngestErrorCode } from './errors.ts';
+export type { PublishResult, TapPublisher } from './bus/publisher.ts';
+export { EmbeddedPublisher } from './bus/embedded.ts';

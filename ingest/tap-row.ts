@@ -1,0 +1,52 @@
+// One tap event <-> one `taps` row. Rows are flat and carry every column;
+// fields a kind lacks take the column defaults. Reading back keeps only the
+// fields of the event's kind, so the tap explorer shows what was recorded.
+
+import type { TapBatch } from './batch.ts';
+import type { TapKind } from './schema/v1.ts';
+
+const COMMON_FIELDS = [
+  'v', 'kind', 'proxy', 'seq', 'ts', 'direction', 'conn_id',
+  'src_service', 'src_instance', 'src_addr', 'src_port',
+  'dst_service', 'dst_instance', 'dst_addr', 'dst_port',
+] as const;
+
+/** Optional fields stored as '' when absent; dropped again on read when ''. */
+const OPTIONAL_COMMON = ['src_identity', 'dst_identity', 'tls_version'] as const;
+
+const KIND_FIELDS: Record<TapKind, { required: readonly string[]; optional: readonly string[] }> = {
+  'l4.open': { required: [], optional: [] },
+  'l4.close': { required: ['bytes_in', 'bytes_out', 'duration_ms', 'end'], optional: ['error'] },
+  'l7.request': {
+    required: ['method', 'authority', 'path', 'status', 'latency_ms', 'req_bytes', 'resp_bytes', 'upstream', 'retries', 'trace_id'],
+    optional: ['headers', 'decision', 'decision_reason', 'error'],
+  },
+};
+
+/** JSONEachRow text of a batch's events (one line each, headers as a JSON string). */
+export function batchRows(batch: TapBatch): Buffer {
+  const lines = batch.events.map((e) => {
+    const row: Record<string, unknown> = { ...e, stream: batch.stream, batch: batch.batch };
+    if (e.kind === 'l7.request') row.headers = JSON.stringify(e.headers ?? {});
+    return JSON.stringify(row);
+  });
+  return Buffer.from(lines.join('\n'));
+}
+
+/** A stored row as the event it came from, plus `stream` and `batch`. */
+export function rowToTap(row: Record<string, unknown>): Record<string, unknown> {
+  const kind = row.kind as TapKind;
+  const spec = KIND_FIELDS[kind] ?? { required: [], optional: [] };
+  const out: Record<string, unknown> = { stream: row.stream, batch: row.batch };
+  for (const f of [...COMMON_FIELDS, ...spec.required]) out[f] = row[f];
+  for (const f of [...OPTIONAL_COMMON, ...spec.optional]) {
+    const val = row[f];
+    if (f === 'headers') {
+      const h = typeof val === 'string' && val !== '' ? JSON.parse(val) as Record<string, string> : {};
+      if (Object.keys(h).length > 0) out.headers = h;
+    } else if (val !== '' && val !== undefined) {
+      out[f] = val;
+    }
+  }
+  return out;
+}
