@@ -1,0 +1,106 @@
+// The `meshlens` command line.
+
+import { parseSidecarArgs, startSidecar } from '../mesh/proxy/index.ts';
+import { runDemoApps } from '../demo/index.ts';
+import { CONTROL_FLAGS, runControl } from './control.ts';
+import { parseFlags, UsageError } from './flags.ts';
+import { UP_FLAGS, runUp } from './up.ts';
+import { printStatus, STATUS_FLAGS } from './status.ts';
+
+interface Command {
+  summary: string;
+  run(argv: string[], log: (line: string) => void): Promise<{ close(): Promise<void> } | void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  up: {
+    summary: 'Run the whole loop on this machine: control plane, collector, ClickHouse (chdb), UI and a demo mesh.',
+    run: (argv, log) => runUp(parseFlags('up', COMMANDS.up.summary, argv, UP_FLAGS), log),
+  },
+  control: {
+    summary: 'Run the control plane with the embedded collector, ClickHouse (chdb) and the UI.',
+    run: (argv, log) => runControl(parseFlags('control', COMMANDS.control.summary, argv, CONTROL_FLAGS), log),
+  },
+  sidecar: {
+    summary: 'Run a sidecar proxy (see `meshlens sidecar --help`).',
+    run: async (argv, log) => {
+      const sc = await startSidecar(parseSidecarArgs(argv));
+      log(`sidecar: inbound ${sc.inboundAddress ?? '-'}, outbound ${sc.outboundAddress ?? '-'}`);
+      return { close: async () => { await sc.close(); log(`sidecar: stopped, ${JSON.stringify(sc.stats())}`); } };
+    },
+  },
+  'demo-apps': {
+    summary: 'Run demo workloads from a JSON spec (used by `meshlens up`).',
+    run: (argv, log) => {
+      const i = argv.indexOf('--spec');
+      if (i < 0 || argv[i + 1] === undefined) throw new UsageError(['--spec: missing value'], 'usage: meshlens demo-apps --spec <json>');
+      return runDemoApps(argv[i + 1], log);
+    },
+  },
+  status: {
+    summary: 'Show the control plane\'s registry, sidecars and collector counters.',
+    run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),
+  },
+};
+
+function help(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `meshlens: a service mesh that watches itself\n\nusage: meshlens <command> [flags]\n\n${rows.join('\n')}\n\nmeshlens <command> --help shows a command's flags.`;
+}
+
+async function main(): Promise<void> {
+  const [name, ...argv] = process.argv.slice(2);
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(help());
+    return;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`meshlens: unknown command "${name}"\n\n${help()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
+  let running: { close(): Promise<void> } | void;
+  try {
+    running = await cmd.run(argv, log);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(e.problems.length ? `meshlens ${name}: ${e.message}` : e.usage);
+      process.exitCode = e.problems.length ? 2 : 0;
+    } else {
+      console.error(`meshlens ${name}: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+    return;
+  }
+  if (!running) return;
+  const service = running;
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) {
+      log(`${why} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${why}: stopping …`);
+    try {
+      await service.close();
+      log('stopped cleanly');
+    } catch (e) {
+      console.error(`meshlens ${name}: error while stopping: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+    process.exit();
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (process.env.MESHLENS_EXIT_WITH_PARENT === '1') {
+    // Our parent holds our stdin open; when it dies the pipe closes and we follow.
+    process.stdin.on('end', () => void stop('parent gone'));
+    process.stdin.on('error', () => void stop('parent gone'));
+    process.stdin.resume();
+  }
+}
+
+await main();

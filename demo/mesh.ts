@@ -1,0 +1,105 @@
+// Runs the demo application on a control plane: one process with the five
+// workloads, and one sidecar process per service. Used by `meshlens up` and
+// by the end-to-end tests.
+
+import net from 'node:net';
+import { Child, freePorts } from './child.ts';
+import { DEMO_TOPOLOGY, type DemoService } from './topology.ts';
+
+export interface DemoMeshOptions {
+  controlUrl: string;
+  topology?: DemoService[];
+  log?: (line: string) => void;
+  /** Extra flags for every sidecar (e.g. a small tap buffer in tests). */
+  sidecarFlags?: string[];
+  /** How long to wait for the mesh to become ready. */
+  readyTimeoutMs?: number;
+}
+
+export interface AppSpec {
+  service: DemoService;
+  port: number;
+  httpProxy: string;
+}
+
+export interface DemoMesh {
+  /** The front door: web's inbound sidecar listener. */
+  ingressUrl: string;
+  sidecars: Map<string, Child>;
+  apps: Child;
+  close(): Promise<void>;
+}
+
+export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
+  const topology = opts.topology ?? DEMO_TOPOLOGY;
+  const log = opts.log ?? (() => {});
+  const ports = await freePorts(topology.length * 3);
+  const specs: AppSpec[] = [];
+  const sidecarArgs: [string, string[]][] = [];
+  topology.forEach((service, i) => {
+    const [app, inbound, outbound] = ports.slice(i * 3, i * 3 + 3);
+    const id = `${service.name}-1`;
+    specs.push({ service, port: app, httpProxy: `http://127.0.0.1:${outbound}` });
+    sidecarArgs.push([id, [
+      'sidecar', '--id', id, '--service', service.name, '--instance', id,
+      '--listen', `127.0.0.1:${inbound}`, '--upstream', `127.0.0.1:${app}`,
+      '--outbound', `127.0.0.1:${outbound}`, '--control', opts.controlUrl,
+      ...(opts.sidecarFlags ?? []),
+    ]]);
+  });
+
+  const apps = new Child('apps', ['demo-apps', '--spec', JSON.stringify(specs)], log);
+  const sidecars = new Map(sidecarArgs.map(([id, args]) => [id, new Child(`sidecar ${id}`, args, log)]));
+  const mesh: DemoMesh = {
+    ingressUrl: `http://127.0.0.1:${ports[topology.findIndex((s) => s.name === 'web') * 3 + 1]}`,
+    sidecars,
+    apps,
+    async close() {
+      // Sidecars first: each flushes its taps to the collector on SIGTERM.
+      await Promise.all([...sidecars.values()].map((c) => c.stop(10_000)));
+      await apps.stop();
+    },
+  };
+  try {
+    await waitForMesh(opts.controlUrl, topology.map((s) => s.name), mesh, opts.readyTimeoutMs ?? 30_000);
+  } catch (e) {
+    await mesh.close();
+    throw e;
+  }
+  return mesh;
+}
+
+/** Waits until every service is registered, every sidecar ACKed its newest snapshot, and the front door answers. */
+async function waitForMesh(controlUrl: string, services: string[], mesh: DemoMesh, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'nothing yet';
+  while (Date.now() < deadline) {
+    for (const c of [mesh.apps, ...mesh.sidecars.values()]) {
+      if (!c.running) throw new Error(`demo mesh: ${c.name} exited during start-up`);
+    }
+    try {
+      const st = await (await fetch(`${controlUrl}/v1/status`)).json() as {
+        services: Record<string, unknown[]>; proxies: { proxy: string; connected: boolean; sent_version: number; acked_version: number }[];
+      };
+      const missing = services.filter((s) => !(st.services[s]?.length > 0));
+      const unacked = st.proxies.filter((p) => p.connected && p.acked_version < p.sent_version).map((p) => p.proxy);
+      last = `missing services [${missing.join(', ')}], sidecars without ACK [${unacked.join(', ')}]`;
+      if (missing.length === 0 && unacked.length === 0) {
+        // A TCP connect, not a request: a request would add taps that exact-count tests would see.
+        if (await canConnect(new URL(mesh.ingressUrl))) return;
+        last = 'front door not accepting connections';
+      }
+    } catch (e) {
+      last = `control plane: ${(e as Error).message}`;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`demo mesh not ready after ${timeoutMs} ms: ${last}`);
+}
+
+function canConnect(url: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(url.port), url.hostname, () => { sock.destroy(); resolve(true); });
+    sock.on('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,91 @@
+// One demo workload: a small HTTP server that does some work and calls its
+// downstream services through its sidecar's outbound listener in HTTP proxy
+// mode (absolute-form request target, as any HTTP_PROXY client sends).
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { DemoService } from './topology.ts';
+
+export interface WorkloadOptions {
+  service: DemoService;
+  host?: string;
+  port?: number;
+  /** The sidecar's outbound listener, "http://127.0.0.1:PORT". */
+  httpProxy: string;
+  random?: () => number;
+}
+
+export interface Workload {
+  url: string;
+  served(): number;
+  close(): Promise<void>;
+}
+
+export async function startWorkload(opts: WorkloadOptions): Promise<Workload> {
+  const rnd = opts.random ?? Math.random;
+  const proxy = new URL(opts.httpProxy);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const svc = opts.service;
+  let served = 0;
+
+  const server = http.createServer(async (req, res) => {
+    req.resume();
+    const traceparent = req.headers.traceparent;
+    let status = 200;
+    try {
+      await sleep(serviceTime(svc, rnd));
+      for (const callee of svc.calls) {
+        const s = await call(agent, proxy, callee, req.url ?? '/', traceparent);
+        if (s >= 500 || s === 0) status = 502;
+      }
+      if (rnd() < svc.error_rate) status = 500;
+    } catch {
+      status = 502;
+    }
+    served += 1;
+    const body = JSON.stringify({ service: svc.name, status });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  return {
+    url: `http://${address}:${port}`,
+    served: () => served,
+    close: async () => {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function serviceTime(svc: DemoService, rnd: () => number): number {
+  if (svc.work_ms <= 0) return 0;
+  // Log-normal with sigma 0.5 around the median: a realistic right tail.
+  const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  return svc.work_ms * Math.exp(0.5 * z) + (rnd() < svc.slow_rate ? svc.slow_ms : 0);
+}
+
+function call(agent: http.Agent, proxy: URL, service: string, path: string, traceparent?: string | string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const headers: http.OutgoingHttpHeaders = {};
+    if (typeof traceparent === 'string') headers.traceparent = traceparent;
+    const req = http.request({
+      host: proxy.hostname, port: proxy.port, agent, method: 'GET', headers,
+      path: `http://${service}${path}`,
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', () => resolve(0));
+    });
+    req.on('error', () => resolve(0));
+    req.end();
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
