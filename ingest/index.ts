@@ -15,3 +15,7 @@ export {
 export { INGEST_ERRORS, IngestError, type IngestErrorCode } from './errors.ts';
 export type { PublishResult, TapPublisher } from './bus/publisher.ts';
 export { EmbeddedPublisher } from './bus/embedded.ts';
+export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
+export { ChainVerifier, type ChainVerdict } from './chain.ts';
+export { checkBatch } from './batch-check.ts';
+export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { sealBatch, type TapBatch } from './batch.ts';
+import { EmbeddedPublisher } from './bus/embedded.ts';
+import { createChdbStore } from './chdb-store.ts';
+import { Collector } from './collector.ts';
+import { handleTapPost } from './http.ts';
+import { sampleChain, sampleL7 } from './sample-taps.ts';
+import type { TapStore } from './store.ts';
+
+// One real chdb store for the file (chdb allows one per process); each test
+// uses its own stream so tests do not see each other's chains.
+let store: TapStore;
+let dir: string;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'meshlens-collector-'));
+  store = createChdbStore({ dataDir: dir });
+  await store.init();
+});
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const events = (n: number) => Array.from({ length: n }, () => sampleL7());
+
+/** The real store with faults or call records added around it. */
+function storeWith(over: Partial<TapStore>): TapStore {
+  return {
+    init: () => store.init(), writeBatch: (b) => store.writeBatch(b), chainHeads: () => store.chainHeads(),
+    recordLoss: (l) => store.recordLoss(l), serviceGraph: (w, u) => store.serviceGraph(w, u),
+    countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
+    ...over,
+  };
+}
+
+test('accepts a valid chain of batches and stores every event once', async () => {
+  const c = new Collector(store);
+  const chain = sampleChain('p-valid', 's', [events(3), events(2), [], events(4)]);
+  for (const b of chain) assert.deepEqual(await c.accept(b), { ok: true, duplicate: false, events: b.events.length });
+  assert.equal(await store.countTaps({ proxy: 'p-valid' }), 9);
+  assert.equal(c.counters.batches_accepted, 4);
+  assert.equal(c.counters.events_written, 9);
+  assert.equal(c.counters.batches_rejected, 0);
+});
+
+test('a resent last batch is a duplicate and stores nothing new', async () => {
+  const c = new Collector(store);
+  const chain = sampleChain('p-dup', 's', [events(2), events(3)]);
+  for (const b of chain) await c.accept(b);
+  assert.deepEqual(await c.accept(structuredClone(chain[1])), { ok: true, duplicate: true, events: 3 });
+  assert.equal(await store.countTaps({ proxy: 'p-dup' }), 5);
+  assert.equal(c.counters.batches_duplicate, 1);
+  assert.equal(c.counters.events_written, 5);
+});
+
+test('a batch with a bad event field is rejected naming the event, its seq and the field, and counted', async () => {
+  const c = new Collector(store);
+  const [b0] = sampleChain('p-bad', 's', [events(5)]);
+  const bad = structuredClone(b0) as unknown as { events: Record<string, unknown>[] };
+  bad.events[3].status = 1200;
+  const r = await c.accept(bad);
+  assert.equal(r.ok, false);
+  assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED' && r.status === 400 && !r.retriable);
+  assert.ok(!r.ok && r.message.includes('batch 0 of p-bad/s: event 3 (seq 3): status: must be an integer in 0..999'), !r.ok ? r.message : '');
+  assert.deepEqual(c.counters.rejected_by_code, { INGEST_ERR_MALFORMED: 1 });
+  assert.equal(await store.countTaps({ proxy: 'p-bad' }), 0);
+  assert.equal((await c.accept(b0)).ok, true); // the chain did not move
+});
+
+test('a batch that is not a tap batch is rejected naming each bad field', async () => {
+  const c = new Collector(store);
+  const r1 = await c.accept({ schema: 2 });
+  assert.ok(!r1.ok && r1.code === 'INGEST_ERR_SCHEMA_VERSION');
+  const r2 = await c.accept({ schema: 1, proxy: 'x', stream: 's', batch: -1, first_seq: 0, lost: 0, events: {}, prev_hash: 'z', hash: 'z' });
+  assert.ok(!r2.ok && r2.code === 'INGEST_ERR_MALFORMED');
+  for (const f of ['batch:', 'events:', 'prev_hash:', 'hash:']) assert.ok(!r2.ok && r2.message.includes(f), `${f} in ${!r2.ok && r2.message}`);
+  const [b] = sampleChain('p-seq', 's', [events(2)]);
+  const gap = sealBatch({ ...b, events: [b.events[0], { ...b.events[1], seq: 5 }] });
+  const r3 = await c.accept(gap);
+  assert.ok(!r3.ok && r3.code === 'INGEST_ERR_SEQ' && r3.message.includes('event 1: seq 5, expected 1'));
+  assert.equal(c.counters.batches_rejected, 3);
+});
+
+test('a batch with an altered event is rejected with INGEST_ERR_CHAIN and nothing is stored', async () => {
+  const c = new Collector(store);
+  const [b0] = sampleChain('p-alter', 's', [events(2)]);
+  const altered = structuredClone(b0);
+  (altered.events[1] as { status: number }).status = 500;
+  const r = await c.accept(altered);
+  assert.ok(!r.ok && r.code === 'INGEST_ERR_CHAIN' && r.status === 409);
+  assert.ok(!r.ok && r.message.includes('batch 0 of p-alter/s: hash mismatch'), !r.ok ? r.message : '');
+  assert.equal(await store.countTaps({ proxy: 'p-alter' }), 0);
+});
+
+test('a broken prev_hash link, a batch gap and a conflicting copy are rejected with INGEST_ERR_CHAIN', async () => {
+  const c = new Collector(store);
+  const chain = sampleChain('p-link', 's', [events(1), events(1), events(1)]);
+  await c.accept(chain[0]);
+  const relinked = sealBatch({ ...chain[1], prev_hash: 'a'.repeat(64) });
+  const r1 = await c.accept(relinked);
+  assert.ok(!r1.ok && r1.code === 'INGEST_ERR_CHAIN' && r1.message.includes(`does not match hash ${chain[0].hash.slice(0, 12)}`), !r1.ok ? r1.message : '');
+  const r2 = await c.accept(chain[2]);
+  assert.ok(!r2.ok && r2.message.includes('batch 2 of p-link/s: batch gap: expected batch 1, got 2'), !r2.ok ? r2.message : '');
+  const conflicting = sampleChain('p-link', 's', [[sampleL7({ path: '/other' })]])[0];
+  const r3 = await c.accept(conflicting);
+  assert.ok(!r3.ok && r3.message.includes('already accepted with hash'), !r3.ok ? r3.message : '');
+  assert.deepEqual(c.counters.rejected_by_code, { INGEST_ERR_CHAIN: 3 });
+  assert.equal((await c.accept(chain[1])).ok, true);
+});
+
+test('a restarted collector on the same store continues an existing chain', async () => {
+  const chain = sampleChain('p-restart', 's', [events(2), events(2), events(2)]);
+  const first = new Collector(store);
+  await first.accept(chain[0]);
+  await first.accept(chain[1]);
+  await first.close();
+  const second = new Collector(store);
+  assert.deepEqual(await second.accept(chain[1]), { ok: true, duplicate: true, events: 2 });
+  assert.deepEqual(await second.accept(chain[2]), { ok: true, duplicate: false, events: 2 });
+  const restarted = sampleChain('p-restart', 's', [events(1)]); // batch 0 again, different content
+  assert.equal((await second.accept(restarted[0])).ok, false);
+  assert.equal(await store.countTaps({ proxy: 'p-restart' }), 6);
+});
+
+test('a store failure is a retriable 503 and does not advance the chain', async () => {
+  let failNext = true;
+  const flaky = storeWith({
+    writeBatch: async (b) => {
+      if (failNext) { failNext = false; throw new Error('disk full'); }
+      return store.writeBatch(b);
+    },
+  });
+  const c = new Collector(flaky);
+  const [b0] = sampleChain('p-flaky', 's', [events(2)]);
+  const r = await c.accept(b0);
+  assert.ok(!r.ok && r.code === 'INGEST_ERR_STORE' && r.status === 503 && r.retriable);
+  assert.ok(!r.ok && r.message.includes('batch 0 of p-flaky/s') && r.message.includes('disk full'));
+  assert.deepEqual(await c.accept(b0), { ok: true, duplicate: false, events: 2 });
+});
+
+test('growth of a batch lost counter is recorded once as a loss', async () => {
+  const losses: { count: number; from_seq: number }[] = [];
+  const recording = storeWith({ recordLoss: async (l) => { losses.push(l); await store.recordLoss(l); } });
+  const c = new Collector(recording, { now: () => 1_000 });
+  const chain = sampleChain('p-loss', 's', [events(1), events(1), events(1)], { lost: [0, 4, 4] });
+  for (const b of chain) await c.accept(b);
+  assert.deepEqual(losses.map((l) => [l.count, l.from_seq]), [[4, 1]]);
+});
+
+test('batches of one stream accepted concurrently are stored in order', async () => {
+  const c = new Collector(store);
+  const chain = sampleChain('p-conc', 's', [events(2), events(2), events(2), events(2)]);
+  const results = await Promise.all(chain.map((b) => c.accept(b)));
+  assert.ok(results.every((r) => r.ok && !r.duplicate));
+  await c.flush();
+  assert.equal(await store.countTaps({ proxy: 'p-conc' }), 8);
+  await c.close();
+  const r = await c.accept(chain[0]);
+  assert.ok(!r.ok && r.code === 'INGEST_ERR_CLOSED' && r.retriable);
+});
+
+test('over HTTP: the embedded publisher stores batches, and bad bodies get 400, 409 and 413', async (t) => {
+  let failWrites = false;
+  const c = new Collector(storeWith({
+    writeBatch: async (b) => { if (failWrites) throw new Error('store down'); return store.writeBatch(b); },
+  }));
+  const server = http.createServer((req, res) => void handleTapPost(c, req, res, { maxBodyBytes: 64 * 1024 }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pub = new EmbeddedPublisher(url);
+  t.after(() => pub.close());
+
+  const chain = sampleChain('p-http', 's', [events(3), events(3), events(3)]);
+  assert.deepEqual(await pub.publish(chain[0]), { ok: true, duplicate: false });
+  assert.deepEqual(await pub.publish(chain[0]), { ok: true, duplicate: true });
+  assert.deepEqual(await pub.publish(chain[2]), {
+    ok: false, retriable: false, code: 'INGEST_ERR_CHAIN', message: 'batch 2 of p-http/s: batch gap: expected batch 1, got 2',
+  });
+  failWrites = true;
+  const down = await pub.publish(chain[1]);
+  assert.ok(!down.ok && down.retriable && down.code === 'INGEST_ERR_STORE');
+  failWrites = false;
+  assert.deepEqual(await pub.publish(chain[1]), { ok: true, duplicate: false });
+
+  const big: TapBatch = sampleChain('p-http-big', 's', [Array.from({ length: 400 }, () => sampleL7({ path: '/x'.repeat(50) }))])[0];
+  const tooBig = await pub.publish(big);
+  assert.ok(!tooBig.ok && !tooBig.retriable && tooBig.code === 'INGEST_ERR_TOO_LARGE', JSON.stringify(tooBig));
+
+  const raw = await new Promise<{ status: number; body: { code: string; message: string } }>((resolve, reject) => {
+    const req = http.request(`${url}/v1/taps`, { method: 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end('{"schema": 1,');
+  });
+  assert.equal(raw.status, 400);
+  assert.equal(raw.body.code, 'INGEST_ERR_NOT_JSON');
+  assert.equal(await store.countTaps({ proxy: 'p-http' }), 6);
+  assert.equal(c.counters.rejected_by_code.INGEST_ERR_TOO_LARGE, 1);
+  assert.equal(c.counters.rejected_by_code.INGEST_ERR_NOT_JSON, 1);
+});

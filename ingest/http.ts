@@ -1,0 +1,73 @@
+// HTTP edge of the collector: POST /v1/taps from ingest/bus/embedded.ts.
+// Reads the raw body (mount it before any body-parsing middleware), caps its
+// size, parses JSON, hands it to the collector and turns the outcome into
+// the reply the publisher expects:
+//   200 {accepted: true, duplicate}   stored, or an honest resend
+//   4xx {code, message}               rejected for good
+//   503 {code, message}               try the same batch again later
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Collector, CollectorResult } from './collector.ts';
+import { IngestError } from './errors.ts';
+
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface TapPostOptions {
+  /** Largest accepted body in bytes (default 16 MiB). */
+  maxBodyBytes?: number;
+}
+
+type Body = { ok: true; text: string } | { ok: false; error: IngestError };
+
+/**
+ * Reads the whole body, or past the cap keeps draining it without keeping
+ * it, so the 413 reaches a sender that is still writing instead of being
+ * lost to a reset connection. Slow or endless senders are bounded by the
+ * server's own requestTimeout.
+ */
+function readBody(req: IncomingMessage, max: number): Promise<Body> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= max) chunks.push(c);
+      else chunks.length = 0;
+    });
+    req.on('error', (e) => resolve({ ok: false, error: new IngestError('INGEST_ERR_MALFORMED', `tap batch body could not be read: ${e.message}`) }));
+    req.on('end', () => {
+      if (size > max) {
+        resolve({ ok: false, error: new IngestError('INGEST_ERR_TOO_LARGE', `tap batch body is ${size} bytes, the limit is ${max}`) });
+      } else {
+        resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
+      }
+    });
+  });
+}
+
+function reply(res: ServerResponse, r: CollectorResult): void {
+  const status = r.ok ? 200 : r.status;
+  const body = r.ok ? { accepted: true, duplicate: r.duplicate } : { code: r.code, message: r.message };
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Handles one POST of a tap batch; always answers, never throws. */
+export async function handleTapPost(collector: Collector, req: IncomingMessage, res: ServerResponse, opts: TapPostOptions = {}): Promise<void> {
+  const max = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const body = await readBody(req, max);
+  if (!body.ok) {
+    reply(res, collector.refuse(body.error));
+    return;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    reply(res, collector.refuse(new IngestError('INGEST_ERR_NOT_JSON', `tap batch body is not JSON: ${why}`)));
+    return;
+  }
+  reply(res, await collector.accept(parsed));
+}
