@@ -1,0 +1,42 @@
+// Shared set-up for the cross-folder tests: a temporary data directory and
+// the embedded control plane on free ports, composed exactly as `meshlens
+// control` composes it.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runControl, CONTROL_FLAGS } from '../cli/control.ts';
+import { parseFlags } from '../cli/flags.ts';
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `meshlens-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function startTestControl(dataDir: string, lines: string[] = []) {
+  const flags = parseFlags('control', '', ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--ui', '127.0.0.1:0'], CONTROL_FLAGS, {});
+  return runControl(flags, (l) => lines.push(l));
+}
+
+/** Polls `probe` every 100 ms until it returns true or the deadline passes; then throws with `what`. */
+export async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Every hop of the demo topology, as (proxy, direction, peer service) with the count of taps one front-door request causes. */
+export const DEMO_HOPS: { proxy: string; direction: 'inbound' | 'outbound'; src: string; dst: string }[] = [
+  { proxy: 'web-1', direction: 'inbound', src: 'external', dst: 'web' },
+  { proxy: 'web-1', direction: 'outbound', src: 'web', dst: 'catalog' },
+  { proxy: 'web-1', direction: 'outbound', src: 'web', dst: 'cart' },
+  { proxy: 'catalog-1', direction: 'inbound', src: 'web', dst: 'catalog' },
+  { proxy: 'cart-1', direction: 'inbound', src: 'web', dst: 'cart' },
+  { proxy: 'cart-1', direction: 'outbound', src: 'cart', dst: 'payments' },
+  { proxy: 'cart-1', direction: 'outbound', src: 'cart', dst: 'inventory' },
+  { proxy: 'payments-1', direction: 'inbound', src: 'cart', dst: 'payments' },
+  { proxy: 'inventory-1', direction: 'inbound', src: 'cart', dst: 'inventory' },
+];
