@@ -44,9 +44,9 @@ test('accepts a valid chain of batches and stores every event once', async () =>
   const chain = sampleChain('p-valid', 's', [events(3), events(2), [], events(4)]);
   for (const b of chain) assert.deepEqual(await c.accept(b), { ok: true, duplicate: false, events: b.events.length });
   assert.equal(await store.countTaps({ proxy: 'p-valid' }), 9);
-  assert.equal(c.counters.batches_accepted, 4);
-  assert.equal(c.counters.events_written, 9);
-  assert.equal(c.counters.batches_rejected, 0);
+  assert.equal(c.counters().batches_accepted, 4);
+  assert.equal(c.counters().events_written, 9);
+  assert.equal(c.counters().batches_rejected, 0);
 });
 
 test('a resent last batch is a duplicate and stores nothing new', async () => {
@@ -55,8 +55,8 @@ test('a resent last batch is a duplicate and stores nothing new', async () => {
   for (const b of chain) await c.accept(b);
   assert.deepEqual(await c.accept(structuredClone(chain[1])), { ok: true, duplicate: true, events: 3 });
   assert.equal(await store.countTaps({ proxy: 'p-dup' }), 5);
-  assert.equal(c.counters.batches_duplicate, 1);
-  assert.equal(c.counters.events_written, 5);
+  assert.equal(c.counters().batches_duplicate, 1);
+  assert.equal(c.counters().events_written, 5);
 });
 
 test('a batch with a bad event field is rejected naming the event, its seq and the field, and counted', async () => {
@@ -68,7 +68,7 @@ test('a batch with a bad event field is rejected naming the event, its seq and t
   assert.equal(r.ok, false);
   assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED' && r.status === 400 && !r.retriable);
   assert.ok(!r.ok && r.message.includes('batch 0 of p-bad/s: event 3 (seq 3): status: must be an integer in 0..999'), !r.ok ? r.message : '');
-  assert.deepEqual(c.counters.rejected_by_code, { INGEST_ERR_MALFORMED: 1 });
+  assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_MALFORMED: 1 });
   assert.equal(await store.countTaps({ proxy: 'p-bad' }), 0);
   assert.equal((await c.accept(b0)).ok, true); // the chain did not move
 });
@@ -84,7 +84,7 @@ test('a batch that is not a tap batch is rejected naming each bad field', async 
   const gap = sealBatch({ ...b, events: [b.events[0], { ...b.events[1], seq: 5 }] });
   const r3 = await c.accept(gap);
   assert.ok(!r3.ok && r3.code === 'INGEST_ERR_SEQ' && r3.message.includes('event 1: seq 5, expected 1'));
-  assert.equal(c.counters.batches_rejected, 3);
+  assert.equal(c.counters().batches_rejected, 3);
 });
 
 test('a batch with an altered event is rejected with INGEST_ERR_CHAIN and nothing is stored', async () => {
@@ -110,7 +110,7 @@ test('a broken prev_hash link, a batch gap and a conflicting copy are rejected w
   const conflicting = sampleChain('p-link', 's', [[sampleL7({ path: '/other' })]])[0];
   const r3 = await c.accept(conflicting);
   assert.ok(!r3.ok && r3.message.includes('already accepted with hash'), !r3.ok ? r3.message : '');
-  assert.deepEqual(c.counters.rejected_by_code, { INGEST_ERR_CHAIN: 3 });
+  assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_CHAIN: 3 });
   assert.equal((await c.accept(chain[1])).ok, true);
 });
 
@@ -205,6 +205,6 @@ test('over HTTP: the embedded publisher stores batches, and bad bodies get 400, 
   assert.equal(raw.status, 400);
   assert.equal(raw.body.code, 'INGEST_ERR_NOT_JSON');
   assert.equal(await store.countTaps({ proxy: 'p-http' }), 6);
-  assert.equal(c.counters.rejected_by_code.INGEST_ERR_TOO_LARGE, 1);
-  assert.equal(c.counters.rejected_by_code.INGEST_ERR_NOT_JSON, 1);
+  assert.equal(c.counters().rejected_by_code.INGEST_ERR_TOO_LARGE, 1);
+  assert.equal(c.counters().rejected_by_code.INGEST_ERR_NOT_JSON, 1);
 });

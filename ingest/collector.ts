@@ -33,7 +33,7 @@ export interface CollectorOptions {
 }
 
 export class Collector {
-  readonly counters: CollectorCounters = {
+  readonly #counters: CollectorCounters = {
     batches_accepted: 0, batches_duplicate: 0, batches_rejected: 0, events_written: 0, rejected_by_code: {},
   };
   readonly #store: TapStore;
@@ -88,7 +88,7 @@ export class Collector {
       const chain = await this.#verifier();
       const verdict = chain.check(b);
       if (verdict.kind === 'duplicate') {
-        this.counters.batches_duplicate++;
+        this.#counters.batches_duplicate++;
         return { ok: true, duplicate: true, events: b.events.length };
       }
       // Loss first: if the batch write then fails, the resend records the
@@ -100,8 +100,8 @@ export class Collector {
       }
       await this.#store.writeBatch(b);
       chain.advance(b);
-      this.counters.batches_accepted++;
-      this.counters.events_written += b.events.length;
+      this.#counters.batches_accepted++;
+      this.#counters.events_written += b.events.length;
       return { ok: true, duplicate: false, events: b.events.length };
     } catch (e) {
       return this.refuse(asIngestError(e, `collector: batch ${b.batch} of ${b.proxy}/${b.stream}`));
@@ -110,9 +110,14 @@ export class Collector {
 
   /** Counts a refusal and returns it as a result; the HTTP edge uses it for body errors too. */
   refuse(e: IngestError): CollectorResult {
-    this.counters.batches_rejected++;
-    this.counters.rejected_by_code[e.code] = (this.counters.rejected_by_code[e.code] ?? 0) + 1;
+    this.#counters.batches_rejected++;
+    this.#counters.rejected_by_code[e.code] = (this.#counters.rejected_by_code[e.code] ?? 0) + 1;
     return { ok: false, code: e.code, status: e.status, retriable: e.retriable, message: e.message };
+  }
+
+  /** A snapshot of the counters (a copy: later batches do not change it). */
+  counters(): CollectorCounters {
+    return { ...this.#counters, rejected_by_code: { ...this.#counters.rejected_by_code } };
   }
 
   /** Resolves when every batch received so far has its outcome. */
