@@ -1,0 +1,44 @@
+// What every stage of the per-request chain sees and fills in. Stages read
+// what earlier stages decided (route, cluster, endpoint) and the tap stage
+// turns the finished context into one l7.request event.
+
+import type http from 'node:http';
+import type { Direction } from '../../ingest/schema/v1.ts';
+import type { Cluster, Endpoint, Route } from '../control/snapshot.ts';
+import type { MeshError } from './errors.ts';
+import type { SidecarRuntime } from './runtime.ts';
+import type { RoutingState } from './routing-table.ts';
+
+export interface Peer { service: string; instance: string; addr: string; port: number }
+
+export interface RequestContext {
+  readonly runtime: SidecarRuntime;
+  readonly direction: Direction;
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly connId: string;
+  /** Config in force when the request arrived; one request never sees two snapshots. */
+  readonly config: RoutingState;
+  /** Epoch ms and monotonic start. */
+  readonly startedAt: number;
+  readonly startedHr: number;
+  /** Host without port, lower-case. */
+  authority: string;
+  src: Peer;
+  dst: Peer;
+  route?: Route;
+  cluster?: Cluster;
+  endpoint?: Endpoint;
+  /** Per-request timeout chosen by the timeout stage. */
+  signal?: AbortSignal;
+  /** Headers added to the upstream request (e.g. by source-headers). */
+  upstreamHeaders: Record<string, string>;
+  /** Request headers removed before forwarding (lower-case). */
+  strippedHeaders: Set<string>;
+  /** "addr:port" actually used, "" if none. */
+  upstream: string;
+  reqBytes: number;
+  respBytes: number;
+  retries: number;
+  error?: MeshError;
+}

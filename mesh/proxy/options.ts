@@ -1,0 +1,196 @@
+// Sidecar configuration: one typed object, filled from flags by
+// parseSidecarArgs (`meshlens sidecar …`) or built directly by tests and the
+// demo. Every problem is reported at once.
+
+export interface HostPort { host: string; port: number }
+
+export interface StandaloneRoute {
+  /** Authority (Host without port) the app uses, e.g. "catalog". */
+  authority: string;
+  endpoints: HostPort[];
+}
+
+export interface SidecarOptions {
+  /** Proxy id used in taps and the config stream; default `${service}-${pid}`. */
+  id?: string;
+  /** Service this sidecar belongs to. */
+  service: string;
+  /** Workload instance name; default the proxy id. */
+  instance?: string;
+  mode?: 'http' | 'tcp';
+  /** Inbound listener (mesh → workload); port 0 picks a free port. */
+  listen?: HostPort;
+  /** The local workload the inbound listener forwards to. */
+  upstream?: HostPort;
+  /** Outbound listener (workload → mesh, HTTP proxy mode); http mode only. */
+  outbound?: HostPort;
+  /** Control plane base URL; without it the sidecar runs standalone. */
+  controlUrl?: string;
+  /** Collector base URL for taps; defaults to controlUrl. */
+  collectorUrl?: string;
+  /** Standalone outbound routes (`--route name=addr:port[,addr:port]`). */
+  routes?: StandaloneRoute[];
+  /** Standalone tap capture allow-lists; the control plane's snapshot replaces them. */
+  queryAllow?: string[];
+  headerAllow?: string[];
+  taps?: {
+    enabled?: boolean;
+    /** Events held while the collector is away; more are dropped and counted. */
+    bufferSize?: number;
+    batchSize?: number;
+    lingerMs?: number;
+    retryInitialMs?: number;
+    retryMaxMs?: number;
+  };
+  /** Inbound request timeout (outbound timeouts come from the cluster). */
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** TCP mode: close a connection idle this long (0 = never). */
+  tcpIdleMs?: number;
+  /** Config stream reconnect backoff. */
+  controlRetryMaxMs?: number;
+  /** How long close() waits for in-flight requests and tap delivery. */
+  closeGraceMs?: number;
+}
+
+export class SidecarConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`meshlens sidecar: invalid options:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SidecarConfigError';
+    this.problems = problems;
+  }
+}
+
+export function parseHostPort(s: string): HostPort | null {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(s.trim());
+  if (!m) return null;
+  const port = Number(m[2]);
+  if (port > 65535) return null;
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
+  '[--outbound ADDR:PORT] [--control URL] [--collector URL] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
+  '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] ' +
+  '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N]';
+
+/** Parses `meshlens sidecar` flags; throws SidecarConfigError listing every problem. */
+export function parseSidecarArgs(argv: string[]): SidecarOptions {
+  const problems: string[] = [];
+  const opts: SidecarOptions = { service: '', routes: [], taps: {} };
+  const taps = opts.taps!;
+  const hostPort = (flag: string, v: string): HostPort | undefined => {
+    const hp = parseHostPort(v);
+    if (!hp) problems.push(`${flag}: expected ADDR:PORT, got '${v}'`);
+    return hp ?? undefined;
+  };
+  const int = (flag: string, v: string, min: number): number | undefined => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) { problems.push(`${flag}: expected an integer >= ${min}, got '${v}'`); return undefined; }
+    return n;
+  };
+  const url = (flag: string, v: string): string | undefined => {
+    try { const u = new URL(v); if (u.protocol === 'http:') return v; } catch { /* reported below */ }
+    problems.push(`${flag}: expected an http:// URL, got '${v}'`);
+    return undefined;
+  };
+  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--no-taps') { taps.enabled = false; continue; }
+    if (flag === '--help' || flag === '-h') { problems.push(`usage: ${USAGE}`); continue; }
+    if (!flag.startsWith('--')) { problems.push(`unexpected argument '${flag}'`); continue; }
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) { problems.push(`${flag}: missing value`); continue; }
+    i++;
+    switch (flag) {
+      case '--mode':
+        if (v === 'http' || v === 'tcp') opts.mode = v; else problems.push(`--mode: expected http or tcp, got '${v}'`);
+        break;
+      case '--service': opts.service = v; break;
+      case '--instance': opts.instance = v; break;
+      case '--id': opts.id = v; break;
+      case '--listen': opts.listen = hostPort(flag, v); break;
+      case '--upstream': opts.upstream = hostPort(flag, v); break;
+      case '--outbound': opts.outbound = hostPort(flag, v); break;
+      case '--control': opts.controlUrl = url(flag, v); break;
+      case '--collector': opts.collectorUrl = url(flag, v); break;
+      case '--route': {
+        const eq = v.indexOf('=');
+        const authority = eq > 0 ? v.slice(0, eq) : '';
+        const endpoints = eq > 0 ? list(v.slice(eq + 1)).map((e) => hostPort(flag, e)) : [];
+        if (!authority || endpoints.length === 0) problems.push(`--route: expected NAME=ADDR:PORT[,ADDR:PORT], got '${v}'`);
+        else if (endpoints.every(Boolean)) opts.routes!.push({ authority: authority.toLowerCase(), endpoints: endpoints as HostPort[] });
+        break;
+      }
+      case '--query-allow': opts.queryAllow = list(v); break;
+      case '--header-allow': opts.headerAllow = list(v).map((h) => h.toLowerCase()); break;
+      case '--tap-buffer': taps.bufferSize = int(flag, v, 1); break;
+      case '--tap-batch': taps.batchSize = int(flag, v, 1); break;
+      case '--tap-linger-ms': taps.lingerMs = int(flag, v, 0); break;
+      case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
+      case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
+      case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
+      default: problems.push(`unknown flag ${flag}`);
+    }
+  }
+  problems.push(...checkSidecarOptions(opts));
+  if (problems.length > 0) throw new SidecarConfigError(problems);
+  return opts;
+}
+
+/** Problems with a complete options object (also used by startSidecar). */
+export function checkSidecarOptions(o: SidecarOptions): string[] {
+  const p: string[] = [];
+  const mode = o.mode ?? 'http';
+  if (!o.service && o.controlUrl) p.push('--service: required with --control');
+  if (mode === 'tcp') {
+    if (!o.listen || !o.upstream) p.push('tcp mode needs --listen and --upstream');
+    if (o.outbound) p.push('--outbound: only in http mode');
+  } else {
+    if (!o.listen && !o.outbound) p.push('http mode needs --listen (inbound) or --outbound');
+    if (o.listen && !o.upstream) p.push('--upstream: required with --listen (the workload address)');
+  }
+  // No collector and no control plane is fine: taps are then counted as not_shipped.
+  return p;
+}
+
+export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' | 'upstream' | 'outbound' | 'controlUrl' | 'collectorUrl' | 'taps'>> {
+  listen?: HostPort;
+  upstream?: HostPort;
+  outbound?: HostPort;
+  controlUrl?: string;
+  collectorUrl?: string;
+  taps: Required<NonNullable<SidecarOptions['taps']>>;
+}
+
+export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOptions {
+  const service = o.service || 'workload';
+  const id = o.id ?? `${service}-${pid}`;
+  return {
+    ...o,
+    id,
+    service,
+    instance: o.instance ?? id,
+    mode: o.mode ?? 'http',
+    routes: o.routes ?? [],
+    queryAllow: o.queryAllow ?? [],
+    headerAllow: o.headerAllow ?? ['user-agent', 'content-type', 'x-request-id'],
+    collectorUrl: o.collectorUrl ?? o.controlUrl,
+    taps: {
+      enabled: o.taps?.enabled ?? true,
+      bufferSize: o.taps?.bufferSize ?? 100_000,
+      batchSize: o.taps?.batchSize ?? 1_000,
+      lingerMs: o.taps?.lingerMs ?? 100,
+      retryInitialMs: o.taps?.retryInitialMs ?? 50,
+      retryMaxMs: o.taps?.retryMaxMs ?? 5_000,
+    },
+    requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
+    connectTimeoutMs: o.connectTimeoutMs ?? 2_000,
+    tcpIdleMs: o.tcpIdleMs ?? 300_000,
+    controlRetryMaxMs: o.controlRetryMaxMs ?? 5_000,
+    closeGraceMs: o.closeGraceMs ?? 2_000,
+  };
+}

@@ -1,0 +1,100 @@
+// Forwards the request to the chosen endpoint over its keep-alive pool and
+// streams both bodies: nothing is buffered whole. Resolves when the response
+// has been handed to the client in full; rejects with a MeshError otherwise.
+
+import http from 'node:http';
+import { MeshError } from '../errors.ts';
+import type { RequestContext } from '../context.ts';
+import type { Stage } from '../stage.ts';
+
+/** Per-connection headers (RFC 9110 §7.6.1): never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+function forwardHeaders(headers: http.IncomingHttpHeaders, drop: Set<string>): http.OutgoingHttpHeaders {
+  const named = new Set<string>(drop);
+  // Headers the Connection header names are hop-by-hop as well.
+  for (const n of String(headers.connection ?? '').split(',')) named.add(n.trim().toLowerCase());
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (v !== undefined && !HOP_BY_HOP.has(k) && !named.has(k)) out[k] = v;
+  }
+  return out;
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
+
+export const upstreamStage: Stage = {
+  name: 'upstream',
+  handle: forward,
+};
+
+function forward(ctx: RequestContext): Promise<void> {
+  const ep = ctx.endpoint!;
+  const target = `${ep.addr}:${ep.port}`;
+  ctx.upstream = target;
+  const connectMs = ctx.cluster?.connect_timeout_ms ?? ctx.runtime.opts.connectTimeoutMs;
+  const path = ctx.req.url?.startsWith('/') ? ctx.req.url : absolutePath(ctx.req.url ?? '/');
+  const headers = forwardHeaders(ctx.req.headers, ctx.strippedHeaders);
+  headers.host ??= ctx.authority;
+  Object.assign(headers, ctx.upstreamHeaders);
+
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    let responded = false;
+    const up = http.request({
+      host: ep.addr, port: ep.port, method: ctx.req.method, path, headers, setHost: false,
+      agent: ctx.runtime.pools.agentFor(ep.addr, ep.port),
+    });
+    const fail = (err: MeshError) => {
+      if (settled) return;
+      settled = true;
+      ctx.req.unpipe(up);
+      up.destroy();
+      reject(err);
+    };
+    const onAbort = () => fail(ctx.signal!.reason as MeshError);
+    if (ctx.signal?.aborted) return onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+
+    up.on('socket', (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} timed out after ${connectMs} ms`)), connectMs);
+      socket.once('connect', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      if (!responded && e.code && CONNECT_CODES.has(e.code)) {
+        fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} failed: ${e.code}`, { cause: e }));
+      } else {
+        fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${responded ? 'reset mid-response' : 'closed before answering'}: ${e.code ?? e.message}`, { cause: e }));
+      }
+    });
+    up.on('response', (upRes) => {
+      responded = true;
+      const resHeaders = forwardHeaders(upRes.headers, new Set());
+      ctx.res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, resHeaders);
+      upRes.on('data', (chunk: Buffer) => { ctx.respBytes += chunk.length; });
+      upRes.on('aborted', () => fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} reset mid-response`)));
+      upRes.on('error', () => fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} reset mid-response`)));
+      upRes.pipe(ctx.res);
+    });
+    ctx.res.on('finish', () => {
+      if (settled) return;
+      settled = true;
+      ctx.signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    ctx.res.on('close', () => {
+      if (!ctx.res.writableFinished) fail(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before the response from ${target} was complete`));
+    });
+    ctx.req.on('data', (chunk: Buffer) => { ctx.reqBytes += chunk.length; });
+    ctx.req.pipe(up);
+  });
+}
+
+function absolutePath(target: string): string {
+  try { const u = new URL(target); return u.pathname + u.search; } catch { return '/'; }
+}

@@ -1,0 +1,187 @@
+// Tap emitter: numbers a sidecar's events, batches them, seals each batch into
+// the hash chain and ships it, one batch in flight at a time so the chain
+// arrives in order.
+//
+//   push(event)  assigns proxy + seq; a full buffer drops the event and counts it
+//   flush()      resolves once everything pushed before it is acknowledged or
+//                has failed for good (rejected)
+//   close()      flush with a deadline, then stop
+//
+// Chain rules (agreed with ingest/batch.ts):
+// - a retriable failure resends the *same* sealed batch (same number, same hash);
+// - a non-retriable rejection means the collector did not store the batch: its
+//   events count as rejected and as lost, and the next batch reuses the batch
+//   number and chains from the last *acknowledged* hash, so the collector's
+//   chain stays unbroken; the seq gap is explained by the `lost` field.
+// - dropped events (buffer full) never get a seq, so seqs stay contiguous and
+//   only `lost` grows.
+
+import { GENESIS_HASH, sealBatch, type TapBatch } from '../../ingest/batch.ts';
+import type { TapPublisher } from '../../ingest/bus/publisher.ts';
+import type { L4CloseTap, L4OpenTap, L7RequestTap, TapEvent } from '../../ingest/schema/v1.ts';
+
+type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
+/** What stages push: a tap without the emitter-assigned proxy and seq. */
+export type TapInput = Unnumbered<L4OpenTap | L4CloseTap | L7RequestTap>;
+
+export interface TapEmitterOptions {
+  proxy: string;
+  stream: string;
+  /** null: no collector configured; events are counted as not_shipped. */
+  publisher: TapPublisher | null;
+  enabled?: boolean;
+  bufferSize: number;
+  batchSize: number;
+  lingerMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** Called when a batch is rejected for good, so the sidecar can log it. */
+  onRejected?: (batch: TapBatch, code: string, message: string) => void;
+}
+
+export interface TapEmitterCounters {
+  /** Events accepted into the buffer (seq assigned). */
+  emitted: number;
+  acked: number;
+  /** Dropped because the buffer was full. */
+  dropped: number;
+  /** In batches the collector refused for good. */
+  rejected: number;
+  /** Still undelivered when close() hit its deadline. */
+  abandoned: number;
+  /** Pushed with no collector configured. */
+  not_shipped: number;
+  batches_sent: number;
+  retries: number;
+  buffered: number;
+  last_error: string;
+}
+
+export class TapEmitter {
+  readonly #o: TapEmitterOptions;
+  #queue: TapEvent[] = [];
+  #nextSeq = 0;
+  #nextBatch = 0;
+  #prevHash = GENESIS_HASH;
+  #lost = 0;
+  #inFlight: TapBatch | null = null;
+  /** Highest seq acknowledged or failed for good; -1 before any. */
+  #settledThrough = -1;
+  #linger: NodeJS.Timeout | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #retryDelay: number;
+  #flushWaiters: { seq: number; resolve: () => void }[] = [];
+  #urgent = 0;
+  #closed = false;
+  readonly #c: TapEmitterCounters = {
+    emitted: 0, acked: 0, dropped: 0, rejected: 0, abandoned: 0, not_shipped: 0,
+    batches_sent: 0, retries: 0, buffered: 0, last_error: '',
+  };
+
+  constructor(opts: TapEmitterOptions) {
+    this.#o = opts;
+    this.#retryDelay = opts.retryInitialMs;
+  }
+
+  get enabled(): boolean { return this.#o.enabled !== false; }
+
+  push(input: TapInput): void {
+    if (!this.enabled) return;
+    if (this.#o.publisher === null) { this.#c.not_shipped++; return; }
+    if (this.#closed || this.#pending() >= this.#o.bufferSize) {
+      this.#c.dropped++;
+      this.#lost++;
+      return;
+    }
+    this.#queue.push({ ...input, proxy: this.#o.proxy, seq: this.#nextSeq++ } as TapEvent);
+    this.#c.emitted++;
+    this.#pump();
+  }
+
+  counters(): TapEmitterCounters {
+    return { ...this.#c, buffered: this.#pending() };
+  }
+
+  /** Resolves when every event pushed so far is acknowledged or has failed for good. */
+  flush(): Promise<void> {
+    const seq = this.#nextSeq - 1;
+    if (seq <= this.#settledThrough) return Promise.resolve();
+    this.#urgent++;
+    return new Promise<void>((resolve) => {
+      this.#flushWaiters.push({ seq, resolve: () => { this.#urgent--; resolve(); } });
+      this.#pump();
+    });
+  }
+
+  /** Flushes until `deadlineMs`, then counts what is left as abandoned and stops. */
+  async close(deadlineMs = 2_000): Promise<void> {
+    if (this.#closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = this.flush();
+    const timedOut = new Promise<boolean>((r) => { timer = setTimeout(() => r(true), deadlineMs); });
+    const late = await Promise.race([flushed.then(() => false), timedOut]);
+    clearTimeout(timer);
+    this.#closed = true;
+    if (late) {
+      this.#c.abandoned += this.#pending();
+      this.#c.last_error ||= `closed with ${this.#pending()} taps undelivered after ${deadlineMs} ms`;
+    }
+    this.#queue = [];
+    this.#inFlight = null;
+    for (const t of [this.#linger, this.#retryTimer]) if (t) clearTimeout(t);
+    for (const w of this.#flushWaiters.splice(0)) w.resolve();
+    await this.#o.publisher?.close();
+  }
+
+  #pending(): number {
+    return this.#queue.length + (this.#inFlight?.events.length ?? 0);
+  }
+
+  #pump(): void {
+    if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
+    if (this.#queue.length < this.#o.batchSize && this.#urgent === 0) {
+      this.#linger ??= setTimeout(() => { this.#linger = null; this.#sendNext(); }, this.#o.lingerMs);
+      return;
+    }
+    this.#sendNext();
+  }
+
+  #sendNext(): void {
+    if (this.#linger) { clearTimeout(this.#linger); this.#linger = null; }
+    if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
+    const events = this.#queue.splice(0, this.#o.batchSize);
+    this.#inFlight = sealBatch({
+      proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
+      first_seq: events[0].seq, lost: this.#lost, events, prev_hash: this.#prevHash,
+    });
+    this.#c.batches_sent++;
+    void this.#attempt(this.#inFlight);
+  }
+
+  async #attempt(batch: TapBatch): Promise<void> {
+    const result = await this.#o.publisher!.publish(batch);
+    if (this.#inFlight !== batch) return; // closed meanwhile
+    const lastSeq = batch.first_seq + batch.events.length - 1;
+    if (result.ok) {
+      this.#c.acked += batch.events.length;
+      this.#prevHash = batch.hash;
+      this.#nextBatch = batch.batch + 1;
+      this.#retryDelay = this.#o.retryInitialMs;
+    } else if (result.retriable) {
+      this.#c.retries++;
+      this.#c.last_error = `tap batch ${batch.batch} from ${batch.proxy}: ${result.code}: ${result.message}`;
+      this.#retryTimer = setTimeout(() => { this.#retryTimer = null; void this.#attempt(batch); }, this.#retryDelay);
+      this.#retryDelay = Math.min(this.#retryDelay * 2, this.#o.retryMaxMs);
+      return;
+    } else {
+      this.#c.rejected += batch.events.length;
+      this.#lost += batch.events.length;
+      this.#c.last_error = `tap batch ${batch.batch} from ${batch.proxy} rejected: ${result.code}: ${result.message}`;
+      this.#o.onRejected?.(batch, result.code, result.message);
+    }
+    this.#inFlight = null;
+    this.#settledThrough = lastSeq;
+    this.#flushWaiters = this.#flushWaiters.filter((w) => (w.seq <= lastSeq ? (w.resolve(), false) : true));
+    this.#pump();
+  }
+}
