@@ -1,7 +1,7 @@
 // The graph module's public door; also the entry point of the browser bundle
 // (/graph.js), so nothing exported here may pull in Node-only code.
 
-export { layoutGraph, edgeWidth, DEFAULT_LAYOUT } from './layout.ts';
+export { layoutGraph, edgeWidth, arrowSize, DEFAULT_LAYOUT } from './layout.ts';
 export type { GraphLayout, LayoutEdge, LayoutNode, LayoutOptions } from './layout.ts';
 export { layerServices, edgeKey, EXTERNAL } from './layering.ts';
 export type { Layering } from './layering.ts';

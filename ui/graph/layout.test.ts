@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EXTERNAL_SERVICE, type ServiceEdge, type ServiceGraph, type ServiceNode } from '../../ingest/index.ts';
 import {
-  DEFAULT_LAYOUT, EXTERNAL, edgeWidth, formatClock, formatErrorRate, formatLatency, formatRps,
+  DEFAULT_LAYOUT, EXTERNAL, arrowSize, edgeWidth, formatClock, formatErrorRate, formatLatency, formatRps,
   HEALTH_COLORS, healthLevel, layerServices, layoutGraph, type GraphLayout,
 } from './index.ts';
 
@@ -97,16 +97,27 @@ test('an empty graph lays out to nothing', () => {
   assert.deepEqual(layout, { width: 0, height: 0, window_s: 60, until: 5, nodes: [], edges: [] });
 });
 
-test('edges start at the caller box right side and end at the callee box left side', () => {
+const numbers = (d: string): number[] => d.match(/-?\d+(\.\d+)?/g)!.map(Number);
+
+test('edges start at the caller box right side and their arrowhead tip touches the callee box left side', () => {
   const layout = layoutGraph(shop());
   const web = layout.nodes.find((n) => n.service === 'web')!;
   const cart = layout.nodes.find((n) => n.service === 'cart')!;
   const e = layout.edges.find((x) => x.src === 'web' && x.dst === 'cart')!;
-  const nums = e.path.match(/-?\d+(\.\d+)?/g)!.map(Number);
-  assert.equal(nums[0], web.x + web.width);
-  assert.ok(nums[1] > web.y && nums[1] < web.y + web.height);
-  assert.equal(nums[6], cart.x);
-  assert.ok(nums[7] > cart.y && nums[7] < cart.y + cart.height);
+  const line = numbers(e.path);
+  assert.equal(line[0], web.x + web.width);
+  assert.ok(line[1] > web.y && line[1] < web.y + web.height);
+  const [tipX, tipY, baseX] = numbers(e.arrow);
+  assert.equal(tipX, cart.x);
+  assert.ok(tipY > cart.y && tipY < cart.y + cart.height);
+  assert.equal(line[6], baseX, 'the line ends where the arrowhead begins');
+  assert.equal(baseX, cart.x - arrowSize(e.width).length);
+});
+
+test('two calls from one caller leave its box at different heights, the upper callee from the upper port', () => {
+  const layout = layoutGraph(shop());
+  const startY = (dst: string) => numbers(layout.edges.find((e) => e.src === 'web' && e.dst === dst)!.path)[1];
+  assert.ok(startY('cart') < startY('catalog'));
 });
 
 test('edge width grows with rps, busiest edge widest, idle edges thinnest', () => {

@@ -38,8 +38,10 @@ export interface LayoutNode extends ServiceNode {
 }
 
 export interface LayoutEdge extends ServiceEdge {
-  /** SVG path data, from the caller's box to the callee's box. */
+  /** SVG path data of the line, from the caller's box to the arrowhead's base. */
   path: string;
+  /** SVG path data of the arrowhead, a closed triangle whose tip touches the callee's box. */
+  arrow: string;
   /** Where the rps / error-rate label goes: the middle of the path. */
   labelX: number;
   labelY: number;
@@ -93,11 +95,12 @@ export function layoutGraph(graph: ServiceGraph, options: Partial<LayoutOptions>
   const ports = assignPorts(edges, byName, backEdges);
   const laid: LayoutEdge[] = edges.map((e) => {
     const back = backEdges.has(edgeKey(e.src, e.dst)) || layerOf.get(e.dst)! <= layerOf.get(e.src)!;
+    const width = edgeWidth(e.rps, maxRps, o);
     const geometry = back
-      ? loopPath(byName.get(e.src)!, byName.get(e.dst)!)
-      : forwardPath(ports.get(edgeKey(e.src, e.dst))!);
+      ? loopPath(byName.get(e.src)!, byName.get(e.dst)!, arrowSize(width))
+      : forwardPath(ports.get(edgeKey(e.src, e.dst))!, arrowSize(width));
     const health = healthLevel(e);
-    return { ...e, ...geometry, width: edgeWidth(e.rps, maxRps, o), health, color: HEALTH_COLORS[health], back };
+    return { ...e, ...geometry, width, health, color: HEALTH_COLORS[health], back };
   });
 
   const hasLoops = laid.some((e) => e.back);
@@ -135,27 +138,40 @@ function assignPorts(edges: ServiceEdge[], nodes: Map<string, LayoutNode>, back:
   return ports;
 }
 
-/** A horizontal S-curve: cubic Bézier with control points half way across. */
-function forwardPath(p: Ports): { path: string; labelX: number; labelY: number } {
+interface Arrow { length: number; half: number }
+
+/** Arrowheads grow with the line so a thick edge still ends in a visible point. */
+export function arrowSize(width: number): Arrow {
+  return { length: round(7 + width * 0.9), half: round(3.5 + width * 0.75) };
+}
+
+type Geometry = { path: string; arrow: string; labelX: number; labelY: number };
+
+/** A horizontal S-curve: cubic Bézier with control points half way across, ending where the arrowhead starts. */
+function forwardPath(p: Ports, a: Arrow): Geometry {
   const mx = (p.sx + p.tx) / 2;
+  const bx = p.tx - a.length;
   return {
-    path: `M${r(p.sx)},${r(p.sy)} C${r(mx)},${r(p.sy)} ${r(mx)},${r(p.ty)} ${r(p.tx)},${r(p.ty)}`,
+    path: `M${r(p.sx)},${r(p.sy)} C${r(mx)},${r(p.sy)} ${r(mx)},${r(p.ty)} ${r(bx)},${r(p.ty)}`,
+    arrow: `M${r(p.tx)},${r(p.ty)} L${r(bx)},${r(p.ty - a.half)} L${r(bx)},${r(p.ty + a.half)} Z`,
     labelX: round(mx), labelY: round((p.sy + p.ty) / 2),
   };
 }
 
-/** Edges that cannot point right dip under the boxes: bottom of caller to bottom of callee. */
-function loopPath(src: LayoutNode, dst: LayoutNode): { path: string; labelX: number; labelY: number } {
+/** Edges that cannot point right dip under the boxes: bottom of caller to bottom of callee, arriving upwards. */
+function loopPath(src: LayoutNode, dst: LayoutNode, a: Arrow): Geometry {
   const self = src === dst;
   const sx = src.x + src.width * (self ? 0.7 : 0.6);
   const tx = dst.x + dst.width * (self ? 0.3 : 0.4);
   const sy = src.y + src.height;
   const ty = dst.y + dst.height;
+  const by = ty + a.length;
   const low = Math.max(sy, ty) + BACK_EDGE_DROP * 0.9;
   return {
-    path: `M${r(sx)},${r(sy)} C${r(sx)},${r(low)} ${r(tx)},${r(low)} ${r(tx)},${r(ty)}`,
+    path: `M${r(sx)},${r(sy)} C${r(sx)},${r(low)} ${r(tx)},${r(low)} ${r(tx)},${r(by)}`,
+    arrow: `M${r(tx)},${r(ty)} L${r(tx - a.half)},${r(by)} L${r(tx + a.half)},${r(by)} Z`,
     // Bézier midpoint at t = 1/2: (P0 + 3·P1 + 3·P2 + P3) / 8.
-    labelX: round((sx + tx) / 2), labelY: round((sy + 3 * low + 3 * low + ty) / 8),
+    labelX: round((sx + tx) / 2), labelY: round((sy + 3 * low + 3 * low + by) / 8),
   };
 }
 

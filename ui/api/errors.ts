@@ -1,0 +1,61 @@
+// The UI error catalogue and the one place that turns errors into responses.
+// Every API error leaves as JSON {code, message}; store failures keep their
+// INGEST_ERR_* code and status, so a reader can tell "bad query" from
+// "ClickHouse is down".
+
+import type { ErrorRequestHandler } from 'express';
+
+export const UI_ERRORS = {
+  /** A query parameter is missing, malformed or out of range (message names it). */
+  UI_ERR_BAD_PARAM: 400,
+  /** No such API route. */
+  UI_ERR_NOT_FOUND: 404,
+  /** Anything unexpected. */
+  UI_ERR_INTERNAL: 500,
+} as const;
+
+export type UiErrorCode = keyof typeof UI_ERRORS;
+
+export class UiError extends Error {
+  readonly code: UiErrorCode;
+  readonly status: number;
+
+  constructor(code: UiErrorCode, message: string, opts: { cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'UiError';
+    this.code = code;
+    this.status = UI_ERRORS[code];
+  }
+}
+
+export interface ErrorCounters {
+  bad_requests: number;
+  store_errors: number;
+  internal_errors: number;
+}
+
+/** Errors that carry their own code and status (UiError, IngestError) keep them; others become UI_ERR_INTERNAL. */
+export function errorResponse(err: unknown): { status: number; body: { code: string; message: string } } {
+  const e = err as { code?: unknown; status?: unknown; message?: unknown } | null;
+  if (e && typeof e.code === 'string' && /^(UI|INGEST|MESH)_ERR_/.test(e.code) && typeof e.status === 'number') {
+    return { status: e.status, body: { code: e.code, message: String(e.message) } };
+  }
+  // Express's own errors (e.g. a malformed URL) carry an HTTP status below 500: the client's fault.
+  const status = typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+  return {
+    status,
+    body: { code: status < 500 ? 'UI_ERR_BAD_PARAM' : 'UI_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) },
+  };
+}
+
+export function jsonErrorHandler(counters: ErrorCounters, log: (msg: string) => void): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const { status, body } = errorResponse(err);
+    if (status < 500) counters.bad_requests++;
+    else if (body.code.startsWith('INGEST_ERR_')) counters.store_errors++;
+    else counters.internal_errors++;
+    if (status >= 500) log(`ui: ${req.method} ${req.originalUrl} failed: ${body.code} ${body.message}`);
+    if (res.headersSent) { res.end(); return; }
+    res.status(status).json(body);
+  };
+}

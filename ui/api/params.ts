@@ -1,0 +1,79 @@
+// Query-string validation for the JSON API. Each parser reports the first
+// problem as UI_ERR_BAD_PARAM naming the parameter and what was received.
+
+import { DIRECTIONS, TAP_KINDS, type Direction, type TapFilter } from '../../ingest/index.ts';
+import { UiError } from './errors.ts';
+
+export const DEFAULT_WINDOW_S = 60;
+export const MIN_WINDOW_S = 10;
+export const MAX_WINDOW_S = 3600;
+export const DEFAULT_TAP_LIMIT = 50;
+export const MAX_TAP_LIMIT = 1000;
+
+type Query = Record<string, unknown>;
+
+/** `window` in seconds, an integer in 10..3600; 60 when absent. */
+export function parseWindow(query: Query): number {
+  return intParam(query, 'window', DEFAULT_WINDOW_S, MIN_WINDOW_S, MAX_WINDOW_S);
+}
+
+export interface TapQuery {
+  filter: TapFilter;
+  /** Taps where this service is the caller or the callee (TapFilter has no OR, so the route merges two reads). */
+  service?: string;
+  limit: number;
+}
+
+/** `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `service`. */
+export function parseTapQuery(query: Query): TapQuery {
+  const limit = intParam(query, 'limit', DEFAULT_TAP_LIMIT, 1, MAX_TAP_LIMIT);
+  const filter: TapFilter = {};
+  const kind = oneOf(query, 'kind', TAP_KINDS);
+  if (kind) filter.kind = kind;
+  const direction = oneOf(query, 'direction', DIRECTIONS) as Direction | undefined;
+  if (direction) filter.direction = direction;
+  const proxy = name(query, 'proxy');
+  if (proxy) filter.proxy = proxy;
+  const src = name(query, 'src');
+  if (src) filter.src_service = src;
+  const dst = name(query, 'dst');
+  if (dst) filter.dst_service = dst;
+  const service = name(query, 'service');
+  return service ? { filter, service, limit } : { filter, limit };
+}
+
+function single(query: Query, key: string): string | undefined {
+  const v = query[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new UiError('UI_ERR_BAD_PARAM', `query parameter ${key}: give it once, as a plain value`);
+  return v;
+}
+
+function intParam(query: Query, key: string, dflt: number, min: number, max: number): number {
+  const raw = single(query, key);
+  if (raw === undefined || raw === '') return dflt;
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UiError('UI_ERR_BAD_PARAM', `query parameter ${key} must be an integer in ${min}..${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(query: Query, key: string, values: readonly T[]): T | undefined {
+  const raw = single(query, key);
+  if (raw === undefined || raw === '') return undefined;
+  if (!(values as readonly string[]).includes(raw)) {
+    throw new UiError('UI_ERR_BAD_PARAM', `query parameter ${key} must be one of ${values.join(', ')}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  return raw as T;
+}
+
+/** Service and proxy names: what the tap schema allows (≤ 128 characters), printable. */
+function name(query: Query, key: string): string | undefined {
+  const raw = single(query, key);
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length > 128 || /[\u0000-\u001f]/.test(raw)) {
+    throw new UiError('UI_ERR_BAD_PARAM', `query parameter ${key} must be a name of at most 128 printable characters`);
+  }
+  return raw;
+}

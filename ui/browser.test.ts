@@ -1,0 +1,87 @@
+// The page in a real headless Chromium (Debian's, driven by playwright-core)
+// against the real UI server and a real chdb store holding the shop's taps.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createChdbStore, type TapStore } from '../ingest/index.ts';
+import { startUi, type RunningUi } from './index.ts';
+import { shopTrafficBatches } from './testing/shop-traffic.ts';
+
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+  '--no-first-run', '--disable-component-update', '--disable-sync',
+];
+
+let dir: string;
+let store: TapStore;
+let ui: RunningUi;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'meshlens-ui-browser-'));
+  store = createChdbStore({ dataDir: join(dir, 'chdb') });
+  await store.init();
+  ui = await startUi({ store, port: 0, control: { status: () => ({ config_version: 3, sidecars: 5, healthy: 5 }) }, log: () => {} });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+});
+
+after(async () => {
+  await browser?.close();
+  await ui?.close();
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('before any traffic the page says it is waiting for traffic and draws no nodes', async () => {
+  await page.goto(ui.url);
+  assert.equal(await page.title(), 'meshlens');
+  await page.waitForFunction(() => document.getElementById('live')?.dataset.state === 'live');
+  assert.equal(await page.isVisible('#graph-empty'), true);
+  assert.equal(await page.textContent('#graph-empty'), 'waiting for traffic…');
+  assert.equal(await page.$$eval('#service-graph g.node', (gs) => gs.length), 0);
+});
+
+test('taps written after the page opened appear in the graph without a reload: web node, edges with rps > 0, labels', async () => {
+  for (const b of shopTrafficBatches({ now: Date.now() - 1000 })) await store.writeBatch(b);
+  await page.waitForSelector('#service-graph g.node[data-service="web"]');
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#service-graph g.edge')].some((e) => Number(e.getAttribute('data-rps')) > 0));
+  const services = await page.$$eval('#service-graph g.node', (gs) => gs.map((g) => g.getAttribute('data-service')).sort());
+  assert.deepEqual(services, ['cart', 'catalog', 'external', 'inventory', 'payments', 'web']);
+  const edge = await page.$eval('#service-graph g.edge[data-src="web"][data-dst="catalog"]', (g) => ({
+    rps: Number(g.getAttribute('data-rps')), label: g.querySelector('text')?.textContent,
+  }));
+  assert.equal(edge.rps, 4); // 240 requests over a 60 s window
+  assert.equal(edge.label, '4/s');
+  const webText = await page.$eval('#service-graph g.node[data-service="web"]', (g) => g.textContent);
+  assert.match(webText ?? '', /web5\/s · 0% errp50 \d+ ms · p99 \d+ ms/);
+  assert.equal(await page.isHidden('#graph-empty'), true, 'the empty-state message is gone');
+
+  await page.waitForSelector('#taps tbody tr:not(.placeholder)');
+  assert.equal(await page.$$eval('#taps tbody tr', (rows) => rows.length), 25);
+  await page.waitForFunction(() => /sidecars/.test(document.getElementById('mesh-status')?.textContent ?? ''));
+  await page.waitForTimeout(500); // let the enter transition finish so the screenshot shows the settled graph
+
+  const shot = join(dir, 'meshlens-ui.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  assert.ok((await stat(shot)).size > 10_000);
+  if (process.env.MESHLENS_UI_SCREENSHOT) await page.screenshot({ path: process.env.MESHLENS_UI_SCREENSHOT, fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('hovering an edge shows its details', async () => {
+  await page.hover('#service-graph g.edge[data-src="cart"][data-dst="payments"] text');
+  await page.waitForSelector('#tooltip:not([hidden])');
+  const tip = await page.textContent('#tooltip');
+  assert.match(tip ?? '', /cart → payments/);
+  assert.match(tip ?? '', /errors5 \(12\.5%\)/);
+});

@@ -1,0 +1,5 @@
+// Public surface of ui/: the web UI server and the pure graph layout it draws with.
+
+export { startUi, DEFAULT_UI_PORT, type UiOptions, type RunningUi } from './server.ts';
+export { UI_ERRORS, UiError, type UiErrorCode } from './api/errors.ts';
+export * from './graph/index.ts';

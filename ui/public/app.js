@@ -1,0 +1,142 @@
+// The page's data layer: live graph over server-sent events (falling back to
+// polling /api/graph if the stream stays silent), taps and status by polling.
+// Layout comes from /graph.js (ui/graph, unit-tested); graph-view.js draws.
+
+import { formatRps, HEALTH_COLORS, layoutGraph } from '/graph.js';
+import { drawGraph } from '/graph-view.js';
+import { renderTaps } from '/taps-table.js';
+
+const GRAPH_STALE_MS = 6000;
+const TAPS_EVERY_MS = 3000;
+const STATUS_EVERY_MS = 5000;
+const TAPS_SHOWN = 25;
+
+const $ = (id) => document.getElementById(id);
+const els = {
+  svg: $('service-graph'), empty: $('graph-empty'), error: $('graph-error'), tooltip: $('tooltip'),
+  totals: $('graph-totals'), refreshed: $('last-refresh'), live: $('live'), status: $('mesh-status'),
+  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'),
+};
+
+const asked = Number(new URLSearchParams(location.search).get('window'));
+let windowS = Number.isInteger(asked) && asked >= 10 && asked <= 3600 ? asked : 60;
+let events = null;
+let lastGraphAt = 0;
+
+function showGraph(graph) {
+  lastGraphAt = Date.now();
+  els.error.hidden = true;
+  const layout = layoutGraph(graph);
+  els.empty.hidden = layout.nodes.length > 0;
+  drawGraph(els.svg, layout, els.tooltip);
+  const ingress = graph.edges.filter((e) => e.src === 'external').reduce((s, e) => s + e.rps, 0);
+  els.totals.textContent = layout.nodes.length
+    ? `${graph.nodes.length} services · ${graph.edges.length} calls · ${formatRps(ingress)} from outside`
+    : '';
+  els.refreshed.textContent = new Date(graph.until).toLocaleTimeString();
+  els.refreshed.dateTime = new Date(graph.until).toISOString();
+}
+
+function showFailure(message) {
+  els.error.textContent = message;
+  els.error.hidden = false;
+}
+
+function connect() {
+  events?.close();
+  els.live.dataset.state = 'connecting';
+  events = new EventSource(`/api/events?window=${windowS}`);
+  events.addEventListener('graph', (ev) => {
+    els.live.dataset.state = 'live';
+    showGraph(JSON.parse(ev.data));
+  });
+  events.addEventListener('failure', (ev) => {
+    const { code, message } = JSON.parse(ev.data);
+    showFailure(`store unavailable (${code}): ${message}`);
+  });
+  // EventSource reconnects by itself; the watchdog below covers the gap.
+  events.onerror = () => { els.live.dataset.state = 'down'; };
+}
+
+async function getJson(path) {
+  const res = await fetch(path);
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
+  return body;
+}
+
+/** The stream is silent (proxy buffering, server restart): poll until events flow again. */
+async function watchdog() {
+  if (Date.now() - lastGraphAt < GRAPH_STALE_MS) return;
+  try {
+    showGraph(await getJson(`/api/graph?window=${windowS}`));
+    els.live.dataset.state = 'polling';
+  } catch (e) {
+    els.live.dataset.state = 'down';
+    showFailure(`cannot load the graph: ${e.message}`);
+  }
+}
+
+async function refreshTaps() {
+  try {
+    const { taps } = await getJson(`/api/taps?limit=${TAPS_SHOWN}`);
+    renderTaps(els.taps, taps);
+  } catch { /* the graph banner already reports an unreachable server */ }
+}
+
+async function refreshStatus() {
+  try {
+    const { control, ui } = await getJson('/api/status');
+    els.status.replaceChildren(...statusParts(control, ui));
+  } catch (e) {
+    els.status.textContent = `status unavailable: ${e.message}`;
+  }
+}
+
+/** The control plane's status is whatever it reports; show its top-level scalars. */
+function statusParts(control, ui) {
+  const parts = [];
+  const add = (label, value) => {
+    if (parts.length) parts.push(document.createTextNode(' · '));
+    const b = document.createElement('b');
+    b.textContent = String(value);
+    parts.push(document.createTextNode(`${label} `), b);
+  };
+  if (control && typeof control === 'object') {
+    for (const [k, v] of Object.entries(control)) {
+      if (['string', 'number', 'boolean'].includes(typeof v)) add(k.replace(/_/g, ' '), v);
+      else if (Array.isArray(v)) add(k.replace(/_/g, ' '), v.length);
+      if (parts.length >= 12) break;
+    }
+  } else {
+    add('control plane', 'not attached');
+  }
+  add('ui up', `${Math.floor(ui.uptime_s / 60)}m ${ui.uptime_s % 60}s`);
+  return parts;
+}
+
+function drawLegend() {
+  const items = [['ok', '< 1% errors'], ['warn', '1–5%'], ['error', '≥ 5%'], ['idle', 'no requests']];
+  els.legend.replaceChildren(...items.map(([level, text]) => {
+    const li = document.createElement('li');
+    const swatch = document.createElement('i');
+    swatch.style.setProperty('--c', HEALTH_COLORS[level]);
+    li.append(swatch, text);
+    return li;
+  }));
+}
+
+els.window.value = String(windowS);
+els.window.addEventListener('change', () => {
+  windowS = Number(els.window.value);
+  lastGraphAt = 0;
+  connect();
+});
+
+drawLegend();
+connect();
+refreshTaps();
+refreshStatus();
+setInterval(watchdog, GRAPH_STALE_MS / 2);
+setInterval(refreshTaps, TAPS_EVERY_MS);
+setInterval(refreshStatus, STATUS_EVERY_MS);

@@ -1,0 +1,73 @@
+// Renders the newest taps into the table body. Plain DOM: a table needs no d3.
+
+import { formatLatency } from '/graph.js';
+
+/** @param {HTMLTableSectionElement} tbody @param {Record<string, unknown>[]} taps */
+export function renderTaps(tbody, taps) {
+  if (taps.length === 0) {
+    tbody.replaceChildren(row([cell('waiting for traffic…', '', 7)], 'placeholder'));
+    return;
+  }
+  tbody.replaceChildren(...taps.map((t) => row([
+    cell(clock(Number(t.ts))),
+    cell(String(t.kind), 'kind'),
+    cell(String(t.proxy), 'kind'),
+    flow(t),
+    cell(t.kind === 'l7.request' ? `${t.method} ${t.path}` : '', 'path', 1, t.kind === 'l7.request' ? `${t.method} ${t.authority}${t.path}` : ''),
+    statusCell(t),
+    cell(latency(t), 'num'),
+  ])));
+}
+
+function flow(t) {
+  const td = cell(`${t.src_service} → ${t.dst_service}`);
+  const dir = document.createElement('span');
+  dir.className = 'dir';
+  dir.textContent = t.direction === 'inbound' ? 'in' : 'out';
+  td.append(dir);
+  return td;
+}
+
+function statusCell(t) {
+  const td = cell('', 'num');
+  if (t.kind === 'l7.request') {
+    const status = Number(t.status);
+    const pill = document.createElement('span');
+    pill.className = `status-pill ${status === 0 || status >= 500 ? 'fail' : status >= 400 ? 'client' : 'ok'}`;
+    pill.textContent = status === 0 ? 'reset' : String(status);
+    if (t.error) pill.title = String(t.error);
+    td.append(pill);
+  } else if (t.kind === 'l4.close') {
+    td.textContent = String(t.end ?? '');
+  }
+  return td;
+}
+
+function latency(t) {
+  if (t.kind === 'l7.request') return formatLatency(Number(t.latency_ms));
+  if (t.kind === 'l4.close') return formatLatency(Number(t.duration_ms));
+  return '';
+}
+
+/** Local wall-clock time with milliseconds: taps of one call are often within the same second. */
+function clock(ms) {
+  const d = new Date(ms);
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+function row(cells, className) {
+  const tr = document.createElement('tr');
+  if (className) tr.className = className;
+  tr.append(...cells);
+  return tr;
+}
+
+function cell(text, className = '', colSpan = 1, title = '') {
+  const td = document.createElement('td');
+  td.textContent = text;
+  if (className) td.className = className;
+  if (colSpan > 1) td.colSpan = colSpan;
+  if (title) td.title = title;
+  return td;
+}
