@@ -11,13 +11,14 @@ const MAX_HEADER_VALUE = 256;
 
 /** Path without query string, plus `?k=v&…` for allow-listed keys only. */
 export function tapPath(rawTarget: string, queryAllow: readonly string[]): string {
-  let target = rawTarget;
+  // A fragment is never part of what a tap may keep.
+  let target = rawTarget.split('#')[0];
   // Absolute-form (proxy requests): keep only the path.
   if (!target.startsWith('/')) {
     try { const u = new URL(target); target = u.pathname + u.search; } catch { target = '/'; }
   }
   const q = target.indexOf('?');
-  const path = (q < 0 ? target : target.slice(0, q)).split('#')[0];
+  const path = q < 0 ? target : target.slice(0, q);
   let kept = '';
   if (q >= 0 && queryAllow.length > 0) {
     const params = new URLSearchParams(target.slice(q + 1));
