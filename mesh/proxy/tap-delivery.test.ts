@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { GENESIS_HASH } from '../../ingest/batch.ts';
+import { EmbeddedPublisher } from '../../ingest/bus/embedded.ts';
+import { TapEmitter, type TapInput } from './taps.ts';
+import { startRecordingCollector } from './testing/recording-collector.ts';
+import { freePort } from './testing/servers.ts';
+
+const open = (i: number): TapInput => ({
+  v: 1, kind: 'l4.open', ts: 1_700_000_000_000 + i, direction: 'inbound', conn_id: `c${i}`,
+  src_service: 'web', src_instance: 'web-1', src_addr: '127.0.0.1', src_port: 40000,
+  dst_service: 'cart', dst_instance: 'cart-1', dst_addr: '127.0.0.1', dst_port: 8080,
+});
+
+function emitter(url: string, o: Partial<{ bufferSize: number; batchSize: number; lingerMs: number }> = {}) {
+  return new TapEmitter({
+    proxy: 'cart-1', stream: 'test-stream', publisher: new EmbeddedPublisher(url, { timeoutMs: 2_000 }),
+    bufferSize: o.bufferSize ?? 1_000, batchSize: o.batchSize ?? 3, lingerMs: o.lingerMs ?? 10_000,
+    retryInitialMs: 10, retryMaxMs: 50,
+  });
+}
+
+test('ships batches with contiguous seqs and a valid hash chain from genesis', async (t) => {
+  const collector = await startRecordingCollector();
+  const taps = emitter(collector.url);
+  t.after(async () => { await taps.close(); await collector.close(); });
+  for (let i = 0; i < 10; i++) taps.push(open(i));
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.batches.map((b) => [b.batch, b.first_seq, b.events.length]), [[0, 0, 3], [1, 3, 3], [2, 6, 3], [3, 9, 1]]);
+  assert.equal(collector.batches[0].prev_hash, GENESIS_HASH);
+  for (let i = 1; i < collector.batches.length; i++) assert.equal(collector.batches[i].prev_hash, collector.batches[i - 1].hash);
+  assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.ok(collector.events().every((e) => e.proxy === 'cart-1'));
+  const c = taps.counters();
+  assert.deepEqual([c.emitted, c.acked, c.dropped, c.batches_sent, c.buffered], [10, 10, 0, 4, 0]);
+});
+
+test('buffers taps while the collector is down and delivers all of them, resending the same sealed batch, when it returns', async (t) => {
+  const port = await freePort();
+  const taps = emitter(`http://127.0.0.1:${port}`, { batchSize: 10, lingerMs: 5 });
+  for (let i = 0; i < 50; i++) taps.push(open(i));
+  // Wait until at least one send has failed, so the retry path is the one under test.
+  while (taps.counters().retries === 0) await new Promise((r) => setTimeout(r, 5));
+  const collector = await startRecordingCollector(port);
+  t.after(async () => { await taps.close(); await collector.close(); });
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.events().map((e) => e.seq), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(collector.batches.map((b) => b.batch), [0, 1, 2, 3, 4]);
+  const c = taps.counters();
+  assert.equal(c.acked, 50);
+  assert.equal(c.dropped, 0);
+  assert.equal(c.batches_sent, 5, 'a retry resends the sealed batch, it does not seal a new one');
+  assert.ok(c.retries >= 1);
+});
+
+test('with a buffer of 5 and the collector down, drops and counts exactly the 15 taps that do not fit and reports them as lost', async (t) => {
+  const port = await freePort();
+  const taps = emitter(`http://127.0.0.1:${port}`, { bufferSize: 5, batchSize: 100 });
+  for (let i = 0; i < 20; i++) taps.push(open(i));
+  assert.equal(taps.counters().dropped, 15);
+  assert.equal(taps.counters().buffered, 5);
+  const collector = await startRecordingCollector(port);
+  t.after(async () => { await taps.close(); await collector.close(); });
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.equal(collector.batches.length, 1);
+  assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2, 3, 4]);
+  assert.equal(collector.batches[0].lost, 15);
+  assert.deepEqual([taps.counters().emitted, taps.counters().acked, taps.counters().dropped], [5, 5, 15]);
+});
+
+test('counts a batch rejected for good as lost and chains the next batch from the last acknowledged one', async (t) => {
+  const collector = await startRecordingCollector();
+  const taps = emitter(collector.url, { batchSize: 100 });
+  t.after(async () => { await taps.close(); await collector.close(); });
+  collector.refuseNext(1, 400);
+  for (let i = 0; i < 3; i++) taps.push(open(i));
+  await taps.flush();
+  assert.equal(taps.counters().rejected, 3);
+  for (let i = 3; i < 5; i++) taps.push(open(i));
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.equal(collector.batches.length, 1);
+  const [b] = collector.batches;
+  assert.deepEqual([b.batch, b.first_seq, b.lost, b.prev_hash], [0, 3, 3, GENESIS_HASH]);
+  assert.deepEqual([taps.counters().acked, taps.counters().rejected, taps.counters().batches_sent], [2, 3, 2]);
+  assert.match(taps.counters().last_error, /tap batch 0 from cart-1 rejected: INGEST_ERR_TEST_REJECT/);
+});
+
+test('close() gives up at its deadline and counts the undelivered taps as abandoned', async () => {
+  const port = await freePort();
+  const taps = emitter(`http://127.0.0.1:${port}`, { batchSize: 100 });
+  for (let i = 0; i < 4; i++) taps.push(open(i));
+  await taps.close(100);
+  assert.equal(taps.counters().abandoned, 4);
+  assert.equal(taps.counters().acked, 0);
+});
