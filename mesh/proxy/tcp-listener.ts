@@ -21,7 +21,8 @@ export async function startTcpListener(rt: SidecarRuntime, at: HostPort, upstrea
       { service: rt.opts.service, instance: rt.opts.instance, addr: upstream.host, port: upstream.port });
     const up = net.connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
     const connectTimer = setTimeout(() => up.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), rt.opts.connectTimeoutMs);
-    up.once('connect', () => clearTimeout(connectTimer));
+    let connected = false;
+    up.once('connect', () => { connected = true; clearTimeout(connectTimer); });
     if (rt.opts.tcpIdleMs > 0) {
       client.setTimeout(rt.opts.tcpIdleMs, () => {
         conn.end ??= 'timeout';
@@ -35,7 +36,7 @@ export async function startTcpListener(rt: SidecarRuntime, at: HostPort, upstrea
     up.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       conn.end ??= 'error';
-      conn.error ??= up.connecting || up.bytesRead + up.bytesWritten === 0
+      conn.error ??= !connected
         ? `MESH_ERR_UPSTREAM_CONNECT: ${upstream.host}:${upstream.port}: ${e.code ?? e.message}`
         : `upstream: ${e.code ?? e.message}`;
       client.destroy();
