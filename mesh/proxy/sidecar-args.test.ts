@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseSidecarArgs, SidecarConfigError, startSidecar } from './index.ts';
+import { request, startHttpServer } from './testing/servers.ts';
+
+test('parses the standalone benchmark command line into options', () => {
+  const o = parseSidecarArgs(['--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000', '--no-taps',
+    '--route', 'catalog=127.0.0.1:9001,127.0.0.1:9002', '--outbound', '127.0.0.1:0', '--tap-batch', '500']);
+  assert.deepEqual(o.listen, { host: '127.0.0.1', port: 0 });
+  assert.deepEqual(o.upstream, { host: '127.0.0.1', port: 9000 });
+  assert.deepEqual(o.routes, [{ authority: 'catalog', endpoints: [{ host: '127.0.0.1', port: 9001 }, { host: '127.0.0.1', port: 9002 }] }]);
+  assert.equal(o.taps?.enabled, false);
+  assert.equal(o.taps?.batchSize, 500);
+});
+
+test('reports every problem in the sidecar flags at once', () => {
+  assert.throws(() => parseSidecarArgs(['--mode', 'udp', '--listen', 'nowhere', '--tap-buffer', '-3', '--control', 'ftp://x', '--bogus', '1']), (e: unknown) => {
+    assert.ok(e instanceof SidecarConfigError);
+    assert.deepEqual(e.problems, [
+      "--mode: expected http or tcp, got 'udp'",
+      "--listen: expected ADDR:PORT, got 'nowhere'",
+      "--tap-buffer: expected an integer >= 1, got '-3'",
+      "--control: expected an http:// URL, got 'ftp://x'",
+      'unknown flag --bogus',
+      'http mode needs --listen (inbound) or --outbound',
+    ]);
+    return true;
+  });
+});
+
+test('a standalone sidecar started from flags serves traffic and counts its taps as not shipped', async (t) => {
+  const workload = await startHttpServer((_req, res) => res.end('ok'));
+  const sidecar = await startSidecar(parseSidecarArgs(['--service', 'cart', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${workload.port}`]));
+  t.after(async () => { await sidecar.close(); await workload.close(); });
+  assert.equal((await request(sidecar.inboundAddress!.port, { path: '/' })).body, 'ok');
+  await sidecar.close();
+  const s = sidecar.stats();
+  assert.equal(s.inbound.requests, 1);
+  assert.equal(s.taps.not_shipped, 3); // l4.open, l7.request, l4.close
+  assert.equal(s.taps.emitted, 0);
+  assert.match(sidecar.id, /^cart-\d+$/);
+});
