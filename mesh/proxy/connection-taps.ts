@@ -11,7 +11,7 @@
 
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { L4End } from '../../ingest/schema/v1.ts';
+import type { L4End } from '../../ingest/index.ts';
 import type { Peer } from './context.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import type { TapInput } from './taps.ts';

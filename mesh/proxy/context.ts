@@ -3,7 +3,7 @@
 // turns the finished context into one l7.request event.
 
 import type http from 'node:http';
-import type { Direction } from '../../ingest/schema/v1.ts';
+import type { Direction } from '../../ingest/index.ts';
 import type { Cluster, Endpoint, Route } from '../control/snapshot.ts';
 import type { MeshError } from './errors.ts';
 import type { SidecarRuntime } from './runtime.ts';

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { EXTERNAL_SERVICE } from '../../ingest/schema/v1.ts';
+import { EXTERNAL_SERVICE } from '../../ingest/index.ts';
 import { INBOUND_CHAIN, OUTBOUND_CHAIN } from './chain.ts';
 import type { Peer, RequestContext } from './context.ts';
 import { trackConnection, type TrackedConnection } from './connection-taps.ts';

@@ -3,7 +3,7 @@
 // grace period, then flushes taps.
 
 import { randomBytes } from 'node:crypto';
-import { EmbeddedPublisher } from '../../ingest/bus/embedded.ts';
+import { EmbeddedPublisher } from '../../ingest/index.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { startHttpListener, type Listener } from './http-listener.ts';

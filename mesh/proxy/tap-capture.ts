@@ -3,7 +3,7 @@
 // FORBIDDEN_HEADERS (Authorization, Cookie, …) never, whatever the list says.
 
 import type http from 'node:http';
-import { FORBIDDEN_HEADERS } from '../../ingest/schema/v1.ts';
+import { FORBIDDEN_HEADERS } from '../../ingest/index.ts';
 import type { TapCapture } from '../control/snapshot.ts';
 
 const MAX_PATH = 2048;

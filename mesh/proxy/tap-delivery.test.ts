@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GENESIS_HASH } from '../../ingest/batch.ts';
-import { EmbeddedPublisher } from '../../ingest/bus/embedded.ts';
+import { EmbeddedPublisher, GENESIS_HASH } from '../../ingest/index.ts';
 import { TapEmitter, type TapInput } from './taps.ts';
 import { startRecordingCollector } from './testing/recording-collector.ts';
 import { freePort } from './testing/servers.ts';
@@ -71,7 +70,7 @@ test('with a buffer of 5 and the collector down, drops and counts exactly the 15
   assert.deepEqual([taps.counters().emitted, taps.counters().acked, taps.counters().dropped], [5, 5, 15]);
 });
 
-test('counts a batch rejected for good as lost and chains the next batch from the last acknowledged one', async (t) => {
+test('counts a batch rejected for good as lost; the next batch continues the stored chain, reusing its batch number and seqs', async (t) => {
   const collector = await startRecordingCollector();
   const taps = emitter(collector.url, { batchSize: 100 });
   t.after(async () => { await taps.close(); await collector.close(); });
@@ -84,7 +83,7 @@ test('counts a batch rejected for good as lost and chains the next batch from th
   assert.deepEqual(collector.problems, []);
   assert.equal(collector.batches.length, 1);
   const [b] = collector.batches;
-  assert.deepEqual([b.batch, b.first_seq, b.lost, b.prev_hash], [0, 3, 3, GENESIS_HASH]);
+  assert.deepEqual([b.batch, b.first_seq, b.lost, b.prev_hash], [0, 0, 3, GENESIS_HASH]);
   assert.deepEqual([taps.counters().acked, taps.counters().rejected, taps.counters().batches_sent], [2, 3, 2]);
   assert.match(taps.counters().last_error, /tap batch 0 from cart-1 rejected: INGEST_ERR_TEST_REJECT/);
 });

@@ -11,14 +11,15 @@
 // - a retriable failure resends the *same* sealed batch (same number, same hash);
 // - a non-retriable rejection means the collector did not store the batch: its
 //   events count as rejected and as lost, and the next batch reuses the batch
-//   number and chains from the last *acknowledged* hash, so the collector's
-//   chain stays unbroken; the seq gap is explained by the `lost` field.
-// - dropped events (buffer full) never get a seq, so seqs stay contiguous and
+//   number, chains from the last *acknowledged* hash and reuses the rejected
+//   events' seqs (events still queued are renumbered), because the collector's
+//   chain verifier (ingest/chain.ts) wants first_seq = last stored seq + 1;
 //   only `lost` grows.
+// - dropped events (buffer full) never get a seq either, for the same reason.
 
-import { GENESIS_HASH, sealBatch, type TapBatch } from '../../ingest/batch.ts';
-import type { TapPublisher } from '../../ingest/bus/publisher.ts';
-import type { L4CloseTap, L4OpenTap, L7RequestTap, TapEvent } from '../../ingest/schema/v1.ts';
+import {
+  GENESIS_HASH, sealBatch, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher,
+} from '../../ingest/index.ts';
 
 type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
 /** What stages push: a tap without the emitter-assigned proxy and seq. */
@@ -182,6 +183,15 @@ export class TapEmitter {
     this.#inFlight = null;
     this.#settledThrough = lastSeq;
     this.#flushWaiters = this.#flushWaiters.filter((w) => (w.seq <= lastSeq ? (w.resolve(), false) : true));
+    if (!result.ok) this.#giveBackSeqs(batch.events.length);
     this.#pump();
+  }
+
+  /** After a rejection: the rejected seqs were never stored, so later events move down to fill them. */
+  #giveBackSeqs(n: number): void {
+    for (const e of this.#queue) e.seq -= n;
+    for (const w of this.#flushWaiters) w.seq -= n;
+    this.#nextSeq -= n;
+    this.#settledThrough -= n;
   }
 }

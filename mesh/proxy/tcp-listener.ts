@@ -4,7 +4,7 @@
 // still receives the rest of the upstream's answer.
 
 import net from 'node:net';
-import { EXTERNAL_SERVICE } from '../../ingest/schema/v1.ts';
+import { EXTERNAL_SERVICE } from '../../ingest/index.ts';
 import { trackConnection } from './connection-taps.ts';
 import type { Listener } from './http-listener.ts';
 import type { HostPort } from './options.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import type { L4CloseTap } from '../../ingest/schema/v1.ts';
+import type { L4CloseTap } from '../../ingest/index.ts';
 import { startSidecar } from './index.ts';
 import { startRecordingCollector } from './testing/recording-collector.ts';
 import { freePort, startTcpServer } from './testing/servers.ts';

@@ -6,7 +6,7 @@
 // These headers are self-declared and spoofable; the identity stage (mTLS,
 // SPIFFE ids from the peer certificate) replaces them in a later issue.
 
-import { EXTERNAL_SERVICE } from '../../../ingest/schema/v1.ts';
+import { EXTERNAL_SERVICE } from '../../../ingest/index.ts';
 import type { Stage } from '../stage.ts';
 import { SRC_INSTANCE_HEADER, SRC_SERVICE_HEADER } from './source-headers.ts';
 

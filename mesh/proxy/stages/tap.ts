@@ -3,7 +3,7 @@
 // responses). Outermost stage, so its latency covers the whole chain.
 
 import { performance } from 'node:perf_hooks';
-import type { L7RequestTap } from '../../../ingest/schema/v1.ts';
+import type { L7RequestTap } from '../../../ingest/index.ts';
 import type { RequestContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
 import { tapHeaders, tapPath, traceIdFrom } from '../tap-capture.ts';

@@ -1,12 +1,12 @@
 // A real collector endpoint for the sidecar's tests: an HTTP server at
-// /v1/taps that checks every batch the way the real collector must (schema
-// via validateTap, hash via batchHash, chain continuity per stream) and keeps
-// what it accepted. It can be told to refuse the next batches.
+// /v1/taps that judges every batch with ingest's own checks (checkBatch:
+// shape, validateTap, contiguous seqs; ChainVerifier: hash, chain, first_seq
+// continuity) and keeps what it accepted, without a store behind it. It can
+// be told to refuse the next batches.
 
 import http from 'node:http';
 import type net from 'node:net';
-import { batchHash, GENESIS_HASH, type TapBatch } from '../../../ingest/batch.ts';
-import { validateTap, type TapEvent } from '../../../ingest/schema/v1.ts';
+import { ChainVerifier, checkBatch, type TapBatch, type TapEvent } from '../../../ingest/index.ts';
 
 export interface RecordingCollector {
   readonly url: string;
@@ -23,7 +23,7 @@ export interface RecordingCollector {
 export async function startRecordingCollector(port = 0): Promise<RecordingCollector> {
   const batches: TapBatch[] = [];
   const problems: string[] = [];
-  const heads = new Map<string, { batch: number; hash: string }>();
+  const chain = new ChainVerifier();
   let refuse = { n: 0, status: 400 };
   const sockets = new Set<net.Socket>();
 
@@ -40,24 +40,16 @@ export async function startRecordingCollector(port = 0): Promise<RecordingCollec
         refuse.n--;
         return reply(refuse.status, { code: refuse.status === 400 ? 'INGEST_ERR_TEST_REJECT' : 'INGEST_ERR_UNAVAILABLE', message: 'refused by test' });
       }
-      const b = JSON.parse(Buffer.concat(chunks).toString('utf8')) as TapBatch;
-      const key = `${b.proxy}/${b.stream}`;
-      const head = heads.get(key);
-      if (head && head.batch === b.batch && head.hash === b.hash) return reply(200, { accepted: 0, duplicate: true });
-      const found: string[] = [];
-      if (batchHash(b) !== b.hash) found.push(`batch ${b.batch}: hash mismatch`);
-      const expectPrev = head?.hash ?? GENESIS_HASH;
-      if (b.prev_hash !== expectPrev) found.push(`batch ${b.batch}: prev_hash does not continue the chain`);
-      if (b.batch !== (head ? head.batch + 1 : 0)) found.push(`batch ${b.batch}: expected batch ${head ? head.batch + 1 : 0}`);
-      b.events.forEach((e, i) => {
-        for (const p of validateTap(e)) found.push(`batch ${b.batch} event ${i}: ${p}`);
-        if (e.seq !== b.first_seq + i) found.push(`batch ${b.batch} event ${i}: seq ${e.seq}, expected ${b.first_seq + i}`);
-      });
-      if (found.length > 0) {
-        problems.push(...found);
-        return reply(400, { code: 'INGEST_ERR_INVALID', message: found.join('; ') });
+      let b: TapBatch;
+      try {
+        b = checkBatch(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        if (chain.check(b).kind === 'duplicate') return reply(200, { accepted: 0, duplicate: true });
+      } catch (e) {
+        const err = e as { code?: string; message: string };
+        problems.push(err.message);
+        return reply(err.code === 'INGEST_ERR_CHAIN' ? 409 : 400, { code: err.code ?? 'INGEST_ERR_INVALID', message: err.message });
       }
-      heads.set(key, { batch: b.batch, hash: b.hash });
+      chain.advance(b);
       batches.push(b);
       reply(200, { accepted: b.events.length, duplicate: false });
     });
