@@ -85,3 +85,19 @@ test('hovering an edge shows its details', async () => {
   assert.match(tip ?? '', /cart → payments/);
   assert.match(tip ?? '', /errors5 \(12\.5%\)/);
 });
+
+test('clicking a service shows only its taps; clearing the filter shows all again', async () => {
+  await page.click('#service-graph g.node[data-service="payments"] text.name');
+  await page.waitForSelector('#taps-filter:not([hidden])');
+  assert.equal(await page.textContent('#taps-filter'), 'payments ✕');
+  await page.waitForFunction(() => {
+    const flows = [...document.querySelectorAll('#taps tbody tr td:nth-child(4)')].map((td) => td.textContent ?? '');
+    return flows.length > 0 && flows.every((f) => f.includes('payments'));
+  });
+  assert.equal(await page.$eval('#service-graph g.node[data-service="payments"]', (g) => g.classList.contains('selected')), true);
+  await page.click('#taps-filter');
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('#taps tbody tr td:nth-child(4)')].some((td) => !(td.textContent ?? '').includes('payments')));
+  assert.equal(await page.isHidden('#taps-filter'), true);
+  assert.deepEqual(pageErrors, []);
+});

@@ -113,24 +113,39 @@ test('an unknown API route is a JSON 404', async () => {
   assert.deepEqual(body, { code: 'UI_ERR_NOT_FOUND', message: 'no API route GET /api/nope' });
 });
 
-test('GET /api/events sends a graph event with the shop edges', async () => {
-  const graph = await new Promise<ServiceGraph>((resolve, reject) => {
-    const req = http.get(`${ui.url}/api/events?window=60`, (res) => {
-      assert.equal(res.statusCode, 200);
-      assert.match(String(res.headers['content-type']), /text\/event-stream/);
+/** Reads an event stream until the first event named `name`, then hangs up. */
+function firstEvent(path: string, name: string): Promise<{ data: any; contentType: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(ui.url + path, (res) => {
       let buf = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buf += chunk;
-        const m = /event: graph\nid: \d+\ndata: (.*)\n\n/.exec(buf);
-        if (m) { req.destroy(); resolve(JSON.parse(m[1])); }
+        const m = new RegExp(`event: ${name}\n(?:id: \\d+\n)?data: (.*)\n\n`).exec(buf);
+        if (m) {
+          req.destroy();
+          resolve({ data: JSON.parse(m[1]), contentType: String(res.headers['content-type']) });
+        }
       });
-      res.on('error', reject);
+      res.on('end', () => reject(new Error(`stream ended before a ${name} event: ${buf}`)));
     });
     req.on('error', (e) => { if (!req.destroyed) reject(e); });
   });
+}
+
+test('GET /api/events sends a graph event with the shop edges', async () => {
+  const { data, contentType } = await firstEvent('/api/events?window=60', 'graph');
+  assert.match(contentType, /text\/event-stream/);
+  const graph = data as ServiceGraph;
   assert.equal(graph.window_s, 60);
   assert.ok(graph.edges.some((e) => e.src === 'web' && e.dst === 'catalog' && e.rps > 0));
+});
+
+test('GET /api/events with a bad window gets a JSON 400, not a stream', async () => {
+  const { status, type, body } = await get('/api/events?window=1');
+  assert.equal(status, 400);
+  assert.match(type, /json/);
+  assert.match(body.message, /window/);
 });
 
 test('serves the page, d3 and the bundled layout module', async () => {
@@ -148,10 +163,25 @@ test('serves the page, d3 and the bundled layout module', async () => {
   assert.doesNotMatch(graph.text, /node:|require\(/, 'the browser bundle holds no Node code');
 });
 
-test('a store failure reaches the client as JSON with the store error code (runs last: closes the store)', async () => {
+test('startUi refuses bad options, naming every problem at once', async () => {
+  await assert.rejects(
+    startUi({ store, port: 70000, eventIntervalMs: 5, control: {} as never }),
+    /port: must be an integer in 0\.\.65535, got 70000; eventIntervalMs: must be an integer >= 100, got 5; control: must have a status\(\) method/);
+});
+
+test('startUi on a port already in use rejects naming host and port', async () => {
+  const port = Number(new URL(ui.url).port);
+  await assert.rejects(startUi({ store, port, log: () => {} }), new RegExp(`ui: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+});
+
+test('a store failure reaches API and event-stream clients with the store error code and is counted (runs last: closes the store)', async () => {
   await store.close();
   const { status, body } = await get('/api/graph');
   assert.equal(status, 503);
   assert.equal(body.code, 'INGEST_ERR_CLOSED');
   assert.match(body.message, /closed/);
+  const failure = await firstEvent('/api/events', 'failure');
+  assert.equal(failure.data.code, 'INGEST_ERR_CLOSED');
+  const counted = await get('/api/status');
+  assert.ok(counted.body.ui.store_errors >= 2, 'store failures are counted');
 });

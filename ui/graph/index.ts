@@ -1,7 +1,8 @@
 // The graph module's public door; also the entry point of the browser bundle
 // (/graph.js), so nothing exported here may pull in Node-only code.
 
-export { layoutGraph, edgeWidth, arrowSize, DEFAULT_LAYOUT } from './layout.ts';
+export { layoutGraph, edgeWidth, DEFAULT_LAYOUT } from './layout.ts';
+export { arrowSize } from './edge-paths.ts';
 export type { GraphLayout, LayoutEdge, LayoutNode, LayoutOptions } from './layout.ts';
 export { layerServices, edgeKey, EXTERNAL } from './layering.ts';
 export type { Layering } from './layering.ts';

@@ -16,11 +16,19 @@ export const EXTERNAL = 'external';
 export interface EdgeRef { src: string; dst: string }
 
 export interface Layering {
-  /** Services per layer, left to right; each layer top to bottom. */
+  /** Services and waypoints per layer, left to right; each layer top to bottom. */
   layers: string[][];
+  /** Layer of every service (waypoints not included). */
   layerOf: Map<string, number>;
   /** Keys (edgeKey) of edges that point left or stay within a layer. */
   backEdges: Set<string>;
+  /**
+   * Forward edges spanning more than one layer pass through one waypoint per
+   * layer in between, ordered like services, so the line does not cut
+   * through boxes. edgeKey → waypoint ids, left to right. A layer entry is
+   * a service exactly when layerOf has it.
+   */
+  waypoints: Map<string, string[]>;
 }
 
 export const edgeKey = (src: string, dst: string): string => `${src}\u2192${dst}`;
@@ -49,8 +57,30 @@ export function layerServices(services: Iterable<string>, edges: readonly EdgeRe
   const layerCount = Math.max(0, ...layerOf.values()) + (names.length ? 1 : 0);
   const layers: string[][] = Array.from({ length: layerCount }, () => []);
   for (const n of names) layers[layerOf.get(n)!].push(n);
-  orderLayers(layers, out, forwardIn, backEdges);
-  return { layers, layerOf, backEdges };
+
+  // One-layer segments between services and waypoints: what the ordering sweeps look at.
+  const segIn = new Map<string, string[]>(names.map((n) => [n, []]));
+  const segOut = new Map<string, string[]>(names.map((n) => [n, []]));
+  const link = (a: string, b: string): void => { segOut.get(a)!.push(b); segIn.get(b)!.push(a); };
+  const waypoints = new Map<string, string[]>();
+  for (const [src, dsts] of out) {
+    for (const dst of dsts) {
+      const key = edgeKey(src, dst);
+      if (backEdges.has(key)) continue;
+      const chain: string[] = [];
+      for (let l = layerOf.get(src)! + 1; l < layerOf.get(dst)!; l++) {
+        const id = `\u0000${key}#${l}`;
+        segIn.set(id, []);
+        segOut.set(id, []);
+        layers[l].push(id);
+        chain.push(id);
+      }
+      [src, ...chain, dst].reduce((a, b) => { link(a, b); return b; });
+      if (chain.length) waypoints.set(key, chain);
+    }
+  }
+  orderLayers(layers, segIn, segOut);
+  return { layers, layerOf, backEdges, waypoints };
 }
 
 function findBackEdges(names: string[], out: Map<string, string[]>): Set<string> {
@@ -93,26 +123,25 @@ function longestPathLayers(
 
 const SWEEPS = 3;
 
-function orderLayers(
-  layers: string[][], out: Map<string, string[]>, forwardIn: Map<string, string[]>, back: Set<string>,
-): void {
-  const forwardOut = new Map<string, string[]>();
-  for (const [src, dsts] of out) forwardOut.set(src, dsts.filter((d) => !back.has(edgeKey(src, d))));
+function orderLayers(layers: string[][], segIn: Map<string, string[]>, segOut: Map<string, string[]>): void {
   const rank = new Map<string, number>();
   const rerank = (layer: string[]): void => layer.forEach((n, i) => rank.set(n, i - (layer.length - 1) / 2));
-  layers.forEach(rerank);
-  const sortBy = (layer: string[], neighbours: (n: string) => string[]): void => {
+  for (const layer of layers) {
+    layer.sort(byName);
+    rerank(layer);
+  }
+  const sortBy = (layer: string[], neighbours: Map<string, string[]>): void => {
     const bary = new Map(layer.map((n) => {
-      const ns = neighbours(n);
+      const ns = neighbours.get(n)!;
       return [n, ns.length ? ns.reduce((s, m) => s + rank.get(m)!, 0) / ns.length : rank.get(n)!];
     }));
     layer.sort((a, b) => bary.get(a)! - bary.get(b)! || byName(a, b));
     rerank(layer);
   };
   for (let i = 0; i < SWEEPS; i++) {
-    for (let l = 1; l < layers.length; l++) sortBy(layers[l], (n) => forwardIn.get(n)!);
-    for (let l = layers.length - 2; l >= 0; l--) sortBy(layers[l], (n) => forwardOut.get(n)!);
+    for (let l = 1; l < layers.length; l++) sortBy(layers[l], segIn);
+    for (let l = layers.length - 2; l >= 0; l--) sortBy(layers[l], segOut);
   }
   // End on a downward sweep: callees line up with their callers, which reads best left to right.
-  for (let l = 1; l < layers.length; l++) sortBy(layers[l], (n) => forwardIn.get(n)!);
+  for (let l = 1; l < layers.length; l++) sortBy(layers[l], segIn);
 }

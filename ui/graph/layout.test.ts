@@ -84,6 +84,27 @@ test('breaks a call cycle with one back edge and still layers the rest by longes
   assert.ok(layout.height > 2 * DEFAULT_LAYOUT.padding + DEFAULT_LAYOUT.nodeHeight, 'room below the boxes for loops');
 });
 
+test('a call that skips a layer passes that layer through a free slot, not through a box', () => {
+  const g = shop();
+  g.edges.push(edge('web', 'inventory', 120));
+  const { layers, layerOf, waypoints } = layerServices([], g.edges);
+  const via = waypoints.get('web\u2192inventory')!;
+  assert.equal(via.length, 1);
+  assert.ok(layers[2].includes(via[0]) && !layerOf.has(via[0]));
+  assert.equal(waypoints.size, 1, 'one-layer edges need no waypoints');
+
+  const layout = layoutGraph(g);
+  const e = layout.edges.find((x) => x.src === 'web' && x.dst === 'inventory')!;
+  const straight = /L(-?[\d.]+),(-?[\d.]+) C/.exec(e.path);
+  assert.ok(straight, `a straight stretch through the middle layer in ${e.path}`);
+  const y = Number(straight[2]);
+  for (const n of layout.nodes.filter((x) => x.layer === 2)) {
+    assert.ok(y < n.y || y > n.y + n.height, `passes clear of ${n.service}`);
+  }
+  assert.equal(e.labelY, y, 'the label sits on the free stretch');
+  assert.equal(layout.nodes.length, 6, 'waypoints are not drawn as services');
+});
+
 test('sizes the canvas to hold every box', () => {
   const layout = layoutGraph(shop());
   for (const n of layout.nodes) {

@@ -15,20 +15,32 @@ const $ = (id) => document.getElementById(id);
 const els = {
   svg: $('service-graph'), empty: $('graph-empty'), error: $('graph-error'), tooltip: $('tooltip'),
   totals: $('graph-totals'), refreshed: $('last-refresh'), live: $('live'), status: $('mesh-status'),
-  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'),
+  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'),
 };
 
 const asked = Number(new URLSearchParams(location.search).get('window'));
 let windowS = Number.isInteger(asked) && asked >= 10 && asked <= 3600 ? asked : 60;
 let events = null;
 let lastGraphAt = 0;
+let lastGraph = null;
+/** Service whose taps the table shows; null = all. Chosen by clicking a node. */
+let selected = null;
+
+function select(service) {
+  selected = service;
+  els.tapsFilter.hidden = service === null;
+  els.tapsFilter.textContent = service === null ? '' : `${service} ✕`;
+  if (lastGraph) showGraph(lastGraph);
+  refreshTaps();
+}
 
 function showGraph(graph) {
+  lastGraph = graph;
   lastGraphAt = Date.now();
   els.error.hidden = true;
   const layout = layoutGraph(graph);
   els.empty.hidden = layout.nodes.length > 0;
-  drawGraph(els.svg, layout, els.tooltip);
+  drawGraph(els.svg, layout, els.tooltip, { selected, onSelect: select });
   const ingress = graph.edges.filter((e) => e.src === 'external').reduce((s, e) => s + e.rps, 0);
   els.totals.textContent = layout.nodes.length
     ? `${graph.nodes.length} services · ${graph.edges.length} calls · ${formatRps(ingress)} from outside`
@@ -79,8 +91,11 @@ async function watchdog() {
 
 async function refreshTaps() {
   try {
-    const { taps } = await getJson(`/api/taps?limit=${TAPS_SHOWN}`);
-    renderTaps(els.taps, taps);
+    const asked = selected;
+    const filter = asked === null ? '' : `&service=${encodeURIComponent(asked)}`;
+    const { taps } = await getJson(`/api/taps?limit=${TAPS_SHOWN}${filter}`);
+    if (asked === selected) renderTaps(els.taps, taps); // a slower answer for an earlier choice is dropped
+
   } catch { /* the graph banner already reports an unreachable server */ }
 }
 
@@ -126,6 +141,7 @@ function drawLegend() {
   }));
 }
 
+els.tapsFilter.addEventListener('click', () => select(null));
 els.window.value = String(windowS);
 els.window.addEventListener('change', () => {
   windowS = Number(els.window.value);

@@ -11,8 +11,13 @@ import { formatErrorRate, formatLatency, formatRps, healthLevel } from '/graph.j
 
 const MS = 400;
 
-/** @param {SVGSVGElement} svgEl @param {import('../graph/layout.ts').GraphLayout} layout @param {HTMLElement} tooltip */
-export function drawGraph(svgEl, layout, tooltip) {
+/**
+ * @param {SVGSVGElement} svgEl
+ * @param {import('../graph/layout.ts').GraphLayout} layout
+ * @param {HTMLElement} tooltip
+ * @param {{ selected: string | null, onSelect: (service: string | null) => void }} selection
+ */
+export function drawGraph(svgEl, layout, tooltip, selection) {
   const svg = d3.select(svgEl)
     .attr('viewBox', `0 0 ${Math.max(layout.width, 1)} ${Math.max(layout.height, 1)}`)
     .attr('width', layout.width)
@@ -35,7 +40,7 @@ export function drawGraph(svgEl, layout, tooltip) {
     .attr('data-src', (e) => e.src)
     .attr('data-dst', (e) => e.dst)
     .attr('data-rps', (e) => e.rps.toFixed(2))
-    .on('mouseenter mousemove', (ev, e) => showTip(tooltip, svgEl, ev, `${e.src} → ${e.dst}`, statsRows(e)))
+    .on('mouseenter mousemove', (ev, e) => showTip(tooltip, ev, `${e.src} → ${e.dst}`, statsRows(e)))
     .on('mouseleave', () => { tooltip.hidden = true; })
     .call((g) => g.transition(t).attr('opacity', 1))
     .call((g) => {
@@ -59,7 +64,9 @@ export function drawGraph(svgEl, layout, tooltip) {
       return g;
     })
     .attr('data-service', (n) => n.service)
-    .on('mouseenter mousemove', (ev, n) => showTip(tooltip, svgEl, ev, n.service, nodeRows(n)))
+    .classed('selected', (n) => n.service === selection.selected)
+    .on('click', (_ev, n) => selection.onSelect(n.service === selection.selected ? null : n.service))
+    .on('mouseenter mousemove', (ev, n) => showTip(tooltip, ev, n.service, nodeRows(n)))
     .on('mouseleave', () => { tooltip.hidden = true; })
     .call((g) => g.transition(t).attr('opacity', 1).attr('transform', (n) => `translate(${n.x},${n.y})`))
     .call((g) => {
@@ -108,8 +115,8 @@ function nodeRows(n) {
   return rows;
 }
 
-function showTip(tooltip, svgEl, ev, title, rows) {
-  const wrap = svgEl.parentElement.getBoundingClientRect();
+/** The tooltip is position: fixed, so the scrolling graph box never clips it; it flips to stay on screen. */
+function showTip(tooltip, ev, title, rows) {
   tooltip.replaceChildren();
   const b = document.createElement('b');
   b.textContent = title;
@@ -123,8 +130,9 @@ function showTip(tooltip, svgEl, ev, title, rows) {
   }
   tooltip.append(b, dl);
   tooltip.hidden = false;
-  const x = ev.clientX - wrap.left + svgEl.parentElement.scrollLeft + 14;
-  const y = ev.clientY - wrap.top + 14;
-  tooltip.style.left = `${Math.min(x, wrap.width - tooltip.offsetWidth - 4)}px`;
-  tooltip.style.top = `${y}px`;
+  const gap = 14;
+  const x = ev.clientX + gap + tooltip.offsetWidth > window.innerWidth ? ev.clientX - gap - tooltip.offsetWidth : ev.clientX + gap;
+  const y = ev.clientY + gap + tooltip.offsetHeight > window.innerHeight ? ev.clientY - gap - tooltip.offsetHeight : ev.clientY + gap;
+  tooltip.style.left = `${Math.max(4, x)}px`;
+  tooltip.style.top = `${Math.max(4, y)}px`;
 }

@@ -1,7 +1,8 @@
 // Sample traffic for UI tests: the demo shop (external → web → catalog/cart →
 // payments/inventory) as real sealed tap batches, one per sidecar, with both
 // sides of every call recorded the way sidecars do (outbound at the caller,
-// inbound at the callee; callers without a sidecar show up as 'external').
+// inbound at the callee; 'external' has no sidecar, so calls from or to it
+// are recorded on the mesh side only).
 
 import {
   EXTERNAL_SERVICE, GENESIS_HASH, sealBatch, validateTap, type L7RequestTap, type TapBatch,
@@ -53,7 +54,7 @@ export function shopTrafficBatches(opts: { now: number; seconds?: number; stream
         upstream: `127.0.0.1:${PORTS[call.dst] ?? 9000}`, retries: 0, trace_id: (ts * 1000 + i).toString(16).padStart(32, '0'),
       };
       if (call.src !== EXTERNAL_SERVICE) emit(`${call.src}-1`, { ...base, direction: 'outbound' });
-      emit(`${call.dst}-1`, { ...base, direction: 'inbound' });
+      if (call.dst !== EXTERNAL_SERVICE) emit(`${call.dst}-1`, { ...base, direction: 'inbound' });
     }
   }
   const stream = opts.stream ?? 'ui-test';
