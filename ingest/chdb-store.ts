@@ -9,7 +9,7 @@
 // instead. close() waits for in-flight calls and for chdb to drain, so a new
 // store (any path) may be opened as soon as it resolves.
 
-import { drainPending, Session } from 'chdb';
+import type { Session } from 'chdb';
 import type { TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
@@ -28,6 +28,12 @@ export interface ChdbStoreOptions extends SchemaOptions {
 
 let openPath: string | null = null;
 
+// chdb's native engine is ~150 MB resident and takes a second to load.
+// Sidecars import ingest/ for the schema and publishers but never open a
+// store, so the engine loads only when a store opens (in init()).
+let chdbModule: Promise<typeof import('chdb')> | null = null;
+const loadChdb = () => (chdbModule ??= import('chdb'));
+
 export function createChdbStore(opts: ChdbStoreOptions): TapStore {
   if (typeof opts.dataDir !== 'string' || opts.dataDir === '') {
     throw new IngestError('INGEST_ERR_CONFIG', 'chdb store: dataDir must be a non-empty path');
@@ -37,29 +43,22 @@ export function createChdbStore(opts: ChdbStoreOptions): TapStore {
     throw new IngestError('INGEST_ERR_STORE_BUSY',
       `chdb store: ${openPath} is already open in this process; chdb allows one data directory per process, share that store or close it before opening ${opts.dataDir}`);
   }
-  let session: Session;
-  try {
-    session = new Session(opts.dataDir);
-  } catch (e) {
-    throw asIngestError(e, `chdb store: opening ${opts.dataDir}`);
-  }
   openPath = opts.dataDir;
-  return new ChdbStore(session, opts.dataDir, statements, opts.now ?? Date.now);
+  return new ChdbStore(opts.dataDir, statements, opts.now ?? Date.now);
 }
 
 type Row = Record<string, unknown>;
 interface StatsRow { requests: number; errors: number; latency: (number | null)[] }
 
 class ChdbStore implements TapStore {
-  readonly #session: Session;
+  #session: Session | null = null;
   readonly #dataDir: string;
   readonly #statements: string[];
   readonly #now: () => number;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | null = null;
 
-  constructor(session: Session, dataDir: string, statements: string[], now: () => number) {
-    this.#session = session;
+  constructor(dataDir: string, statements: string[], now: () => number) {
     this.#dataDir = dataDir;
     this.#statements = statements;
     this.#now = now;
@@ -81,14 +80,27 @@ class ChdbStore implements TapStore {
 
   async #rows<T = Row>(what: string, sql: string, params: object = {}): Promise<T[]> {
     const text = await this.#run(what, async () =>
-      (await this.#session.queryBindAsync(sql, params, { format: 'JSONEachRow' })).text());
+      (await this.#open().queryBindAsync(sql, params, { format: 'JSONEachRow' })).text());
     return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
   }
 
+  #open(): Session {
+    if (!this.#session) throw new IngestError('INGEST_ERR_CLOSED', `chdb store ${this.#dataDir}: not open, call init() first`);
+    return this.#session;
+  }
+
   async init(): Promise<void> {
+    if (!this.#session) {
+      const { Session } = await loadChdb();
+      try {
+        this.#session = new Session(this.#dataDir);
+      } catch (e) {
+        throw asIngestError(e, `chdb store: opening ${this.#dataDir}`);
+      }
+    }
     for (const sql of this.#statements) {
       await this.#run(`creating schema (${sql.slice(0, 60).replace(/\s+/g, ' ')}…)`,
-        () => this.#session.queryAsync(sql));
+        () => this.#open().queryAsync(sql));
     }
   }
 
@@ -99,13 +111,13 @@ class ChdbStore implements TapStore {
     // Taps first, chain record second: if we fail in between, the chain head
     // does not advance, the batch is resent and the taps insert dedups.
     if (b.events.length > 0) {
-      await this.#run(what, () => this.#session.insert({ table: 'taps', values: batchRows(b), format: 'JSONEachRow', settings }));
+      await this.#run(what, () => this.#open().insert({ table: 'taps', values: batchRows(b), format: 'JSONEachRow', settings }));
     }
     const record = {
       proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: b.events.length,
       hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: this.#now(),
     };
-    await this.#run(what, () => this.#session.insert({
+    await this.#run(what, () => this.#open().insert({
       table: 'tap_batches', values: Buffer.from(JSON.stringify(record)), format: 'JSONEachRow', settings,
     }));
   }
@@ -122,7 +134,7 @@ class ChdbStore implements TapStore {
     // Same loss recorded twice (a retried batch) is stored once.
     const token = `loss:${loss.proxy}:${loss.stream}:${loss.from_seq}:${loss.count}:${loss.reason}`;
     const row = { proxy: loss.proxy, stream: loss.stream, ts: loss.ts, from_seq: loss.from_seq, count: loss.count, reason: loss.reason };
-    await this.#run(`recording loss of ${loss.count} events from ${loss.proxy}/${loss.stream}`, () => this.#session.insert({
+    await this.#run(`recording loss of ${loss.count} events from ${loss.proxy}/${loss.stream}`, () => this.#open().insert({
       table: 'tap_loss', values: Buffer.from(JSON.stringify(row)), format: 'JSONEachRow',
       settings: { ...INSERT_SETTINGS, insert_deduplication_token: token },
     }));
@@ -167,8 +179,10 @@ class ChdbStore implements TapStore {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#inFlight]);
-      this.#session.close();
-      await drainPending();
+      if (this.#session) {
+        this.#session.close();
+        await (await loadChdb()).drainPending();
+      }
       if (openPath === this.#dataDir) openPath = null;
     })();
     return this.#closing;

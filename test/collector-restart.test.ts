@@ -39,6 +39,7 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
 
     const store = createChdbStore({ dataDir: dir.path });
     try {
+      await store.init();
       for (const hop of DEMO_HOPS) {
         const n = await store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });
         assert.equal(n, N, `${hop.proxy} ${hop.direction} ${hop.src} -> ${hop.dst}`);
