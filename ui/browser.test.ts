@@ -22,12 +22,23 @@ let ui: RunningUi;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** The control plane's status shape (mesh/control ControlStatus), one sidecar not yet on the newest config. */
+const controlStatus = {
+  version: 3,
+  services: { web: [], catalog: [], cart: [], payments: [], inventory: [] },
+  proxies: ['web-1', 'catalog-1', 'cart-1', 'payments-1', 'inventory-1'].map((proxy, i) => ({
+    proxy, connected: true, sent_version: 3, acked_version: i === 4 ? 2 : 3,
+  })),
+};
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'meshlens-ui-browser-'));
   store = createChdbStore({ dataDir: join(dir, 'chdb') });
   await store.init();
-  ui = await startUi({ store, port: 0, control: { status: () => ({ config_version: 3, sidecars: 5, healthy: 5 }) }, log: () => {} });
+  ui = await startUi({
+    store, port: 0, eventIntervalMs: 500, log: () => {},
+    control: { status: () => controlStatus },
+  });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -69,6 +80,7 @@ test('taps written after the page opened appear in the graph without a reload: w
   await page.waitForSelector('#taps tbody tr:not(.placeholder)');
   assert.equal(await page.$$eval('#taps tbody tr', (rows) => rows.length), 25);
   await page.waitForFunction(() => /sidecars/.test(document.getElementById('mesh-status')?.textContent ?? ''));
+  assert.match(await page.textContent('#mesh-status') ?? '', /^config v3 · services 5 · sidecars 5\/5 connected · behind 1 · ui up \d+m \d+s$/);
   await page.waitForTimeout(500); // let the enter transition finish so the screenshot shows the settled graph
 
   const shot = join(dir, 'meshlens-ui.png');

@@ -30,11 +30,13 @@ export function apiRouter(ctx: ApiContext): Router {
     res.json({ limit: q.limit, taps: await readTaps(ctx.store, q) });
   });
 
-  api.get('/status', (_req, res) => {
+  api.get('/status', async (_req, res) => {
+    // status() may be sync or async; either way its failure goes to the error handler.
+    const control = ctx.control ? await ctx.control.status() : null;
     const now = ctx.now();
     res.json({
       ui: { started_at: ctx.startedAt, uptime_s: Math.max(0, Math.floor((now - ctx.startedAt) / 1000)), ...ctx.counters() },
-      control: ctx.control ? ctx.control.status() : null,
+      control,
     });
   });
 

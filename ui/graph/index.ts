@@ -9,3 +9,5 @@ export type { Layering } from './layering.ts';
 export { healthLevel, HEALTH_COLORS, WARN_ERROR_RATE, FAIL_ERROR_RATE } from './health.ts';
 export type { HealthLevel } from './health.ts';
 export { formatRps, formatLatency, formatErrorRate, formatClock } from './format.ts';
+export { summarizeMeshStatus } from './status-summary.ts';
+export type { StatusPart } from './status-summary.ts';

@@ -2,7 +2,7 @@
 // polling /api/graph if the stream stays silent), taps and status by polling.
 // Layout comes from /graph.js (ui/graph, unit-tested); graph-view.js draws.
 
-import { formatRps, HEALTH_COLORS, layoutGraph } from '/graph.js';
+import { formatRps, HEALTH_COLORS, layoutGraph, summarizeMeshStatus } from '/graph.js';
 import { drawGraph } from '/graph-view.js';
 import { renderTaps } from '/taps-table.js';
 
@@ -108,26 +108,23 @@ async function refreshStatus() {
   }
 }
 
-/** The control plane's status is whatever it reports; show its top-level scalars. */
+/** Header line: the control plane summary (computed by /graph.js) plus UI uptime. */
 function statusParts(control, ui) {
   const parts = [];
-  const add = (label, value) => {
+  const items = [...summarizeMeshStatus(control), { label: 'ui up', value: uptime(ui.uptime_s), tone: 'plain' }];
+  for (const { label, value, tone } of items) {
     if (parts.length) parts.push(document.createTextNode(' · '));
     const b = document.createElement('b');
-    b.textContent = String(value);
+    b.textContent = value;
+    if (tone === 'bad') b.className = 'bad';
     parts.push(document.createTextNode(`${label} `), b);
-  };
-  if (control && typeof control === 'object') {
-    for (const [k, v] of Object.entries(control)) {
-      if (['string', 'number', 'boolean'].includes(typeof v)) add(k.replace(/_/g, ' '), v);
-      else if (Array.isArray(v)) add(k.replace(/_/g, ' '), v.length);
-      if (parts.length >= 12) break;
-    }
-  } else {
-    add('control plane', 'not attached');
   }
-  add('ui up', `${Math.floor(ui.uptime_s / 60)}m ${ui.uptime_s % 60}s`);
   return parts;
+}
+
+function uptime(s) {
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
 function drawLegend() {

@@ -1,0 +1,43 @@
+// The header's one-line summary of the control plane's /status. The UI takes
+// the status as `unknown` (the control plane owns its shape), so this reads
+// the fields it knows (version, services, proxies with connected/acked
+// versions/NACKs) and shows other top-level scalars as they are.
+
+export interface StatusPart {
+  label: string;
+  value: string;
+  /** 'bad' parts are drawn in the error colour. */
+  tone: 'plain' | 'bad';
+}
+
+const MAX_PARTS = 8;
+
+export function summarizeMeshStatus(control: unknown): StatusPart[] {
+  if (control === null || typeof control !== 'object' || Array.isArray(control)) {
+    return [{ label: 'control plane', value: 'not attached', tone: 'plain' }];
+  }
+  const parts: StatusPart[] = [];
+  const s = control as Record<string, unknown>;
+  const version = typeof s.version === 'number' ? s.version : null;
+  if (version !== null) parts.push({ label: 'config', value: `v${version}`, tone: 'plain' });
+  if (s.services && typeof s.services === 'object') {
+    parts.push({ label: 'services', value: String(Object.keys(s.services).length), tone: 'plain' });
+  }
+  if (Array.isArray(s.proxies)) {
+    const proxies = s.proxies.filter((p): p is Record<string, unknown> => p !== null && typeof p === 'object');
+    const connected = proxies.filter((p) => p.connected === true).length;
+    parts.push({ label: 'sidecars', value: `${connected}/${proxies.length} connected`, tone: connected < proxies.length ? 'bad' : 'plain' });
+    const behind = version === null ? 0 : proxies.filter((p) => typeof p.acked_version === 'number' && p.acked_version < version).length;
+    if (behind) parts.push({ label: 'behind', value: String(behind), tone: 'bad' });
+    const nacked = proxies.filter((p) => p.nack !== undefined && p.nack !== null).length;
+    if (nacked) parts.push({ label: 'NACK', value: String(nacked), tone: 'bad' });
+  }
+  for (const [k, v] of Object.entries(s)) {
+    if (parts.length >= MAX_PARTS) break;
+    if (['version', 'services', 'proxies'].includes(k)) continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      parts.push({ label: k.replace(/_/g, ' '), value: String(v), tone: 'plain' });
+    }
+  }
+  return parts;
+}
