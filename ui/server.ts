@@ -62,7 +62,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   const app = express();
   app.disable('x-powered-by');
   app.use('/api', (_req, _res, next) => { counters.api_requests++; next(); });
-  app.get('/api/events', (req, res) => events.attach(req, res, parseWindow(req.query)));
+  app.get('/api/events', (req, res) => events.attach(res, parseWindow(req.query)));
   app.use('/api', apiRouter({
     store: opts.store, control: opts.control, startedAt: now(), now,
     counters: () => ({ ...counters, sse_clients: events.clients, sse_events_sent: events.sent }),

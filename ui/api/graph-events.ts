@@ -5,7 +5,7 @@
 //   event: graph   data: ServiceGraph JSON
 //   event: failure data: {code, message}   (the store failed this tick; the stream stays open)
 
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import type { ServiceGraph, TapStore } from '../../ingest/index.ts';
 import { errorResponse } from './errors.ts';
 
@@ -33,7 +33,7 @@ export class GraphEventStream {
     return this.#clients.size;
   }
 
-  attach(req: Request, res: Response, windowS: number): void {
+  attach(res: Response, windowS: number): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -42,7 +42,7 @@ export class GraphEventStream {
     });
     res.write(`retry: ${this.#opts.intervalMs}\n\n`);
     this.#clients.set(res, windowS);
-    req.on('close', () => this.#detach(res));
+    res.on('close', () => this.#detach(res)); // the client hung up, or close() ended the stream
     void this.#push(new Map([[res, windowS]]));
     this.#timer ??= setInterval(() => this.#tick(), this.#opts.intervalMs);
   }
