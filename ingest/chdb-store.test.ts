@@ -146,3 +146,16 @@ test('a second store in the same process is refused with INGEST_ERR_STORE_BUSY u
 test('invalid retention options are refused before anything is opened', () => {
   assert.throws(() => createChdbStore({ dataDir: '/tmp/x', retentionDays: 0 }), { code: 'INGEST_ERR_CONFIG' });
 });
+
+test('serviceGraph over a window that starts mid-bucket counts that whole bucket and divides by the time covered', async () => {
+  const s = await openStore();
+  const bucket = Math.floor(Date.now() / 10_000) * 10_000 - 30_000;
+  const events: TapEvent[] = [];
+  for (let i = 0; i < 40; i++) events.push(sampleL7({ ts: bucket + 1_000 + i, direction: 'inbound' }));
+  for (const b of sampleChain('cart-1', 's-mid', [events])) await s.writeBatch(b);
+  // Window of 15 s ending 20 s into the bucket: starts 5 s into it, so it covers [bucket, bucket + 20 s).
+  const g = await s.serviceGraph(15, bucket + 20_000);
+  const cart = g.nodes.find((n) => n.service === 'cart')!;
+  assert.equal(cart.requests, 40);
+  assert.equal(cart.rps, 40 / 20);
+});

@@ -13,7 +13,7 @@ import type { Session } from 'chdb';
 import type { TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
-  CHAIN_HEADS_SQL, countTapsSql, dedupToken, EDGE_STATS_SQL, INSERT_SETTINGS, recentTapsSql,
+  CHAIN_HEADS_SQL, countTapsSql, dedupToken, ROLLUP_BUCKET_MS, EDGE_STATS_SQL, INSERT_SETTINGS, recentTapsSql,
   schemaStatements, SERVICE_STATS_SQL, TAP_FILTER_COLUMNS, type SchemaOptions, type TapFilterColumn,
 } from './sql.ts';
 import type { ChainHead, GraphStats, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
@@ -145,17 +145,22 @@ class ChdbStore implements TapStore {
       throw new IngestError('INGEST_ERR_CONFIG', `serviceGraph: windowS must be a number > 0, got ${windowS}`);
     }
     const until = Math.floor(untilMs ?? this.#now());
-    const params = { from: Math.max(0, until - Math.round(windowS * 1000)), until };
+    // Rollups are whole 10 s buckets: start the window at a bucket boundary
+    // and divide by the time actually covered, so a window that starts
+    // mid-bucket neither drops that bucket's requests nor dilutes the rate.
+    const from = Math.max(0, Math.floor((until - Math.round(windowS * 1000)) / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS);
+    const coveredS = Math.max(1, until - from) / 1000;
+    const params = { from, until };
     const services = await this.#rows<StatsRow & { service: string }>('reading service rollups', SERVICE_STATS_SQL, params);
     const edgeRows = await this.#rows<StatsRow & { src_service: string; dst_service: string }>('reading edge rollups', EDGE_STATS_SQL, params);
-    const nodes: ServiceNode[] = services.map((r) => ({ service: r.service, ...graphStats(r, windowS) }));
-    const edges: ServiceEdge[] = edgeRows.map((r) => ({ src: r.src_service, dst: r.dst_service, ...graphStats(r, windowS) }));
+    const nodes: ServiceNode[] = services.map((r) => ({ service: r.service, ...graphStats(r, coveredS) }));
+    const edges: ServiceEdge[] = edgeRows.map((r) => ({ src: r.src_service, dst: r.dst_service, ...graphStats(r, coveredS) }));
     const known = new Set(nodes.map((n) => n.service));
     for (const e of edges) {
       for (const s of [e.src, e.dst]) {
         if (!known.has(s)) {
           known.add(s);
-          nodes.push({ service: s, ...graphStats({ requests: 0, errors: 0, latency: [] }, windowS) });
+          nodes.push({ service: s, ...graphStats({ requests: 0, errors: 0, latency: [] }, coveredS) });
         }
       }
     }
@@ -189,11 +194,11 @@ class ChdbStore implements TapStore {
   }
 }
 
-function graphStats(r: StatsRow, windowS: number): GraphStats {
+function graphStats(r: StatsRow, seconds: number): GraphStats {
   const requests = Number(r.requests);
   const errors = Number(r.errors);
   const q = (i: number) => (typeof r.latency[i] === 'number' && Number.isFinite(r.latency[i]) ? r.latency[i] as number : 0);
-  return { rps: requests / windowS, requests, errors, error_rate: requests > 0 ? errors / requests : 0, p50_ms: q(0), p99_ms: q(2) };
+  return { rps: requests / seconds, requests, errors, error_rate: requests > 0 ? errors / requests : 0, p50_ms: q(0), p99_ms: q(2) };
 }
 
 /** Filter keys present (from the allow-list only) and their parameter values. */
