@@ -56,7 +56,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
     apps,
     async close() {
       // Sidecars first: each flushes its taps to the collector on SIGTERM.
-      await Promise.all([...sidecars.values()].map((c) => c.stop(10_000)));
+      await Promise.all([...sidecars.values()].map((c) => c.stop(15_000)));
       await apps.stop();
     },
   };

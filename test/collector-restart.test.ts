@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Child, freePorts, quietTopology, sendExactly, startDemoMesh } from '../demo/index.ts';
 import { createChdbStore } from '../ingest/index.ts';
-import { DEMO_HOPS, eventually, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, DEMO_HOPS, eventually, tempDir } from './stack.ts';
 
 const N = 1_000;
 
@@ -36,6 +36,7 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
     });
     await mesh.close();
     await control.stop(20_000);
+    assertNoSidecarLoss(lines, mesh.sidecars.size);
 
     const store = createChdbStore({ dataDir: dir.path });
     try {

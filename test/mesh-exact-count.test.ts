@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quietTopology, sendExactly, startDemoMesh } from '../demo/index.ts';
-import { DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
 
 const N = 1_200;
 
@@ -18,6 +18,7 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
     const expected = N * DEMO_HOPS.length;
     await eventually(`${expected} l7 taps stored`, async () => await core.store.countTaps({ kind: 'l7.request' }) >= expected);
     await mesh.close(); // sidecars flush what is left (l4.close taps) and stop
+    assertNoSidecarLoss(lines, mesh.sidecars.size);
 
     for (const hop of DEMO_HOPS) {
       const n = await core.store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });

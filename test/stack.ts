@@ -40,3 +40,24 @@ export const DEMO_HOPS: { proxy: string; direction: 'inbound' | 'outbound'; src:
   { proxy: 'payments-1', direction: 'inbound', src: 'cart', dst: 'payments' },
   { proxy: 'inventory-1', direction: 'inbound', src: 'cart', dst: 'inventory' },
 ];
+
+/** The tap counters each sidecar printed when it stopped (`sidecar: stopped, {stats}`), by sidecar id. */
+export function sidecarFinalTapCounters(lines: string[]): Map<string, { emitted: number; acked: number; dropped: number; rejected: number; abandoned: number }> {
+  const out = new Map();
+  for (const l of lines) {
+    const m = /^\[sidecar ([\w.-]+)\] .*sidecar: stopped, (\{.*\})$/.exec(l);
+    if (m) out.set(m[1], JSON.parse(m[2]).taps);
+  }
+  return out;
+}
+
+/** Asserts every sidecar stopped having lost nothing: no drops, rejections or taps abandoned at shutdown. */
+export function assertNoSidecarLoss(lines: string[], sidecars: number): void {
+  const counters = sidecarFinalTapCounters(lines);
+  if (counters.size !== sidecars) throw new Error(`expected final tap counters from ${sidecars} sidecars, got ${counters.size}`);
+  for (const [id, c] of counters) {
+    if (c.dropped + c.rejected + c.abandoned !== 0 || c.acked !== c.emitted) {
+      throw new Error(`sidecar ${id} lost taps: ${JSON.stringify(c)}`);
+    }
+  }
+}

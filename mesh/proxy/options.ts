@@ -41,6 +41,8 @@ export interface SidecarOptions {
     lingerMs?: number;
     retryInitialMs?: number;
     retryMaxMs?: number;
+    /** How long close() keeps trying to deliver buffered taps before counting them abandoned. */
+    closeFlushMs?: number;
   };
   /** Inbound request timeout (outbound timeouts come from the cluster). */
   requestTimeoutMs?: number;
@@ -72,7 +74,7 @@ export function parseHostPort(s: string): HostPort | null {
 
 const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
   '[--outbound ADDR:PORT] [--control URL] [--collector URL] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
-  '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] ' +
+  '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N]';
 
 /** Parses `meshlens sidecar` flags; throws SidecarConfigError listing every problem. */
@@ -130,6 +132,7 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
       case '--tap-buffer': taps.bufferSize = int(flag, v, 1); break;
       case '--tap-batch': taps.batchSize = int(flag, v, 1); break;
       case '--tap-linger-ms': taps.lingerMs = int(flag, v, 0); break;
+      case '--tap-flush-ms': taps.closeFlushMs = int(flag, v, 0); break;
       case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
       case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
       case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
@@ -186,6 +189,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
       lingerMs: o.taps?.lingerMs ?? 100,
       retryInitialMs: o.taps?.retryInitialMs ?? 50,
       retryMaxMs: o.taps?.retryMaxMs ?? 5_000,
+      closeFlushMs: o.taps?.closeFlushMs ?? 10_000,
     },
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
     connectTimeoutMs: o.connectTimeoutMs ?? 2_000,

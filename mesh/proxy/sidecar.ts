@@ -96,7 +96,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         await config?.close();
         await Promise.all(listeners.map((l) => l.close(opts.closeGraceMs)));
         pools.close();
-        await taps.close(opts.closeGraceMs);
+        await taps.close(opts.taps.closeFlushMs);
       })();
       return closing;
     },

@@ -96,3 +96,32 @@ test('close() gives up at its deadline and counts the undelivered taps as abando
   assert.equal(taps.counters().abandoned, 4);
   assert.equal(taps.counters().acked, 0);
 });
+
+test('flush() resends a batch waiting out a long retry backoff at once, so shutdown does not sit out the backoff', { timeout: 10_000 }, async (t) => {
+  const port = await freePort();
+  const taps = new TapEmitter({
+    proxy: 'cart-1', stream: 'test-stream', publisher: new EmbeddedPublisher(`http://127.0.0.1:${port}`, { timeoutMs: 2_000 }),
+    bufferSize: 100, batchSize: 5, lingerMs: 5, retryInitialMs: 60_000, retryMaxMs: 60_000,
+  });
+  for (let i = 0; i < 5; i++) taps.push(open(i));
+  while (taps.counters().retries === 0) await new Promise((r) => setTimeout(r, 5));
+  const collector = await startRecordingCollector(port);
+  t.after(async () => { await taps.close(); await collector.close(); });
+  // The next retry is a minute away; the test's own timeout is far shorter.
+  await taps.flush();
+  assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2, 3, 4]);
+  assert.equal(taps.counters().acked, 5);
+});
+
+test('close() also delivers taps pushed while it is flushing, instead of discarding them uncounted', { timeout: 10_000 }, async (t) => {
+  const collector = await startRecordingCollector();
+  t.after(() => collector.close());
+  const taps = emitter(collector.url, { batchSize: 2, lingerMs: 5 });
+  for (let i = 0; i < 5; i++) taps.push(open(i));
+  const closing = taps.close(5_000);
+  for (let i = 5; i < 8; i++) taps.push(open(i)); // as a closing listener's l4.close taps do
+  await closing;
+  assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2, 3, 4, 5, 6, 7]);
+  const c = taps.counters();
+  assert.deepEqual([c.emitted, c.acked, c.abandoned, c.dropped], [8, 8, 0, 0]);
+});

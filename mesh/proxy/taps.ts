@@ -108,24 +108,37 @@ export class TapEmitter {
     const seq = this.#nextSeq - 1;
     if (seq <= this.#settledThrough) return Promise.resolve();
     this.#urgent++;
+    // A flush means "try now": a batch waiting out its retry backoff goes at once.
+    if (this.#retryTimer && this.#inFlight) {
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = null;
+      void this.#attempt(this.#inFlight);
+    }
     return new Promise<void>((resolve) => {
       this.#flushWaiters.push({ seq, resolve: () => { this.#urgent--; resolve(); } });
       this.#pump();
     });
   }
 
-  /** Flushes until `deadlineMs`, then counts what is left as abandoned and stops. */
+  /**
+   * Flushes until `deadlineMs`, then counts what is left as abandoned and stops.
+   * Flushes again while events keep arriving (a closing listener's l4.close
+   * taps land after the first flush began), so nothing is discarded uncounted.
+   */
   async close(deadlineMs = 2_000): Promise<void> {
     if (this.#closed) return;
-    let timer: NodeJS.Timeout | undefined;
-    const flushed = this.flush();
-    const timedOut = new Promise<boolean>((r) => { timer = setTimeout(() => r(true), deadlineMs); });
-    const late = await Promise.race([flushed.then(() => false), timedOut]);
-    clearTimeout(timer);
+    const deadline = Date.now() + deadlineMs;
+    while (this.#pending() > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((r) => { timer = setTimeout(r, deadline - Date.now()); });
+      await Promise.race([this.flush(), timedOut]);
+      clearTimeout(timer);
+    }
     this.#closed = true;
-    if (late) {
-      this.#c.abandoned += this.#pending();
-      this.#c.last_error ||= `closed with ${this.#pending()} taps undelivered after ${deadlineMs} ms`;
+    const left = this.#pending();
+    if (left > 0) {
+      this.#c.abandoned += left;
+      this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms`;
     }
     this.#queue = [];
     this.#inFlight = null;
