@@ -41,7 +41,14 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
   log(`control plane: ${control.url} (config streams, tap collector)`);
 
   const uiAddr = splitHostPort(String(f.ui));
-  const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control });
+  // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
+  const uiStatus = {
+    async status() {
+      const lost = (await store.lossSummary()).reduce((n, l) => n + l.events, 0);
+      return { ...control.status(), tap_lost_events: lost };
+    },
+  };
+  const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus });
   log(`ui: ${ui.url}`);
 
   return {

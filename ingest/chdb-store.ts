@@ -13,10 +13,10 @@ import type { Session } from 'chdb';
 import type { TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
-  CHAIN_HEADS_SQL, countTapsSql, dedupToken, ROLLUP_BUCKET_MS, EDGE_STATS_SQL, INSERT_SETTINGS, recentTapsSql,
+  CHAIN_HEADS_SQL, LOSS_SUMMARY_SQL, countTapsSql, dedupToken, ROLLUP_BUCKET_MS, EDGE_STATS_SQL, INSERT_SETTINGS, recentTapsSql,
   schemaStatements, SERVICE_STATS_SQL, TAP_FILTER_COLUMNS, type SchemaOptions, type TapFilterColumn,
 } from './sql.ts';
-import type { ChainHead, GraphStats, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
+import type { ChainHead, LossSummary, GraphStats, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
 import { batchRows, rowToTap } from './tap-row.ts';
 
 export interface ChdbStoreOptions extends SchemaOptions {
@@ -138,6 +138,10 @@ class ChdbStore implements TapStore {
       table: 'tap_loss', values: Buffer.from(JSON.stringify(row)), format: 'JSONEachRow',
       settings: { ...INSERT_SETTINGS, insert_deduplication_token: token },
     }));
+  }
+
+  async lossSummary(): Promise<LossSummary[]> {
+    return this.#rows<LossSummary>('reading tap loss', LOSS_SUMMARY_SQL);
   }
 
   async serviceGraph(windowS: number, untilMs?: number): Promise<ServiceGraph> {

@@ -33,7 +33,7 @@ const events = (n: number) => Array.from({ length: n }, () => sampleL7());
 function storeWith(over: Partial<TapStore>): TapStore {
   return {
     init: () => store.init(), writeBatch: (b) => store.writeBatch(b), chainHeads: () => store.chainHeads(),
-    recordLoss: (l) => store.recordLoss(l), serviceGraph: (w, u) => store.serviceGraph(w, u),
+    recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
     ...over,
   };
@@ -147,10 +147,13 @@ test('a store failure is a retriable 503 and does not advance the chain', async 
 test('growth of a batch lost counter is recorded once as a loss', async () => {
   const losses: { count: number; from_seq: number }[] = [];
   const recording = storeWith({ recordLoss: async (l) => { losses.push(l); await store.recordLoss(l); } });
-  const c = new Collector(recording, { now: () => 1_000 });
+  const t = Date.now(); // within retention: a loss dated 1970 would be removed by the table TTL
+  const c = new Collector(recording, { now: () => t });
   const chain = sampleChain('p-loss', 's', [events(1), events(1), events(1)], { lost: [0, 4, 4] });
   for (const b of chain) await c.accept(b);
   assert.deepEqual(losses.map((l) => [l.count, l.from_seq]), [[4, 1]]);
+  const stored = (await store.lossSummary()).filter((l) => l.proxy === 'p-loss');
+  assert.deepEqual(stored.map((l) => [l.events, l.records]), [[4, 1]], 'the loss is queryable in ClickHouse');
 });
 
 test('batches of one stream accepted concurrently are stored in order', async () => {

@@ -5,7 +5,7 @@
 export * from './schema/v1.ts';
 export { GENESIS_HASH, batchHash, sealBatch, type TapBatch, type UnsealedBatch } from './batch.ts';
 export type {
-  ChainHead, GraphStats, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore,
+  ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore,
 } from './store.ts';
 export { createChdbStore, type ChdbStoreOptions } from './chdb-store.ts';
 export {

@@ -171,6 +171,10 @@ SELECT proxy, stream, max(b.batch) AS head_batch,
   argMax(b.lost, b.batch) AS head_lost
 FROM tap_batches AS b GROUP BY proxy, stream ORDER BY proxy, stream ${JSON_NUMBERS}`;
 
+export const LOSS_SUMMARY_SQL = `
+SELECT proxy, reason, sum(count) AS events, count() AS records, max(ts) AS last_ts
+FROM tap_loss GROUP BY proxy, reason ORDER BY proxy, reason ${JSON_NUMBERS}`;
+
 const statsSelect = `
   countMerge(requests) AS requests,
   sumMerge(errors) AS errors,

@@ -46,6 +46,17 @@ export interface TapFilter {
   dst_service?: string;
 }
 
+/** Tap loss recorded for one proxy and reason (sequence gaps, drops the proxy reported). */
+export interface LossSummary {
+  proxy: string;
+  reason: string;
+  /** Events lost in all. */
+  events: number;
+  /** Loss records behind that figure. */
+  records: number;
+  last_ts: number;
+}
+
 export interface TapStore {
   /** Creates tables and views if missing; safe to call on every start. */
   init(): Promise<void>;
@@ -58,6 +69,8 @@ export interface TapStore {
   chainHeads(): Promise<ChainHead[]>;
   /** Records that a proxy lost events: sequence gap seen, or drops it reported. */
   recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void>;
+  /** Every recorded loss, summed per proxy and reason. */
+  lossSummary(): Promise<LossSummary[]>;
   /** Graph of the last `windowS` seconds of rollups, ending at `untilMs` (default now). */
   serviceGraph(windowS: number, untilMs?: number): Promise<ServiceGraph>;
   /** Number of stored tap events matching the filter (duplicates collapsed). */

@@ -30,6 +30,8 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
     assert.equal(heads.length, DEMO_HOPS.filter((h, i, a) => a.findIndex((x) => x.proxy === h.proxy) === i).length, 'one chain per sidecar');
     assert.ok(heads.every((h) => h.lost === 0), 'no sidecar reported lost taps');
     assert.equal(core.collector.counters().batches_rejected, 0);
+    const uiStatus = await (await fetch(`${core.uiUrl}/api/status`)).json() as { control: { tap_lost_events: number } };
+    assert.equal(uiStatus.control.tap_lost_events, 0, 'the UI reports no tap loss');
 
     const sample = await core.store.recentTaps({ kind: 'l7.request', proxy: 'web-1', direction: 'inbound' }, 1000);
     assert.ok(sample.length > 0);

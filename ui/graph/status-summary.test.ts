@@ -37,3 +37,8 @@ test('flags disconnected sidecars, sidecars behind the config version and NACKs'
 test('shows other top-level scalars as they are, and skips nested values it does not know', () => {
   assert.deepEqual(text({ mode: 'embedded', taps_accepted: 120, detail: { a: 1 } }), ['mode embedded', 'taps accepted 120']);
 });
+
+test('shows tap loss from the store, flagged when any tap was lost', () => {
+  assert.deepEqual(text({ version: 1, tap_lost_events: 0 }), ['config v1', 'tap loss 0']);
+  assert.deepEqual(text({ version: 1, tap_lost_events: 17 }), ['config v1', 'tap loss 17!']);
+});

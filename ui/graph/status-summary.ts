@@ -32,9 +32,13 @@ export function summarizeMeshStatus(control: unknown): StatusPart[] {
     const nacked = proxies.filter((p) => p.nack !== undefined && p.nack !== null).length;
     if (nacked) parts.push({ label: 'NACK', value: String(nacked), tone: 'bad' });
   }
+  // Taps lost on the way to ClickHouse (sequence gaps, drops sidecars reported): any is worth a look.
+  if (typeof s.tap_lost_events === 'number') {
+    parts.push({ label: 'tap loss', value: String(s.tap_lost_events), tone: s.tap_lost_events > 0 ? 'bad' : 'plain' });
+  }
   for (const [k, v] of Object.entries(s)) {
     if (parts.length >= MAX_PARTS) break;
-    if (['version', 'services', 'proxies'].includes(k)) continue;
+    if (['version', 'services', 'proxies', 'tap_lost_events'].includes(k)) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       parts.push({ label: k.replace(/_/g, ' '), value: String(v), tone: 'plain' });
     }
