@@ -12,7 +12,10 @@ const root = new URL('..', import.meta.url).pathname;
 
 // Debian packages the suite needs, by the binary that proves each is there.
 const DEBIAN = [
-  { bin: '/usr/bin/chromium', pkg: 'chromium' },
+  { bin: '/usr/bin/chromium', pkg: 'chromium' }, // browser tests (playwright-core)
+  { bin: '/usr/bin/kcat', pkg: 'kcat' }, // librdkafka's mock Kafka cluster
+  { bin: '/usr/sbin/clickhouse-server', pkg: 'clickhouse-server' }, // the @clickhouse/client path
+  { bin: '/usr/bin/wrk', pkg: 'wrk' }, // load in benchmarks
 ];
 
 function ensureDebianPackages() {
