@@ -98,20 +98,88 @@ test('a batch with an altered event is rejected with INGEST_ERR_CHAIN and nothin
   assert.equal(await store.countTaps({ proxy: 'p-alter' }), 0);
 });
 
-test('a broken prev_hash link, a batch gap and a conflicting copy are rejected with INGEST_ERR_CHAIN', async () => {
+test('a broken prev_hash link, a conflicting copy and a stale batch are rejected with INGEST_ERR_CHAIN', async () => {
   const c = new Collector(store);
   const chain = sampleChain('p-link', 's', [events(1), events(1), events(1)]);
   await c.accept(chain[0]);
   const relinked = sealBatch({ ...chain[1], prev_hash: 'a'.repeat(64) });
   const r1 = await c.accept(relinked);
   assert.ok(!r1.ok && r1.code === 'INGEST_ERR_CHAIN' && r1.message.includes(`does not match hash ${chain[0].hash.slice(0, 12)}`), !r1.ok ? r1.message : '');
-  const r2 = await c.accept(chain[2]);
-  assert.ok(!r2.ok && r2.message.includes('batch 2 of p-link/s: batch gap: expected batch 1, got 2'), !r2.ok ? r2.message : '');
   const conflicting = sampleChain('p-link', 's', [[sampleL7({ path: '/other' })]])[0];
-  const r3 = await c.accept(conflicting);
-  assert.ok(!r3.ok && r3.message.includes('already accepted with hash'), !r3.ok ? r3.message : '');
-  assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_CHAIN: 3 });
+  const r2 = await c.accept(conflicting);
+  assert.ok(!r2.ok && r2.message.includes('already accepted with hash'), !r2.ok ? r2.message : '');
   assert.equal((await c.accept(chain[1])).ok, true);
+  assert.equal((await c.accept(chain[2])).ok, true);
+  const r3 = await c.accept(chain[1]);
+  assert.ok(!r3.ok && r3.message.includes('batch 1 of p-link/s: stale: the stream is already at batch 2'), !r3.ok ? r3.message : '');
+  assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_CHAIN: 3 });
+  assert.equal(await store.countTaps({ proxy: 'p-link' }), 3);
+});
+
+test('a batch gap is recorded as sequence_gap loss and the chain re-anchors at the batch that arrived', async () => {
+  const losses: { from_seq: number; count: number; reason: string }[] = [];
+  const c = new Collector(storeWith({ recordLoss: async (l) => { losses.push(l); await store.recordLoss(l); } }));
+  const chain = sampleChain('p-gap', 's', [events(2), events(3), events(1), events(2)]);
+  await c.accept(chain[0]);
+  assert.deepEqual(await c.accept(chain[2]), { ok: true, duplicate: false, events: 1 }); // batch 1 (seqs 2..4) never came
+  assert.deepEqual(await c.accept(chain[3]), { ok: true, duplicate: false, events: 2 }); // chains from the new anchor
+  assert.deepEqual(losses.map((l) => [l.reason, l.from_seq, l.count]), [['sequence_gap', 2, 3]]);
+  assert.equal(await store.countTaps({ proxy: 'p-gap' }), 5);
+  assert.deepEqual([c.counters().batches_after_gap, c.counters().events_gap_lost, c.counters().batches_rejected], [1, 3, 0]);
+  const stored = (await store.lossSummary()).filter((l) => l.proxy === 'p-gap');
+  assert.deepEqual(stored.map((l) => [l.reason, l.events]), [['sequence_gap', 3]]);
+});
+
+test('a seq gap with an intact link is loss; a stream first seen past batch 0 anchors there with its earlier seqs as loss', async () => {
+  const losses: { from_seq: number; count: number }[] = [];
+  const c = new Collector(storeWith({ recordLoss: async (l) => { losses.push(l); } }));
+  const [b0] = sampleChain('p-seqgap', 's', [events(2)]);
+  const [b1] = sampleChain('p-seqgap', 's', [events(1)], { firstBatch: 1, firstSeq: 7, prevHash: b0.hash });
+  await c.accept(b0);
+  assert.equal((await c.accept(b1)).ok, true);
+  const late = sampleChain('p-late', 's', [events(2)], { firstBatch: 4, firstSeq: 10, prevHash: 'b'.repeat(64) });
+  assert.equal((await c.accept(late[0])).ok, true);
+  assert.deepEqual(losses.map((l) => [l.from_seq, l.count]), [[2, 5], [0, 10]]);
+  assert.equal(c.counters().events_gap_lost, 15);
+});
+
+test('after a gap, an altered batch and a broken link are still rejected as tampering', async () => {
+  const c = new Collector(storeWith({ recordLoss: async () => {} }));
+  const chain = sampleChain('p-gap-tamper', 's', [events(1), events(1), events(1), events(1)]);
+  await c.accept(chain[0]);
+  await c.accept(chain[2]);
+  const altered = structuredClone(chain[3]);
+  (altered.events[0] as { status: number }).status = 503;
+  const r1 = await c.accept(altered);
+  assert.ok(!r1.ok && r1.message.includes('hash mismatch'));
+  const r2 = await c.accept(sealBatch({ ...chain[3], prev_hash: chain[1].hash }));
+  assert.ok(!r2.ok && r2.message.includes('does not match hash'));
+  const r3 = await c.accept(chain[1]); // behind the re-anchored head
+  assert.ok(!r3.ok && r3.message.includes('stale'));
+  assert.equal((await c.accept(chain[3])).ok, true);
+});
+
+test('with behindHead duplicate, a redelivered batch behind the head counts as stale duplicate and stores nothing', async () => {
+  const c = new Collector(store, { behindHead: 'duplicate' });
+  const chain = sampleChain('p-stale', 's', [events(2), events(2), events(2)]);
+  for (const b of chain) await c.accept(b);
+  assert.deepEqual(await c.accept(chain[0]), { ok: true, duplicate: true, events: 2 });
+  assert.deepEqual(await c.accept(chain[2]), { ok: true, duplicate: true, events: 2 });
+  assert.deepEqual([c.counters().batches_duplicate, c.counters().batches_stale, c.counters().batches_rejected], [2, 1, 0]);
+  assert.equal(await store.countTaps({ proxy: 'p-stale' }), 6);
+});
+
+test('reload() picks up heads another collector advanced in the store', async () => {
+  const chain = sampleChain('p-reload', 's', [events(1), events(1), events(1)]);
+  const a = new Collector(store);
+  const b = new Collector(store);
+  await a.accept(chain[0]);
+  await b.accept(chain[0]); // b now holds head 0
+  await a.accept(chain[1]); // a moves the stream on; b does not know
+  await b.reload();
+  assert.deepEqual(await b.accept(chain[1]), { ok: true, duplicate: true, events: 1 });
+  assert.deepEqual(await b.accept(chain[2]), { ok: true, duplicate: false, events: 1 });
+  assert.equal(await store.countTaps({ proxy: 'p-reload' }), 3);
 });
 
 test('a restarted collector on the same store continues an existing chain', async () => {
@@ -183,14 +251,17 @@ test('over HTTP: the embedded publisher stores batches, and bad bodies get 400, 
   const chain = sampleChain('p-http', 's', [events(3), events(3), events(3)]);
   assert.deepEqual(await pub.publish(chain[0]), { ok: true, duplicate: false });
   assert.deepEqual(await pub.publish(chain[0]), { ok: true, duplicate: true });
-  assert.deepEqual(await pub.publish(chain[2]), {
-    ok: false, retriable: false, code: 'INGEST_ERR_CHAIN', message: 'batch 2 of p-http/s: batch gap: expected batch 1, got 2',
+  const relinked = sealBatch({ ...chain[1], prev_hash: 'c'.repeat(64) });
+  assert.deepEqual(await pub.publish(relinked), {
+    ok: false, retriable: false, code: 'INGEST_ERR_CHAIN',
+    message: `batch 1 of p-http/s: prev_hash cccccccccccc… does not match hash ${chain[0].hash.slice(0, 12)}… of batch 0`,
   });
   failWrites = true;
   const down = await pub.publish(chain[1]);
   assert.ok(!down.ok && down.retriable && down.code === 'INGEST_ERR_STORE');
   failWrites = false;
   assert.deepEqual(await pub.publish(chain[1]), { ok: true, duplicate: false });
+  assert.deepEqual(await pub.publish(chain[2]), { ok: true, duplicate: false });
 
   const big: TapBatch = sampleChain('p-http-big', 's', [Array.from({ length: 400 }, () => sampleL7({ path: '/x'.repeat(50) }))])[0];
   const tooBig = await pub.publish(big);
@@ -207,7 +278,7 @@ test('over HTTP: the embedded publisher stores batches, and bad bodies get 400, 
   });
   assert.equal(raw.status, 400);
   assert.equal(raw.body.code, 'INGEST_ERR_NOT_JSON');
-  assert.equal(await store.countTaps({ proxy: 'p-http' }), 6);
+  assert.equal(await store.countTaps({ proxy: 'p-http' }), 9);
   assert.equal(c.counters().rejected_by_code.INGEST_ERR_TOO_LARGE, 1);
   assert.equal(c.counters().rejected_by_code.INGEST_ERR_NOT_JSON, 1);
 });

@@ -7,10 +7,14 @@
 // is about to move. A store failure leaves the head where it was: the sender
 // gets a retriable result and resends the same batch, which store dedup
 // makes harmless even if part of it had landed.
+//
+// A gap in a stream (batches or seqs missing, see ./chain.ts) is accepted:
+// the missing seqs are recorded as tap loss (reason 'sequence_gap') and the
+// chain re-anchors at the batch that arrived.
 
 import type { TapBatch } from './batch.ts';
 import { checkBatch } from './batch-check.ts';
-import { ChainVerifier } from './chain.ts';
+import { ChainVerifier, type ChainOptions } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
 import type { TapStore } from './store.ts';
 
@@ -20,24 +24,32 @@ export type CollectorResult =
 
 export interface CollectorCounters {
   batches_accepted: number;
+  /** Includes batches_stale. */
   batches_duplicate: number;
+  /** Redeliveries behind a stream's head (only with behindHead 'duplicate'). */
+  batches_stale: number;
+  /** Accepted batches that followed a gap; their missing seqs are in events_gap_lost. */
+  batches_after_gap: number;
+  events_gap_lost: number;
   /** Every batch not accepted, final or retriable; broken down in rejected_by_code. */
   batches_rejected: number;
   events_written: number;
   rejected_by_code: Record<string, number>;
 }
 
-export interface CollectorOptions {
+export interface CollectorOptions extends ChainOptions {
   /** Clock for loss records (tests inject it). */
   now?: () => number;
 }
 
 export class Collector {
   readonly #counters: CollectorCounters = {
-    batches_accepted: 0, batches_duplicate: 0, batches_rejected: 0, events_written: 0, rejected_by_code: {},
+    batches_accepted: 0, batches_duplicate: 0, batches_stale: 0, batches_after_gap: 0, events_gap_lost: 0,
+    batches_rejected: 0, events_written: 0, rejected_by_code: {},
   };
   readonly #store: TapStore;
   readonly #now: () => number;
+  readonly #chainOpts: ChainOptions;
   /** Tail of the work queue of each stream; deleted when the stream goes idle. */
   readonly #tails = new Map<string, Promise<unknown>>();
   #chain: Promise<ChainVerifier> | null = null;
@@ -47,6 +59,7 @@ export class Collector {
   constructor(store: TapStore, opts: CollectorOptions = {}) {
     this.#store = store;
     this.#now = opts.now ?? Date.now;
+    this.#chainOpts = { behindHead: opts.behindHead };
   }
 
   /** Recovers the chains from the store; accept() does this itself on first use. */
@@ -54,9 +67,22 @@ export class Collector {
     await this.#verifier();
   }
 
+  /**
+   * Forgets the chain heads it holds and reads them again from the store,
+   * after the batches in progress are done. For a bus whose streams move
+   * between collectors (Kafka partitions on rebalance): another collector
+   * may have advanced a stream meanwhile. Never throws: if the store is
+   * down, the next batch tries again (and gets a retriable result).
+   */
+  async reload(): Promise<void> {
+    await this.flush();
+    this.#chain = null;
+    await this.#verifier().catch(() => undefined);
+  }
+
   #verifier(): Promise<ChainVerifier> {
     this.#chain ??= this.#store.chainHeads().then(
-      (heads) => new ChainVerifier(heads),
+      (heads) => new ChainVerifier(heads, this.#chainOpts),
       (e) => {
         this.#chain = null; // try again on the next batch
         throw asIngestError(e, 'collector: recovering chain heads from the store');
@@ -89,10 +115,16 @@ export class Collector {
       const verdict = chain.check(b);
       if (verdict.kind === 'duplicate') {
         this.#counters.batches_duplicate++;
+        if (verdict.stale) this.#counters.batches_stale++;
         return { ok: true, duplicate: true, events: b.events.length };
       }
       // Loss first: if the batch write then fails, the resend records the
       // same loss again and the store dedups it; the other order could lose it.
+      if (verdict.gap && verdict.gap.count > 0) {
+        await this.#store.recordLoss({
+          proxy: b.proxy, stream: b.stream, ts: this.#now(), from_seq: verdict.gap.from_seq, count: verdict.gap.count, reason: 'sequence_gap',
+        });
+      }
       if (verdict.newlyLost > 0) {
         await this.#store.recordLoss({
           proxy: b.proxy, stream: b.stream, ts: this.#now(), from_seq: b.first_seq, count: verdict.newlyLost, reason: 'sidecar_dropped',
@@ -100,6 +132,10 @@ export class Collector {
       }
       await this.#store.writeBatch(b);
       chain.advance(b);
+      if (verdict.gap) {
+        this.#counters.batches_after_gap++;
+        this.#counters.events_gap_lost += verdict.gap.count;
+      }
       this.#counters.batches_accepted++;
       this.#counters.events_written += b.events.length;
       return { ok: true, duplicate: false, events: b.events.length };
