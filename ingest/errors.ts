@@ -22,6 +22,8 @@ export const INGEST_ERRORS = {
   INGEST_ERR_CLOSED: { status: 503, retriable: true },
   /** Another store already owns chdb in this process. */
   INGEST_ERR_STORE_BUSY: { status: 503, retriable: true },
+  /** The bus (Kafka) failed or refused a batch; PublishResult.retriable says whether to resend. */
+  INGEST_ERR_BUS: { status: 503, retriable: true },
   /** A component was configured with invalid options. */
   INGEST_ERR_CONFIG: { status: 500, retriable: false },
 } as const;
