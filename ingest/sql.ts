@@ -1,31 +1,45 @@
 // The one SQL schema: raw taps, chain records, loss records and the 10-second
-// rollups the service graph reads. Every backend (chdb now, a ClickHouse
-// server later) runs the statements generated here.
+// rollups the service graph reads. Every backend (chdb, a ClickHouse server,
+// a cluster via ./sql-cluster.ts) runs statements generated from the table
+// definitions here; no other file spells a column.
 //
-// Compatibility: times are UInt64 epoch milliseconds rather than DateTime64,
-// headers are a JSON string rather than Map, and states use AggregateFunction
-// rather than SimpleAggregateFunction, so the same columns fit an old server.
-// TTL and the dedup window are the modern-only parts and come from one place
-// (`tableSettings`, `ttl`) so a legacy dialect can drop them there.
+// Two dialects, picked from the server version (see ./clickhouse-store.ts):
 //
-// Idempotency: every INSERT carries insert_deduplication_token (see
-// `dedupToken`), tables keep a non-replicated dedup window, and
-// deduplicate_blocks_in_dependent_materialized_views makes the rollup
-// views skip a deduplicated block too, so a resent batch never counts twice.
+// - modern (ClickHouse >= 22.x, chdb): MergeTree and AggregatingMergeTree;
+//   every INSERT carries insert_deduplication_token (see `dedupToken`), tables
+//   keep a non-replicated dedup window, and
+//   deduplicate_blocks_in_dependent_materialized_views makes the rollup views
+//   skip a deduplicated block too, so a resent batch never counts twice.
+// - legacy (ClickHouse 18.16, Debian's package): none of that exists there
+//   (no dedup token, no non-replicated dedup window, no TTL; LowCardinality is
+//   experimental). Dedup moves into the data: tables are ReplacingMergeTree
+//   keyed by the identity of what they hold, and reads use FINAL. A rollup row
+//   is one batch's aggregate for one bucket (key includes proxy, stream,
+//   batch), so a batch written twice leaves two identical rows that FINAL
+//   collapses; the states of different batches merge at query time. The cost:
+//   rollups do not shrink below one row per batch and bucket, and FINAL reads
+//   merge at query time. Raw taps need no extra key: a resent event repeats
+//   every column, so (dst_service, ts, proxy, stream, seq) identifies it.
+//
+// Times are UInt64 epoch milliseconds rather than DateTime64, headers a JSON
+// string rather than Map, states AggregateFunction rather than
+// SimpleAggregateFunction, so the same columns fit both dialects.
 
 import { IngestError } from './errors.ts';
 import { EXTERNAL_SERVICE } from './schema/v1.ts';
+
+export type SqlDialect = 'modern' | 'legacy';
 
 export const ROLLUP_BUCKET_MS = 10_000;
 /** Latency quantile levels kept in rollup states; merge must use the same list. */
 export const ROLLUP_QUANTILES = [0.5, 0.9, 0.99] as const;
 
 export interface SchemaOptions {
-  /** Days raw taps, chain and loss records are kept (default 7). */
+  /** Days raw taps, chain and loss records are kept (default 7). Modern only: legacy has no TTL. */
   retentionDays?: number;
-  /** Days rollups are kept (default 30). */
+  /** Days rollups are kept (default 30). Modern only. */
   rollupRetentionDays?: number;
-  /** Recent insert blocks remembered per table for dedup (default 10000). */
+  /** Recent insert blocks remembered per table for dedup (default 10000). Modern only. */
   dedupWindow?: number;
 }
 
@@ -33,66 +47,108 @@ export const DEFAULT_RETENTION_DAYS = 7;
 export const DEFAULT_ROLLUP_RETENTION_DAYS = 30;
 export const DEFAULT_DEDUP_WINDOW = 10_000;
 
-const levels = ROLLUP_QUANTILES.join(', ');
-const msToDateTime = (col: string) => `toDateTime(intDiv(${col}, 1000))`;
-const partition = (col: string) => `PARTITION BY toDate(${msToDateTime(col)})`;
-const ttl = (col: string, days: number) => `TTL ${msToDateTime(col)} + INTERVAL ${days} DAY`;
-const tableSettings = (window: number) => `SETTINGS non_replicated_deduplication_window = ${window}`;
-
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (!Number.isInteger(n) || n <= 0) throw new IngestError('INGEST_ERR_CONFIG', `schema: ${name} must be a positive integer, got ${v}`);
   return n;
 }
 
+/** Schema options with defaults applied; throws INGEST_ERR_CONFIG on a bad value. */
+export function resolveSchemaOptions(opts: SchemaOptions = {}): Required<SchemaOptions> {
+  return {
+    retentionDays: positiveInt('retentionDays', opts.retentionDays, DEFAULT_RETENTION_DAYS),
+    rollupRetentionDays: positiveInt('rollupRetentionDays', opts.rollupRetentionDays, DEFAULT_ROLLUP_RETENTION_DAYS),
+    dedupWindow: positiveInt('dedupWindow', opts.dedupWindow, DEFAULT_DEDUP_WINDOW),
+  };
+}
+
+/** Database and table names are identifiers we write into DDL: letters, digits, _ only. */
+export function checkIdentifier(what: string, name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new IngestError('INGEST_ERR_CONFIG', `${what} must match [A-Za-z_][A-Za-z0-9_]*, got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+const levels = ROLLUP_QUANTILES.join(', ');
+const msToDateTime = (col: string) => `toDateTime(intDiv(${col}, 1000))`;
+
 /** Columns of `taps`, one per TapEvent field plus where the event came from. */
-export const TAP_COLUMNS = `
-  proxy String,
-  stream String,
-  batch UInt64,
-  seq UInt64,
-  v UInt8,
-  kind LowCardinality(String),
-  ts UInt64,
-  direction LowCardinality(String),
-  conn_id String,
-  src_service String,
-  src_instance String,
-  src_addr String,
-  src_port UInt16,
-  dst_service String,
-  dst_instance String,
-  dst_addr String,
-  dst_port UInt16,
-  src_identity String DEFAULT '',
-  dst_identity String DEFAULT '',
-  tls_version String DEFAULT '',
-  bytes_in UInt64 DEFAULT 0,
-  bytes_out UInt64 DEFAULT 0,
-  duration_ms Float64 DEFAULT 0,
-  \`end\` LowCardinality(String) DEFAULT '',
-  error String DEFAULT '',
-  method LowCardinality(String) DEFAULT '',
-  authority String DEFAULT '',
-  path String DEFAULT '',
-  status UInt16 DEFAULT 0,
-  latency_ms Float64 DEFAULT 0,
-  req_bytes UInt64 DEFAULT 0,
-  resp_bytes UInt64 DEFAULT 0,
-  upstream String DEFAULT '',
-  retries UInt32 DEFAULT 0,
-  trace_id String DEFAULT '',
-  headers String DEFAULT '{}',
-  decision LowCardinality(String) DEFAULT '',
-  decision_reason String DEFAULT ''`;
+const TAP_COLUMNS = `
+  proxy String, stream String, batch UInt64, seq UInt64, v UInt8,
+  kind LowCardinality(String), ts UInt64, direction LowCardinality(String), conn_id String,
+  src_service String, src_instance String, src_addr String, src_port UInt16,
+  dst_service String, dst_instance String, dst_addr String, dst_port UInt16,
+  src_identity String DEFAULT '', dst_identity String DEFAULT '', tls_version String DEFAULT '',
+  bytes_in UInt64 DEFAULT 0, bytes_out UInt64 DEFAULT 0, duration_ms Float64 DEFAULT 0,
+  \`end\` LowCardinality(String) DEFAULT '', error String DEFAULT '',
+  method LowCardinality(String) DEFAULT '', authority String DEFAULT '', path String DEFAULT '',
+  status UInt16 DEFAULT 0, latency_ms Float64 DEFAULT 0, req_bytes UInt64 DEFAULT 0, resp_bytes UInt64 DEFAULT 0,
+  upstream String DEFAULT '', retries UInt32 DEFAULT 0, trace_id String DEFAULT '', headers String DEFAULT '{}',
+  decision LowCardinality(String) DEFAULT '', decision_reason String DEFAULT ''`;
 
 const ROLLUP_STATS = `
-  requests AggregateFunction(count),
-  errors AggregateFunction(sum, UInt64),
+  requests AggregateFunction(count), errors AggregateFunction(sum, UInt64),
   latency AggregateFunction(quantilesTDigest(${levels}), Float64),
-  req_bytes AggregateFunction(sum, UInt64),
-  resp_bytes AggregateFunction(sum, UInt64),
-  retries AggregateFunction(sum, UInt64)`;
+  req_bytes AggregateFunction(sum, UInt64), resp_bytes AggregateFunction(sum, UInt64), retries AggregateFunction(sum, UInt64)`;
+
+/** In legacy rollups, the batch a row was aggregated from (see the header). */
+const LEGACY_BATCH_KEY = 'proxy, stream, batch';
+
+/** One stored table. `order` is the sorting key; legacy keys are dedup keys. */
+export interface TableDef {
+  name: string;
+  columns: (d: SqlDialect) => string;
+  modern: { engine: 'MergeTree' | 'AggregatingMergeTree'; order: string };
+  legacy: { engine: 'ReplacingMergeTree'; order: string; partitioned: boolean };
+  /** Epoch-ms column for partitions and TTL. */
+  timeCol: string;
+  rollup: boolean;
+  /** Columns that keep a batch's rows on one shard in a cluster. */
+  shardKey: string;
+}
+
+// LowCardinality needs allow_experimental_low_cardinality_type on 18.16: plain String there.
+const plain = (d: SqlDialect, cols: string) => (d === 'legacy' ? cols.replace(/LowCardinality\((\w+)\)/g, '$1') : cols);
+const rollupColumns = (keys: string) => (d: SqlDialect) =>
+  `${keys},${d === 'legacy' ? ' proxy String, stream String, batch UInt64,' : ''}${ROLLUP_STATS}`;
+
+export const TABLES: readonly TableDef[] = [
+  {
+    name: 'taps', columns: (d) => plain(d, TAP_COLUMNS), timeCol: 'ts', rollup: false, shardKey: 'proxy, stream',
+    modern: { engine: 'MergeTree', order: 'dst_service, ts, proxy, stream, seq' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq', partitioned: true },
+  },
+  {
+    name: 'tap_batches', timeCol: 'received_at', rollup: false, shardKey: 'proxy, stream',
+    columns: () => `
+  proxy String, stream String, batch UInt64, first_seq UInt64, events UInt32,
+  hash String, prev_hash String, lost UInt64, received_at UInt64`,
+    modern: { engine: 'MergeTree', order: 'proxy, stream, batch' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch', partitioned: true },
+  },
+  {
+    // A loss is recorded again (with a new ts) when its batch is resent, so the
+    // legacy key leaves ts out and the table is not partitioned by it.
+    name: 'tap_loss', timeCol: 'ts', rollup: false, shardKey: 'proxy, stream',
+    columns: (d) => plain(d, `
+  proxy String, stream String, ts UInt64, from_seq UInt64, count UInt64, reason LowCardinality(String)`),
+    modern: { engine: 'MergeTree', order: 'proxy, stream, ts' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, from_seq, count, reason', partitioned: false },
+  },
+  {
+    name: 'rollup_service_10s', timeCol: 'bucket', rollup: true, shardKey: 'service',
+    columns: rollupColumns('\n  bucket UInt64, service String'),
+    modern: { engine: 'AggregatingMergeTree', order: 'bucket, service' },
+    legacy: { engine: 'ReplacingMergeTree', order: `bucket, service, ${LEGACY_BATCH_KEY}`, partitioned: true },
+  },
+  {
+    name: 'rollup_edge_10s', timeCol: 'bucket', rollup: true, shardKey: 'src_service, dst_service',
+    columns: rollupColumns('\n  bucket UInt64, src_service String, dst_service String'),
+    modern: { engine: 'AggregatingMergeTree', order: 'bucket, src_service, dst_service' },
+    legacy: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${LEGACY_BATCH_KEY}`, partitioned: true },
+  },
+];
 
 const ROLLUP_STATES = `
   countState() AS requests,
@@ -103,49 +159,77 @@ const ROLLUP_STATES = `
   sumState(toUInt64(retries)) AS retries`;
 
 const BUCKET = `intDiv(ts, ${ROLLUP_BUCKET_MS}) * ${ROLLUP_BUCKET_MS} AS bucket`;
+// The external service name is a constant of the schema, not input.
+const EXTERNAL = `'${EXTERNAL_SERVICE.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-/** CREATE statements in dependency order; each is safe to run on every start. */
-export function schemaStatements(opts: SchemaOptions = {}): string[] {
-  const days = positiveInt('retentionDays', opts.retentionDays, DEFAULT_RETENTION_DAYS);
-  const rollupDays = positiveInt('rollupRetentionDays', opts.rollupRetentionDays, DEFAULT_ROLLUP_RETENTION_DAYS);
-  const win = positiveInt('dedupWindow', opts.dedupWindow, DEFAULT_DEDUP_WINDOW);
-  // The external service name is a constant of the schema, not input.
-  const external = `'${EXTERNAL_SERVICE.replace(/'/g, "\\'")}'`;
-  return [
-    `CREATE TABLE IF NOT EXISTS taps (${TAP_COLUMNS}
-) ENGINE = MergeTree ${partition('ts')} ORDER BY (dst_service, ts, proxy, seq) ${ttl('ts', days)} ${tableSettings(win)}`,
+/** A materialized view from `taps` into a rollup table. */
+export interface ViewDef { name: string; to: string; select: (d: SqlDialect, from: string) => string }
 
-    `CREATE TABLE IF NOT EXISTS tap_batches (
-  proxy String, stream String, batch UInt64, first_seq UInt64, events UInt32,
-  hash String, prev_hash String, lost UInt64, received_at UInt64
-) ENGINE = MergeTree ${partition('received_at')} ORDER BY (proxy, stream, batch) ${ttl('received_at', days)} ${tableSettings(win)}`,
+const rollupSelect = (keys: string, where: string) => (d: SqlDialect, from: string) => {
+  const batch = d === 'legacy' ? `, ${LEGACY_BATCH_KEY}` : '';
+  return `SELECT ${BUCKET}, ${keys}${batch},${ROLLUP_STATES}
+FROM ${from} WHERE kind = 'l7.request' AND ${where}
+GROUP BY bucket, ${keys.replace(/\w+ AS /g, '')}${batch}`;
+};
 
-    `CREATE TABLE IF NOT EXISTS tap_loss (
-  proxy String, stream String, ts UInt64, from_seq UInt64, count UInt64, reason LowCardinality(String)
-) ENGINE = MergeTree ${partition('ts')} ORDER BY (proxy, stream, ts) ${ttl('ts', days)} ${tableSettings(win)}`,
+export const VIEWS: readonly ViewDef[] = [
+  // A service's own view of what it served: inbound requests only.
+  { name: 'rollup_service_10s_mv', to: 'rollup_service_10s', select: rollupSelect('dst_service AS service', "direction = 'inbound'") },
+  // An edge is seen from the client side (outbound, which also sees upstream
+  // failures); clients without a sidecar only appear inbound as 'external'.
+  {
+    name: 'rollup_edge_10s_mv', to: 'rollup_edge_10s',
+    select: rollupSelect('src_service, dst_service', `(direction = 'outbound' OR (direction = 'inbound' AND src_service = ${EXTERNAL}))`),
+  },
+];
 
-    `CREATE TABLE IF NOT EXISTS rollup_service_10s (
-  bucket UInt64, service String,${ROLLUP_STATS}
-) ENGINE = AggregatingMergeTree ${partition('bucket')} ORDER BY (bucket, service) ${ttl('bucket', rollupDays)} ${tableSettings(win)}`,
+/** How one table's DDL is rendered: dialect, names, and (for clusters) the replicated engine's arguments. */
+export interface RenderOptions extends Required<SchemaOptions> {
+  dialect: SqlDialect;
+  /** Qualify names with this database; unqualified when absent. */
+  database?: string;
+  /** Suffix of stored tables (cluster: '_local' under Distributed ones). */
+  suffix?: string;
+  /** `ON CLUSTER name` and Replicated* engines when set. */
+  cluster?: string;
+  /** ZooKeeper path prefix of replicated tables (default /clickhouse/tables/{shard}). */
+  zkPrefix?: string;
+}
 
-    `CREATE TABLE IF NOT EXISTS rollup_edge_10s (
-  bucket UInt64, src_service String, dst_service String,${ROLLUP_STATS}
-) ENGINE = AggregatingMergeTree ${partition('bucket')} ORDER BY (bucket, src_service, dst_service) ${ttl('bucket', rollupDays)} ${tableSettings(win)}`,
+export const qualified = (o: RenderOptions, name: string) => (o.database ? `${o.database}.${name}` : name);
+const onCluster = (o: RenderOptions) => (o.cluster ? ` ON CLUSTER ${o.cluster}` : '');
 
-    // A service's own view of what it served: inbound requests only.
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_service_10s_mv TO rollup_service_10s AS
-SELECT ${BUCKET}, dst_service AS service,${ROLLUP_STATES}
-FROM taps WHERE kind = 'l7.request' AND direction = 'inbound'
-GROUP BY bucket, service`,
+/** CREATE TABLE for one table definition. */
+export function createTableSql(t: TableDef, o: RenderOptions): string {
+  const name = t.name + (o.suffix ?? '');
+  const spec = o.dialect === 'legacy' ? t.legacy : t.modern;
+  const engine = o.cluster
+    ? `Replicated${spec.engine}('${o.zkPrefix ?? '/clickhouse/tables/{shard}'}/${o.database ?? 'default'}/${name}', '{replica}')`
+    : spec.engine;
+  const partitioned = o.dialect === 'modern' || t.legacy.partitioned;
+  const parts = [`ENGINE = ${engine}`];
+  if (partitioned) parts.push(`PARTITION BY toDate(${msToDateTime(t.timeCol)})`);
+  parts.push(`ORDER BY (${spec.order})`);
+  if (o.dialect === 'modern') {
+    parts.push(`TTL ${msToDateTime(t.timeCol)} + INTERVAL ${t.rollup ? o.rollupRetentionDays : o.retentionDays} DAY`);
+    // Replicated tables deduplicate inserts through ZooKeeper already.
+    if (!o.cluster) parts.push(`SETTINGS non_replicated_deduplication_window = ${o.dedupWindow}`);
+  }
+  return `CREATE TABLE IF NOT EXISTS ${qualified(o, name)}${onCluster(o)} (${t.columns(o.dialect)}\n) ${parts.join(' ')}`;
+}
 
-    // An edge is seen from the client side (outbound, which also sees upstream
-    // failures); clients without a sidecar only appear inbound as 'external'.
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS rollup_edge_10s_mv TO rollup_edge_10s AS
-SELECT ${BUCKET}, src_service, dst_service,${ROLLUP_STATES}
-FROM taps WHERE kind = 'l7.request'
-  AND (direction = 'outbound' OR (direction = 'inbound' AND src_service = ${external}))
-GROUP BY bucket, src_service, dst_service`,
-  ];
+/** CREATE MATERIALIZED VIEW for one view, reading and writing tables with the render's suffix. */
+export function createViewSql(v: ViewDef, o: RenderOptions): string {
+  const s = o.suffix ?? '';
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${qualified(o, v.name + s)}${onCluster(o)} TO ${qualified(o, v.to + s)} AS
+${v.select(o.dialect, qualified(o, 'taps' + s))}`;
+}
+
+/** Single-node CREATE statements in dependency order; each is safe to run on every start. */
+export function schemaStatements(opts: SchemaOptions & { dialect?: SqlDialect; database?: string } = {}): string[] {
+  const o: RenderOptions = { ...resolveSchemaOptions(opts), dialect: opts.dialect ?? 'modern' };
+  if (opts.database !== undefined) o.database = checkIdentifier('database', opts.database);
+  return [...TABLES.map((t) => createTableSql(t, o)), ...VIEWS.map((v) => createViewSql(v, o))];
 }
 
 /** The dedup token of one batch's rows in any table: proxy:stream:batch. */
@@ -153,27 +237,30 @@ export function dedupToken(proxy: string, stream: string, batch: number): string
   return `${proxy}:${stream}:${batch}`;
 }
 
-export const INSERT_SETTINGS = {
-  insert_deduplicate: 1,
-  deduplicate_blocks_in_dependent_materialized_views: 1,
-} as const;
+/** Settings of a deduplicated INSERT: modern only, legacy servers reject them as unknown. */
+export function insertSettings(dialect: SqlDialect, token: string): Record<string, string | number> {
+  if (dialect === 'legacy') return {};
+  return { insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, insert_deduplication_token: token };
+}
 
 // ---------------------------------------------------------------------------
-// Queries. Values always come in as {name:Type} parameters.
+// Queries. Values always come in as {name:Type} parameters (on a legacy
+// server they become literals in ONE place: ./sql-literal.ts). Legacy reads
+// say FINAL so duplicates not yet merged away are collapsed (see the header).
 
 /** Output numbers as JSON numbers (all values here stay below 2^53). */
 const JSON_NUMBERS = 'SETTINGS output_format_json_quote_64bit_integers = 0';
+const final = (d: SqlDialect) => (d === 'legacy' ? ' FINAL' : '');
 
-export const CHAIN_HEADS_SQL = `
-SELECT proxy, stream, max(b.batch) AS head_batch,
-  argMax(b.hash, b.batch) AS head_hash,
-  argMax(toInt64(b.first_seq) + toInt64(b.events) - 1, b.batch) AS last_seq,
-  argMax(b.lost, b.batch) AS head_lost
-FROM tap_batches AS b GROUP BY proxy, stream ORDER BY proxy, stream ${JSON_NUMBERS}`;
-
-export const LOSS_SUMMARY_SQL = `
-SELECT proxy, reason, sum(count) AS events, count() AS records, max(ts) AS last_ts
-FROM tap_loss GROUP BY proxy, reason ORDER BY proxy, reason ${JSON_NUMBERS}`;
+/** The queries of one dialect. */
+export interface Queries {
+  chainHeads: string;
+  lossSummary: string;
+  serviceStats: string;
+  edgeStats: string;
+  countTaps(keys: readonly TapFilterColumn[]): string;
+  recentTaps(keys: readonly TapFilterColumn[]): string;
+}
 
 const statsSelect = `
   countMerge(requests) AS requests,
@@ -182,13 +269,29 @@ const statsSelect = `
 
 const windowWhere = 'bucket >= {from:UInt64} AND bucket < {until:UInt64}';
 
-export const SERVICE_STATS_SQL = `
+export function queries(d: SqlDialect): Queries {
+  return {
+    // Duplicate chain records are identical but for received_at: argMax by batch needs no FINAL.
+    chainHeads: `
+SELECT proxy, stream, max(b.batch) AS head_batch,
+  argMax(b.hash, b.batch) AS head_hash,
+  argMax(toInt64(b.first_seq) + toInt64(b.events) - 1, b.batch) AS last_seq,
+  argMax(b.lost, b.batch) AS head_lost
+FROM tap_batches AS b GROUP BY proxy, stream ORDER BY proxy, stream ${JSON_NUMBERS}`,
+    lossSummary: `
+SELECT proxy, reason, sum(count) AS events, count() AS records, max(ts) AS last_ts
+FROM tap_loss${final(d)} GROUP BY proxy, reason ORDER BY proxy, reason ${JSON_NUMBERS}`,
+    serviceStats: `
 SELECT service,${statsSelect}
-FROM rollup_service_10s WHERE ${windowWhere} GROUP BY service ORDER BY service ${JSON_NUMBERS}`;
-
-export const EDGE_STATS_SQL = `
+FROM rollup_service_10s${final(d)} WHERE ${windowWhere} GROUP BY service ORDER BY service ${JSON_NUMBERS}`,
+    edgeStats: `
 SELECT src_service, dst_service,${statsSelect}
-FROM rollup_edge_10s WHERE ${windowWhere} GROUP BY src_service, dst_service ORDER BY src_service, dst_service ${JSON_NUMBERS}`;
+FROM rollup_edge_10s${final(d)} WHERE ${windowWhere} GROUP BY src_service, dst_service ORDER BY src_service, dst_service ${JSON_NUMBERS}`,
+    countTaps: (keys) => `SELECT count() AS n FROM taps${final(d)} ${tapWhere(keys)} ${JSON_NUMBERS}`,
+    recentTaps: (keys) =>
+      `SELECT * FROM taps${final(d)} ${tapWhere(keys)} ORDER BY ts DESC, proxy, seq DESC LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
+  };
+}
 
 /** Filterable tap columns and their parameter types; the only names a WHERE may use. */
 export const TAP_FILTER_COLUMNS = {
@@ -200,12 +303,4 @@ export type TapFilterColumn = keyof typeof TAP_FILTER_COLUMNS;
 export function tapWhere(keys: readonly TapFilterColumn[]): string {
   if (keys.length === 0) return '';
   return 'WHERE ' + keys.map((k) => `${k} = {${k}:${TAP_FILTER_COLUMNS[k]}}`).join(' AND ');
-}
-
-export function countTapsSql(keys: readonly TapFilterColumn[]): string {
-  return `SELECT count() AS n FROM taps ${tapWhere(keys)} ${JSON_NUMBERS}`;
-}
-
-export function recentTapsSql(keys: readonly TapFilterColumn[]): string {
-  return `SELECT * FROM taps ${tapWhere(keys)} ORDER BY ts DESC, proxy, seq DESC LIMIT {limit:UInt32} ${JSON_NUMBERS}`;
 }

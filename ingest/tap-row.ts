@@ -23,14 +23,13 @@ const KIND_FIELDS: Record<TapKind, { required: readonly string[]; optional: read
   },
 };
 
-/** JSONEachRow text of a batch's events (one line each, headers as a JSON string). */
-export function batchRows(batch: TapBatch): Buffer {
-  const lines = batch.events.map((e) => {
+/** A batch's events as `taps` rows (stream and batch added, headers as a JSON string). */
+export function batchRows(batch: TapBatch): Record<string, unknown>[] {
+  return batch.events.map((e) => {
     const row: Record<string, unknown> = { ...e, stream: batch.stream, batch: batch.batch };
     if (e.kind === 'l7.request') row.headers = JSON.stringify(e.headers ?? {});
-    return JSON.stringify(row);
+    return row;
   });
-  return Buffer.from(lines.join('\n'));
 }
 
 /** A stored row as the event it came from, plus `stream` and `batch`. */

@@ -1,0 +1,193 @@
+// The TapStore every ClickHouse backend shares. A backend is a small engine
+// (run a statement, read rows, insert rows); the schema, the queries, the
+// dedup rules and the shaping of results live here and in ./sql.ts, so chdb
+// and a ClickHouse server behave the same by construction (and one test
+// suite, ./store-suite.ts, checks both).
+
+import type { TapBatch } from './batch.ts';
+import { asIngestError, IngestError } from './errors.ts';
+import {
+  dedupToken, insertSettings, queries, ROLLUP_BUCKET_MS, schemaStatements, TAP_FILTER_COLUMNS,
+  type Queries, type SchemaOptions, type SqlDialect, type TapFilterColumn,
+} from './sql.ts';
+import type { ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
+import { batchRows, rowToTap } from './tap-row.ts';
+
+export type Row = Record<string, unknown>;
+
+/** What a backend must do; params are the values of the SQL's {name:Type} placeholders. */
+export interface SqlEngine {
+  /** Names the backend in errors: `chdb store /data`, `clickhouse store http://h:8123 db meshlens`. */
+  readonly label: string;
+  /** Connects (or loads) and tells which dialect the backend speaks. */
+  open(): Promise<SqlDialect>;
+  exec(sql: string): Promise<void>;
+  rows<T = Row>(sql: string, params: Record<string, unknown>): Promise<T[]>;
+  insert(table: string, rows: Row[], settings: Record<string, string | number>): Promise<void>;
+  /** Releases the backend; called once, after in-flight calls settle. */
+  close(): Promise<void>;
+}
+
+interface StatsRow { requests: number; errors: number; latency: (number | null)[] }
+
+export class SqlTapStore implements TapStore {
+  readonly #engine: SqlEngine;
+  readonly #schema: SchemaOptions;
+  readonly #now: () => number;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #dialect: SqlDialect | null = null;
+  #q: Queries | null = null;
+  #closing: Promise<void> | null = null;
+
+  constructor(engine: SqlEngine, schema: SchemaOptions, now: () => number) {
+    this.#engine = engine;
+    this.#schema = schema;
+    this.#now = now;
+  }
+
+  /** The dialect init() found (null before init). */
+  get dialect(): SqlDialect | null { return this.#dialect; }
+
+  /** Runs one engine call, tracked so close() can wait for it; errors name what was being done. */
+  async #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new IngestError('INGEST_ERR_CLOSED', `${this.#engine.label}: closed while ${what}`);
+    const p = fn();
+    this.#inFlight.add(p);
+    try {
+      return await p;
+    } catch (e) {
+      throw asIngestError(e, `${this.#engine.label}: ${what}`);
+    } finally {
+      this.#inFlight.delete(p);
+    }
+  }
+
+  #queries(): Queries {
+    if (!this.#q) throw new IngestError('INGEST_ERR_CLOSED', `${this.#engine.label}: not open, call init() first`);
+    return this.#q;
+  }
+
+  #rows<T = Row>(what: string, sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    return this.#run(what, () => this.#engine.rows<T>(sql, params));
+  }
+
+  #insert(what: string, table: string, rows: Row[], token: string): Promise<void> {
+    const settings = insertSettings(this.#dialect ?? 'modern', token);
+    return this.#run(what, () => this.#engine.insert(table, rows, settings));
+  }
+
+  async init(): Promise<void> {
+    const dialect = await this.#run('opening', () => this.#engine.open());
+    for (const sql of schemaStatements({ ...this.#schema, dialect })) {
+      await this.#run(`creating schema (${sql.slice(0, 60).replace(/\s+/g, ' ')}…)`, () => this.#engine.exec(sql));
+    }
+    this.#dialect = dialect;
+    this.#q = queries(dialect);
+  }
+
+  async writeBatch(b: TapBatch): Promise<void> {
+    this.#queries();
+    const token = dedupToken(b.proxy, b.stream, b.batch);
+    const what = `writing batch ${b.batch} of ${b.proxy}/${b.stream}`;
+    // Taps first, chain record second: if we fail in between, the chain head
+    // does not advance, the batch is resent and the taps insert dedups.
+    // One INSERT per batch: legacy rollup rows are per insert block and batch.
+    if (b.events.length > 0) await this.#insert(what, 'taps', batchRows(b), token);
+    await this.#insert(what, 'tap_batches', [{
+      proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: b.events.length,
+      hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: this.#now(),
+    }], token);
+  }
+
+  async chainHeads(): Promise<ChainHead[]> {
+    const rows = await this.#rows<{ proxy: string; stream: string; head_batch: number; head_hash: string; last_seq: number; head_lost: number }>(
+      'reading chain heads', this.#queries().chainHeads);
+    return rows.map((r) => ({
+      proxy: r.proxy, stream: r.stream, batch: Number(r.head_batch), hash: r.head_hash, last_seq: Number(r.last_seq), lost: Number(r.head_lost),
+    }));
+  }
+
+  async recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void> {
+    this.#queries();
+    // Same loss recorded twice (a retried batch) is stored once.
+    const token = `loss:${loss.proxy}:${loss.stream}:${loss.from_seq}:${loss.count}:${loss.reason}`;
+    const row = { proxy: loss.proxy, stream: loss.stream, ts: loss.ts, from_seq: loss.from_seq, count: loss.count, reason: loss.reason };
+    await this.#insert(`recording loss of ${loss.count} events from ${loss.proxy}/${loss.stream}`, 'tap_loss', [row], token);
+  }
+
+  async lossSummary(): Promise<LossSummary[]> {
+    const rows = await this.#rows<LossSummary>('reading tap loss', this.#queries().lossSummary);
+    return rows.map((r) => ({ proxy: r.proxy, reason: r.reason, events: Number(r.events), records: Number(r.records), last_ts: Number(r.last_ts) }));
+  }
+
+  async serviceGraph(windowS: number, untilMs?: number): Promise<ServiceGraph> {
+    if (!(Number.isFinite(windowS) && windowS > 0)) {
+      throw new IngestError('INGEST_ERR_CONFIG', `serviceGraph: windowS must be a number > 0, got ${windowS}`);
+    }
+    const q = this.#queries();
+    const until = Math.floor(untilMs ?? this.#now());
+    // Rollups are whole 10 s buckets: start the window at a bucket boundary
+    // and divide by the time actually covered, so a window that starts
+    // mid-bucket neither drops that bucket's requests nor dilutes the rate.
+    const from = Math.max(0, Math.floor((until - Math.round(windowS * 1000)) / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS);
+    const coveredS = Math.max(1, until - from) / 1000;
+    const params = { from, until };
+    const services = await this.#rows<StatsRow & { service: string }>('reading service rollups', q.serviceStats, params);
+    const edgeRows = await this.#rows<StatsRow & { src_service: string; dst_service: string }>('reading edge rollups', q.edgeStats, params);
+    const nodes: ServiceNode[] = services.map((r) => ({ service: r.service, ...graphStats(r, coveredS) }));
+    const edges: ServiceEdge[] = edgeRows.map((r) => ({ src: r.src_service, dst: r.dst_service, ...graphStats(r, coveredS) }));
+    const known = new Set(nodes.map((n) => n.service));
+    for (const e of edges) {
+      for (const s of [e.src, e.dst]) {
+        if (!known.has(s)) {
+          known.add(s);
+          nodes.push({ service: s, ...graphStats({ requests: 0, errors: 0, latency: [] }, coveredS) });
+        }
+      }
+    }
+    nodes.sort((a, b) => a.service.localeCompare(b.service));
+    return { window_s: windowS, until, nodes, edges };
+  }
+
+  async countTaps(filter: TapFilter): Promise<number> {
+    const [keys, params] = filterParams(filter);
+    const rows = await this.#rows<{ n: number }>('counting taps', this.#queries().countTaps(keys), params);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new IngestError('INGEST_ERR_CONFIG', `recentTaps: limit must be an integer >= 0, got ${limit}`);
+    const [keys, params] = filterParams(filter);
+    const rows = await this.#rows('reading recent taps', this.#queries().recentTaps(keys), { ...params, limit });
+    return rows.map(rowToTap);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      await this.#engine.close();
+    })();
+    return this.#closing;
+  }
+}
+
+function graphStats(r: StatsRow, seconds: number): GraphStats {
+  const requests = Number(r.requests);
+  const errors = Number(r.errors);
+  const q = (i: number) => (typeof r.latency[i] === 'number' && Number.isFinite(r.latency[i]) ? r.latency[i] as number : 0);
+  return { rps: requests / seconds, requests, errors, error_rate: requests > 0 ? errors / requests : 0, p50_ms: q(0), p99_ms: q(2) };
+}
+
+/** Filter keys present (from the allow-list only) and their parameter values. */
+function filterParams(filter: TapFilter): [TapFilterColumn[], Record<string, string>] {
+  const keys: TapFilterColumn[] = [];
+  const params: Record<string, string> = {};
+  for (const k of Object.keys(TAP_FILTER_COLUMNS) as TapFilterColumn[]) {
+    const v = filter[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw new IngestError('INGEST_ERR_CONFIG', `tap filter: ${k} must be a string`);
+    keys.push(k);
+    params[k] = v;
+  }
+  return [keys, params];
+}
