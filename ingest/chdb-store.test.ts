@@ -2,160 +2,50 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, test } from 'node:test';
+import { after, test } from 'node:test';
 import { createChdbStore } from './chdb-store.ts';
-import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
-import type { TapStore } from './store.ts';
-import type { TapEvent } from './schema/v1.ts';
+import { schemaStatements } from './sql.ts';
+import { storeSuite } from './store-suite.ts';
 
-// chdb allows one data directory per process: each test opens its own and
-// closes it in afterEach before the next test opens another.
-let store: TapStore | null = null;
 const dirs: string[] = [];
+const freshDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'meshlens-store-'));
+  dirs.push(d);
+  return d;
+};
+after(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
 
-async function openStore(dir?: string, now = Date.now): Promise<TapStore> {
-  const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'meshlens-store-'));
-  if (!dir) dirs.push(dataDir);
-  store = createChdbStore({ dataDir, now });
-  await store.init();
-  return store;
-}
+storeSuite('chdb', { freshPlace: freshDir, create: (dataDir, opts) => createChdbStore({ dataDir, ...opts }) });
 
-afterEach(async () => {
-  await store?.close();
-  store = null;
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-test('writes a batch and counts it, with filters, and reads it back newest first', async () => {
-  const s = await openStore();
-  const t0 = Date.now();
-  const [b] = sampleChain('web-1', 's1', [[
-    sampleL4Open({ ts: t0 }),
-    sampleL7({ ts: t0 + 1, headers: { 'x-user': 'u1' }, decision: 'allow' }),
-    sampleL7({ ts: t0 + 2, dst_service: 'pay', status: 503 }),
-  ]]);
-  await s.writeBatch(b);
-  assert.equal(await s.countTaps({}), 3);
-  assert.equal(await s.countTaps({ kind: 'l7.request' }), 2);
-  assert.equal(await s.countTaps({ kind: 'l7.request', dst_service: 'pay' }), 1);
-  assert.equal(await s.countTaps({ proxy: 'nobody' }), 0);
-  const recent = await s.recentTaps({}, 10);
-  assert.deepEqual(recent.map((r) => r.seq), [2, 1, 0]);
-  assert.deepEqual(recent[1], { ...b.events[1], stream: 's1', batch: 0 });
-  assert.deepEqual(recent[2], { ...b.events[0], stream: 's1', batch: 0 });
-  assert.equal((await s.recentTaps({ kind: 'l7.request' }, 1)).length, 1);
-});
-
-test('writing the same batch twice stores it once and the rollups count it once', async () => {
-  const s = await openStore();
-  const t0 = Date.now();
-  const events: TapEvent[] = [];
-  for (let i = 0; i < 20; i++) events.push(sampleL7({ ts: t0 + i, direction: 'inbound' }));
-  const [b] = sampleChain('cart-1', 's1', [events]);
-  await s.writeBatch(b);
-  await s.writeBatch(b);
-  assert.equal(await s.countTaps({}), 20);
-  const g = await s.serviceGraph(60, t0 + 30_000);
-  assert.equal(g.nodes.find((n) => n.service === 'cart')?.requests, 20);
-  assert.equal((await s.chainHeads()).length, 1);
-});
-
-test('serviceGraph returns rps, error rate and latency quantiles of the window from the rollups', async () => {
-  const s = await openStore();
-  const until = Math.floor(Date.now() / 10_000) * 10_000;
-  const from = until - 60_000;
-  const inbound: TapEvent[] = [];
-  const outbound: TapEvent[] = [];
-  for (let i = 1; i <= 100; i++) {
-    // 5 server errors and 5 requests without a response: error rate 0.1.
-    const status = i <= 5 ? 503 : i <= 10 ? 0 : 200;
-    inbound.push(sampleL7({ ts: from + i * 100, direction: 'inbound', latency_ms: i, status }));
-    outbound.push(sampleL7({ ts: from + i * 100, direction: 'outbound', latency_ms: i + 1, status }));
-  }
-  const external: TapEvent[] = [];
-  for (let i = 0; i < 30; i++) {
-    external.push(sampleL7({ ts: from + 20_000 + i, direction: 'inbound', src_service: 'external', dst_service: 'web', latency_ms: 2 }));
-  }
-  // Outside the window on both sides: must not count.
-  const outside = [sampleL7({ ts: from - 1, direction: 'inbound' }), sampleL7({ ts: until, direction: 'inbound' })];
-  for (const b of sampleChain('cart-1', 's1', [inbound, outside])) await s.writeBatch(b);
-  for (const b of sampleChain('web-1', 's1', [outbound, external])) await s.writeBatch(b);
-
-  const g = await s.serviceGraph(60, until);
-  assert.equal(g.window_s, 60);
-  assert.equal(g.until, until);
-  assert.deepEqual(g.nodes.map((n) => n.service), ['cart', 'external', 'web']);
-  const cart = g.nodes.find((n) => n.service === 'cart')!;
-  assert.equal(cart.requests, 100);
-  assert.equal(cart.rps, 100 / 60);
-  assert.equal(cart.errors, 10);
-  assert.equal(cart.error_rate, 0.1);
-  assert.ok(Math.abs(cart.p50_ms - 50.5) <= 1.5, `p50 ${cart.p50_ms}`);
-  assert.ok(Math.abs(cart.p99_ms - 99) <= 1.5, `p99 ${cart.p99_ms}`);
-  assert.equal(g.nodes.find((n) => n.service === 'web')!.requests, 30);
-  assert.equal(g.nodes.find((n) => n.service === 'external')!.requests, 0);
-
-  const edges = Object.fromEntries(g.edges.map((e) => [`${e.src}>${e.dst}`, e]));
-  assert.deepEqual(Object.keys(edges).sort(), ['external>web', 'web>cart']);
-  assert.equal(edges['web>cart'].requests, 100);
-  assert.equal(edges['web>cart'].error_rate, 0.1);
-  assert.ok(Math.abs(edges['web>cart'].p50_ms - 51.5) <= 1.5, `edge p50 ${edges['web>cart'].p50_ms}`);
-  assert.equal(edges['external>web'].requests, 30);
-  assert.equal(edges['external>web'].rps, 0.5);
-  assert.equal(edges['external>web'].p99_ms, 2);
-});
-
-test('chainHeads returns the newest batch of every stream with its last seq and lost count', async () => {
-  const s = await openStore();
-  const a = sampleChain('web-1', 'sa', [[sampleL7()], [sampleL7(), sampleL7()], [sampleL7()]], { lost: [0, 2, 5] });
-  const b = sampleChain('cart-1', 'sb', [[sampleL7()], []]);
-  for (const x of [a[0], b[0], a[2], a[1], b[1]]) await s.writeBatch(x);
-  assert.deepEqual(await s.chainHeads(), [
-    { proxy: 'cart-1', stream: 'sb', batch: 1, hash: b[1].hash, last_seq: 0, lost: 0 },
-    { proxy: 'web-1', stream: 'sa', batch: 2, hash: a[2].hash, last_seq: 3, lost: 5 },
-  ]);
-});
-
-test('data survives close and reopen of the same data directory', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlens-store-'));
-  dirs.push(dir);
-  const s1 = await openStore(dir);
-  const chain = sampleChain('web-1', 's1', [[sampleL7({ direction: 'inbound' }), sampleL7({ direction: 'inbound' })]]);
-  await s1.writeBatch(chain[0]);
-  await s1.close();
-  await s1.close(); // idempotent
-  const s2 = await openStore(dir); // init again on existing tables
-  assert.equal(await s2.countTaps({}), 2);
-  assert.equal((await s2.chainHeads())[0].hash, chain[0].hash);
-  assert.equal((await s2.serviceGraph(60, Date.now() + 10_000)).nodes[0].requests, 2);
-});
-
-test('a second store in the same process is refused with INGEST_ERR_STORE_BUSY until the first closes', async () => {
-  const s = await openStore();
-  const other = mkdtempSync(join(tmpdir(), 'meshlens-store-'));
-  dirs.push(other);
+test('chdb: a second store in the same process is refused with INGEST_ERR_STORE_BUSY until the first closes', async () => {
+  const s = createChdbStore({ dataDir: freshDir() });
+  await s.init();
+  const other = freshDir();
   assert.throws(() => createChdbStore({ dataDir: other }), (e: Error & { code?: string }) =>
     e.code === 'INGEST_ERR_STORE_BUSY' && e.message.includes(other));
   await s.close();
-  await assert.rejects(s.countTaps({}), { code: 'INGEST_ERR_CLOSED' });
-  await openStore(other);
-  assert.equal(await store!.countTaps({}), 0);
+  const s2 = createChdbStore({ dataDir: other });
+  await s2.init();
+  assert.equal(await s2.countTaps({}), 0);
+  await s2.close();
 });
 
-test('invalid retention options are refused before anything is opened', () => {
+test('chdb: invalid retention options are refused before anything is opened', () => {
   assert.throws(() => createChdbStore({ dataDir: '/tmp/x', retentionDays: 0 }), { code: 'INGEST_ERR_CONFIG' });
 });
 
-test('serviceGraph over a window that starts mid-bucket counts that whole bucket and divides by the time covered', async () => {
-  const s = await openStore();
-  const bucket = Math.floor(Date.now() / 10_000) * 10_000 - 30_000;
-  const events: TapEvent[] = [];
-  for (let i = 0; i < 40; i++) events.push(sampleL7({ ts: bucket + 1_000 + i, direction: 'inbound' }));
-  for (const b of sampleChain('cart-1', 's-mid', [events])) await s.writeBatch(b);
-  // Window of 15 s ending 20 s into the bucket: starts 5 s into it, so it covers [bucket, bucket + 20 s).
-  const g = await s.serviceGraph(15, bucket + 20_000);
-  const cart = g.nodes.find((n) => n.service === 'cart')!;
-  assert.equal(cart.requests, 40);
-  assert.equal(cart.rps, 40 / 20);
+test('chdb: the database-qualified single-node DDL that `meshlens schema` prints runs on chdb, twice', async () => {
+  // A bare session, no store open: chdb allows one data directory per process.
+  const chdb = await import('chdb');
+  const session = new chdb.Session(freshDir());
+  try {
+    session.query('CREATE DATABASE IF NOT EXISTS meshlens_cli');
+    for (let i = 0; i < 2; i++) for (const sql of schemaStatements({ database: 'meshlens_cli' })) session.query(sql);
+    const tables = session.query("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name", 'CSV').toString();
+    assert.equal(tables.replace(/"/g, '').trim().split('\n').join(' '),
+      'rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
+  } finally {
+    session.close();
+    await chdb.drainPending();
+  }
 });

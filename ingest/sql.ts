@@ -240,7 +240,11 @@ export function dedupToken(proxy: string, stream: string, batch: number): string
 /** Settings of a deduplicated INSERT: modern only, legacy servers reject them as unknown. */
 export function insertSettings(dialect: SqlDialect, token: string): Record<string, string | number> {
   if (dialect === 'legacy') return {};
-  return { insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, insert_deduplication_token: token };
+  return {
+    insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, insert_deduplication_token: token,
+    // Through a Distributed table (./sql-cluster.ts): acknowledged means on its shard.
+    insert_distributed_sync: 1,
+  };
 }
 
 // ---------------------------------------------------------------------------

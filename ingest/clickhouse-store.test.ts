@@ -1,0 +1,95 @@
+// The shared store suite against a real clickhouse-server (Debian's 18.16:
+// the legacy dialect), plus what only a server has: version detection,
+// parameters as literals, the printed DDL.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { createClickHouseStore, dialectForVersion } from './clickhouse-store.ts';
+import { bindLiterals, quoteString } from './sql-literal.ts';
+import { schemaStatements } from './sql.ts';
+import { clusterSchemaStatements } from './sql-cluster.ts';
+import { storeSuite } from './store-suite.ts';
+import { startTestClickHouseServer, type TestClickHouseServer } from './testing/clickhouse-server.ts';
+
+let server: TestClickHouseServer;
+before(async () => { server = await startTestClickHouseServer(); });
+after(async () => { await server?.close(); });
+
+let n = 0;
+storeSuite('clickhouse-server', {
+  freshPlace: () => `t${process.pid}_${n++}`,
+  create: (database, opts) => createClickHouseStore({ url: server.url, database, ...opts }),
+});
+
+async function sql(query: string, database = 'default'): Promise<string> {
+  const c = createClient({ url: server.url, database, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    return await (await c.query({ query, format: 'TabSeparated' })).text();
+  } finally {
+    await c.close();
+  }
+}
+
+test('clickhouse-server: the server version picks the dialect (18.16 is legacy, 22.2 and later modern, older refused)', async () => {
+  assert.equal(dialectForVersion((await sql('SELECT version()')).trim()), 'legacy');
+  assert.equal(dialectForVersion('18.16.1'), 'legacy');
+  assert.equal(dialectForVersion('22.1.3.7'), 'legacy');
+  assert.equal(dialectForVersion('22.2.2.1'), 'modern');
+  assert.equal(dialectForVersion('24.8.4.13'), 'modern');
+  assert.throws(() => dialectForVersion('1.1.54343'), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => dialectForVersion('unknown'), { code: 'INGEST_ERR_CONFIG' });
+});
+
+test('clickhouse-server: 18.16 rejects the modern-only features the legacy dialect avoids', async () => {
+  const reject = async (query: string, pattern: RegExp) => assert.rejects(sql(query), pattern, query);
+  await reject('SELECT {x:UInt64}', /Syntax error/);
+  await reject('CREATE TABLE default.ttl_probe (ts UInt64) ENGINE = MergeTree ORDER BY ts TTL toDateTime(ts) + INTERVAL 1 DAY', /Syntax error/);
+  await reject('CREATE TABLE default.dedup_probe (ts UInt64) ENGINE = MergeTree ORDER BY ts SETTINGS non_replicated_deduplication_window = 10', /Unknown setting/);
+  await reject('CREATE TABLE default.lc_probe (s LowCardinality(String)) ENGINE = MergeTree ORDER BY s', /LowCardinality type is not allowed/);
+});
+
+test('clickhouse-server: on 18.16 every stored table is a ReplacingMergeTree (dedup by key, read with FINAL)', async () => {
+  const database = `engines_${process.pid}`;
+  const s = createClickHouseStore({ url: server.url, database });
+  await s.init();
+  await s.close();
+  const engines = await sql(`SELECT name, engine FROM system.tables WHERE database = '${database}' ORDER BY name`);
+  assert.match(engines, /^rollup_edge_10s\tReplacingMergeTree$/m);
+  for (const t of ['rollup_service_10s', 'tap_batches', 'tap_loss', 'taps']) assert.match(engines, new RegExp(`^${t}\\tReplacingMergeTree$`, 'm'));
+  assert.match(engines, /^rollup_service_10s_mv\tMaterializedView$/m);
+});
+
+test('clickhouse-server: bad options are all reported at once with INGEST_ERR_CONFIG', () => {
+  assert.throws(() => createClickHouseStore({ url: 'ftp://x', database: 'a-b', retentionDays: 0 }), (e: Error & { code?: string }) =>
+    e.code === 'INGEST_ERR_CONFIG' && /url must be http/.test(e.message) && /database/.test(e.message) && /retentionDays/.test(e.message));
+});
+
+test('clickhouse-server: parameters become typed literals that round-trip any string and refuse anything else', async () => {
+  const nasty = "a'b\\c\nd\u0000e\u007f' OR 1=1 -- ünï";
+  const out = await sql(bindLiterals('SELECT {s:String} = unhex({h:String}) AS same, {n:UInt64} + 1 AS n',
+    { s: nasty, h: Buffer.from(nasty).toString('hex'), n: 41 }));
+  assert.equal(out, '1\t42\n');
+  assert.equal(quoteString("it's"), "'it\\'s'");
+  assert.throws(() => bindLiterals('SELECT {n:UInt64}', { n: -1 }), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => bindLiterals('SELECT {n:UInt64}', { n: '1; DROP TABLE taps' }), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => bindLiterals('SELECT {n:UInt64}', { n: 1.5 }), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => bindLiterals('SELECT {s:String}', { s: 1 }), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => bindLiterals('SELECT {s:String}', {}), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => bindLiterals('SELECT 1', { s: 'x' }), { code: 'INGEST_ERR_CONFIG' });
+  assert.throws(() => bindLiterals('SELECT {s:Array}', { s: 'x' }), { code: 'INGEST_ERR_CONFIG' });
+});
+
+test('clickhouse-server: the database-qualified single-node legacy DDL that `meshlens schema --legacy` prints runs, twice', async () => {
+  await sql('CREATE DATABASE IF NOT EXISTS meshlens_cli');
+  for (let i = 0; i < 2; i++) for (const s of schemaStatements({ dialect: 'legacy', database: 'meshlens_cli' })) await sql(s);
+  const tables = await sql("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name");
+  assert.equal(tables.trim().split('\n').join(' '),
+    'rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
+});
+
+test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for want of the cluster)', async () => {
+  for (const s of clusterSchemaStatements({ cluster: 'nowhere', database: 'meshlens', dialect: 'legacy' })) {
+    await assert.rejects(sql(s), /Requested cluster 'nowhere' not found/, s);
+  }
+});
