@@ -38,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
       return runDemoApps(argv[i + 1], log);
     },
   },
+  schema: await import('./schema.ts'),
   status: {
     summary: 'Show the control plane\'s registry, sidecars and collector counters.',
     run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),

@@ -19,3 +19,6 @@ export { Collector, type CollectorCounters, type CollectorOptions, type Collecto
 export { ChainVerifier, type ChainVerdict } from './chain.ts';
 export { checkBatch } from './batch-check.ts';
 export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
+export { createClickHouseStore, dialectForVersion, DEFAULT_DATABASE, type ClickHouseStoreOptions } from './clickhouse-store.ts';
+export { clusterSchemaStatements, type ClusterSchemaOptions } from './sql-cluster.ts';
+export type { SqlDialect } from './sql.ts';
