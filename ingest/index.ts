@@ -16,9 +16,14 @@ export { INGEST_ERRORS, IngestError, type IngestErrorCode } from './errors.ts';
 export type { PublishResult, TapPublisher } from './bus/publisher.ts';
 export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
-export { ChainVerifier, type ChainVerdict } from './chain.ts';
+export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
 export { checkBatch } from './batch-check.ts';
 export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
+export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';
+export { ensureTopic, DEFAULT_TAPS_TOPIC, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';
+export {
+  startKafkaCollector, DEFAULT_COLLECTOR_MAX_MESSAGE_BYTES, type KafkaCollector, type KafkaCollectorCounters, type KafkaCollectorOptions,
+} from './kafka-collector.ts';
 export { createClickHouseStore, dialectForVersion, DEFAULT_DATABASE, type ClickHouseStoreOptions } from './clickhouse-store.ts';
 export { clusterSchemaStatements, type ClusterSchemaOptions } from './sql-cluster.ts';
 export type { SqlDialect } from './sql.ts';

@@ -28,6 +28,12 @@ export interface SidecarOptions {
   controlUrl?: string;
   /** Collector base URL for taps; defaults to controlUrl. */
   collectorUrl?: string;
+  /** How taps leave: 'embedded' (HTTP to the collector, default) or 'kafka' (to `brokers`). */
+  bus?: 'embedded' | 'kafka';
+  /** Kafka bootstrap brokers (host:port), with bus 'kafka'. */
+  brokers?: string[];
+  /** Kafka topic for taps (default meshlens.taps.v1). */
+  topic?: string;
   /** Standalone outbound routes (`--route name=addr:port[,addr:port]`). */
   routes?: StandaloneRoute[];
   /** Standalone tap capture allow-lists; the control plane's snapshot replaces them. */
@@ -73,7 +79,7 @@ export function parseHostPort(s: string): HostPort | null {
 }
 
 const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
-  '[--outbound ADDR:PORT] [--control URL] [--collector URL] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
+  '[--outbound ADDR:PORT] [--control URL] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N]';
 
@@ -119,6 +125,11 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
       case '--outbound': opts.outbound = hostPort(flag, v); break;
       case '--control': opts.controlUrl = url(flag, v); break;
       case '--collector': opts.collectorUrl = url(flag, v); break;
+      case '--bus':
+        if (v === 'embedded' || v === 'kafka') opts.bus = v; else problems.push(`--bus: expected embedded or kafka, got '${v}'`);
+        break;
+      case '--brokers': opts.brokers = list(v).filter((b) => hostPort(flag, b)); break;
+      case '--topic': opts.topic = v; break;
       case '--route': {
         const eq = v.indexOf('=');
         const authority = eq > 0 ? v.slice(0, eq) : '';
@@ -156,11 +167,15 @@ export function checkSidecarOptions(o: SidecarOptions): string[] {
     if (!o.listen && !o.outbound) p.push('http mode needs --listen (inbound) or --outbound');
     if (o.listen && !o.upstream) p.push('--upstream: required with --listen (the workload address)');
   }
+  if (o.bus === 'kafka' && (o.brokers ?? []).length === 0) p.push('--brokers: required with --bus kafka');
+  if (o.bus !== 'kafka' && (o.brokers !== undefined || o.topic !== undefined)) p.push('--brokers/--topic: only with --bus kafka');
   // No collector and no control plane is fine: taps are then counted as not_shipped.
   return p;
 }
 
-export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' | 'upstream' | 'outbound' | 'controlUrl' | 'collectorUrl' | 'taps'>> {
+export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' | 'upstream' | 'outbound' | 'controlUrl' | 'collectorUrl' | 'taps' | 'brokers' | 'topic'>> {
+  brokers?: string[];
+  topic?: string;
   listen?: HostPort;
   upstream?: HostPort;
   outbound?: HostPort;
@@ -182,6 +197,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     queryAllow: o.queryAllow ?? [],
     headerAllow: o.headerAllow ?? ['user-agent', 'content-type', 'x-request-id'],
     collectorUrl: o.collectorUrl ?? o.controlUrl,
+    bus: o.bus ?? 'embedded',
     taps: {
       enabled: o.taps?.enabled ?? true,
       bufferSize: o.taps?.bufferSize ?? 100_000,

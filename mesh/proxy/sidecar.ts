@@ -3,7 +3,7 @@
 // grace period, then flushes taps.
 
 import { randomBytes } from 'node:crypto';
-import { EmbeddedPublisher } from '../../ingest/index.ts';
+import { EmbeddedPublisher, KafkaPublisher, type TapPublisher } from '../../ingest/index.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { startHttpListener, type Listener } from './http-listener.ts';
@@ -39,9 +39,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const opts = resolveOptions(options);
   const stream = randomBytes(8).toString('hex');
   const log = (m: string) => process.stderr.write(`meshlens sidecar ${opts.id}: ${m}\n`);
+  const publisher: TapPublisher | null = opts.bus === 'kafka'
+    ? new KafkaPublisher({ brokers: opts.brokers!, topic: opts.topic, clientId: `meshlens-sidecar-${opts.id}` })
+    : opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl) : null;
   const taps = new TapEmitter({
     proxy: opts.id, stream,
-    publisher: opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl) : null,
+    publisher,
     ...opts.taps,
     onRejected: (b, code, message) => log(`tap batch ${b.batch} (${b.events.length} events) rejected for good: ${code}: ${message}`),
   });
