@@ -1,0 +1,77 @@
+// Baseline detectors the autoencoder must beat, each producing one score per
+// row of a series with its threshold learnt on the training rows by the same
+// POT method, so the comparison is about the score and not the alerting.
+//
+// - robust z (raw): per column (x − median) / (1.4826·MAD) on the raw rollups,
+//   score = mean z² over columns. The textbook first attempt.
+// - EWMA: per engineered feature (see features.ts) an exponentially weighted
+//   mean and variance, score = mean of squared standardised one-step residuals.
+// - window z² (ablation): the engineered features alone, score = mean x² over
+//   the same sliding window the autoencoder sees. Shows what the model adds
+//   beyond feature engineering.
+
+import { applyScaler, fitScaler, type ScaledRows } from './features.ts';
+import { sliceSeries, type Series } from './series.ts';
+import { potThreshold } from './threshold.ts';
+
+export interface RowScores { scores: number[]; threshold: number }
+
+const Z_CLIP = 10;
+
+function med(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function robustZRaw(s: Series, trainRows: number): RowScores {
+  const cols = s.names.map((_, j) => {
+    const train = s.rows.slice(0, trainRows).map((r) => r[j]).filter(Number.isFinite);
+    const c = med(train);
+    const spread = 1.4826 * med(train.map((v) => Math.abs(v - c))) || 1;
+    return { c, spread };
+  });
+  const scores = s.rows.map((r) => meanSq(r.map((v, j) => Math.min(Z_CLIP, Math.abs(v - cols[j].c) / cols[j].spread))));
+  return { scores, threshold: potThreshold(scores.slice(0, trainRows)).value };
+}
+
+function meanSq(xs: number[]): number {
+  let sum = 0, n = 0;
+  for (const x of xs) if (Number.isFinite(x)) { sum += x * x; n++; }
+  return n ? sum / n : NaN;
+}
+
+function engineered(s: Series, trainRows: number): { x: ScaledRows; lowOnly: boolean[] } {
+  const sc = fitScaler(sliceSeries(s, 0, trainRows));
+  return { x: applyScaler(sc, s), lowOnly: sc.features.map((f) => f.lowOnly) };
+}
+
+export function ewmaScores(s: Series, trainRows: number, alpha = 0.05): RowScores {
+  const { x, lowOnly } = engineered(s, trainRows);
+  const F = lowOnly.length;
+  const level = new Array<number>(F).fill(0), vari = new Array<number>(F).fill(1);
+  const scores = x.values.map((row) => {
+    const z = row.map((v, j) => {
+      if (!Number.isFinite(v)) return NaN;
+      const r = v - level[j];
+      const out = lowOnly[j] ? Math.min(0, r) : r;
+      level[j] += alpha * r;
+      vari[j] = (1 - alpha) * (vari[j] + alpha * r * r);
+      return Math.min(Z_CLIP, Math.abs(out) / Math.sqrt(Math.max(vari[j], 1e-6)));
+    });
+    return meanSq(z);
+  });
+  return { scores, threshold: potThreshold(scores.slice(0, trainRows)).value };
+}
+
+export function windowZScores(s: Series, trainRows: number, window = 12): RowScores {
+  const { x, lowOnly } = engineered(s, trainRows);
+  const perRow = x.values.map((row) => meanSq(row.map((v, j) => (lowOnly[j] ? Math.min(0, v) : v))));
+  const scores = perRow.map((_, i) => {
+    if (i < window - 1) return NaN;
+    let sum = 0, n = 0;
+    for (let k = i - window + 1; k <= i; k++) if (Number.isFinite(perRow[k])) { sum += perRow[k]; n++; }
+    return n ? sum / n : NaN;
+  });
+  return { scores, threshold: potThreshold(scores.slice(0, trainRows)).value };
+}

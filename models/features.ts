@@ -1,0 +1,120 @@
+// From rollup columns to model inputs, robust to heavy tails and the daily rhythm.
+//
+// 1. Derive: when a `requests` column exists, volume columns (bytes, connections,
+//    retries) become per-request ratios. A flash crowd raises volumes together
+//    with requests; exfiltration raises bytes out per request; a connection
+//    leak raises connections per request. Other columns pass through as given.
+// 2. Compress: non-negative columns go through log(x + c), c = half the
+//    training median, so one p99 spike does not dominate a window.
+// 3. Deseasonalise: subtract a robust centre per time-of-day bin (median per
+//    30-minute bin of the training data, smoothed around the clock) when the
+//    training data covers at least a day; otherwise one global median.
+// 4. Scale: divide by 1.4826 × MAD of the residuals and clip to ±CLIP.
+// `requests` is one-sided: more traffic than usual, on its own, is demand and
+// not a fault (a flash crowd that hurts shows up in latency and errors), so
+// its upward deviation is clipped at +LOW_ONLY_CAP and ignored when scoring.
+// Missing values stay NaN: scoring masks them out, the model sees the centre.
+
+import { stepMs, type Series } from './series.ts';
+
+export const CLIP = 8;
+export const LOW_ONLY_CAP = 2;
+const DAY = 86_400_000;
+const TOD_BINS = 48;
+
+const LABELS: Record<string, string> = {
+  requests: 'request rate', error_rate: 'error rate', p50_ms: 'p50 latency', p99_ms: 'p99 latency',
+  bytes_in_per_request: 'bytes in per request', bytes_out_per_request: 'bytes out per request',
+  connections_per_request: 'active connections per request', retries_per_request: 'retries',
+};
+const PER_REQUEST = ['bytes_in', 'bytes_out', 'connections', 'retries'];
+
+export interface ScaledFeature {
+  name: string;
+  label: string;
+  log: boolean;
+  offset: number;
+  /** Robust centre per time-of-day bin (length TOD_BINS, or 1 when no rhythm was learnt). */
+  centre: number[];
+  spread: number;
+  lowOnly: boolean;
+}
+
+export interface Scaler {
+  version: 1;
+  /** Columns the raw input must have, in this order. */
+  inputNames: string[];
+  features: ScaledFeature[];
+}
+
+export interface ScaledRows {
+  /** rows × features; NaN where the input was missing. */
+  values: number[][];
+  /** [sin, cos] of the time of day per row. */
+  tod: [number, number][];
+}
+
+export function featureLabel(name: string): string { return LABELS[name] ?? name.replace(/_/g, ' '); }
+
+/** Step 1: derived column names and values. */
+export function deriveColumns(s: Series): Series {
+  const req = s.names.indexOf('requests');
+  if (req < 0) return s;
+  const names = s.names.map((n) => (PER_REQUEST.includes(n) ? `${n}_per_request` : n));
+  const ratio = s.names.map((n) => PER_REQUEST.includes(n));
+  const rows = s.rows.map((r) => r.map((v, j) => (ratio[j] ? (r[req] > 0 ? v / r[req] : NaN) : v)));
+  return { ts: s.ts, names, rows };
+}
+
+const median = (xs: number[]) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const todBin = (ts: number, bins: number) => Math.floor((((ts % DAY) + DAY) % DAY) / (DAY / bins));
+
+export function fitScaler(train: Series): Scaler {
+  const d = deriveColumns(train);
+  const span = train.ts.length ? train.ts[train.ts.length - 1] - train.ts[0] + stepMs(train.ts) : 0;
+  const bins = span >= DAY ? TOD_BINS : 1;
+  const features = d.names.map((name, j): ScaledFeature => {
+    const col = d.rows.map((r) => r[j]);
+    const finite = col.filter(Number.isFinite);
+    if (finite.length < 10) throw new Error(`feature ${name}: only ${finite.length} values in the training rows, need at least 10`);
+    const log = finite.every((v) => v >= 0);
+    const med = median(finite);
+    const offset = log ? (med > 0 ? med / 2 : Math.max(1e-9, Math.min(...finite.filter((v) => v > 0), 1))) : 0;
+    const tf = (v: number) => (log ? Math.log(v + offset) : v);
+    const byBin: number[][] = Array.from({ length: bins }, () => []);
+    col.forEach((v, i) => { if (Number.isFinite(v)) byBin[todBin(d.ts[i], bins)].push(tf(v)); });
+    const global = median(finite.map(tf));
+    const raw = byBin.map((b) => (b.length >= 20 ? median(b) : global));
+    const centre = bins === 1 ? raw : raw.map((c, b) => 0.25 * raw[(b + bins - 1) % bins] + 0.5 * c + 0.25 * raw[(b + 1) % bins]);
+    const resid: number[] = [];
+    col.forEach((v, i) => { if (Number.isFinite(v)) resid.push(tf(v) - centre[todBin(d.ts[i], bins)]); });
+    const rc = median(resid);
+    let spread = 1.4826 * median(resid.map((r) => Math.abs(r - rc)));
+    if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
+    return { name, label: featureLabel(name), log, offset, centre, spread, lowOnly: name === 'requests' };
+  });
+  return { version: 1, inputNames: [...train.names], features };
+}
+
+export function applyScaler(sc: Scaler, s: Series): ScaledRows {
+  if (s.names.join(',') !== sc.inputNames.join(',')) {
+    throw new Error(`columns ${s.names.join(',')} do not match the model's ${sc.inputNames.join(',')}`);
+  }
+  const d = deriveColumns(s);
+  const values = d.rows.map((r, i) => sc.features.map((f, j) => {
+    const v = r[j];
+    if (!Number.isFinite(v)) return NaN;
+    const x = ((f.log ? Math.log(Math.max(0, v) + f.offset) : v) - f.centre[todBin(d.ts[i], f.centre.length)]) / f.spread;
+    return Math.max(-CLIP, Math.min(f.lowOnly ? LOW_ONLY_CAP : CLIP, x));
+  }));
+  const tod = d.ts.map((t): [number, number] => {
+    const a = (2 * Math.PI * (((t % DAY) + DAY) % DAY)) / DAY;
+    return [Math.sin(a), Math.cos(a)];
+  });
+  return { values, tod };
+}

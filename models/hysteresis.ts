@@ -1,0 +1,45 @@
+// Turns a score per step into alerts: one incident should be one alert.
+// An alert opens after `openAfter` consecutive steps above the threshold and
+// closes only after `closeAfter` consecutive steps below `closeRatio` × the
+// threshold, so a score that flickers around the line keeps one alert open.
+// Steps with no score (gaps, NaN) neither open nor close anything.
+
+export interface HysteresisOptions { openAfter?: number; closeAfter?: number; closeRatio?: number }
+
+export interface AlertTransition { kind: 'open' | 'close'; step: number }
+
+export class AlertHysteresis {
+  readonly openAfter: number;
+  readonly closeAfter: number;
+  readonly closeRatio: number;
+  private above = 0;
+  private below = 0;
+  private isOpen = false;
+
+  constructor(readonly threshold: number, opts: HysteresisOptions = {}) {
+    this.openAfter = opts.openAfter ?? 2;
+    this.closeAfter = opts.closeAfter ?? 60;
+    this.closeRatio = opts.closeRatio ?? 0.8;
+  }
+
+  get open(): boolean { return this.isOpen; }
+
+  /** Feeds one step's score; returns the transition it caused, if any. */
+  push(score: number, step: number): AlertTransition | undefined {
+    if (!Number.isFinite(score)) return undefined;
+    if (!this.isOpen) {
+      this.above = score > this.threshold ? this.above + 1 : 0;
+      if (this.above >= this.openAfter) { this.isOpen = true; this.above = 0; this.below = 0; return { kind: 'open', step }; }
+      return undefined;
+    }
+    this.below = score < this.threshold * this.closeRatio ? this.below + 1 : 0;
+    if (this.below >= this.closeAfter) { this.isOpen = false; this.below = 0; return { kind: 'close', step }; }
+    return undefined;
+  }
+}
+
+/** Open/closed flag per step for a whole score series. */
+export function alertFlags(scores: number[], threshold: number, opts: HysteresisOptions = {}): boolean[] {
+  const h = new AlertHysteresis(threshold, opts);
+  return scores.map((s, i) => { h.push(s, i); return h.open; });
+}
