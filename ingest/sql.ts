@@ -18,7 +18,8 @@
 //   batch), so a batch written twice leaves two identical rows that FINAL
 //   collapses; the states of different batches merge at query time. The cost:
 //   rollups do not shrink below one row per batch and bucket, and FINAL reads
-//   merge at query time. Raw taps need no extra key: a resent event repeats
+//   merge at query time; a batch must stay one insert block (batches are far
+//   below max_insert_block_size, 1,048,576 rows). Raw taps need no extra key: a resent event repeats
 //   every column, so (dst_service, ts, proxy, stream, seq) identifies it.
 //
 // Times are UInt64 epoch milliseconds rather than DateTime64, headers a JSON
