@@ -38,7 +38,7 @@ function failingStore(): TapStore {
   };
 }
 
-const quick = { retryInitialMs: 50, retryMaxMs: 400, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, log: (m: string) => { logs.push(m); } };
+const quick = { retryInitialMs: 50, retryMaxMs: 400, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, fetchWaitMs: 100, log: (m: string) => { logs.push(m); } };
 
 before(async () => {
   mock = await startKafkaMock();

@@ -47,6 +47,8 @@ export interface KafkaCollectorOptions {
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** How long a fetch waits on the broker for new records (also bounds how long close() waits). */
+  fetchWaitMs?: number;
   log?: (m: string) => void;
   now?: () => number;
 }
@@ -95,6 +97,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: heartbeatMs,
     maxBytesPerPartition: maxBytes + 64 * 1024,
+    maxWaitTimeInMs: opts.fetchWaitMs ?? 500,
     allowAutoTopicCreation: true,
   });
 
@@ -166,6 +169,10 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     counters: () => ({ ...collector.counters(), ...c, partitions: [...c.partitions] }),
     close() {
       closing ??= (async () => {
+        // Stop fetching first, then leave: when several members close at once,
+        // a member that already stopped does not rejoin the rebalance the
+        // others' LeaveGroup starts (measured: 12 s instead of < 1 s on the mock).
+        await consumer.stop();
         await consumer.disconnect();
         await collector.close();
       })();

@@ -29,7 +29,7 @@ test('publishes each batch as one record keyed by proxy id, in order, to one par
   assert.equal(used[0].high, '3');
 
   // Read the raw records back with a plain consumer: key, value and order.
-  const consumer = kafka.consumer({ groupId: 'bus-order-reader' });
+  const consumer = kafka.consumer({ groupId: 'bus-order-reader', maxWaitTimeInMs: 100 });
   await consumer.connect();
   t.after(() => consumer.disconnect());
   await consumer.subscribe({ topic: 'bus-order', fromBeginning: true });
