@@ -54,8 +54,10 @@ export async function startKafkaMock(opts: { topic?: string; timeoutMs?: number 
     // the pipe never fills and blocks kcat, but keep only a short tail.
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
-      tail = (tail + d).slice(-4000);
-      const m = /bootstrap\.servers=(\S+)/.exec(tail);
+      // Match before trimming: one chunk can hold the line and kilobytes after it.
+      const text = tail + d;
+      tail = text.slice(-4000);
+      const m = /bootstrap\.servers=(\S+)/.exec(text);
       if (m) { clearTimeout(timer); resolve(m[1].split(',')); }
     });
   });
