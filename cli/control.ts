@@ -1,63 +1,72 @@
-// `meshlens control`: the embedded control plane process: ClickHouse through
-// chdb, the tap collector, the control plane (registry, config streams) and
-// the web UI, composed here and nowhere else.
+// `meshlens control`: the control plane process: the store, a tap collector
+// (embedded: on the control plane's POST /v1/taps; kafka: a consumer-group
+// member), the control plane (registry, config streams) and the web UI,
+// composed here and nowhere else.
 
-import { resolve } from 'node:path';
-import { Collector, createChdbStore, handleTapPost, type TapStore } from '../ingest/index.ts';
+import { Collector, handleTapPost, type CollectorCounters, type TapStore } from '../ingest/index.ts';
 import { startControlPlane, type ControlPlane } from '../mesh/control/index.ts';
 import { startUi } from '../ui/index.ts';
+import { startCollectorOnKafka } from './collector.ts';
 import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
+import { BUS_FLAGS, busProblems, openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 
 export const CONTROL_FLAGS: FlagSpec[] = [
-  { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where ClickHouse (chdb) keeps its data' },
-  { name: 'listen', type: 'hostport', env: 'MESHLENS_CONTROL_LISTEN', default: '127.0.0.1:7071', help: 'control plane address (config streams, tap collector)' },
+  ...STORE_FLAGS,
+  ...BUS_FLAGS,
+  { name: 'collector', type: 'bool', default: true, help: 'run a collector in this process (with --bus kafka, one member of the group)' },
+  { name: 'listen', type: 'hostport', env: 'MESHLENS_CONTROL_LISTEN', default: '127.0.0.1:7071', help: 'control plane address (config streams, embedded tap collector)' },
   { name: 'ui', type: 'hostport', env: 'MESHLENS_UI_LISTEN', default: '127.0.0.1:7070', help: 'web UI address' },
-  { name: 'retention-days', type: 'int', env: 'MESHLENS_RETENTION_DAYS', default: 7, help: 'days raw taps are kept' },
 ];
 
 export interface RunningControl {
   store: TapStore;
-  collector: Collector;
+  /** The collector in this process; with --no-collector its counters stay zero. */
+  collector: { counters(): CollectorCounters };
   control: ControlPlane;
   uiUrl: string;
   close(): Promise<void>;
 }
 
 export async function runControl(f: FlagValues, log: (line: string) => void): Promise<RunningControl> {
-  const dataDir = resolve(String(f['data-dir']));
-  const store = createChdbStore({ dataDir, retentionDays: Number(f['retention-days']) });
-  await store.init();
-  const stored = await store.countTaps({});
-  log(`store: ClickHouse (chdb) at ${dataDir}, ${stored} taps already stored`);
+  requireValid('control', [...storeProblems(f), ...busProblems(f)]);
+  const { store, describe } = await openStore(f);
+  const closers: (() => Promise<void>)[] = [() => store.close()];
+  const closeAll = async () => { for (const c of closers.splice(0).reverse()) await c(); };
+  try {
+    log(`store: ${describe}, ${await store.countTaps({})} taps already stored`);
 
-  const collector = new Collector(store);
-  await collector.start();
-  const listen = splitHostPort(String(f.listen));
-  const control = await startControlPlane({
-    host: listen.host, port: listen.port,
-    taps: (req, res) => handleTapPost(collector, req, res),
-    extraStatus: () => ({ collector: collector.counters() }),
-  });
-  log(`control plane: ${control.url} (config streams, tap collector)`);
+    // Embedded: the collector sits behind POST /v1/taps. Kafka: it consumes the topic.
+    const embedded = f.bus === 'embedded' && f.collector ? new Collector(store) : null;
+    // With no collector here (--no-collector), an unstarted one stands in: its counters stay zero.
+    let collector: { counters(): CollectorCounters; close(): Promise<void> } = embedded ?? new Collector(store);
+    if (embedded) await embedded.start();
+    if (f.bus === 'kafka' && f.collector) collector = await startCollectorOnKafka(f, store, log);
+    closers.push(() => collector.close());
 
-  const uiAddr = splitHostPort(String(f.ui));
-  // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
-  const uiStatus = {
-    async status() {
-      const lost = (await store.lossSummary()).reduce((n, l) => n + l.events, 0);
-      return { ...control.status(), tap_lost_events: lost };
-    },
-  };
-  const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus });
-  log(`ui: ${ui.url}`);
+    const listen = splitHostPort(String(f.listen));
+    const control = await startControlPlane({
+      host: listen.host, port: listen.port,
+      taps: embedded ? (req, res) => handleTapPost(embedded, req, res) : undefined,
+      extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),
+    });
+    closers.push(() => control.close());
+    log(`control plane: ${control.url} (config streams${embedded ? ', tap collector' : ''})`);
 
-  return {
-    store, collector, control, uiUrl: ui.url,
-    async close() {
-      await ui.close();
-      await control.close();
-      await collector.close();
-      await store.close();
-    },
-  };
+    const uiAddr = splitHostPort(String(f.ui));
+    // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
+    const uiStatus = {
+      async status() {
+        const lost = (await store.lossSummary()).reduce((n, l) => n + l.events, 0);
+        return { ...control.status(), tap_lost_events: lost };
+      },
+    };
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus });
+    closers.push(() => ui.close());
+    log(`ui: ${ui.url}`);
+
+    return { store, collector, control, uiUrl: ui.url, close: closeAll };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
 }

@@ -3,6 +3,7 @@
 import { parseSidecarArgs, startSidecar } from '../mesh/proxy/index.ts';
 import { runDemoApps } from '../demo/index.ts';
 import { CONTROL_FLAGS, runControl } from './control.ts';
+import { COLLECTOR_FLAGS, runCollector } from './collector.ts';
 import { parseFlags, UsageError } from './flags.ts';
 import { UP_FLAGS, runUp } from './up.ts';
 import { printStatus, STATUS_FLAGS } from './status.ts';
@@ -39,6 +40,10 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   schema: await import('./schema.ts'),
+  collector: {
+    summary: 'Run a tap collector: one member of the Kafka consumer group, writing to ClickHouse.',
+    run: (argv, log) => runCollector(parseFlags('collector', COMMANDS.collector.summary, argv, COLLECTOR_FLAGS), log),
+  },
   status: {
     summary: 'Show the control plane\'s registry, sidecars and collector counters.',
     run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),

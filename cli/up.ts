@@ -26,7 +26,8 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
   try {
     if (f.demo) {
       log('demo: starting 5 services, each behind its own sidecar …');
-      mesh = await startDemoMesh({ controlUrl: core.control.url, log });
+      const sidecarFlags = f.bus === 'kafka' ? ['--bus', 'kafka', '--brokers', String(f.brokers), '--topic', String(f.topic)] : [];
+      mesh = await startDemoMesh({ controlUrl: core.control.url, log, sidecarFlags });
       log(`demo: mesh ready in ${((Date.now() - started) / 1000).toFixed(1)} s, front door ${mesh.ingressUrl}`);
       const rps = Number(f['load-rps']);
       if (rps > 0) {

@@ -42,13 +42,8 @@ export const DEMO_HOPS: { proxy: string; direction: 'inbound' | 'outbound'; src:
 ];
 
 /** The tap counters each sidecar printed when it stopped (`sidecar: stopped, {stats}`), by sidecar id. */
-export function sidecarFinalTapCounters(lines: string[]): Map<string, { emitted: number; acked: number; dropped: number; rejected: number; abandoned: number }> {
-  const out = new Map();
-  for (const l of lines) {
-    const m = /^\[sidecar ([\w.-]+)\] .*sidecar: stopped, (\{.*\})$/.exec(l);
-    if (m) out.set(m[1], JSON.parse(m[2]).taps);
-  }
-  return out;
+export function sidecarFinalTapCounters(lines: string[]): Map<string, SidecarFinalStats['taps']> {
+  return new Map([...sidecarFinalStats(lines)].map(([id, s]) => [id, s.taps]));
 }
 
 /** Asserts every sidecar stopped having lost nothing: no drops, rejections or taps abandoned at shutdown. */
@@ -60,4 +55,34 @@ export function assertNoSidecarLoss(lines: string[], sidecars: number): void {
       throw new Error(`sidecar ${id} lost taps: ${JSON.stringify(c)}`);
     }
   }
+}
+
+/** Control plane + Kafka collector + ClickHouse server store + UI, as `meshlens control --bus kafka --store clickhouse` composes them. */
+export async function startScaledOutControl(opts: { brokers: string[]; clickhouseUrl: string; collector?: boolean }, lines: string[] = []) {
+  const flags = parseFlags('control', '', [
+    '--bus', 'kafka', '--brokers', opts.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', opts.clickhouseUrl,
+    '--listen', '127.0.0.1:0', '--ui', '127.0.0.1:0', ...(opts.collector === false ? ['--no-collector'] : []),
+  ], CONTROL_FLAGS, {});
+  return runControl(flags, (l) => lines.push(l));
+}
+
+export interface SidecarFinalStats {
+  inbound: { requests: number };
+  outbound: { requests: number };
+  taps: { emitted: number; acked: number; dropped: number; rejected: number; abandoned: number };
+}
+
+/** Each sidecar's full stats as printed when it stopped. */
+export function sidecarFinalStats(lines: string[]): Map<string, SidecarFinalStats> {
+  const out = new Map<string, SidecarFinalStats>();
+  for (const l of lines) {
+    const m = /^\[sidecar ([\w.-]+)\] .*sidecar: stopped, (\{.*\})$/.exec(l);
+    if (m) out.set(m[1], JSON.parse(m[2]));
+  }
+  return out;
+}
+
+/** The sidecar flags that send taps through Kafka. */
+export function kafkaSidecarFlags(brokers: string[], extra: string[] = []): string[] {
+  return ['--bus', 'kafka', '--brokers', brokers.join(','), ...extra];
 }

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { quietTopology, startDemoMesh, startLoad } from '../demo/index.ts';
+import { startKafkaMock, startTestClickHouseServer } from './peers.ts';
+import { assertNoSidecarLoss, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('on Kafka and a ClickHouse server, the whole loop survives the server stopping for 20 s under steady load: every tap arrives, once', { timeout: 240_000 }, async () => {
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+  const kafka = await startKafkaMock();
+  const ch = await startTestClickHouseServer();
+  const core = await startScaledOutControl({ brokers: kafka.brokers, clickhouseUrl: ch.url }, lines);
+  const mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
+  try {
+    const load = startLoad({ target: mesh.ingressUrl, rps: 50 });
+    await sleep(5_000);
+    await ch.stop();
+    log('test: ClickHouse server stopped');
+    await sleep(20_000);
+    await ch.start();
+    log('test: ClickHouse server started again');
+    await sleep(5_000);
+    await load.stop();
+    const served = load.stats();
+    assert.equal(served.failed, 0, 'traffic is unaffected by the store being away');
+    assert.equal(served.skipped, 0);
+    assert.ok(served.sent > 1_000, `steady load sent ${served.sent} requests`);
+
+    const expected = served.sent * DEMO_HOPS.length;
+    await eventually(`${expected} l7 taps in ClickHouse`, async () => await core.store.countTaps({ kind: 'l7.request' }) >= expected, 90_000);
+    assert.ok((core.collector.counters() as { store_retries?: number }).store_retries! > 0, 'the collector saw the outage and retried');
+    await mesh.close();
+    assertNoSidecarLoss(lines, mesh.sidecars.size);
+
+    for (const hop of DEMO_HOPS) {
+      const n = await core.store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });
+      assert.equal(n, served.sent, `${hop.proxy} ${hop.direction} ${hop.src} -> ${hop.dst}`);
+    }
+    assert.equal(await core.store.countTaps({ kind: 'l7.request' }), expected, 'none doubled');
+    assert.deepEqual(await core.store.lossSummary(), [], 'no tap loss recorded');
+  } catch (e) {
+    console.error(lines.slice(-60).join('\n'));
+    throw e;
+  } finally {
+    await mesh.close();
+    await core.close();
+    await ch.close();
+    await kafka.stop();
+  }
+});
