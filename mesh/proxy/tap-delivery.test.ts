@@ -68,6 +68,7 @@ test('with a buffer of 5 and the collector down, drops and counts exactly the 15
   assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2, 3, 4]);
   assert.equal(collector.batches[0].lost, 15);
   assert.deepEqual([taps.counters().emitted, taps.counters().acked, taps.counters().dropped], [5, 5, 15]);
+  assert.deepEqual(taps.counters().lost_by_kind, { 'l4.open': 15 });
 });
 
 test('counts a batch rejected for good as lost; the next batch continues the stored chain, reusing its batch number and seqs', async (t) => {
@@ -85,6 +86,7 @@ test('counts a batch rejected for good as lost; the next batch continues the sto
   const [b] = collector.batches;
   assert.deepEqual([b.batch, b.first_seq, b.lost, b.prev_hash], [0, 0, 3, GENESIS_HASH]);
   assert.deepEqual([taps.counters().acked, taps.counters().rejected, taps.counters().batches_sent], [2, 3, 2]);
+  assert.deepEqual(taps.counters().lost_by_kind, { 'l4.open': 3 });
   assert.match(taps.counters().last_error, /tap batch 0 from cart-1 rejected: INGEST_ERR_TEST_REJECT/);
 });
 
@@ -95,6 +97,7 @@ test('close() gives up at its deadline and counts the undelivered taps as abando
   await taps.close(100);
   assert.equal(taps.counters().abandoned, 4);
   assert.equal(taps.counters().acked, 0);
+  assert.deepEqual(taps.counters().lost_by_kind, { 'l4.open': 4 });
 });
 
 test('flush() resends a batch waiting out a long retry backoff at once, so shutdown does not sit out the backoff', { timeout: 10_000 }, async (t) => {

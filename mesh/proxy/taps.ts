@@ -55,6 +55,8 @@ export interface TapEmitterCounters {
   batches_sent: number;
   retries: number;
   buffered: number;
+  /** dropped + rejected + abandoned, by tap kind: what ClickHouse will never see. */
+  lost_by_kind: Record<string, number>;
   last_error: string;
 }
 
@@ -76,7 +78,7 @@ export class TapEmitter {
   #closed = false;
   readonly #c: TapEmitterCounters = {
     emitted: 0, acked: 0, dropped: 0, rejected: 0, abandoned: 0, not_shipped: 0,
-    batches_sent: 0, retries: 0, buffered: 0, last_error: '',
+    batches_sent: 0, retries: 0, buffered: 0, lost_by_kind: {}, last_error: '',
   };
 
   constructor(opts: TapEmitterOptions) {
@@ -92,6 +94,7 @@ export class TapEmitter {
     if (this.#closed || this.#pending() >= this.#o.bufferSize) {
       this.#c.dropped++;
       this.#lost++;
+      this.#countLost([input]);
       return;
     }
     this.#queue.push({ ...input, proxy: this.#o.proxy, seq: this.#nextSeq++ } as TapEvent);
@@ -100,7 +103,7 @@ export class TapEmitter {
   }
 
   counters(): TapEmitterCounters {
-    return { ...this.#c, buffered: this.#pending() };
+    return { ...this.#c, buffered: this.#pending(), lost_by_kind: { ...this.#c.lost_by_kind } };
   }
 
   /** Resolves when every event pushed so far is acknowledged or has failed for good. */
@@ -138,6 +141,7 @@ export class TapEmitter {
     const left = this.#pending();
     if (left > 0) {
       this.#c.abandoned += left;
+      this.#countLost([...this.#queue, ...(this.#inFlight?.events ?? [])]);
       this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms`;
     }
     this.#queue = [];
@@ -145,6 +149,10 @@ export class TapEmitter {
     for (const t of [this.#linger, this.#retryTimer]) if (t) clearTimeout(t);
     for (const w of this.#flushWaiters.splice(0)) w.resolve();
     await this.#o.publisher?.close();
+  }
+
+  #countLost(events: readonly { kind: string }[]): void {
+    for (const e of events) this.#c.lost_by_kind[e.kind] = (this.#c.lost_by_kind[e.kind] ?? 0) + 1;
   }
 
   #pending(): number {
@@ -190,6 +198,7 @@ export class TapEmitter {
     } else {
       this.#c.rejected += batch.events.length;
       this.#lost += batch.events.length;
+      this.#countLost(batch.events);
       this.#c.last_error = `tap batch ${batch.batch} from ${batch.proxy} rejected: ${result.code}: ${result.message}`;
       this.#o.onRejected?.(batch, result.code, result.message);
     }
