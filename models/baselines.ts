@@ -7,10 +7,10 @@
 // - EWMA: per engineered feature (see features.ts) an exponentially weighted
 //   mean and variance, score = mean of squared standardised one-step residuals.
 // - window z² (ablation): the engineered features alone, score = mean x² over
-//   the same sliding window the autoencoder sees. Shows what the model adds
+//   the same sliding window the autoencoder sees, with the same error cap. Shows what the model adds
 //   beyond feature engineering.
 
-import { applyScaler, fitScaler, type ScaledRows } from './features.ts';
+import { applyScaler, ERROR_CAP, fitScaler, type ScaledRows } from './features.ts';
 import { sliceSeries, type Series } from './series.ts';
 import { potThreshold } from './threshold.ts';
 
@@ -66,7 +66,8 @@ export function ewmaScores(s: Series, trainRows: number, alpha = 0.05): RowScore
 
 export function windowZScores(s: Series, trainRows: number, window = 12): RowScores {
   const { x, lowOnly } = engineered(s, trainRows);
-  const perRow = x.values.map((row) => meanSq(row.map((v, j) => (lowOnly[j] ? Math.min(0, v) : v))));
+  const capped = Math.sqrt(ERROR_CAP);
+  const perRow = x.values.map((row) => meanSq(row.map((v, j) => Math.max(-capped, Math.min(capped, lowOnly[j] ? Math.min(0, v) : v)))));
   const scores = perRow.map((_, i) => {
     if (i < window - 1) return NaN;
     let sum = 0, n = 0;

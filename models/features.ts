@@ -19,6 +19,13 @@ import { stepMs, type Series } from './series.ts';
 
 export const CLIP = 8;
 export const LOW_ONLY_CAP = 2;
+/**
+ * Largest squared error one feature at one step may add to a window's score
+ * (5 robust standard deviations). p99 latency has lone spikes in normal
+ * traffic; capped, one spike moves a 12-step × 8-feature window by at most
+ * 25/96 ≈ 0.26, while a sustained deviation still adds up over the window.
+ */
+export const ERROR_CAP = 25;
 const DAY = 86_400_000;
 const TOD_BINS = 48;
 

@@ -18,8 +18,8 @@ export class AlertHysteresis {
 
   constructor(readonly threshold: number, opts: HysteresisOptions = {}) {
     this.openAfter = opts.openAfter ?? 2;
-    this.closeAfter = opts.closeAfter ?? 60;
-    this.closeRatio = opts.closeRatio ?? 0.8;
+    this.closeAfter = opts.closeAfter ?? 30;
+    this.closeRatio = opts.closeRatio ?? 0.9;
   }
 
   get open(): boolean { return this.isOpen; }

@@ -2,7 +2,8 @@
 //
 // Why POT and not a plain quantile: we want a threshold exceeded by normal
 // traffic about once in 1/risk windows (risk 1e-4 = once per ~28 hours of
-// 10-second steps), which is far beyond what a couple of days of validation
+// 10-second steps; the default 1e-5 is ten times rarer because neighbouring
+// windows overlap, so exceedances come in clusters), which is far beyond what a couple of days of validation
 // windows can show as an empirical quantile. Extreme value theory says the
 // excesses over a high level u follow a generalised Pareto distribution
 // (Pickands–Balkema–de Haan), so we fit GPD(shape γ, scale σ) to the excesses
@@ -33,7 +34,7 @@ export function quantile(sorted: number[], q: number): number {
 }
 
 export function potThreshold(scores: number[], opts: ThresholdOptions = {}): Threshold {
-  const risk = opts.risk ?? 1e-4;
+  const risk = opts.risk ?? 1e-5;
   const s = scores.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) throw new Error('threshold: no finite scores to learn from');
   const u = quantile(s, opts.initialQuantile ?? 0.98);

@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyScaler, CLIP, deriveColumns, fitScaler, LOW_ONLY_CAP } from './features.ts';
+import { seededRandom } from './random.ts';
+import type { Series } from './series.ts';
+
+const DAY = 86_400_000;
+
+// Two days of 10-second rows whose request rate swings ×4 between night and day.
+function rhythm(): Series {
+  const rng = seededRandom(5);
+  const ts: number[] = [], rows: number[][] = [];
+  for (let i = 0; i < 2 * 8640; i++) {
+    const t = Date.UTC(2026, 0, 5) + i * 10_000;
+    const day = 0.625 + 0.375 * Math.sin((2 * Math.PI * t) / DAY);
+    const req = 100 * day * Math.exp(0.05 * rng.normal());
+    ts.push(t);
+    rows.push([req, req * 500 * Math.exp(0.05 * rng.normal()), 30 * Math.exp(0.1 * rng.normal())]);
+  }
+  return { ts, names: ['requests', 'bytes_out', 'p99_ms'], rows };
+}
+
+test('the daily rhythm is normal: scaled request rate stays near zero at both the daily peak and the trough', () => {
+  const s = rhythm();
+  const x = applyScaler(fitScaler(s), s);
+  const peak = Math.round(8640 / 4), trough = Math.round((3 * 8640) / 4);
+  const mean = (from: number) => x.values.slice(from - 30, from + 30).reduce((a, r) => a + r[0], 0) / 60;
+  assert.ok(Math.abs(mean(peak)) < 0.5, `peak ${mean(peak)}`);
+  assert.ok(Math.abs(mean(trough)) < 0.5, `trough ${mean(trough)}`);
+});
+
+test('volumes become per-request ratios, so bytes out that follow the request rate look normal', () => {
+  const d = deriveColumns(rhythm());
+  assert.deepEqual(d.names, ['requests', 'bytes_out_per_request', 'p99_ms']);
+  assert.ok(Math.abs(d.rows[100][1] / 500 - 1) < 0.3);
+});
+
+test('heavy tails are clipped, traffic above normal is capped, and gaps stay gaps', () => {
+  const s = rhythm();
+  const sc = fitScaler(s);
+  const probe: Series = { ts: [s.ts[0], s.ts[1], s.ts[2]], names: s.names, rows: [[1e6, 1e9, 1e7], [NaN, NaN, NaN], [1, 500, 30]] };
+  const x = applyScaler(sc, probe);
+  assert.equal(x.values[0][0], LOW_ONLY_CAP); // a flash of traffic is not a fault on its own
+  assert.equal(x.values[0][2], CLIP); // a p99 of 10^7 ms is far out, but bounded
+  assert.ok(x.values[1].every(Number.isNaN));
+  assert.ok(x.values[2][0] < -5, `a traffic drop to 1 req/s scores ${x.values[2][0]}`);
+});
+
+test('scaling rejects columns that differ from the ones it was fitted on', () => {
+  const s = rhythm();
+  const sc = fitScaler(s);
+  assert.throws(() => applyScaler(sc, { ...s, names: ['requests', 'p99_ms', 'bytes_out'] }), /do not match/);
+});
