@@ -7,6 +7,7 @@ import { COLLECTOR_FLAGS, runCollector } from './collector.ts';
 import { parseFlags, UsageError } from './flags.ts';
 import { UP_FLAGS, runUp } from './up.ts';
 import { printStatus, STATUS_FLAGS } from './status.ts';
+import * as detectCli from '../models/detect-cli.ts';
 
 interface Command {
   summary: string;
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Show the control plane\'s registry, sidecars and collector counters.',
     run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),
   },
+  detect: { summary: detectCli.summary, run: detectCli.run },
 };
 
 function help(): string {

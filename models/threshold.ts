@@ -54,5 +54,8 @@ export function potThreshold(scores: number[], opts: ThresholdOptions = {}): Thr
   const scale = Math.max(1e-12, (2 * b0 * b1) / (b0 - 2 * b1));
   const r = (risk * s.length) / k;
   const value = Math.abs(shape) < 1e-6 ? u - scale * Math.log(r) : u + (scale / shape) * (Math.pow(r, -shape) - 1);
-  return { value: Math.max(value, u), method: 'pot', risk, u, shape, scale, excesses: k };
+  // A fitted bounded tail (γ < 0) can end below scores we have seen; when the
+  // risk asked for is rarer than one in n, no seen normal score may exceed it.
+  const floor = risk < 1 / s.length ? s[s.length - 1] : u;
+  return { value: Math.max(value, floor), method: 'pot', risk, u, shape, scale, excesses: k };
 }
