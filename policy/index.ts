@@ -1,0 +1,58 @@
+/**
+ * Public surface of policy/: compile Rego v1 modules to the meshlens IR and
+ * evaluate them with the reference evaluator (the WASM back end will take
+ * the same CompiledPolicy).
+ */
+import type { IRPolicy } from './ir.ts';
+import { compileToIR } from './rego/compile.ts';
+import { RegoCompileError } from './rego/ast.ts';
+import { RegoEvalError } from './eval-errors.ts';
+import { StepEvaluator, type EvalOptions } from './eval.ts';
+import { fromJSON, toJSON } from './value.ts';
+
+export { RegoCompileError, RegoEvalError };
+export type { IRPolicy } from './ir.ts';
+export type { EvalOptions } from './eval.ts';
+
+export interface CompiledPolicy {
+  ir: IRPolicy;
+  /** Source file names, in compile order. */
+  files: string[];
+  entrypoints: string[];
+}
+
+/** `[{result}]` when the entrypoint is defined, `[]` when undefined (OPA's result set). */
+export type ResultSet = { result: unknown }[];
+
+export function compileModules(files: Record<string, string>, entrypoints: string[]): CompiledPolicy {
+  const ir = compileToIR(files, entrypoints);
+  return { ir, files: Object.keys(files).sort(), entrypoints };
+}
+
+/** Entrypoint as "pkg/path/rule" (slashes) or "pkg.path.rule"; "" is all of data. */
+export function evaluate(policy: CompiledPolicy, entrypoint: string, input?: unknown, data?: unknown, opts: EvalOptions = {}): ResultSet {
+  const ev = new StepEvaluator(policy.ir, input === undefined ? undefined : fromJSON(input), fromJSON(data ?? {}), opts);
+  const path = entrypoint.split(/[/.]/).filter(Boolean);
+  const v = ev.resolveData(path);
+  return v === undefined ? [] : [{ result: toJSON(v) }];
+}
+
+export interface PolicyTestResult { name: string; pass: boolean; error?: string }
+
+/** Run every `test_*` rule (OPA's `opa test`): pass when the rule is defined and not false. */
+export function runPolicyTests(files: Record<string, string>, opts: EvalOptions = {}): { passed: number; failed: number; results: PolicyTestResult[] } {
+  const policy = compileModules(files, []);
+  const results: PolicyTestResult[] = [];
+  for (const rule of policy.ir.rules) {
+    if (!rule.path[rule.path.length - 1].startsWith('test_') || rule.kind === 'function') continue;
+    const name = 'data.' + rule.path.join('.');
+    try {
+      const rs = evaluate(policy, rule.path.join('/'), undefined, {}, opts);
+      results.push({ name, pass: rs.length === 1 && rs[0].result !== false });
+    } catch (e) {
+      results.push({ name, pass: false, error: (e as Error).message });
+    }
+  }
+  const passed = results.filter((r) => r.pass).length;
+  return { passed, failed: results.length - passed, results };
+}

@@ -1,0 +1,84 @@
+/**
+ * Variable scopes for lowering one rule definition. Every variable and
+ * compiler temporary gets a slot in the definition's frame; a comprehension
+ * or `every` body opens a child scope whose `:=`/`some` declarations shadow
+ * outer names, while undeclared names that already exist outside refer to
+ * the outer variable (OPA's closure rule).
+ */
+import { RegoCompileError, type Expr, type Loc, type Term } from './ast.ts';
+
+export class Unsafe { constructor(readonly name: string, readonly loc: Loc) {} }
+
+export class Scope {
+  readonly vars = new Map<string, number>();
+  constructor(readonly parent: Scope | null) {}
+  lookup(name: string): number | undefined { return this.vars.get(name) ?? this.parent?.lookup(name); }
+}
+
+export class Frame {
+  readonly names: string[] = [];
+  slot(name: string): number { this.names.push(name); return this.names.length - 1; }
+  temp(): number { return this.slot(`$${this.names.length}`); }
+}
+
+/** Variables in pattern positions (bare vars, inside array/object literal values). */
+export function patternVars(t: Term, out: Term[] = []): Term[] {
+  if (t.type === 'var') out.push(t);
+  else if (t.type === 'array') t.items.forEach((i) => patternVars(i, out));
+  else if (t.type === 'object') t.pairs.forEach(([, v]) => patternVars(v, out));
+  return out;
+}
+
+/** Every var term in t, not descending into comprehension or every bodies. */
+export function termVars(t: Term, out: Term[] = []): Term[] {
+  switch (t.type) {
+    case 'var': out.push(t); break;
+    case 'ref': termVars(t.head, out); t.path.forEach((p) => termVars(p, out)); break;
+    case 'array': case 'set': t.items.forEach((i) => termVars(i, out)); break;
+    case 'object': t.pairs.forEach(([k, v]) => { termVars(k, out); termVars(v, out); }); break;
+    case 'call': t.args.forEach((a) => termVars(a, out)); break;
+    case 'binop': termVars(t.left, out); termVars(t.right, out); break;
+    case 'member': if (t.key) termVars(t.key, out); termVars(t.value, out); termVars(t.coll, out); break;
+    default: break;
+  }
+  return out;
+}
+
+export function exprVars(e: Expr): Term[] {
+  const out: Term[] = [];
+  if (e.kind === 'some') return out;
+  if (e.kind === 'expr') { if (e.lhs) termVars(e.lhs, out); termVars(e.term, out); }
+  else { if (e.key) termVars(e.key, out); termVars(e.value, out); termVars(e.coll, out); }
+  for (const w of e.withs) termVars(w.value, out);
+  return out;
+}
+
+/**
+ * Declare the variables of a body in `scope`: `:=` targets and `some` names
+ * first (a second declaration is an error, as in OPA), then every other name
+ * that is neither visible already nor global.
+ */
+export function declareBody(body: Expr[], scope: Scope, frame: Frame, isGlobal: (name: string) => boolean): void {
+  const declare = (v: Term, what: string) => {
+    const name = (v as { name: string }).name;
+    if (name === '_') return;
+    if (scope.vars.has(name)) throw new RegoCompileError('rego_compile_error', v.loc, `var ${name} ${what} above`);
+    scope.vars.set(name, frame.slot(name));
+  };
+  for (const e of body) {
+    if (e.kind === 'some') e.vars.forEach((v) => declare(v, 'declared'));
+    else if (e.kind === 'somein') { for (const v of [...(e.key ? patternVars(e.key) : []), ...patternVars(e.value)]) declare(v, 'declared'); }
+    else if (e.kind === 'expr' && e.op === 'assign' && e.lhs) {
+      const vs = patternVars(e.lhs);
+      if (!vs.length && e.lhs.type !== 'array' && e.lhs.type !== 'object') throw new RegoCompileError('rego_parse_error', e.lhs.loc, 'cannot assign to ' + e.lhs.type);
+      vs.forEach((v) => declare(v, 'assigned'));
+    }
+  }
+  for (const e of body) for (const v of exprVars(e)) declareFree(v, scope, frame, isGlobal);
+}
+
+export function declareFree(v: Term, scope: Scope, frame: Frame, isGlobal: (name: string) => boolean): void {
+  const name = (v as { name: string }).name;
+  if (name === '_' || scope.lookup(name) !== undefined || isGlobal(name)) return;
+  scope.vars.set(name, frame.slot(name));
+}
