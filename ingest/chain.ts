@@ -110,11 +110,21 @@ export class ChainVerifier {
     return { kind: 'next', newlyLost, gap: { from_seq: expectedSeq, count: b.first_seq - expectedSeq, batches: skipped } };
   }
 
-  /** Moves the stream's head to a batch that check() judged 'next' and that is now stored. */
-  advance(b: TapBatch): void {
-    this.#heads.set(key(b.proxy, b.stream), {
+  /**
+   * Moves the stream's head to a batch that check() judged 'next' and that
+   * is stored (or about to be, in the same write as the batches judged
+   * against it). Returns how to put the head back if that write fails.
+   */
+  advance(b: TapBatch): () => void {
+    const k = key(b.proxy, b.stream);
+    const before = this.#heads.get(k);
+    this.#heads.set(k, {
       proxy: b.proxy, stream: b.stream, batch: b.batch, hash: b.hash,
       last_seq: b.first_seq + b.events.length - 1, lost: b.lost,
     });
+    return () => {
+      if (before) this.#heads.set(k, before);
+      else this.#heads.delete(k);
+    };
   }
 }

@@ -32,7 +32,7 @@ const events = (n: number) => Array.from({ length: n }, () => sampleL7());
 /** The real store with faults or call records added around it. */
 function storeWith(over: Partial<TapStore>): TapStore {
   return {
-    init: () => store.init(), writeBatch: (b) => store.writeBatch(b), chainHeads: () => store.chainHeads(),
+    init: () => store.init(), writeBatch: (b) => store.writeBatch(b), writeBatches: (bs) => store.writeBatches(bs), chainHeads: () => store.chainHeads(),
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
     ...over,
@@ -199,9 +199,9 @@ test('a restarted collector on the same store continues an existing chain', asyn
 test('a store failure is a retriable 503 and does not advance the chain', async () => {
   let failNext = true;
   const flaky = storeWith({
-    writeBatch: async (b) => {
+    writeBatches: async (bs) => {
       if (failNext) { failNext = false; throw new Error('disk full'); }
-      return store.writeBatch(b);
+      return store.writeBatches(bs);
     },
   });
   const c = new Collector(flaky);
@@ -239,7 +239,7 @@ test('batches of one stream accepted concurrently are stored in order', async ()
 test('over HTTP: the embedded publisher stores batches, and bad bodies get 400, 409 and 413', async (t) => {
   let failWrites = false;
   const c = new Collector(storeWith({
-    writeBatch: async (b) => { if (failWrites) throw new Error('store down'); return store.writeBatch(b); },
+    writeBatches: async (bs) => { if (failWrites) throw new Error('store down'); return store.writeBatches(bs); },
   }));
   const server = http.createServer((req, res) => void handleTapPost(c, req, res, { maxBodyBytes: 64 * 1024 }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

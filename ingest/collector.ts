@@ -8,13 +8,22 @@
 // gets a retriable result and resends the same batch, which store dedup
 // makes harmless even if part of it had landed.
 //
+// Many batches at once (acceptMany, the Kafka collector's path): each batch
+// is shape-checked and chain-verified on its own, exactly as one by one
+// (a batch is judged against the head its predecessor in the group moved,
+// provisionally), then all the group's new batches go to the store in ONE
+// writeBatches call. If that fails, every provisional head move is undone
+// and every batch of the group gets the retriable store error, so the
+// sender resends them all and they are judged afresh; what had landed is
+// collapsed by the store's row keys (./sql.ts), in whatever new grouping.
+//
 // A gap in a stream (batches or seqs missing, see ./chain.ts) is accepted:
 // the missing seqs are recorded as tap loss (reason 'sequence_gap') and the
 // chain re-anchors at the batch that arrived.
 
 import type { TapBatch } from './batch.ts';
 import { checkBatch } from './batch-check.ts';
-import { ChainVerifier, type ChainOptions } from './chain.ts';
+import { ChainVerifier, type ChainOptions, type ChainVerdict } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
 import type { TapStore } from './store.ts';
 
@@ -93,55 +102,99 @@ export class Collector {
 
   /** Checks, verifies and stores one batch (a parsed JSON body). Never throws. */
   async accept(body: unknown): Promise<CollectorResult> {
-    if (this.#closed) return this.refuse(new IngestError('INGEST_ERR_CLOSED', 'collector is closed'));
-    let batch: TapBatch;
-    try {
-      batch = checkBatch(body);
-    } catch (e) {
-      return this.refuse(asIngestError(e, 'collector: checking batch'));
-    }
-    const k = `${batch.proxy}\u0000${batch.stream}`;
-    const run = (this.#tails.get(k) ?? Promise.resolve()).then(() => this.#acceptInOrder(batch));
-    const tail = run.catch(() => undefined);
-    this.#tails.set(k, tail);
-    const result = await run;
-    if (this.#tails.get(k) === tail) this.#tails.delete(k);
-    return result;
+    return (await this.acceptMany([body]))[0];
   }
 
-  async #acceptInOrder(b: TapBatch): Promise<CollectorResult> {
-    try {
-      const chain = await this.#verifier();
-      const verdict = chain.check(b);
-      if (verdict.kind === 'duplicate') {
-        this.#counters.batches_duplicate++;
-        if (verdict.stale) this.#counters.batches_stale++;
-        return { ok: true, duplicate: true, events: b.events.length };
+  /**
+   * Checks and verifies each batch (parsed JSON bodies, each stream's in
+   * chain order), stores the new ones in one store write, and returns one
+   * result per body, in order. Never throws.
+   */
+  async acceptMany(bodies: readonly unknown[]): Promise<CollectorResult[]> {
+    const results: CollectorResult[] = new Array(bodies.length);
+    const checked: { i: number; batch: TapBatch }[] = [];
+    for (let i = 0; i < bodies.length; i++) {
+      if (this.#closed) {
+        results[i] = this.refuse(new IngestError('INGEST_ERR_CLOSED', 'collector is closed'));
+        continue;
       }
-      // Loss first: if the batch write then fails, the resend records the
-      // same loss again and the store dedups it; the other order could lose it.
+      try {
+        checked.push({ i, batch: checkBatch(bodies[i]) });
+      } catch (e) {
+        results[i] = this.refuse(asIngestError(e, 'collector: checking batch'));
+      }
+    }
+    if (checked.length === 0) return results;
+    // Wait until every stream of the group is idle, then hold them all: a
+    // stream's batches are judged one group (or one accept) at a time.
+    const keys = [...new Set(checked.map(({ batch: b }) => `${b.proxy}\u0000${b.stream}`))];
+    const idle = Promise.all(keys.map((k) => this.#tails.get(k)));
+    const run = idle.then(() => this.#acceptInOrder(checked.map((c) => c.batch)));
+    const tail = run.catch(() => undefined);
+    for (const k of keys) this.#tails.set(k, tail);
+    const judged = await run;
+    for (const k of keys) if (this.#tails.get(k) === tail) this.#tails.delete(k);
+    checked.forEach((c, j) => { results[c.i] = judged[j]; });
+    return results;
+  }
+
+  async #acceptInOrder(group: TapBatch[]): Promise<CollectorResult[]> {
+    const where = (b: TapBatch) => `collector: batch ${b.batch} of ${b.proxy}/${b.stream}`;
+    let chain: ChainVerifier;
+    try {
+      chain = await this.#verifier();
+    } catch (e) {
+      return group.map((b) => this.refuse(asIngestError(e, where(b))));
+    }
+    const verdicts: (ChainVerdict | IngestError)[] = [];
+    const undo: (() => void)[] = [];
+    const fresh: TapBatch[] = [];
+    const losses: Parameters<TapStore['recordLoss']>[0][] = [];
+    for (const b of group) {
+      let verdict: ChainVerdict;
+      try {
+        verdict = chain.check(b);
+      } catch (e) {
+        verdicts.push(asIngestError(e, where(b)));
+        continue;
+      }
+      verdicts.push(verdict);
+      if (verdict.kind === 'duplicate') continue;
       if (verdict.gap && verdict.gap.count > 0) {
-        await this.#store.recordLoss({
-          proxy: b.proxy, stream: b.stream, ts: this.#now(), from_seq: verdict.gap.from_seq, count: verdict.gap.count, reason: 'sequence_gap',
-        });
+        losses.push({ proxy: b.proxy, stream: b.stream, ts: this.#now(), from_seq: verdict.gap.from_seq, count: verdict.gap.count, reason: 'sequence_gap' });
       }
       if (verdict.newlyLost > 0) {
-        await this.#store.recordLoss({
-          proxy: b.proxy, stream: b.stream, ts: this.#now(), from_seq: b.first_seq, count: verdict.newlyLost, reason: 'sidecar_dropped',
-        });
+        losses.push({ proxy: b.proxy, stream: b.stream, ts: this.#now(), from_seq: b.first_seq, count: verdict.newlyLost, reason: 'sidecar_dropped' });
       }
-      await this.#store.writeBatch(b);
-      chain.advance(b);
-      if (verdict.gap) {
+      undo.push(chain.advance(b)); // provisional: the next batch of the stream is judged against it
+      fresh.push(b);
+    }
+    try {
+      // Loss first: if the batch write then fails, the resend records the
+      // same loss again and the store dedups it; the other order could lose it.
+      for (const loss of losses) await this.#store.recordLoss(loss);
+      if (fresh.length > 0) await this.#store.writeBatches(fresh);
+    } catch (e) {
+      for (const u of undo.reverse()) u();
+      const err = asIngestError(e, fresh.length === 1 ? where(fresh[0]) : `collector: ${fresh.length} batches from ${where(fresh[0]).slice(11)} on`);
+      return group.map(() => this.refuse(err));
+    }
+    return group.map((b, j) => {
+      const v = verdicts[j];
+      if (v instanceof IngestError) return this.refuse(v);
+      if (v.kind === 'duplicate') {
+        this.#counters.batches_duplicate++;
+        if (v.stale) this.#counters.batches_stale++;
+        return { ok: true, duplicate: true, events: b.events.length };
+      }
+      if (v.gap) {
         this.#counters.batches_after_gap++;
-        this.#counters.events_gap_lost += verdict.gap.count;
+        this.#counters.events_gap_lost += v.gap.count;
       }
       this.#counters.batches_accepted++;
       this.#counters.events_written += b.events.length;
       return { ok: true, duplicate: false, events: b.events.length };
-    } catch (e) {
-      return this.refuse(asIngestError(e, `collector: batch ${b.batch} of ${b.proxy}/${b.stream}`));
-    }
+    });
   }
 
   /** Counts a refusal and returns it as a result; the HTTP edge uses it for body errors too. */

@@ -33,6 +33,7 @@ function failingStore(): TapStore {
     init: () => store.init(), chainHeads: () => store.chainHeads(), lossSummary: () => store.lossSummary(),
     serviceGraph: (w, u) => store.serviceGraph(w, u), countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l),
     writeBatch: async (b) => { down(); return store.writeBatch(b); },
+    writeBatches: async (bs) => { down(); return store.writeBatches(bs); },
     recordLoss: async (l) => { down(); return store.recordLoss(l); },
     close: async () => {},
   };

@@ -7,8 +7,8 @@
 import type { TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
-  dedupToken, insertSettings, queries, ROLLUP_BUCKET_MS, schemaStatements, TAP_FILTER_COLUMNS,
-  type Queries, type SchemaOptions, type SqlDialect, type TapFilterColumn,
+  dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, ROLLUP_BUCKET_MS, schemaStatements, TAP_FILTER_COLUMNS,
+  type Queries, type SchemaOptions, type SqlDialect, type StoreLayout, type TapFilterColumn,
 } from './sql.ts';
 import type { ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
 import { batchRows, rowToTap } from './tap-row.ts';
@@ -36,6 +36,7 @@ export class SqlTapStore implements TapStore {
   readonly #now: () => number;
   readonly #inFlight = new Set<Promise<unknown>>();
   #dialect: SqlDialect | null = null;
+  #layout: StoreLayout = 'replacing';
   #q: Queries | null = null;
   #closing: Promise<void> | null = null;
 
@@ -47,6 +48,8 @@ export class SqlTapStore implements TapStore {
 
   /** The dialect init() found (null before init). */
   get dialect(): SqlDialect | null { return this.#dialect; }
+  /** How this store's tables deduplicate (see StoreLayout in ./sql.ts); known after init(). */
+  get layout(): StoreLayout { return this.#layout; }
 
   /** Runs one engine call, tracked so close() can wait for it; errors name what was being done. */
   async #run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -71,32 +74,69 @@ export class SqlTapStore implements TapStore {
     return this.#run(what, () => this.#engine.rows<T>(sql, params));
   }
 
-  #insert(what: string, table: string, rows: Row[], token: string): Promise<void> {
+  #insert(what: string, table: string, rows: Row[], token: string | null): Promise<void> {
     const settings = insertSettings(this.#dialect ?? 'modern', token);
     return this.#run(what, () => this.#engine.insert(table, rows, settings));
   }
 
   async init(): Promise<void> {
     const dialect = await this.#run('opening', () => this.#engine.open());
+    // A modern store created before multi-batch inserts has plain MergeTree
+    // taps: keep its one-batch-per-insert token dedup and read without FINAL.
+    const existing = await this.#run('reading the taps engine', () => this.#engine.rows<{ engine: string }>(
+      "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'taps'", {}));
+    this.#layout = dialect === 'modern' && existing[0]?.engine === 'MergeTree' ? 'token' : 'replacing';
     for (const sql of schemaStatements({ ...this.#schema, dialect })) {
       await this.#run(`creating schema (${sql.slice(0, 60).replace(/\s+/g, ' ')}…)`, () => this.#engine.exec(sql));
     }
     this.#dialect = dialect;
-    this.#q = queries(dialect);
+    this.#q = queries(dialect, this.#layout);
   }
 
   async writeBatch(b: TapBatch): Promise<void> {
+    await this.writeBatches([b]);
+  }
+
+  /**
+   * Writes verified batches (any streams, each stream's in chain order) as
+   * ONE insert into taps and one into tap_batches: taps first, chain records
+   * second, so a failure in between leaves the heads behind and the batches
+   * come again; the row keys (./sql.ts) collapse whatever landed twice, in
+   * whatever grouping. Split only past MAX_ROWS_PER_INSERT, at batch bounds.
+   */
+  async writeBatches(batches: readonly TapBatch[]): Promise<void> {
     this.#queries();
-    const token = dedupToken(b.proxy, b.stream, b.batch);
-    const what = `writing batch ${b.batch} of ${b.proxy}/${b.stream}`;
-    // Taps first, chain record second: if we fail in between, the chain head
-    // does not advance, the batch is resent and the taps insert dedups.
-    // One INSERT per batch: legacy rollup rows are per insert block and batch.
-    if (b.events.length > 0) await this.#insert(what, 'taps', batchRows(b), token);
-    await this.#insert(what, 'tap_batches', [{
+    if (batches.length === 0) return;
+    if (batches.length === 1 || this.#layout === 'token') {
+      for (const b of batches) await this.#writeGroup([b], dedupToken(b.proxy, b.stream, b.batch));
+      return;
+    }
+    let group: TapBatch[] = [];
+    let rows = 0;
+    for (const b of batches) {
+      if (group.length > 0 && rows + b.events.length > MAX_ROWS_PER_INSERT) {
+        await this.#writeGroup(group, null);
+        group = [];
+        rows = 0;
+      }
+      group.push(b);
+      rows += b.events.length;
+    }
+    await this.#writeGroup(group, group.length === 1 ? dedupToken(group[0].proxy, group[0].stream, group[0].batch) : null);
+  }
+
+  async #writeGroup(group: readonly TapBatch[], token: string | null): Promise<void> {
+    const first = group[0];
+    const what = group.length === 1
+      ? `writing batch ${first.batch} of ${first.proxy}/${first.stream}`
+      : `writing ${group.length} batches (first: batch ${first.batch} of ${first.proxy}/${first.stream})`;
+    const taps = group.length === 1 ? batchRows(first) : group.flatMap(batchRows);
+    if (taps.length > 0) await this.#insert(what, 'taps', taps, token);
+    const now = this.#now();
+    await this.#insert(what, 'tap_batches', group.map((b) => ({
       proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: b.events.length,
-      hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: this.#now(),
-    }], token);
+      hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: now,
+    })), token);
   }
 
   async chainHeads(): Promise<ChainHead[]> {

@@ -3,24 +3,33 @@
 // a cluster via ./sql-cluster.ts) runs statements generated from the table
 // definitions here; no other file spells a column.
 //
-// Two dialects, picked from the server version (see ./clickhouse-store.ts):
+// Exactly once, in both dialects, by data rather than by insert: the
+// collector writes MANY tap batches per INSERT (one per Kafka fetch, see
+// ./kafka-collector.ts), and after a crash between the insert and the offset
+// commit the same batches come again, grouped differently. A per-insert
+// dedup token cannot recognise a group cut another way, so identity lives in
+// the rows:
 //
-// - modern (ClickHouse >= 22.x, chdb): MergeTree and AggregatingMergeTree;
-//   every INSERT carries insert_deduplication_token (see `dedupToken`), tables
-//   keep a non-replicated dedup window, and
-//   deduplicate_blocks_in_dependent_materialized_views makes the rollup views
-//   skip a deduplicated block too, so a resent batch never counts twice.
-// - legacy (ClickHouse 18.16, Debian's package): none of that exists there
-//   (no dedup token, no non-replicated dedup window, no TTL; LowCardinality is
-//   experimental). Dedup moves into the data: tables are ReplacingMergeTree
-//   keyed by the identity of what they hold, and reads use FINAL. A rollup row
-//   is one batch's aggregate for one bucket (key includes proxy, stream,
-//   batch), so a batch written twice leaves two identical rows that FINAL
-//   collapses; the states of different batches merge at query time. The cost:
-//   rollups do not shrink below one row per batch and bucket, and FINAL reads
-//   merge at query time; a batch must stay one insert block (batches are far
-//   below max_insert_block_size, 1,048,576 rows). Raw taps need no extra key: a resent event repeats
-//   every column, so (dst_service, ts, proxy, stream, seq) identifies it.
+// - taps and tap_batches are ReplacingMergeTree keyed by what a row is (a tap
+//   by dst_service, ts, proxy, stream, seq: a resent event repeats every
+//   column; a chain record by proxy, stream, batch), and reads say FINAL.
+// - a rollup row is ONE batch's aggregate for one bucket: its key includes
+//   proxy, stream, batch. A batch written twice, alone or inside any other
+//   group, yields identical rows that FINAL collapses; the states of
+//   different batches merge at query time. This holds only while a batch is
+//   never split across insert blocks: a group stays below
+//   max_insert_block_size rows (MAX_ROWS_PER_INSERT) and modern inserts turn
+//   off parallel parsing, which cuts blocks by bytes (`insertSettings`).
+//   The cost: rollups keep one row per batch and bucket, and FINAL merges
+//   at query time.
+//
+// Dialects, picked from the server version (see ./clickhouse-store.ts):
+// - modern (ClickHouse >= 22.x, chdb): TTL, LowCardinality, query parameters;
+//   an INSERT of a single batch still carries insert_deduplication_token
+//   (see `dedupToken`), which keeps stores created before the change above
+//   (plain MergeTree taps: `layout` 'token', ./sql-store.ts) exact.
+// - legacy (ClickHouse 18.16, Debian's package): no dedup token, no TTL;
+//   LowCardinality is experimental there, so plain String.
 //
 // Times are UInt64 epoch milliseconds rather than DateTime64, headers a JSON
 // string rather than Map, states AggregateFunction rather than
@@ -93,14 +102,20 @@ const ROLLUP_STATS = `
   latency AggregateFunction(quantilesTDigest(${levels}), Float64),
   req_bytes AggregateFunction(sum, UInt64), resp_bytes AggregateFunction(sum, UInt64), retries AggregateFunction(sum, UInt64)`;
 
-/** In legacy rollups, the batch a row was aggregated from (see the header). */
-const LEGACY_BATCH_KEY = 'proxy, stream, batch';
+/** In rollups, the batch a row was aggregated from (see the header). */
+const BATCH_KEY = 'proxy, stream, batch';
+
+/**
+ * Most rows one INSERT may carry: below max_insert_block_size (1,048,576 on
+ * every version) so a group stays one block and no batch is split.
+ */
+export const MAX_ROWS_PER_INSERT = 500_000;
 
 /** One stored table. `order` is the sorting key; legacy keys are dedup keys. */
 export interface TableDef {
   name: string;
   columns: (d: SqlDialect) => string;
-  modern: { engine: 'MergeTree' | 'AggregatingMergeTree'; order: string };
+  modern: { engine: 'MergeTree' | 'ReplacingMergeTree'; order: string };
   legacy: { engine: 'ReplacingMergeTree'; order: string; partitioned: boolean };
   /** Epoch-ms column for partitions and TTL. */
   timeCol: string;
@@ -111,13 +126,12 @@ export interface TableDef {
 
 // LowCardinality needs allow_experimental_low_cardinality_type on 18.16: plain String there.
 const plain = (d: SqlDialect, cols: string) => (d === 'legacy' ? cols.replace(/LowCardinality\((\w+)\)/g, '$1') : cols);
-const rollupColumns = (keys: string) => (d: SqlDialect) =>
-  `${keys},${d === 'legacy' ? ' proxy String, stream String, batch UInt64,' : ''}${ROLLUP_STATS}`;
+const rollupColumns = (keys: string) => () => `${keys}, proxy String, stream String, batch UInt64,${ROLLUP_STATS}`;
 
 export const TABLES: readonly TableDef[] = [
   {
     name: 'taps', columns: (d) => plain(d, TAP_COLUMNS), timeCol: 'ts', rollup: false, shardKey: 'proxy, stream',
-    modern: { engine: 'MergeTree', order: 'dst_service, ts, proxy, stream, seq' },
+    modern: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq' },
     legacy: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq', partitioned: true },
   },
   {
@@ -125,7 +139,7 @@ export const TABLES: readonly TableDef[] = [
     columns: () => `
   proxy String, stream String, batch UInt64, first_seq UInt64, events UInt32,
   hash String, prev_hash String, lost UInt64, received_at UInt64`,
-    modern: { engine: 'MergeTree', order: 'proxy, stream, batch' },
+    modern: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch' },
     legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch', partitioned: true },
   },
   {
@@ -140,14 +154,14 @@ export const TABLES: readonly TableDef[] = [
   {
     name: 'rollup_service_10s', timeCol: 'bucket', rollup: true, shardKey: 'service',
     columns: rollupColumns('\n  bucket UInt64, service String'),
-    modern: { engine: 'AggregatingMergeTree', order: 'bucket, service' },
-    legacy: { engine: 'ReplacingMergeTree', order: `bucket, service, ${LEGACY_BATCH_KEY}`, partitioned: true },
+    modern: { engine: 'ReplacingMergeTree', order: `bucket, service, ${BATCH_KEY}` },
+    legacy: { engine: 'ReplacingMergeTree', order: `bucket, service, ${BATCH_KEY}`, partitioned: true },
   },
   {
     name: 'rollup_edge_10s', timeCol: 'bucket', rollup: true, shardKey: 'src_service, dst_service',
     columns: rollupColumns('\n  bucket UInt64, src_service String, dst_service String'),
-    modern: { engine: 'AggregatingMergeTree', order: 'bucket, src_service, dst_service' },
-    legacy: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${LEGACY_BATCH_KEY}`, partitioned: true },
+    modern: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${BATCH_KEY}` },
+    legacy: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${BATCH_KEY}`, partitioned: true },
   },
 ];
 
@@ -166,12 +180,9 @@ const EXTERNAL = `'${EXTERNAL_SERVICE.replace(/\\/g, '\\\\').replace(/'/g, "\\'"
 /** A materialized view from `taps` into a rollup table. */
 export interface ViewDef { name: string; to: string; select: (d: SqlDialect, from: string) => string }
 
-const rollupSelect = (keys: string, where: string) => (d: SqlDialect, from: string) => {
-  const batch = d === 'legacy' ? `, ${LEGACY_BATCH_KEY}` : '';
-  return `SELECT ${BUCKET}, ${keys}${batch},${ROLLUP_STATES}
+const rollupSelect = (keys: string, where: string) => (_d: SqlDialect, from: string) => `SELECT ${BUCKET}, ${keys}, ${BATCH_KEY},${ROLLUP_STATES}
 FROM ${from} WHERE kind = 'l7.request' AND ${where}
-GROUP BY bucket, ${keys.replace(/\w+ AS /g, '')}${batch}`;
-};
+GROUP BY bucket, ${keys.replace(/\w+ AS /g, '')}, ${BATCH_KEY}`;
 
 export const VIEWS: readonly ViewDef[] = [
   // A service's own view of what it served: inbound requests only.
@@ -238,15 +249,33 @@ export function dedupToken(proxy: string, stream: string, batch: number): string
   return `${proxy}:${stream}:${batch}`;
 }
 
-/** Settings of a deduplicated INSERT: modern only, legacy servers reject them as unknown. */
-export function insertSettings(dialect: SqlDialect, token: string): Record<string, string | number> {
+/**
+ * Settings of an INSERT: modern only, legacy servers reject them as unknown.
+ * `token`: the insert holds exactly one batch (or one loss record) and may
+ * be dropped as a repeat by that token; null for a multi-batch group, which
+ * relies on the row keys (see the header) and on block-hash dedup of an
+ * identical retry.
+ */
+export function insertSettings(dialect: SqlDialect, token: string | null): Record<string, string | number> {
   if (dialect === 'legacy') return {};
   return {
-    insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1, insert_deduplication_token: token,
+    insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1,
+    ...(token === null ? {} : { insert_deduplication_token: token }),
+    // Parallel parsing cuts the input into blocks by bytes, which could split
+    // a batch across two rollup rows of the same key (see the header).
+    input_format_parallel_parsing: 0,
     // Through a Distributed table (./sql-cluster.ts): acknowledged means on its shard.
     insert_distributed_sync: 1,
   };
 }
+
+/**
+ * How a store's tables deduplicate: 'replacing' (this schema: row keys and
+ * FINAL reads) or 'token' (a modern store created before it: plain MergeTree
+ * taps, AggregatingMergeTree rollups, dedup only by a per-batch insert token,
+ * so one batch per INSERT and no FINAL, which plain MergeTree refuses).
+ */
+export type StoreLayout = 'replacing' | 'token';
 
 // ---------------------------------------------------------------------------
 // Queries. Values always come in as {name:Type} parameters (on a legacy
@@ -255,7 +284,7 @@ export function insertSettings(dialect: SqlDialect, token: string): Record<strin
 
 /** Output numbers as JSON numbers (all values here stay below 2^53). */
 const JSON_NUMBERS = 'SETTINGS output_format_json_quote_64bit_integers = 0';
-const final = (d: SqlDialect) => (d === 'legacy' ? ' FINAL' : '');
+const final = (layout: StoreLayout) => (layout === 'replacing' ? ' FINAL' : '');
 
 /** The queries of one dialect. */
 export interface Queries {
@@ -274,7 +303,10 @@ const statsSelect = `
 
 const windowWhere = 'bucket >= {from:UInt64} AND bucket < {until:UInt64}';
 
-export function queries(d: SqlDialect): Queries {
+export function queries(dialect: SqlDialect, layout: StoreLayout): Queries {
+  const d = layout;
+  // tap_loss stays a MergeTree with one record per insert (token dedup) on modern servers.
+  const lossFinal = dialect === 'legacy' ? ' FINAL' : '';
   return {
     // Duplicate chain records are identical but for received_at: argMax by batch needs no FINAL.
     chainHeads: `
@@ -285,7 +317,7 @@ SELECT proxy, stream, max(b.batch) AS head_batch,
 FROM tap_batches AS b GROUP BY proxy, stream ORDER BY proxy, stream ${JSON_NUMBERS}`,
     lossSummary: `
 SELECT proxy, reason, sum(count) AS events, count() AS records, max(ts) AS last_ts
-FROM tap_loss${final(d)} GROUP BY proxy, reason ORDER BY proxy, reason ${JSON_NUMBERS}`,
+FROM tap_loss${lossFinal} GROUP BY proxy, reason ORDER BY proxy, reason ${JSON_NUMBERS}`,
     serviceStats: `
 SELECT service,${statsSelect}
 FROM rollup_service_10s${final(d)} WHERE ${windowWhere} GROUP BY service ORDER BY service ${JSON_NUMBERS}`,

@@ -67,6 +67,30 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       assert.equal((await s.chainHeads()).length, 1);
     });
 
+    test('a batch re-inserted inside a differently composed multi-batch write is stored once, raw and in the rollups', async () => {
+      const s = await openStore();
+      const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 20_000;
+      const inbound = (n: number, at: number) => Array.from({ length: n }, (_, i) => sampleL7({ ts: at + i, direction: 'inbound', latency_ms: 1 + (i % 7) }));
+      const outbound = (n: number, at: number) => Array.from({ length: n }, (_, i) => sampleL7({ ts: at + i, direction: 'outbound', src_service: 'web', dst_service: 'cart' }));
+      const a = sampleChain('cart-1', 'sa', [inbound(30, t0), inbound(20, t0 + 9_990), inbound(10, t0 + 5)]); // the second straddles two buckets
+      const b = sampleChain('web-1', 'sb', [outbound(15, t0), outbound(5, t0 + 1)]);
+      const c = sampleChain('cart-2', 'sc', [[sampleL4Open({ ts: t0 }), ...inbound(4, t0)]]);
+      // A collector wrote this group, then crashed before committing its offsets...
+      await s.writeBatches([a[0], b[0], a[1]]);
+      // ...and the redelivered records were grouped another way, with newer ones.
+      await s.writeBatches([b[0], a[1], a[2], c[0]]);
+      await s.writeBatches([a[0], b[1]]);
+      await s.writeBatches([a[1]]); // and once more on its own
+      assert.equal(await s.countTaps({}), 30 + 20 + 10 + 15 + 5 + 5);
+      assert.equal(await s.countTaps({ proxy: 'cart-1' }), 60);
+      assert.equal(await s.countTaps({ kind: 'l4.open' }), 1);
+      const g = await s.serviceGraph(60, t0 + 30_000);
+      assert.equal(g.nodes.find((n) => n.service === 'cart')?.requests, 64);
+      assert.equal(g.edges.find((e) => e.src === 'web' && e.dst === 'cart')?.requests, 20);
+      const heads = await s.chainHeads();
+      assert.deepEqual(heads.map((h) => [h.proxy, h.batch, h.last_seq]), [['cart-1', 2, 59], ['cart-2', 0, 4], ['web-1', 1, 19]]);
+    });
+
     test('a batch resent to a reopened store (collector restarted before its ack) is still stored once', async () => {
       const place = backend.freshPlace();
       const t0 = Date.now();

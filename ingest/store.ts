@@ -65,6 +65,12 @@ export interface TapStore {
    * (proxy, stream, batch): writing the same batch twice stores it once.
    */
   writeBatch(batch: TapBatch): Promise<void>;
+  /**
+   * Writes verified batches (several streams; each stream's in chain order)
+   * in as few inserts as the backend allows. Idempotent per batch in any
+   * grouping: a batch written again, alone or among others, is stored once.
+   */
+  writeBatches(batches: readonly TapBatch[]): Promise<void>;
   /** The newest stored batch of every (proxy, stream). */
   chainHeads(): Promise<ChainHead[]>;
   /** Records that a proxy lost events: sequence gap seen, or drops it reported. */

@@ -43,7 +43,15 @@ export async function startRecordingCollector(port = 0): Promise<RecordingCollec
       let b: TapBatch;
       try {
         b = checkBatch(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        if (chain.check(b).kind === 'duplicate') return reply(200, { accepted: 0, duplicate: true });
+        const verdict = chain.check(b);
+        if (verdict.kind === 'duplicate') return reply(200, { accepted: 0, duplicate: true });
+        // The verifier accepts a gap as loss (right for a lossy bus); over
+        // HTTP an honest sidecar resends until acknowledged, so a gap here is
+        // a sidecar bug: refuse it as the old verifier did.
+        if (verdict.gap) {
+          const g = verdict.gap;
+          throw Object.assign(new Error(`batch ${b.batch} of ${b.proxy}/${b.stream}: gap of ${g.count} seqs from ${g.from_seq} (${g.batches} batches skipped)`), { code: 'INGEST_ERR_CHAIN' });
+        }
       } catch (e) {
         const err = e as { code?: string; message: string };
         problems.push(err.message);
