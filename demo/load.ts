@@ -13,6 +13,8 @@ export interface LoadStats {
   failed: number;
   /** Requests not sent because `maxInFlight` were already waiting. */
   skipped: number;
+  /** Completed requests by status (0: no response). */
+  by_status: Record<number, number>;
 }
 
 export interface LoadGenerator {
@@ -73,7 +75,7 @@ export function startLoad(opts: { target: string; rps: number; maxInFlight?: num
   const rnd = opts.random ?? Math.random;
   const maxInFlight = opts.maxInFlight ?? 256;
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
-  const stats: LoadStats = { sent: 0, completed: 0, failed: 0, skipped: 0 };
+  const stats: LoadStats = { sent: 0, completed: 0, failed: 0, skipped: 0, by_status: {} };
   const inflight = new Set<Promise<void>>();
   const started = Date.now();
   // Each tick sends what the schedule owes since the start, so timer jitter does not change the rate.
@@ -84,6 +86,7 @@ export function startLoad(opts: { target: string; rps: number; maxInFlight?: num
       stats.sent += 1;
       const p = sendOne(agent, url, requestPath(rnd), requestHeaders(rnd)).then((s) => {
         stats.completed += 1;
+        stats.by_status[s] = (stats.by_status[s] ?? 0) + 1;
         if (s >= 500 || s === 0) stats.failed += 1;
         inflight.delete(p);
       });
@@ -91,7 +94,7 @@ export function startLoad(opts: { target: string; rps: number; maxInFlight?: num
     }
   }, 20);
   return {
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, by_status: { ...stats.by_status } }),
     async stop() {
       clearInterval(timer);
       await Promise.all(inflight);

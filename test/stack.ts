@@ -69,7 +69,7 @@ export async function startScaledOutControl(opts: { brokers: string[]; clickhous
 export interface SidecarFinalStats {
   inbound: { requests: number };
   outbound: { requests: number };
-  taps: { emitted: number; acked: number; dropped: number; rejected: number; abandoned: number };
+  taps: { emitted: number; acked: number; dropped: number; rejected: number; abandoned: number; lost_by_kind: Record<string, number> };
 }
 
 /** Each sidecar's full stats as printed when it stopped. */

@@ -29,6 +29,10 @@ export interface Listener {
 
 export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound' | 'outbound', at: HostPort): Promise<Listener> {
   const server = http.createServer({ keepAlive: true });
+  // Idle client connections stay open 65 s (nginx uses 75 s): longer than any
+  // client pool's idle timeout (ours is 4 s), so a client never reuses a
+  // socket we are closing at that instant.
+  server.keepAliveTimeout = 65_000;
   const sockets = new Set<net.Socket>();
   const own = (socket: net.Socket): Peer => ({
     service: rt.opts.service, instance: rt.opts.instance, addr: plainAddr(socket.localAddress), port: socket.localPort ?? 0,

@@ -31,7 +31,26 @@ export const upstreamStage: Stage = {
   handle: forward,
 };
 
+/** Requests whose body is known to be empty can be replayed on a fresh connection. */
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+/** The peer closed a kept-alive socket just as we reused it: nothing reached the upstream's handler. */
+function isStaleReuse(up: http.ClientRequest, e: NodeJS.ErrnoException, responded: boolean): boolean {
+  return !responded && up.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+}
+
 function forward(ctx: RequestContext): Promise<void> {
+  return attempt(ctx, !hasBody(ctx.req));
+}
+
+// Node documents the race this guards against (http.ClientRequest#reusedSocket):
+// a pooled socket the server closes while we write to it fails with
+// ECONNRESET before any response. A request without a body is replayed once
+// on a new connection; one with a body has been consumed and fails as
+// MESH_ERR_UPSTREAM_RESET (the retry stage, a later issue, decides for those).
+function attempt(ctx: RequestContext, mayReplay: boolean): Promise<void> {
   const ep = ctx.endpoint!;
   const target = `${ep.addr}:${ep.port}`;
   ctx.upstream = target;
@@ -66,6 +85,13 @@ function forward(ctx: RequestContext): Promise<void> {
       socket.once('close', () => clearTimeout(timer));
     });
     up.on('error', (e: NodeJS.ErrnoException) => {
+      if (mayReplay && !settled && isStaleReuse(up, e, responded)) {
+        settled = true;
+        ctx.signal?.removeEventListener('abort', onAbort);
+        up.destroy();
+        attempt(ctx, false).then(resolve, reject);
+        return;
+      }
       if (!responded && e.code && CONNECT_CODES.has(e.code)) {
         fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} failed: ${e.code}`, { cause: e }));
       } else {
@@ -90,8 +116,14 @@ function forward(ctx: RequestContext): Promise<void> {
     ctx.res.on('close', () => {
       if (!ctx.res.writableFinished) fail(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before the response from ${target} was complete`));
     });
-    ctx.req.on('data', (chunk: Buffer) => { ctx.reqBytes += chunk.length; });
-    ctx.req.pipe(up);
+    if (mayReplay) {
+      // No body: end the upstream request ourselves, so a replay does not wait on a stream already ended.
+      ctx.req.resume();
+      up.end();
+    } else {
+      ctx.req.on('data', (chunk: Buffer) => { ctx.reqBytes += chunk.length; });
+      ctx.req.pipe(up);
+    }
   });
 }
 

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Child, quietTopology, startDemoMesh, startLoad } from '../demo/index.ts';
+import { startKafkaMock, startTestClickHouseServer } from './peers.ts';
+import { assertNoSidecarLoss, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a Kafka collector killed with SIGKILL mid-stream and restarted leaves every tap in ClickHouse exactly once', { timeout: 240_000 }, async () => {
+  const lines: string[] = [];
+  const log = (l: string) => lines.push(l);
+  const kafka = await startKafkaMock();
+  const ch = await startTestClickHouseServer();
+  // The control plane here runs no collector: the collector is its own process, to be killed.
+  const core = await startScaledOutControl({ brokers: kafka.brokers, clickhouseUrl: ch.url, collector: false }, lines);
+  const startCollector = () => new Child('collector', [
+    'collector', '--brokers', kafka.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', ch.url,
+  ], log);
+  let collector = startCollector();
+  const mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
+  try {
+    const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
+    // Wait until the collector is writing, then kill it in the middle of the stream.
+    await eventually('the collector writing taps', async () => await core.store.countTaps({ kind: 'l7.request' }) > 500, 60_000);
+    collector.kill('SIGKILL');
+    await collector.exited;
+    log('test: collector killed');
+    await sleep(4_000);
+    collector = startCollector();
+    await sleep(6_000);
+    await load.stop();
+    const served = load.stats();
+    assert.equal(served.failed, 0, `statuses ${JSON.stringify(served.by_status)}: traffic is unaffected by the collector dying`);
+    assert.equal(served.skipped, 0);
+
+    const expected = served.sent * DEMO_HOPS.length;
+    await eventually(`${expected} l7 taps in ClickHouse`, async () => await core.store.countTaps({ kind: 'l7.request' }) >= expected, 90_000);
+    await mesh.close();
+    assertNoSidecarLoss(lines, mesh.sidecars.size);
+    await collector.stop(20_000);
+
+    for (const hop of DEMO_HOPS) {
+      const n = await core.store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });
+      assert.equal(n, served.sent, `${hop.proxy} ${hop.direction} ${hop.src} -> ${hop.dst}`);
+    }
+    assert.equal(await core.store.countTaps({ kind: 'l7.request' }), expected, 'none doubled');
+    assert.deepEqual(await core.store.lossSummary(), [], 'no tap loss recorded');
+  } catch (e) {
+    console.error(lines.slice(-60).join('\n'));
+    throw e;
+  } finally {
+    await mesh.close();
+    await collector.stop();
+    await core.close();
+    await ch.close();
+    await kafka.stop();
+  }
+});
