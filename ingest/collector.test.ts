@@ -212,6 +212,42 @@ test('a store failure is a retriable 503 and does not advance the chain', async 
   assert.deepEqual(await c.accept(b0), { ok: true, duplicate: false, events: 2 });
 });
 
+test('a group whose write landed but whose ack was lost is stored once when resent grouped differently, raw and in the rollups', async () => {
+  let loseAck = true;
+  const c = new Collector(storeWith({
+    writeBatches: async (bs) => {
+      await store.writeBatches(bs);
+      if (loseAck) { loseAck = false; throw new Error('connection reset after the insert'); }
+    },
+  }), { behindHead: 'duplicate' });
+  const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 20_000;
+  const inbound = (n: number) => Array.from({ length: n }, (_, i) => sampleL7({ ts: t0 + i, direction: 'inbound', dst_service: 'grp' }));
+  const a = sampleChain('p-grp-a', 's', [inbound(4), inbound(3), inbound(2)]);
+  const b = sampleChain('p-grp-b', 's', [inbound(5), inbound(1)]);
+  const first = await c.acceptMany([a[0], b[0], a[1]]);
+  assert.ok(first.every((r) => !r.ok && r.retriable && r.code === 'INGEST_ERR_STORE'), JSON.stringify(first));
+  const again = await c.acceptMany([b[0], a[0], b[1], a[1], a[2], 'not a batch']);
+  assert.deepEqual(again.map((r) => (r.ok ? r.events : r.code)), [5, 4, 1, 3, 2, 'INGEST_ERR_MALFORMED']);
+  assert.deepEqual((await c.acceptMany([a[1], b[1]])).map((r) => r.ok && r.duplicate), [true, true]);
+  assert.equal(await store.countTaps({ proxy: 'p-grp-a' }), 9);
+  assert.equal(await store.countTaps({ proxy: 'p-grp-b' }), 6);
+  assert.equal((await store.serviceGraph(60, t0 + 30_000)).nodes.find((n) => n.service === 'grp')?.requests, 15);
+  const counters = c.counters();
+  assert.deepEqual([counters.batches_accepted, counters.events_written, counters.batches_duplicate], [5, 15, 2]);
+});
+
+test('in a group, a batch that breaks its chain is rejected for good while the others are stored', async () => {
+  const c = new Collector(store);
+  const a = sampleChain('p-grp-bad', 's', [events(2), events(2)]);
+  const altered = structuredClone(a[1]);
+  (altered.events[0] as { status: number }).status = 599;
+  const [b0] = sampleChain('p-grp-ok', 's', [events(3)]);
+  const r = await c.acceptMany([a[0], altered, b0]);
+  assert.deepEqual(r.map((x) => (x.ok ? 'ok' : x.code)), ['ok', 'INGEST_ERR_CHAIN', 'ok']);
+  assert.equal((await c.accept(a[1])).ok, true, 'the honest copy still follows the head');
+  assert.equal(await store.countTaps({ proxy: 'p-grp-bad' }), 4);
+});
+
 test('growth of a batch lost counter is recorded once as a loss', async () => {
   const losses: { count: number; from_seq: number }[] = [];
   const recording = storeWith({ recordLoss: async (l) => { losses.push(l); await store.recordLoss(l); } });

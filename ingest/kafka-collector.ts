@@ -11,15 +11,20 @@
 //                                is retried with backoff (heartbeating) until
 //                                the store is back or the partition moves
 //
-// Records of one partition are handled strictly one after another: a later
-// batch of a stream must not be judged while an earlier one is unstored,
-// or it would look like a gap. Partitions run concurrently
-// (partitionsConsumedConcurrently); one insert per tap batch.
+// Records of one partition are judged in order: a later batch of a stream
+// must not be judged while an earlier one is unstored, or it would look
+// like a gap. Partitions run concurrently (partitionsConsumedConcurrently,
+// default: every partition), and what their fetches deliver goes to the
+// store together: each handler submits its whole fetch to a GroupCommit
+// (./group-commit.ts), which hands the records of all handlers to
+// Collector.acceptMany as one group (one ClickHouse INSERT), and each
+// handler commits its partition once its records' outcomes are final.
 //
 // Restarts and rebalances: uncommitted records are delivered again, to this
 // member or another. The Collector runs with behindHead 'duplicate', so a
 // redelivered batch at or behind its stream's stored head is a duplicate,
-// and the store's insert token makes a half-landed write harmless. On every
+// and the store's row keys make a half-landed write harmless even when the
+// redelivered records are grouped differently (see ./sql.ts). On every
 // group join the chain heads are reloaded from the store, because the
 // previous owner of a partition may have advanced its streams.
 
@@ -27,6 +32,7 @@ import { Kafka, logLevel, type Consumer, type KafkaMessage, type LogEntry } from
 import { DEFAULT_TAPS_TOPIC, ensureTopic, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';
 import { Collector, type CollectorCounters, type CollectorResult } from './collector.ts';
 import { IngestError } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { TapStore } from './store.ts';
 
 /** Largest record the collector decodes (the producer's limit is 1 MiB). */
@@ -44,7 +50,12 @@ export interface KafkaCollectorOptions {
   /** Backoff while the store is unavailable. */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /** Partitions handled at once (default 64: every partition of the topic, so their fetches share inserts). */
   partitionsConsumedConcurrently?: number;
+  /** Group commit: wait this long for other partitions' records when idle (default 5 ms). */
+  groupLingerMs?: number;
+  /** Group commit: record bytes that close a group at once (default 16 MiB). */
+  groupMaxBytes?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** How long a fetch waits on the broker for new records (also bounds how long close() waits). */
@@ -58,6 +69,9 @@ export interface KafkaCollectorCounters extends CollectorCounters {
   records: number;
   /** Offsets committed (one commit per partition batch). */
   commits: number;
+  /** Groups written (each one acceptMany, one insert) and the records in them. */
+  groups: number;
+  grouped_records: number;
   /** Attempts that failed retriably and were tried again. */
   store_retries: number;
   rebalances: number;
@@ -82,6 +96,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   const retryMax = opts.retryMaxMs ?? 5_000;
   const heartbeatMs = opts.heartbeatIntervalMs ?? 1_000;
   const collector = new Collector(opts.store, { now: opts.now, behindHead: 'duplicate' });
+  const groups = new GroupCommit(collector, { lingerMs: opts.groupLingerMs, maxBytes: opts.groupMaxBytes });
   const c = { records: 0, commits: 0, store_retries: 0, rebalances: 0, partitions: [] as number[], last_error: '' };
 
   if (opts.createPartitions !== false) await ensureTopic(opts.brokers, topic, opts.createPartitions ?? DEFAULT_TAPS_PARTITIONS, log);
@@ -98,21 +113,35 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     heartbeatInterval: heartbeatMs,
     maxBytesPerPartition: maxBytes + 64 * 1024,
     maxWaitTimeInMs: opts.fetchWaitMs ?? 500,
+    maxBytes: 64 * 1024 * 1024,
     allowAutoTopicCreation: true,
   });
 
-  /** One record to a final or retriable outcome. */
-  async function judge(m: KafkaMessage): Promise<CollectorResult> {
-    const v = m.value;
-    if (v === null || v.length === 0) return collector.refuse(new IngestError('INGEST_ERR_MALFORMED', 'record has no value'));
-    if (v.length > maxBytes) return collector.refuse(new IngestError('INGEST_ERR_TOO_LARGE', `record is ${v.length} bytes, the limit is ${maxBytes}`));
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(v.toString('utf8'));
-    } catch (e) {
-      return collector.refuse(new IngestError('INGEST_ERR_NOT_JSON', `record is not JSON: ${(e as Error).message}`));
-    }
-    return collector.accept(parsed);
+  /** Records of one partition, in order, to final or retriable outcomes (one each). */
+  async function judge(ms: readonly KafkaMessage[]): Promise<CollectorResult[]> {
+    const out: CollectorResult[] = new Array(ms.length);
+    const bodies: unknown[] = [];
+    const at: number[] = [];
+    let bytes = 0;
+    ms.forEach((m, i) => {
+      const v = m.value;
+      if (v === null || v.length === 0) {
+        out[i] = collector.refuse(new IngestError('INGEST_ERR_MALFORMED', 'record has no value'));
+      } else if (v.length > maxBytes) {
+        out[i] = collector.refuse(new IngestError('INGEST_ERR_TOO_LARGE', `record is ${v.length} bytes, the limit is ${maxBytes}`));
+      } else {
+        try {
+          bodies.push(JSON.parse(v.toString('utf8')));
+          at.push(i);
+          bytes += v.length;
+        } catch (e) {
+          out[i] = collector.refuse(new IngestError('INGEST_ERR_NOT_JSON', `record is not JSON: ${(e as Error).message}`));
+        }
+      }
+    });
+    const results = await groups.submit(bodies, bytes);
+    at.forEach((i, j) => { out[i] = results[j]; });
+    return out;
   }
 
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -126,35 +155,42 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 4,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 64,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       const live = () => isRunning() && !isStale();
       let last: string | null = null;
-      for (const m of batch.messages) {
-        if (!live()) break;
-        c.records++;
-        let delay = retryInitial;
-        let r = await judge(m);
-        while (!r.ok && r.retriable) {
-          c.store_retries++;
-          c.last_error = `partition ${batch.partition} offset ${m.offset}: ${r.code}: ${r.message}`;
-          if (c.store_retries === 1 || delay === retryMax) log(`${c.last_error}; retrying every ${delay} ms`);
-          // Wait in slices, heartbeating, so the group keeps this member.
-          for (let waited = 0; waited < delay && live(); waited += heartbeatMs) {
-            await sleep(Math.min(heartbeatMs, delay - waited));
-            try { await heartbeat(); } catch { /* rebalance: the loop ends below */ }
+      let todo = batch.messages;
+      let delay = retryInitial;
+      while (todo.length > 0 && live()) {
+        c.records += todo.length;
+        const results = await judge(todo);
+        let done = 0;
+        for (; done < todo.length; done++) {
+          const r = results[done];
+          const m = todo[done];
+          if (!r.ok && r.retriable) {
+            c.last_error = `partition ${batch.partition} offset ${m.offset}: ${r.code}: ${r.message}`;
+            break;
           }
-          if (!live()) break;
-          delay = Math.min(delay * 2, retryMax);
-          r = await judge(m);
+          if (!r.ok) {
+            c.last_error = `partition ${batch.partition} offset ${m.offset}: ${r.code}: ${r.message}`;
+            log(`rejected ${c.last_error}`);
+          }
+          resolveOffset(m.offset);
+          last = m.offset;
         }
-        if (!r.ok && r.retriable) break; // stopping or moved: leave it uncommitted
-        if (!r.ok) {
-          c.last_error = `partition ${batch.partition} offset ${m.offset}: ${r.code}: ${r.message}`;
-          log(`rejected ${c.last_error}`);
+        todo = todo.slice(done);
+        if (todo.length === 0) break;
+        // Store down: the same records again, with backoff, never skipped.
+        c.store_retries++;
+        c.records -= todo.length; // counted again when re-judged
+        if (c.store_retries === 1 || delay === retryMax) log(`${c.last_error}; retrying every ${delay} ms`);
+        // Wait in slices, heartbeating, so the group keeps this member.
+        for (let waited = 0; waited < delay && live(); waited += heartbeatMs) {
+          await sleep(Math.min(heartbeatMs, delay - waited));
+          try { await heartbeat(); } catch { /* rebalance: the loop ends below */ }
         }
-        resolveOffset(m.offset);
-        last = m.offset;
+        delay = Math.min(delay * 2, retryMax);
       }
       if (last !== null) {
         await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
@@ -166,7 +202,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
 
   let closing: Promise<void> | null = null;
   return {
-    counters: () => ({ ...collector.counters(), ...c, partitions: [...c.partitions] }),
+    counters: () => ({ ...collector.counters(), ...c, groups: groups.groups, grouped_records: groups.grouped, partitions: [...c.partitions] }),
     close() {
       closing ??= (async () => {
         // Stop fetching first, then leave: when several members close at once,
