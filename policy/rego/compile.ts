@@ -89,8 +89,9 @@ function lowerDef(rule: Rule, clause: ElseClause, env: RuleEnv): IRDef {
   const L = new DefLowerer(env);
   const scope = new Scope(null);
   const ctx = { steps: [], bound: new Set<number>(), scope, frozen: false };
+  // OPA reports an unsafe body variable at the expression, an unsafe head variable at the rule.
   const unsafe = (e: unknown): never => {
-    if (e instanceof Unsafe) throw new RegoCompileError('rego_unsafe_var_error', e.loc, `var ${e.name} is unsafe`);
+    if (e instanceof Unsafe) throw new RegoCompileError('rego_unsafe_var_error', e.exprLoc ?? clause.loc, `var ${e.name} is unsafe`);
     throw e;
   };
   let args: IRTerm[] | null = null;

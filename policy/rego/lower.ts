@@ -56,6 +56,7 @@ export class DefLowerer {
         const mark = c.steps.length, bound = new Set(c.bound);
         try { this.expr(rest[i], c); done = i; } catch (e) {
           if (!(e instanceof Unsafe)) throw e;
+          e.exprLoc ??= rest[i].loc;
           first ??= e;
           c.steps.length = mark; c.bound.clear(); bound.forEach((b) => c.bound.add(b));
         }
@@ -81,7 +82,7 @@ export class DefLowerer {
     const r = head.type === 'var' && head.name !== '_' ? this.resolve(head.name, c.scope) : null;
     const rest = t.type === 'ref' ? t.path : [];
     if (!r || 'local' in r || rest.some((p) => p.type !== 'string')) {
-      throw new RegoCompileError('rego_compile_error', t.loc, 'with keyword target must reference existing input or data');
+      throw new RegoCompileError('rego_compile_error', t.loc, 'with keyword target must reference existing input, data, or a function');
     }
     return { root: r.root, path: [...r.path, ...rest.map((p) => (p as { value: string }).value)] };
   }

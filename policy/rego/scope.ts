@@ -7,7 +7,11 @@
  */
 import { RegoCompileError, type Expr, type Loc, type Term } from './ast.ts';
 
-export class Unsafe { constructor(readonly name: string, readonly loc: Loc) {} }
+/** A variable used before anything binds it; exprLoc is set by the innermost body that gives up. */
+export class Unsafe {
+  exprLoc: Loc | null = null;
+  constructor(readonly name: string, readonly loc: Loc) {}
+}
 
 export class Scope {
   readonly vars = new Map<string, number>();

@@ -19,8 +19,9 @@ export class TermParser {
   protected isP(p: string, t: Token = this.tok): boolean { return t.kind === 'punct' && t.value === p; }
   protected isKw(k: string, t: Token = this.tok): boolean { return t.kind === 'ident' && t.value === k; }
   protected fail(t: Token = this.tok, expected?: string): never {
-    const what = t.kind === 'eof' ? 'eof' : t.kind === 'string' ? 'string' : t.kind === 'number' ? 'number' : t.kind === 'ident' && KEYWORDS.has(t.value) ? `${t.value} keyword` : t.text;
-    throw new RegoCompileError('rego_parse_error', t.loc, `unexpected ${what} token${expected ? `: expected ${expected}` : ''}`);
+    // OPA names tokens by kind (ident, string, number, eof) and punctuation by its text.
+    const what = t.kind === 'ident' && KEYWORDS.has(t.value) ? `${t.value} keyword` : `${t.kind === 'punct' ? t.text : t.kind} token`;
+    throw new RegoCompileError('rego_parse_error', t.loc, `unexpected ${what}${expected ? `: expected ${expected}` : ''}`);
   }
   protected expectP(p: string): Token { if (!this.isP(p)) this.fail(this.tok, p); return this.next(); }
   protected err(loc: Loc, msg: string): never { throw new RegoCompileError('rego_parse_error', loc, msg); }
@@ -151,7 +152,8 @@ export class TermParser {
     else if (this.isP('[')) term = this.parseArray();
     else if (this.isP('{')) term = this.parseBrace();
     else if (t.kind === 'ident') {
-      if (KEYWORDS.has(t.value)) this.fail();
+      // `contains` is a keyword only in rule heads; contains(s, x) is still the builtin.
+      if (KEYWORDS.has(t.value) && !(t.value === 'contains' && this.isP('(', this.peek()))) this.fail();
       this.next();
       if (t.value === 'true' || t.value === 'false') term = { type: 'boolean', value: t.value === 'true', loc };
       else if (t.value === 'null') term = { type: 'null', loc };
