@@ -104,7 +104,8 @@ export interface IRRule {
   path: string[];
   kind: IRRuleKind;
   arity: number;
-  default: IRValue | undefined;
+  /** Constant used when no definition produces a value; absent when there is no `default`. */
+  default?: IRValue;
   defs: IRDef[];
   loc: Loc;
 }

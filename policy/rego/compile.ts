@@ -9,7 +9,7 @@ import type { IRDef, IRPolicy, IRRule, IRRuleKind, IRTerm, IRValue } from '../ir
 import { RegoCompileError, type ElseClause, type Loc, type Module, type Rule, type Term } from './ast.ts';
 import { DefLowerer, type RuleEnv } from './lower.ts';
 import { parseModule } from './parser.ts';
-import { declareBody, Scope, Unsafe } from './scope.ts';
+import { declareBody, patternVars, Scope, Unsafe } from './scope.ts';
 
 interface Group { path: string[]; kind: IRRuleKind; arity: number; rules: { rule: Rule; mod: Module }[]; loc: Loc }
 
@@ -66,7 +66,7 @@ export function compileToIR(files: Record<string, string>, entrypoints: string[]
       defs.push(lowerChain(rule, [{ value: rule.value, args: rule.args, body: rule.body, loc: rule.loc }, ...rule.elses], env));
     }
     deps.set(key, ruleDeps);
-    rules.push({ path: g.path, kind: g.kind, arity: g.arity, default: dflt, defs, loc: g.loc });
+    rules.push({ path: g.path, kind: g.kind, arity: g.arity, ...(dflt === undefined ? {} : { default: dflt }), defs, loc: g.loc });
   }
   checkRecursion(groups, deps);
   for (const ep of entrypoints) {
@@ -97,7 +97,8 @@ function lowerDef(rule: Rule, clause: ElseClause, env: RuleEnv): IRDef {
   let args: IRTerm[] | null = null;
   try {
     if (clause.args) {
-      for (const a of clause.args) L.declareHead([a], scope);
+      // Argument names are always local, even when a rule of the package has the same name.
+      for (const a of clause.args) for (const v of patternVars(a)) if (v.type === 'var' && v.name !== '_' && !scope.vars.has(v.name)) scope.vars.set(v.name, L.frame.slot(v.name));
       args = clause.args.map((a) => { const p = L.pattern(a, ctx); p.binds.forEach((b) => ctx.bound.add(b.slot)); return p.term; });
     }
     declareBody(clause.body, scope, L.frame, L.isGlobal);
