@@ -43,6 +43,13 @@ export function windowEnds(from: number, to: number, window: number, stride: num
 /** Input [n, window, F+2] and target [n, window, F] for windows ending at `ends`. */
 export function windowTensors(x: ScaledRows, ends: number[], window: number): { input: tf.Tensor3D; target: tf.Tensor3D } {
   const F = x.values[0]?.length ?? 0;
+  const { inp, tgt } = windowArrays(x, ends, window);
+  return { input: tf.tensor3d(inp, [ends.length, window, F + 2]), target: tf.tensor3d(tgt, [ends.length, window, F]) };
+}
+
+/** The same as flat row-major arrays. */
+export function windowArrays(x: ScaledRows, ends: number[], window: number): { inp: Float32Array; tgt: Float32Array } {
+  const F = x.values[0]?.length ?? 0;
   const inp = new Float32Array(ends.length * window * (F + 2));
   const tgt = new Float32Array(ends.length * window * F);
   ends.forEach((end, n) => {
@@ -59,7 +66,7 @@ export function windowTensors(x: ScaledRows, ends: number[], window: number): { 
       inp[bi + F + 1] = x.tod[r][1];
     }
   });
-  return { input: tf.tensor3d(inp, [ends.length, window, F + 2]), target: tf.tensor3d(tgt, [ends.length, window, F]) };
+  return { inp, tgt };
 }
 
 export interface FitOptions {

@@ -4,8 +4,8 @@
 //
 // - robust z (raw): per column (x − median) / (1.4826·MAD) on the raw rollups,
 //   score = mean z² over columns. The textbook first attempt.
-// - EWMA: per engineered feature (see features.ts) an exponentially weighted
-//   mean and variance, score = mean of squared standardised one-step residuals.
+// - EWMA: an EWMA control chart (Roberts 1959) per engineered feature (see
+//   features.ts), score = mean of the squared standardised chart statistics.
 // - window z² (ablation): the engineered features alone, score = mean x² over
 //   the same sliding window the autoencoder sees, with the same error cap. Shows what the model adds
 //   beyond feature engineering.
@@ -46,21 +46,16 @@ function engineered(s: Series, trainRows: number): { x: ScaledRows; lowOnly: boo
   return { x: applyScaler(sc, s), lowOnly: sc.features.map((f) => f.lowOnly) };
 }
 
-export function ewmaScores(s: Series, trainRows: number, alpha = 0.05): RowScores {
+export function ewmaScores(s: Series, trainRows: number, lambda = 0.1): RowScores {
+  // Roberts' EWMA control chart on each standardised feature: z ← λx + (1 − λ)z,
+  // whose in-control standard deviation is √(λ / (2 − λ)); gaps leave z unchanged.
   const { x, lowOnly } = engineered(s, trainRows);
-  const F = lowOnly.length;
-  const level = new Array<number>(F).fill(0), vari = new Array<number>(F).fill(1);
-  const scores = x.values.map((row) => {
-    const z = row.map((v, j) => {
-      if (!Number.isFinite(v)) return NaN;
-      const r = v - level[j];
-      const out = lowOnly[j] ? Math.min(0, r) : r;
-      level[j] += alpha * r;
-      vari[j] = (1 - alpha) * (vari[j] + alpha * r * r);
-      return Math.min(Z_CLIP, Math.abs(out) / Math.sqrt(Math.max(vari[j], 1e-6)));
-    });
-    return meanSq(z);
-  });
+  const sd = Math.sqrt(lambda / (2 - lambda));
+  const z = new Array<number>(lowOnly.length).fill(0);
+  const scores = x.values.map((row) => meanSq(row.map((v, j) => {
+    if (Number.isFinite(v)) z[j] = lambda * v + (1 - lambda) * z[j];
+    return Math.min(Z_CLIP, Math.abs(lowOnly[j] ? Math.min(0, z[j]) : z[j]) / sd);
+  })));
   return { scores, threshold: potThreshold(scores.slice(0, trainRows)).value };
 }
 

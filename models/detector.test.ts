@@ -62,6 +62,15 @@ test('a saved detector loads from its directory and scores a window exactly as b
   }
 });
 
+test('scoring one window in plain JavaScript agrees with tensorflow.js batch scoring of the same window', async () => {
+  const { det, s } = await detector();
+  const { scores } = det.scoreSeries(s);
+  for (const end of [730, 905, 1100]) {
+    const one = det.score(sliceSeries(s, end - 5, end + 1));
+    assert.ok(Math.abs(one.score - scores[end]) <= 1e-4 * Math.max(1, scores[end]), `row ${end}: ${one.score} vs ${scores[end]}`);
+  }
+});
+
 test('training refuses a series too short to hold twenty windows, saying how many rows it needs', async () => {
   const { s } = tinySeries();
   await assert.rejects(trainDetector(sliceSeries(s, 0, 50), tiny), /need at least 120 rows/);

@@ -5,10 +5,11 @@
 
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildAutoencoder, fitAutoencoder, reconstruct, windowEnds, windowTensors } from './autoencoder.ts';
+import { buildAutoencoder, fitAutoencoder, reconstruct, windowArrays, windowEnds, windowTensors } from './autoencoder.ts';
 import { tf, tfBackend } from './backend.ts';
 import { applyScaler, ERROR_CAP, fitScaler, type ScaledRows, type Scaler } from './features.ts';
 import type { HysteresisOptions } from './hysteresis.ts';
+import { forwardWeights, reconstructWindow, type ForwardWeights } from './forward.ts';
 import { loadModelFiles, saveModelFiles } from './model-io.ts';
 import { sliceSeries, stepMs, type Series } from './series.ts';
 import { potThreshold, type Threshold } from './threshold.ts';
@@ -50,6 +51,8 @@ export interface FeatureShare { name: string; label: string; share: number }
 export interface WindowScore { ts: number; score: number; threshold: number; above: boolean; top: FeatureShare[] }
 
 export class Detector {
+  private fw: ForwardWeights | undefined;
+
   constructor(readonly model: tf.LayersModel, readonly meta: DetectorMeta) {}
 
   get threshold(): number { return this.meta.threshold.value; }
@@ -76,14 +79,19 @@ export class Detector {
     return { scores, contributions };
   }
 
-  /** Scores the window that ends with the last row of `recent` (which needs at least `window` rows). */
+  /**
+   * Scores the window that ends with the last row of `recent` (which needs at
+   * least `window` rows), with the plain-JavaScript forward pass (forward.ts).
+   */
   score(recent: Series): WindowScore {
     const W = this.meta.window;
     if (recent.rows.length < W) throw new Error(`score: need ${W} rows for one window, got ${recent.rows.length}`);
     const last = sliceSeries(recent, recent.rows.length - W, recent.rows.length);
-    const { scores, contributions } = this.scoreSeries(last);
-    const score = scores[W - 1];
-    return { ts: last.ts[W - 1], score, threshold: this.threshold, above: score > this.threshold, top: this.topFeatures(contributions[W - 1]) };
+    const x = applyScaler(this.meta.scaler, last);
+    const { inp } = windowArrays(x, [W - 1], W);
+    this.fw ??= forwardWeights(this.model, W);
+    const r = windowError(x, reconstructWindow(this.fw, inp), 0, W - 1, W, this.meta.scaler.features.map((f) => f.lowOnly));
+    return { ts: last.ts[W - 1], score: r.score, threshold: this.threshold, above: r.score > this.threshold, top: this.topFeatures(r.contrib) };
   }
 
   /** Features ordered by their share of the error, keeping those that make up 70% of it (at most 3). */
