@@ -30,6 +30,13 @@ export interface KafkaMock {
   readonly brokers: string[];
   /** Kills kcat and with it the cluster. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Freezes the cluster (SIGSTOP): connections hang, nothing answers. Unlike
+   * stop(), resume() brings it back with its log intact, as a real cluster
+   * keeps acknowledged records through an outage (the mock's log is in memory).
+   */
+  pause(): void;
+  resume(): void;
 }
 
 const KCAT = '/usr/bin/kcat';
@@ -65,6 +72,8 @@ export async function startKafkaMock(opts: { topic?: string; timeoutMs?: number 
   const exited = new Promise<void>((r) => { if (child.exitCode !== null || child.signalCode !== null) r(); else child.once('exit', () => r()); });
   return {
     brokers,
+    pause() { child.kill('SIGSTOP'); },
+    resume() { child.kill('SIGCONT'); },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
