@@ -7,7 +7,7 @@ import { BUS_FLAGS, brokerList, busProblems, openStore, requireValid, STORE_FLAG
 
 export const COLLECTOR_FLAGS: FlagSpec[] = [
   ...STORE_FLAGS,
-  ...BUS_FLAGS.map((s) => (s.name === 'bus' ? { ...s, default: 'kafka' } : s)),
+  ...BUS_FLAGS.filter((s) => s.name !== 'bus'), // a collector always reads Kafka
   { name: 'group', type: 'string', env: 'MESHLENS_COLLECTOR_GROUP', default: 'meshlens-collectors', help: 'Kafka consumer group of the collectors' },
 ];
 
@@ -23,7 +23,7 @@ export async function startCollectorOnKafka(f: FlagValues, store: TapStore, log:
 }
 
 export async function runCollector(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
-  requireValid('collector', [...storeProblems(f), ...busProblems(f), ...(f.bus === 'kafka' ? [] : ['--bus: the collector reads Kafka; use --bus kafka'])]);
+  requireValid('collector', [...storeProblems(f), ...busProblems({ ...f, bus: 'kafka' })]);
   const { store, describe } = await openStore(f);
   log(`store: ${describe}`);
   let collector: KafkaCollector;
