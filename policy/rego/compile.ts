@@ -98,7 +98,7 @@ function lowerDef(rule: Rule, clause: ElseClause, env: RuleEnv): IRDef {
   try {
     if (clause.args) {
       // Argument names are always local, even when a rule of the package has the same name.
-      for (const a of clause.args) for (const v of patternVars(a)) if (v.type === 'var' && v.name !== '_' && !scope.vars.has(v.name)) scope.vars.set(v.name, L.frame.slot(v.name));
+      for (const a of clause.args) for (const v of patternVars(a)) if (v.type === 'var' && v.name !== '_' && !scope.vars.has(v.name)) { scope.vars.set(v.name, L.frame.slot(v.name)); scope.kinds.set(v.name, 'arg'); }
       args = clause.args.map((a) => { const p = L.pattern(a, ctx); p.binds.forEach((b) => ctx.bound.add(b.slot)); return p.term; });
     }
     declareBody(clause.body, scope, L.frame, L.isGlobal);

@@ -82,7 +82,7 @@ export class DefLowerer {
     const r = head.type === 'var' && head.name !== '_' ? this.resolve(head.name, c.scope) : null;
     const rest = t.type === 'ref' ? t.path : [];
     if (!r || 'local' in r || rest.some((p) => p.type !== 'string')) {
-      throw new RegoCompileError('rego_compile_error', t.loc, 'with keyword target must reference existing input, data, or a function');
+      throw new RegoCompileError('rego_type_error', t.loc, 'with keyword target must reference existing input, data, or a function');
     }
     return { root: r.root, path: [...r.path, ...rest.map((p) => (p as { value: string }).value)] };
   }

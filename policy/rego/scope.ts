@@ -15,6 +15,8 @@ export class Unsafe {
 
 export class Scope {
   readonly vars = new Map<string, number>();
+  /** How each name entered this scope, for OPA's redeclaration errors. */
+  readonly kinds = new Map<string, 'assigned' | 'declared' | 'arg'>();
   constructor(readonly parent: Scope | null) {}
   lookup(name: string): number | undefined { return this.vars.get(name) ?? this.parent?.lookup(name); }
 }
@@ -59,24 +61,36 @@ export function exprVars(e: Expr): Term[] {
 
 /**
  * Declare the variables of a body in `scope`: `:=` targets and `some` names
- * first (a second declaration is an error, as in OPA), then every other name
- * that is neither visible already nor global.
+ * first, with OPA's errors for a name assigned, declared or referenced
+ * earlier in the same body ("var x assigned above", "var x referenced
+ * above", "arg x redeclared"), then every other name that is neither
+ * visible already nor global.
  */
 export function declareBody(body: Expr[], scope: Scope, frame: Frame, isGlobal: (name: string) => boolean): void {
-  const declare = (v: Term, what: string) => {
+  const seen = new Set<string>();
+  const see = (ts: Term[]) => { for (const t of ts) { const n = (t as { name: string }).name; if (!isGlobal(n)) seen.add(n); } };
+  const declare = (v: Term, kind: 'assigned' | 'declared') => {
     const name = (v as { name: string }).name;
     if (name === '_') return;
-    if (scope.vars.has(name)) throw new RegoCompileError('rego_compile_error', v.loc, `var ${name} ${what} above`);
+    const prev = scope.kinds.get(name);
+    if (prev === 'arg') throw new RegoCompileError('rego_compile_error', v.loc, `arg ${name} redeclared`);
+    if (prev) throw new RegoCompileError('rego_compile_error', v.loc, `var ${name} ${prev} above`);
+    if (seen.has(name)) throw new RegoCompileError('rego_compile_error', v.loc, `var ${name} referenced above`);
     scope.vars.set(name, frame.slot(name));
+    scope.kinds.set(name, kind);
   };
   for (const e of body) {
     if (e.kind === 'some') e.vars.forEach((v) => declare(v, 'declared'));
-    else if (e.kind === 'somein') { for (const v of [...(e.key ? patternVars(e.key) : []), ...patternVars(e.value)]) declare(v, 'declared'); }
-    else if (e.kind === 'expr' && e.op === 'assign' && e.lhs) {
+    else if (e.kind === 'somein') {
+      see(termVars(e.coll));
+      for (const v of [...(e.key ? patternVars(e.key) : []), ...patternVars(e.value)]) declare(v, 'declared');
+    } else if (e.kind === 'expr' && e.op === 'assign' && e.lhs) {
       const vs = patternVars(e.lhs);
       if (!vs.length && e.lhs.type !== 'array' && e.lhs.type !== 'object') throw new RegoCompileError('rego_parse_error', e.lhs.loc, 'cannot assign to ' + e.lhs.type);
+      see(termVars(e.term));
       vs.forEach((v) => declare(v, 'assigned'));
     }
+    see(exprVars(e));
   }
   for (const e of body) for (const v of exprVars(e)) declareFree(v, scope, frame, isGlobal);
 }
