@@ -59,6 +59,7 @@ export function compileToIR(files: Record<string, string>, entrypoints: string[]
         imports: new Map(mod.imports.map((i) => [i.alias, i.path])),
         pkgRules: pkgRules.get(mod.pkg.join('.'))!,
         functionArity,
+        ruleAt: (path) => groups.has(path.join('.')),
         deps: ruleDeps,
         builtinsUsed,
       };

@@ -8,7 +8,7 @@
 import type { IRStep, IRTerm, IRWithMod } from '../ir.ts';
 import { BUILTINS, OPERATORS } from '../builtins/index.ts';
 import { RegoCompileError, type Expr, type Loc, type Term } from './ast.ts';
-import { declareBody, declareFree, Frame, patternVars, Scope, Unsafe } from './scope.ts';
+import { compatible, declareBody, declareFree, Frame, patternVars, patternVarsDeep, Scope, Unsafe } from './scope.ts';
 
 /** What a rule body can see outside itself. */
 export interface RuleEnv {
@@ -18,6 +18,8 @@ export interface RuleEnv {
   pkgRules: Set<string>;
   /** Arity of the user function at a data path (without "data"), or undefined. */
   functionArity(path: string[]): number | undefined;
+  /** Whether some rule is defined exactly at this data path (without "data"). */
+  ruleAt(path: string[]): boolean;
   deps: string[][];
   builtinsUsed: Set<string>;
 }
@@ -84,7 +86,11 @@ export class DefLowerer {
     if (!r || 'local' in r || rest.some((p) => p.type !== 'string')) {
       throw new RegoCompileError('rego_type_error', t.loc, 'with keyword target must reference existing input, data, or a function');
     }
-    return { root: r.root, path: [...r.path, ...rest.map((p) => (p as { value: string }).value)] };
+    const path = [...r.path, ...rest.map((p) => (p as { value: string }).value)];
+    if (r.root === 'data' && path.some((_, i) => i < path.length - 1 && this.env.ruleAt(path.slice(0, i + 1)))) {
+      throw new RegoCompileError('rego_compile_error', t.loc, 'with keyword cannot partially replace virtual document(s)');
+    }
+    return { root: r.root, path };
   }
 
   private plainExpr(e: Expr, c: Ctx): void {
@@ -287,14 +293,6 @@ export class DefLowerer {
   declareHead(terms: Term[], scope: Scope): void {
     for (const t of terms) for (const v of patternVarsDeep(t)) declareFree(v, scope, this.frame, this.isGlobal);
   }
-}
-
-function patternVarsDeep(t: Term): Term[] { return t.type === 'var' ? [t] : patternVars(t); }
-
-/** Both sides of `=` have unbound vars: only structurally matching literals can unify. */
-function compatible(a: Term, b: Term): boolean {
-  if (a.type === 'array' && b.type === 'array') return a.items.length === b.items.length;
-  return a.type === 'object' && b.type === 'object' && a.pairs.length === b.pairs.length;
 }
 
 export type { Ctx };

@@ -100,3 +100,11 @@ export function declareFree(v: Term, scope: Scope, frame: Frame, isGlobal: (name
   if (name === '_' || scope.lookup(name) !== undefined || isGlobal(name)) return;
   scope.vars.set(name, frame.slot(name));
 }
+
+export function patternVarsDeep(t: Term): Term[] { return t.type === 'var' ? [t] : patternVars(t); }
+
+/** Both sides of `=` have unbound vars: only structurally matching literals can unify. */
+export function compatible(a: Term, b: Term): boolean {
+  if (a.type === 'array' && b.type === 'array') return a.items.length === b.items.length;
+  return a.type === 'object' && b.type === 'object' && a.pairs.length === b.pairs.length;
+}
