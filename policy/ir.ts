@@ -60,6 +60,19 @@
  * "object" (partial object: key→value; a key with two values is a conflict),
  * "function" (like complete, per argument tuple). `default` is used when no
  * definition produces a value.
+ *
+ * Guarantees the compiler gives an interpreter: steps are already in a safe
+ * order (OPA's reorderBodyForSafety), so every non-pattern term is bound when
+ * its step runs; `:=`/`=`/`some … in` are the only steps that bind user
+ * variables; operators are calls to builtins (`x == y` is equal, `a | b` is
+ * or, `x in xs` is internal.member_2); comprehension and `every` bodies run in
+ * the enclosing frame and see its bindings.
+ *
+ * Example: `allow if { some r in data.acl[input.dst]; r.src == input.src }`
+ *   body: [{"op":"scan","src":{"t":"ref","base":"data","path":[{"t":"v","v":"acl"},
+ *            {"t":"ref","base":"input","path":[{"t":"v","v":"dst"}]}]},"key":null,"val":{"t":"l","i":0}},
+ *          {"op":"call","fn":"equal","args":[{"t":"ref","base":{"t":"l","i":0},"path":[{"t":"v","v":"src"}]},
+ *            {"t":"ref","base":"input","path":[{"t":"v","v":"src"}]}],"out":null}]
  */
 import type { Loc } from './rego/ast.ts';
 
