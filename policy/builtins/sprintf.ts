@@ -66,7 +66,9 @@ function goType(a: Value): string {
   return '*ast.Term';
 }
 
-export function sprintf(format: string, args: Value[]): string {
+export function sprintf(format: string, values: Value[]): string {
+  // OPA hands Go's fmt numbers as numbers, strings as strings and every other value as its Rego text.
+  const args: Value[] = values.map((v) => (typeof v === 'number' || typeof v === 'string' ? v : regoText(v)));
   let out = '', ai = 0;
   const re = /%([-+# 0]*)(\d+)?(?:\.(\d+))?([a-zA-Z%])/g;
   let last = 0;
