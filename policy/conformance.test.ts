@@ -1,13 +1,14 @@
 /**
  * Conformance suite: every case in conformance/cases/*.json runs through
  * parse → compile → IR (JSON round trip, as the WASM runtime will receive
- * it) → reference evaluator, and is compared with what OPA returns.
+ * it, checked against the IR contract) → reference evaluator, and is compared with what OPA returns.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileModules, evaluate, RegoCompileError, type CompiledPolicy } from './index.ts';
+import { checkIR } from './ir-check.ts';
 
 interface Case {
   name: string;
@@ -47,6 +48,7 @@ for (const c of cases) {
     }
     if ('compile_error' in w) assert.fail(`expected compile error ${w.compile_error}, compiled fine`);
     const roundTripped = { ...policy, ir: JSON.parse(JSON.stringify(policy.ir)) };
+    assert.deepEqual(checkIR(roundTripped.ir), [], 'IR breaks the contract in ir.ts');
     if ('error' in w) {
       assert.throws(() => evaluate(roundTripped, c.query, c.input, c.data, { nowNs: () => 1.7e18 }), (e: Error) => e.message.includes(w.error));
       return;

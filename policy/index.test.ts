@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileModules, evaluate, RegoCompileError, RegoEvalError, runPolicyTests } from './index.ts';
+import { checkIR, compileModules, evaluate, RegoCompileError, RegoEvalError, runPolicyTests } from './index.ts';
 
 const AUTHZ = `package mesh.authz
 
@@ -81,4 +81,13 @@ test('time.now_ns comes from the injected clock and is fixed within one query', 
   const policy = compileModules({ 't.rego': 'package t\n\np := [time.now_ns(), time.now_ns()]\n' }, ['t/p']);
   let n = 0;
   assert.deepEqual(evaluate(policy, 't/p', undefined, undefined, { nowNs: () => 1000 + n++ }), [{ result: [1000, 1000] }]);
+});
+
+test('checkIR accepts compiled plans and names locals outside the frame and unknown steps', () => {
+  const policy = compileModules({ 'authz.rego': AUTHZ }, ['mesh/authz/allow']);
+  assert.deepEqual(checkIR(policy.ir), []);
+  const broken = JSON.parse(JSON.stringify(policy.ir));
+  const def = broken.rules.find((r: { path: string[] }) => r.path[2] === 'allow').defs[0];
+  def.body.push({ op: 'jump' }, { op: 'test', term: { t: 'l', i: 99 } });
+  assert.deepEqual(checkIR(broken), ['data.mesh.authz.allow (authz.rego:5): unknown step jump', `data.mesh.authz.allow (authz.rego:5): local 99 outside frame of ${def.nlocals}`]);
 });

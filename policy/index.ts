@@ -11,6 +11,7 @@ import { StepEvaluator, type EvalOptions } from './eval.ts';
 import { fromJSON, toJSON } from './value.ts';
 
 export { RegoCompileError, RegoEvalError };
+export { checkIR } from './ir-check.ts';
 export type { IRPolicy } from './ir.ts';
 export type { EvalOptions } from './eval.ts';
 
