@@ -10,6 +10,7 @@
 
 import { tf } from './backend.ts';
 import type { ScaledRows } from './features.ts';
+import { seededRandom } from './random.ts';
 
 export interface ArchitectureOptions { window: number; units: number; features: number; seed?: number }
 
@@ -74,6 +75,7 @@ export interface FitOptions {
   patience: number;
   batchSize: number;
   learningRate: number;
+  seed?: number;
   onEpoch?: (epoch: number, loss: number, valLoss: number) => void;
 }
 
@@ -84,10 +86,19 @@ export async function fitAutoencoder(
   model: tf.LayersModel, train: { input: tf.Tensor3D; target: tf.Tensor3D }, val: { input: tf.Tensor3D; target: tf.Tensor3D }, o: FitOptions,
 ): Promise<FitResult> {
   model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'meanSquaredError' });
+  // Shuffle with our own seeded order: tfjs's shuffle uses Math.random, and a
+  // detector trained twice on the same rows should get the same threshold.
+  const rng = seededRandom(o.seed ?? 1);
+  const n = train.input.shape[0];
   let best = Infinity, bestWeights: tf.Tensor[] | undefined, since = 0, epochs = 0;
   const losses: number[] = [];
   for (let e = 0; e < o.epochs; e++) {
-    const h = await model.fit(train.input, train.target, { epochs: 1, batchSize: o.batchSize, shuffle: true, verbose: 0 });
+    const order = Array.from({ length: n }, (_, k) => k);
+    for (let k = n - 1; k > 0; k--) { const j = rng.int(0, k + 1); [order[k], order[j]] = [order[j], order[k]]; }
+    const idx = tf.tensor1d(order, 'int32');
+    const xs = tf.gather(train.input, idx), ys = tf.gather(train.target, idx);
+    const h = await model.fit(xs, ys, { epochs: 1, batchSize: o.batchSize, shuffle: false, verbose: 0 });
+    tf.dispose([idx, xs, ys]);
     const valLoss = tf.tidy(() => (model.evaluate(val.input, val.target, { batchSize: 512 }) as tf.Scalar).dataSync()[0]);
     const loss = Number(h.history.loss[0]);
     losses.push(loss);

@@ -10,7 +10,7 @@
 //   the same sliding window the autoencoder sees, with the same error cap. Shows what the model adds
 //   beyond feature engineering.
 
-import { applyScaler, ERROR_CAP, fitScaler, type ScaledRows } from './features.ts';
+import { applyScaler, ERROR_CAP, fitScaler, oneSided, type ScaledRows, type Side } from './features.ts';
 import { sliceSeries, type Series } from './series.ts';
 import { potThreshold } from './threshold.ts';
 
@@ -41,28 +41,28 @@ function meanSq(xs: number[]): number {
   return n ? sum / n : NaN;
 }
 
-function engineered(s: Series, trainRows: number): { x: ScaledRows; lowOnly: boolean[] } {
+function engineered(s: Series, trainRows: number): { x: ScaledRows; sides: Side[] } {
   const sc = fitScaler(sliceSeries(s, 0, trainRows));
-  return { x: applyScaler(sc, s), lowOnly: sc.features.map((f) => f.lowOnly) };
+  return { x: applyScaler(sc, s), sides: sc.features.map((f) => f.side) };
 }
 
 export function ewmaScores(s: Series, trainRows: number, lambda = 0.1): RowScores {
   // Roberts' EWMA control chart on each standardised feature: z ← λx + (1 − λ)z,
   // whose in-control standard deviation is √(λ / (2 − λ)); gaps leave z unchanged.
-  const { x, lowOnly } = engineered(s, trainRows);
+  const { x, sides } = engineered(s, trainRows);
   const sd = Math.sqrt(lambda / (2 - lambda));
-  const z = new Array<number>(lowOnly.length).fill(0);
+  const z = new Array<number>(sides.length).fill(0);
   const scores = x.values.map((row) => meanSq(row.map((v, j) => {
     if (Number.isFinite(v)) z[j] = lambda * v + (1 - lambda) * z[j];
-    return Math.min(Z_CLIP, Math.abs(lowOnly[j] ? Math.min(0, z[j]) : z[j]) / sd);
+    return Math.min(Z_CLIP, Math.abs(oneSided(z[j], sides[j])) / sd);
   })));
   return { scores, threshold: potThreshold(scores.slice(0, trainRows)).value };
 }
 
 export function windowZScores(s: Series, trainRows: number, window = 12): RowScores {
-  const { x, lowOnly } = engineered(s, trainRows);
+  const { x, sides } = engineered(s, trainRows);
   const capped = Math.sqrt(ERROR_CAP);
-  const perRow = x.values.map((row) => meanSq(row.map((v, j) => Math.max(-capped, Math.min(capped, lowOnly[j] ? Math.min(0, v) : v)))));
+  const perRow = x.values.map((row) => meanSq(row.map((v, j) => Math.max(-capped, Math.min(capped, oneSided(v, sides[j]))))));
   const scores = perRow.map((_, i) => {
     if (i < window - 1) return NaN;
     let sum = 0, n = 0;

@@ -7,7 +7,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildAutoencoder, fitAutoencoder, reconstruct, windowArrays, windowEnds, windowTensors } from './autoencoder.ts';
 import { tf, tfBackend } from './backend.ts';
-import { applyScaler, ERROR_CAP, fitScaler, type ScaledRows, type Scaler } from './features.ts';
+import { applyScaler, ERROR_CAP, fitScaler, oneSided, type Side, type ScaledRows, type Scaler } from './features.ts';
 import type { HysteresisOptions } from './hysteresis.ts';
 import { forwardWeights, reconstructWindow, type ForwardWeights } from './forward.ts';
 import { loadModelFiles, saveModelFiles } from './model-io.ts';
@@ -64,14 +64,14 @@ export class Detector {
     const ends = windowEnds(0, s.rows.length, W, 1);
     const scores = new Array<number>(s.rows.length).fill(NaN);
     const contributions: number[][] = new Array(s.rows.length).fill([]);
-    const lowOnly = this.meta.scaler.features.map((f) => f.lowOnly);
+    const sides = this.meta.scaler.features.map((f) => f.side);
     for (let b = 0; b < ends.length; b += 4096) {
       const chunk = ends.slice(b, b + 4096);
       const { input, target } = windowTensors(x, chunk, W);
       const rec = reconstruct(this.model, input);
       input.dispose(); target.dispose();
       chunk.forEach((end, n) => {
-        const r = windowError(x, rec, n, end, W, lowOnly);
+        const r = windowError(x, rec, n, end, W, sides);
         scores[end] = r.score;
         contributions[end] = r.contrib;
       });
@@ -90,7 +90,7 @@ export class Detector {
     const x = applyScaler(this.meta.scaler, last);
     const { inp } = windowArrays(x, [W - 1], W);
     this.fw ??= forwardWeights(this.model, W);
-    const r = windowError(x, reconstructWindow(this.fw, inp), 0, W - 1, W, this.meta.scaler.features.map((f) => f.lowOnly));
+    const r = windowError(x, reconstructWindow(this.fw, inp), 0, W - 1, W, this.meta.scaler.features.map((f) => f.side));
     return { ts: last.ts[W - 1], score: r.score, threshold: this.threshold, above: r.score > this.threshold, top: this.topFeatures(r.contrib) };
   }
 
@@ -114,15 +114,15 @@ export class Detector {
   }
 }
 
-function windowError(x: ScaledRows, rec: Float32Array, n: number, end: number, W: number, lowOnly: boolean[]): { score: number; contrib: number[] } {
-  const F = lowOnly.length;
+function windowError(x: ScaledRows, rec: Float32Array, n: number, end: number, W: number, sides: Side[]): { score: number; contrib: number[] } {
+  const F = sides.length;
   const sum = new Array<number>(F).fill(0), cnt = new Array<number>(F).fill(0);
   for (let s = 0; s < W; s++) {
     const row = x.values[end - W + 1 + s];
     for (let j = 0; j < F; j++) {
       if (!Number.isFinite(row[j])) continue;
       let e = row[j] - rec[(n * W + s) * F + j];
-      if (lowOnly[j]) e = Math.min(0, e);
+      e = oneSided(e, sides[j]);
       sum[j] += Math.min(ERROR_CAP, e * e); cnt[j]++;
     }
   }
@@ -152,7 +152,7 @@ export async function trainDetector(train: Series, o: TrainOptions = {}): Promis
   let fit;
   try {
     fit = await fitAutoencoder(model, tr, va, {
-      epochs: maxEpochs, patience: o.patience ?? 2, batchSize: o.batchSize ?? 128, learningRate: o.learningRate ?? 0.01,
+      epochs: maxEpochs, patience: o.patience ?? 2, batchSize: o.batchSize ?? 128, learningRate: o.learningRate ?? 0.01, seed: o.seed,
       onEpoch: (e, l, v) => o.onEpoch?.(e, maxEpochs, l, v),
     });
   } finally {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyScaler, CLIP, deriveColumns, fitScaler, LOW_ONLY_CAP } from './features.ts';
+import { applyScaler, CLIP, deriveColumns, fitScaler, ONE_SIDED_CAP } from './features.ts';
 import { seededRandom } from './random.ts';
 import type { Series } from './series.ts';
 
@@ -40,7 +40,7 @@ test('heavy tails are clipped, traffic above normal is capped, and gaps stay gap
   const sc = fitScaler(s);
   const probe: Series = { ts: [s.ts[0], s.ts[1], s.ts[2]], names: s.names, rows: [[1e6, 1e9, 1e7], [NaN, NaN, NaN], [1, 500, 30]] };
   const x = applyScaler(sc, probe);
-  assert.equal(x.values[0][0], LOW_ONLY_CAP); // a flash of traffic is not a fault on its own
+  assert.equal(x.values[0][0], ONE_SIDED_CAP); // a flash of traffic is not a fault on its own
   assert.equal(x.values[0][2], CLIP); // a p99 of 10^7 ms is far out, but bounded
   assert.ok(x.values[1].every(Number.isNaN));
   assert.ok(x.values[2][0] < -5, `a traffic drop to 1 req/s scores ${x.values[2][0]}`);

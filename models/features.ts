@@ -10,15 +10,18 @@
 //    30-minute bin of the training data, smoothed around the clock) when the
 //    training data covers at least a day; otherwise one global median.
 // 4. Scale: divide by 1.4826 × MAD of the residuals and clip to ±CLIP.
-// `requests` is one-sided: more traffic than usual, on its own, is demand and
-// not a fault (a flash crowd that hurts shows up in latency and errors), so
-// its upward deviation is clipped at +LOW_ONLY_CAP and ignored when scoring.
+// Two features are one-sided. `requests`: more traffic than usual, on its
+// own, is demand and not a fault (a flash crowd that hurts shows up in
+// latency and errors). `connections_per_request`: fewer connections per
+// request is reuse (a fixed pool shared by a crowd), the fault is a leak or
+// exhaustion, i.e. more. The harmless side is clipped at ±ONE_SIDED_CAP and
+// ignored when scoring (see `oneSided`).
 // Missing values stay NaN: scoring masks them out, the model sees the centre.
 
 import { stepMs, type Series } from './series.ts';
 
 export const CLIP = 8;
-export const LOW_ONLY_CAP = 2;
+export const ONE_SIDED_CAP = 2;
 /**
  * Largest squared error one feature at one step may add to a window's score
  * (5 robust standard deviations). p99 latency has lone spikes in normal
@@ -44,7 +47,16 @@ export interface ScaledFeature {
   /** Robust centre per time-of-day bin (length TOD_BINS, or 1 when no rhythm was learnt). */
   centre: number[];
   spread: number;
-  lowOnly: boolean;
+  /** Which deviations count: 'low' (only below normal), 'high', or 'both'. */
+  side: Side;
+}
+
+export type Side = 'low' | 'high' | 'both';
+const ONE_SIDED: Record<string, Side> = { requests: 'low', connections_per_request: 'high' };
+
+/** A deviation (or reconstruction error) with its harmless side set to zero. */
+export function oneSided(e: number, side: Side): number {
+  return side === 'low' ? Math.min(0, e) : side === 'high' ? Math.max(0, e) : e;
 }
 
 export interface Scaler {
@@ -103,7 +115,7 @@ export function fitScaler(train: Series): Scaler {
     const rc = median(resid);
     let spread = 1.4826 * median(resid.map((r) => Math.abs(r - rc)));
     if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
-    return { name, label: featureLabel(name), log, offset, centre, spread, lowOnly: name === 'requests' };
+    return { name, label: featureLabel(name), log, offset, centre, spread, side: ONE_SIDED[name] ?? 'both' };
   });
   return { version: 1, inputNames: [...train.names], features };
 }
@@ -117,7 +129,7 @@ export function applyScaler(sc: Scaler, s: Series): ScaledRows {
     const v = r[j];
     if (!Number.isFinite(v)) return NaN;
     const x = ((f.log ? Math.log(Math.max(0, v) + f.offset) : v) - f.centre[todBin(d.ts[i], f.centre.length)]) / f.spread;
-    return Math.max(-CLIP, Math.min(f.lowOnly ? LOW_ONLY_CAP : CLIP, x));
+    return Math.max(f.side === 'high' ? -ONE_SIDED_CAP : -CLIP, Math.min(f.side === 'low' ? ONE_SIDED_CAP : CLIP, x));
   }));
   const tod = d.ts.map((t): [number, number] => {
     const a = (2 * Math.PI * (((t % DAY) + DAY) % DAY)) / DAY;
