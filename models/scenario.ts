@@ -91,8 +91,9 @@ function placeIncidents(rng: Random, from: number, to: number, stepMs: number): 
   const perMin = 60_000 / stepMs;
   return kinds.map((kind, i) => {
     const [lo, hi] = DURATION_MIN[kind];
-    const len = Math.round(rng.range(lo, hi) * perMin);
     const gap = Math.round(30 * perMin); // quiet time between slots
+    // Short test periods give short slots: cap the length so events never overlap.
+    const len = Math.min(Math.round(rng.range(lo, hi) * perMin), slot - 2 * gap);
     const start = from + i * slot + rng.int(gap, Math.max(gap + 1, slot - len - gap));
     return { kind, start, end: Math.min(to, start + len), benign: kind === 'flash_crowd' };
   });
