@@ -64,6 +64,18 @@ test('detect prints exactly ts,score,anomaly and one line per scored row on stdo
   });
 });
 
+test('detect --model scores with a saved detector and prints the same lines as the run that trained it', async () => {
+  const { text } = tinyCsv(200);
+  await withCsv(text, async (csv, dir) => {
+    const first = await runCli(['--csv', csv, '--train-rows', '120', '--save', join(dir, 'model'), ...TINY]);
+    assert.equal(first.code, 0, first.stderr);
+    const again = await runCli(['--csv', csv, '--train-rows', '120', '--model', join(dir, 'model')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, first.stdout);
+    assert.match(again.stderr, /loaded .*model \(trained on 120 rows\)/);
+  });
+});
+
 test('detect rejects a malformed CSV with the line and column, exit code 1 and nothing on stdout', async () => {
   await withCsv('ts,latency\n1000,20\n2000,twenty\n', async (csv) => {
     const r = await runCli(['--csv', csv, '--train-rows', '1']);
