@@ -1,7 +1,7 @@
 // `meshlens up`: the whole loop on one machine — the embedded control plane
 // (store, collector, UI) plus the demo mesh and its load generator.
 
-import { startDemoMesh, startLoad, type DemoMesh, type LoadGenerator } from '../demo/index.ts';
+import { faultSchedule, startDemoMesh, startLoad, type DemoMesh, type FaultPlan, type LoadGenerator } from '../demo/index.ts';
 import { CONTROL_FLAGS, runControl } from './control.ts';
 import type { FlagSpec, FlagValues } from './flags.ts';
 
@@ -9,6 +9,10 @@ export const UP_FLAGS: FlagSpec[] = [
   ...CONTROL_FLAGS,
   { name: 'demo', type: 'bool', default: true, help: 'run the demo application (5 services with sidecars)' },
   { name: 'load-rps', type: 'int', env: 'MESHLENS_LOAD_RPS', default: 100, help: 'demo load: requests per second into web (each fans out to 4 more calls)' },
+  { name: 'faults', type: 'bool', default: true, help: 'inject scheduled faults into the demo (latency, errors, outage, exfiltration)' },
+  { name: 'fault-warmup-min', type: 'int', env: 'MESHLENS_FAULT_WARMUP_MIN', default: 30, help: 'quiet minutes before the first fault (the models learn from them)' },
+  { name: 'fault-every-min', type: 'int', env: 'MESHLENS_FAULT_EVERY_MIN', default: 15, help: 'minutes from one fault to the next' },
+  { name: 'fault-minutes', type: 'int', env: 'MESHLENS_FAULT_MINUTES', default: 3, help: 'how long each fault lasts' },
 ];
 
 export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
@@ -27,7 +31,16 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
     if (f.demo) {
       log('demo: starting 5 services, each behind its own sidecar …');
       const sidecarFlags = f.bus === 'kafka' ? ['--bus', 'kafka', '--brokers', String(f.brokers), '--topic', String(f.topic)] : [];
-      mesh = await startDemoMesh({ controlUrl: core.control.url, log, sidecarFlags });
+      const faults: FaultPlan | undefined = f.faults ? {
+        warmup_ms: Number(f['fault-warmup-min']) * 60_000,
+        every_ms: Math.max(1, Number(f['fault-every-min'])) * 60_000,
+        duration_ms: Number(f['fault-minutes']) * 60_000,
+      } : undefined;
+      mesh = await startDemoMesh({ controlUrl: core.control.url, log, sidecarFlags, faults });
+      if (faults) {
+        const plan = faultSchedule(faults, 4).map((x) => `${x.kind} on ${x.service} at +${x.start_ms / 60_000} min`);
+        log(`demo: faults for ${faults.duration_ms / 60_000} min each: ${plan.join(', ')}, then every ${faults.every_ms / 60_000} min`);
+      }
       log(`demo: mesh ready in ${((Date.now() - started) / 1000).toFixed(1)} s, front door ${mesh.ingressUrl}`);
       const rps = Number(f['load-rps']);
       if (rps > 0) {

@@ -1,6 +1,7 @@
 // `meshlens demo-apps --spec <json>`: runs the demo workloads of one host in
 // one process (each its own HTTP server, each behind its own sidecar).
 
+import { faultEffect } from './faults.ts';
 import { startWorkload, type Workload } from './workload.ts';
 import type { AppSpec } from './mesh.ts';
 
@@ -13,8 +14,11 @@ export async function runDemoApps(specJson: string, log: (line: string) => void)
     throw new Error(`demo-apps --spec: not a JSON array of app specs (${(e as Error).message})`);
   }
   const workloads: Workload[] = [];
+  const started = Date.now();
   for (const s of specs) {
-    const w = await startWorkload({ service: s.service, port: s.port, httpProxy: s.httpProxy });
+    const plan = s.faults;
+    const fault = plan ? () => faultEffect(plan, s.service.name, Date.now() - started) : undefined;
+    const w = await startWorkload({ service: s.service, port: s.port, httpProxy: s.httpProxy, fault });
     workloads.push(w);
     log(`app ${s.service.name} listening on ${w.url}, calls [${s.service.calls.join(', ')}] via ${s.httpProxy}`);
   }

@@ -5,3 +5,4 @@ export { runDemoApps } from './apps.ts';
 export { startLoad, sendExactly, type LoadGenerator, type LoadStats } from './load.ts';
 export { startWorkload } from './workload.ts';
 export { Child, freePorts } from './child.ts';
+export { DEFAULT_FAULT_PLAN, faultEffect, faultSchedule, type Fault, type FaultEffect, type FaultKind, type FaultPlan } from './faults.ts';

@@ -4,6 +4,7 @@
 
 import net from 'node:net';
 import { Child, freePorts } from './child.ts';
+import type { FaultPlan } from './faults.ts';
 import { DEMO_TOPOLOGY, type DemoService } from './topology.ts';
 
 export interface DemoMeshOptions {
@@ -14,12 +15,16 @@ export interface DemoMeshOptions {
   sidecarFlags?: string[];
   /** How long to wait for the mesh to become ready. */
   readyTimeoutMs?: number;
+  /** Scheduled faults (see faults.ts); absent: none. */
+  faults?: FaultPlan;
 }
 
 export interface AppSpec {
   service: DemoService;
   port: number;
   httpProxy: string;
+  /** Scheduled faults; absent: none. */
+  faults?: FaultPlan;
 }
 
 export interface DemoMesh {
@@ -39,7 +44,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
   topology.forEach((service, i) => {
     const [app, inbound, outbound] = ports.slice(i * 3, i * 3 + 3);
     const id = `${service.name}-1`;
-    specs.push({ service, port: app, httpProxy: `http://127.0.0.1:${outbound}` });
+    specs.push({ service, port: app, httpProxy: `http://127.0.0.1:${outbound}`, faults: opts.faults });
     sidecarArgs.push([id, [
       'sidecar', '--id', id, '--service', service.name, '--instance', id,
       '--listen', `127.0.0.1:${inbound}`, '--upstream', `127.0.0.1:${app}`,

@@ -4,6 +4,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FaultEffect } from './faults.ts';
 import type { DemoService } from './topology.ts';
 
 export interface WorkloadOptions {
@@ -13,6 +14,8 @@ export interface WorkloadOptions {
   /** The sidecar's outbound listener, "http://127.0.0.1:PORT". */
   httpProxy: string;
   random?: () => number;
+  /** Scheduled faults in effect now (none when absent). */
+  fault?: () => FaultEffect;
 }
 
 export interface Workload {
@@ -30,20 +33,22 @@ export async function startWorkload(opts: WorkloadOptions): Promise<Workload> {
 
   const server = http.createServer(async (req, res) => {
     req.resume();
+    const fault = opts.fault?.();
+    if (fault?.reset) { req.socket.resetAndDestroy(); return; }
     const traceparent = req.headers.traceparent;
     let status = 200;
     try {
-      await sleep(serviceTime(svc, rnd));
+      await sleep(serviceTime(svc, rnd) + (fault?.extra_ms ?? 0));
       for (const callee of svc.calls) {
         const s = await call(agent, proxy, callee, req.url ?? '/', traceparent);
         if (s >= 500 || s === 0) status = 502;
       }
-      if (rnd() < svc.error_rate) status = 500;
+      if (rnd() < svc.error_rate + (fault?.error_rate ?? 0)) status = 500;
     } catch {
       status = 502;
     }
     served += 1;
-    const body = JSON.stringify({ service: svc.name, status });
+    const body = JSON.stringify({ service: svc.name, status, ...(fault?.extra_bytes ? { payload: 'x'.repeat(fault.extra_bytes) } : {}) });
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   });
