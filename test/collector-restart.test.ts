@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Child, freePorts, quietTopology, sendExactly, startDemoMesh } from '../demo/index.ts';
 import { createChdbStore } from '../ingest/index.ts';
-import { assertNoSidecarLoss, DEMO_HOPS, eventually, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, assertTapsPerHop, eventually, tempDir } from './stack.ts';
 
 const N = 1_000;
 
@@ -41,10 +41,7 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
     const store = createChdbStore({ dataDir: dir.path });
     try {
       await store.init();
-      for (const hop of DEMO_HOPS) {
-        const n = await store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });
-        assert.equal(n, N, `${hop.proxy} ${hop.direction} ${hop.src} -> ${hop.dst}`);
-      }
+      await assertTapsPerHop(store, N);
       const heads = await store.chainHeads();
       assert.ok(heads.length >= 5);
       assert.ok(heads.every((h) => h.lost === 0), `sidecars reported loss: ${JSON.stringify(heads)}`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quietTopology, sendExactly, startDemoMesh } from '../demo/index.ts';
-import { assertNoSidecarLoss, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
 
 const N = 1_200;
 
@@ -20,11 +20,7 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
     await mesh.close(); // sidecars flush what is left (l4.close taps) and stop
     assertNoSidecarLoss(lines, mesh.sidecars.size);
 
-    for (const hop of DEMO_HOPS) {
-      const n = await core.store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });
-      assert.equal(n, N, `${hop.proxy} ${hop.direction} ${hop.src} -> ${hop.dst}`);
-    }
-    assert.equal(await core.store.countTaps({ kind: 'l7.request' }), expected, 'no tap outside the expected hops');
+    await assertTapsPerHop(core.store, N);
 
     const heads = await core.store.chainHeads();
     assert.equal(heads.length, DEMO_HOPS.filter((h, i, a) => a.findIndex((x) => x.proxy === h.proxy) === i).length, 'one chain per sidecar');

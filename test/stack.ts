@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runControl, CONTROL_FLAGS } from '../cli/control.ts';
 import { parseFlags } from '../cli/flags.ts';
+import type { TapStore } from '../ingest/index.ts';
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `meshlens-${prefix}-`));
@@ -85,4 +86,17 @@ export function sidecarFinalStats(lines: string[]): Map<string, SidecarFinalStat
 /** The sidecar flags that send taps through Kafka. */
 export function kafkaSidecarFlags(brokers: string[], extra: string[] = []): string[] {
   return ['--bus', 'kafka', '--brokers', brokers.join(','), ...extra];
+}
+
+/**
+ * Asserts that each hop of the demo mesh holds exactly `n` l7.request taps
+ * (one per front-door request) and that there are no others: none lost, none doubled.
+ */
+export async function assertTapsPerHop(store: TapStore, n: number): Promise<void> {
+  for (const hop of DEMO_HOPS) {
+    const got = await store.countTaps({ kind: 'l7.request', proxy: hop.proxy, direction: hop.direction, src_service: hop.src, dst_service: hop.dst });
+    if (got !== n) throw new Error(`${hop.proxy} ${hop.direction} ${hop.src} -> ${hop.dst}: ${got} l7.request taps, expected ${n}`);
+  }
+  const all = await store.countTaps({ kind: 'l7.request' });
+  if (all !== n * DEMO_HOPS.length) throw new Error(`${all} l7.request taps in all, expected ${n * DEMO_HOPS.length}: taps outside the expected hops`);
 }

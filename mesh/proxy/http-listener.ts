@@ -16,6 +16,7 @@ import type { HostPort } from './options.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import { runChain } from './stage.ts';
 import { plainAddr } from './tap-capture.ts';
+import { listen } from './listen.ts';
 
 /** llhttp codes for ambiguous message framing (request-smuggling shapes). */
 const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CONTENT_LENGTH', 'HPE_INVALID_TRANSFER_ENCODING']);
@@ -99,14 +100,10 @@ export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound'
       });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => { server.off('error', reject); resolve(); });
-  });
-  const bound = server.address() as net.AddressInfo;
+  const address = await listen(server, at);
 
   return {
-    address: { host: bound.address, port: bound.port },
+    address,
     async close(graceMs: number) {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();

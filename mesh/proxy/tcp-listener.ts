@@ -10,6 +10,7 @@ import type { Listener } from './http-listener.ts';
 import type { HostPort } from './options.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import { plainAddr } from './tap-capture.ts';
+import { listen } from './listen.ts';
 
 export async function startTcpListener(rt: SidecarRuntime, at: HostPort, upstream: HostPort): Promise<Listener> {
   const sockets = new Set<net.Socket>();
@@ -48,13 +49,9 @@ export async function startTcpListener(rt: SidecarRuntime, at: HostPort, upstrea
     up.pipe(client);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => { server.off('error', reject); resolve(); });
-  });
-  const bound = server.address() as net.AddressInfo;
+  const address = await listen(server, at);
   return {
-    address: { host: bound.address, port: bound.port },
+    address,
     async close(graceMs: number) {
       const closed = new Promise<void>((r) => server.close(() => r()));
       const grace = setTimeout(() => { for (const s of sockets) s.destroy(); }, graceMs);
