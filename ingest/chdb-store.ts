@@ -80,9 +80,8 @@ class ChdbEngine implements SqlEngine {
     return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
   }
 
-  async insert(table: string, rows: Row[], settings: Record<string, string | number>): Promise<void> {
-    const values = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));
-    await this.#open().insert({ table, values, format: 'JSONEachRow', settings });
+  async insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void> {
+    await this.#open().insert({ table, values: Buffer.from(jsonLines), format: 'JSONEachRow', settings });
   }
 
   async close(): Promise<void> {

@@ -96,6 +96,9 @@ class ServerEngine implements SqlEngine {
       application: 'meshlens',
       // Failures reach the caller as IngestErrors with context; the client's own log would repeat them.
       log: { level: ClickHouseLogLevel.OFF },
+      // insert() sends JSONEachRow text it built itself (./tap-row.ts): a
+      // string value is passed through whole instead of encoded per row.
+      json: { parse: JSON.parse, stringify: (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)) },
     });
   }
 
@@ -133,8 +136,8 @@ class ServerEngine implements SqlEngine {
     return rs.json<T>();
   }
 
-  async insert(table: string, rows: Row[], settings: Record<string, string | number>): Promise<void> {
-    await this.#live().insert({ table, values: rows, format: 'JSONEachRow', clickhouse_settings: settings });
+  async insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void> {
+    await this.#live().insert({ table, values: [jsonLines], format: 'JSONEachRow', clickhouse_settings: settings });
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ import {
   type Queries, type SchemaOptions, type SqlDialect, type StoreLayout, type TapFilterColumn,
 } from './sql.ts';
 import type { ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
-import { batchRows, rowToTap } from './tap-row.ts';
+import { batchJsonLines, rowToTap } from './tap-row.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -23,7 +23,8 @@ export interface SqlEngine {
   open(): Promise<SqlDialect>;
   exec(sql: string): Promise<void>;
   rows<T = Row>(sql: string, params: Record<string, unknown>): Promise<T[]>;
-  insert(table: string, rows: Row[], settings: Record<string, string | number>): Promise<void>;
+  /** Inserts JSONEachRow text: one JSON object per line, no trailing newline. */
+  insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void>;
   /** Releases the backend; called once, after in-flight calls settle. */
   close(): Promise<void>;
 }
@@ -74,9 +75,10 @@ export class SqlTapStore implements TapStore {
     return this.#run(what, () => this.#engine.rows<T>(sql, params));
   }
 
-  #insert(what: string, table: string, rows: Row[], token: string | null): Promise<void> {
+  #insert(what: string, table: string, rows: Row[] | string, token: string | null): Promise<void> {
     const settings = insertSettings(this.#dialect ?? 'modern', token);
-    return this.#run(what, () => this.#engine.insert(table, rows, settings));
+    const text = typeof rows === 'string' ? rows : rows.map((r) => JSON.stringify(r)).join('\n');
+    return this.#run(what, () => this.#engine.insert(table, text, settings));
   }
 
   async init(): Promise<void> {
@@ -130,8 +132,8 @@ export class SqlTapStore implements TapStore {
     const what = group.length === 1
       ? `writing batch ${first.batch} of ${first.proxy}/${first.stream}`
       : `writing ${group.length} batches (first: batch ${first.batch} of ${first.proxy}/${first.stream})`;
-    const taps = group.length === 1 ? batchRows(first) : group.flatMap(batchRows);
-    if (taps.length > 0) await this.#insert(what, 'taps', taps, token);
+    const taps = group.filter((b) => b.events.length > 0).map(batchJsonLines).join('\n');
+    if (taps !== '') await this.#insert(what, 'taps', taps, token);
     const now = this.#now();
     await this.#insert(what, 'tap_batches', group.map((b) => ({
       proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: b.events.length,

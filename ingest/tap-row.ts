@@ -32,6 +32,28 @@ export function batchRows(batch: TapBatch): Record<string, unknown>[] {
   });
 }
 
+/**
+ * A batch's events as JSONEachRow lines for `taps` (no trailing newline),
+ * the same rows as batchRows. Built as text: an event's own JSON with
+ * stream and batch put in front, rather than copying each event into a row
+ * object for the client to serialize (profiled: the copy and the client's
+ * per-row encoding were ~7 of ~40 µs per tap in the collector). Events
+ * carry no stream or batch field (validateTap refuses unknown fields), so
+ * the keys never repeat; headers must become a string, so those events
+ * take the slow path.
+ */
+export function batchJsonLines(batch: TapBatch): string {
+  const prefix = `{"stream":${JSON.stringify(batch.stream)},"batch":${batch.batch},`;
+  const lines: string[] = new Array(batch.events.length);
+  for (let i = 0; i < batch.events.length; i++) {
+    const e = batch.events[i];
+    lines[i] = e.kind === 'l7.request' && e.headers !== undefined
+      ? JSON.stringify({ ...e, stream: batch.stream, batch: batch.batch, headers: JSON.stringify(e.headers) })
+      : prefix + JSON.stringify(e).slice(1);
+  }
+  return lines.join('\n');
+}
+
 /** A stored row as the event it came from, plus `stream` and `batch`. */
 export function rowToTap(row: Record<string, unknown>): Record<string, unknown> {
   const kind = row.kind as TapKind;

@@ -1,0 +1,195 @@
+// npm run bench:ingest [-- --taps N --producers N --batch N --partitions N --backends chdb,clickhouse --quick]
+//
+// Synthetic taps from N producer processes (./ingest-producer.ts: sidecars
+// publishing sealed batches as KafkaPublisher does) through Kafka (the
+// librdkafka mock cluster, ./kafka-cluster.ts) and the Kafka collector into
+// ClickHouse: chdb and Debian's clickhouse-server 18.16, each in its own
+// process (./ingest-backend.ts). Beside each end-to-end figure, its peers
+// measured in the same run on the same machine:
+//   raw Kafka       the same records produced by the same processes and
+//                   consumed by a bare kafkajs consumer (decompress, count)
+//   raw ClickHouse  the same rows as JSONEachRow INSERTs of the collector's
+//                   mean rows per insert, into a copy of the schema
+// and the ratio end to end / min(raw Kafka, raw ClickHouse).
+// Throughputs are wall-clock on a shared machine: read them with the CPU
+// figures (CPU-seconds per million taps), which load from others moves less.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { startBenchKafka } from './kafka-cluster.ts';
+import type { BackendConfig } from './ingest-backend.ts';
+import type { ProducerConfig } from './ingest-producer.ts';
+
+interface Flags { taps: number; producers: number; batch: number; partitions: number; sidecars: number; backends: ('chdb' | 'clickhouse')[]; groupMb: number }
+
+function parseFlags(argv: string[]): Flags {
+  const f: Flags = { taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, backends: ['chdb', 'clickhouse'], groupMb: 16 };
+  const problems: string[] = [];
+  const int = (name: string, v: string | undefined, min: number) => {
+    const n = Number(v?.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min) { problems.push(`${name} must be an integer >= ${min}, got ${v}`); return min; }
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--quick': f.taps = 200_000; break;
+      case '--taps': f.taps = int(a, argv[++i], 1_000); break;
+      case '--producers': f.producers = int(a, argv[++i], 1); break;
+      case '--batch': f.batch = int(a, argv[++i], 1); break;
+      case '--partitions': f.partitions = int(a, argv[++i], 1); break;
+      case '--sidecars': f.sidecars = int(a, argv[++i], 1); break;
+      case '--group-mb': f.groupMb = int(a, argv[++i], 1); break;
+      case '--backends': {
+        const list = (argv[++i] ?? '').split(',');
+        if (list.some((b) => b !== 'chdb' && b !== 'clickhouse')) problems.push(`--backends takes chdb and/or clickhouse, got ${list.join(',')}`);
+        f.backends = list as Flags['backends'];
+        break;
+      }
+      default: problems.push(`unknown flag ${a}`);
+    }
+  }
+  if (problems.length > 0) {
+    process.stderr.write(`bench:ingest: ${problems.join('; ')}\n`);
+    process.exit(2);
+  }
+  return f;
+}
+
+const flags = parseFlags(process.argv.slice(2));
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+/** A child running a bench script through tsx, with a queue of the IPC messages it sent. */
+function child(script: string, config: object) {
+  const proc: ChildProcess = fork(here(script), [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const inbox: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  proc.on('message', (m) => { inbox.push(m as Record<string, unknown>); waiters.splice(0).forEach((w) => w()); });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => { r(code); waiters.splice(0).forEach((w) => w()); }));
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  return {
+    proc,
+    async next<T = Record<string, unknown>>(key: string): Promise<T> {
+      for (;;) {
+        const i = inbox.findIndex((m) => m[key]);
+        if (i >= 0) return inbox.splice(i, 1)[0] as T;
+        if (gone) throw new Error(`${script} exited before sending ${key}`);
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    },
+    go: () => proc.send({ go: true }),
+    exited,
+  };
+}
+
+interface ProducerDone { taps: number; wallMs: number; cpuMs: number }
+
+async function startProducers(topic: string, brokers: string[]) {
+  const per = Math.ceil(flags.taps / flags.producers);
+  const ps = Array.from({ length: flags.producers }, (_, producer) => child('./ingest-producer.ts', {
+    brokers, topic, producer, taps: per, batchSize: flags.batch, sidecars: flags.sidecars, perSend: 6, inFlight: 4,
+  } satisfies ProducerConfig));
+  await Promise.all(ps.map((p) => p.next('ready')));
+  return {
+    go: () => ps.forEach((p) => p.go()),
+    async done(): Promise<{ taps: number; cpuMs: number; wallMs: number }> {
+      const d = await Promise.all(ps.map((p) => p.next<ProducerDone>('done')));
+      await Promise.all(ps.map((p) => p.exited));
+      return { taps: d.reduce((s, x) => s + x.taps, 0), cpuMs: d.reduce((s, x) => s + x.cpuMs, 0), wallMs: Math.max(...d.map((x) => x.wallMs)) };
+    },
+  };
+}
+
+/** Raw Kafka: the producers' records consumed by a bare kafkajs consumer group member. */
+async function rawKafka(brokers: string[]) {
+  const topic = 'bench.raw';
+  const consumer = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.ERROR }).consumer({
+    groupId: 'bench-raw', maxWaitTimeInMs: 100, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => { joined = true; });
+  const records = Math.ceil(Math.ceil(flags.taps / flags.producers) / flags.batch) * flags.producers;
+  let seen = 0;
+  let bytes = 0;
+  let finished!: () => void;
+  const all = new Promise<void>((r) => { finished = r; });
+  await consumer.run({
+    partitionsConsumedConcurrently: flags.partitions,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) bytes += m.value?.length ?? 0;
+      seen += batch.messages.length;
+      if (seen >= records) finished();
+    },
+  });
+  while (!joined) await new Promise((r) => setTimeout(r, 20));
+  const producers = await startProducers(topic, brokers);
+  const cpu0 = cpuMs();
+  const t0 = performance.now();
+  producers.go();
+  await all;
+  const wallMs = performance.now() - t0;
+  const cpu = cpuMs() - cpu0;
+  const p = await producers.done();
+  await consumer.disconnect();
+  return { taps: p.taps, wallMs, consumerCpuMs: cpu, producerCpuMs: p.cpuMs, jsonBytesPerTap: bytes / p.taps };
+}
+
+interface E2e { cpuMs: number; serverCpuMs: number | null; stored: number; counters: Record<string, number> }
+interface Raw { taps: number; rowsPerInsert: number; wallMs: number; cpuMs: number; serverCpuMs: number | null }
+
+async function backend(name: 'chdb' | 'clickhouse', brokers: string[]) {
+  const topic = `bench.e2e.${name}`;
+  const producers = await startProducers(topic, brokers);
+  const b = child('./ingest-backend.ts', {
+    backend: name, brokers, topic, taps: Math.ceil(flags.taps / flags.producers) * flags.producers,
+    producers: flags.producers, batchSize: flags.batch, sidecars: flags.sidecars, groupMaxBytes: flags.groupMb * 1024 * 1024,
+  } satisfies BackendConfig);
+  await b.next('ready');
+  const t0 = performance.now();
+  producers.go();
+  b.go();
+  const e2e = await b.next<E2e>('e2e');
+  const wallMs = performance.now() - t0;
+  const p = await producers.done();
+  log(`${name}: end to end done in ${(wallMs / 1000).toFixed(1)} s; measuring raw inserts`);
+  const raw = await b.next<Raw>('raw');
+  await b.exited;
+  return { name, taps: p.taps, wallMs, e2e, raw, producerCpuMs: p.cpuMs };
+}
+
+const started = new Date();
+const kafka = await startBenchKafka(['bench.raw', ...flags.backends.map((b) => `bench.e2e.${b}`)], flags.partitions);
+try {
+  log(`${flags.taps} taps, ${flags.producers} producers x ${flags.sidecars} sidecars, batches of ${flags.batch}, ${flags.partitions} partitions`);
+  const rk = await rawKafka(kafka.brokers);
+  const kRate = rk.taps / (rk.wallMs / 1000);
+  log(`raw kafka: ${Math.round(kRate)} taps/s`);
+  const results = [];
+  for (const name of flags.backends) results.push(await backend(name, kafka.brokers));
+
+  const perM = (ms: number | null, taps: number) => (ms === null ? '-' : (ms / 1000 / (taps / 1e6)).toFixed(1));
+  const k = (n: number) => `${Math.round(n / 1000)}k`;
+  const lines = [
+    `meshlens ingest bench, ${started.toISOString()}, node ${process.version}, ${flags.taps} taps in batches of ${flags.batch}, ${flags.producers} producers, ${flags.partitions} partitions`,
+    `(taps/s wall clock; CPU in CPU-seconds per million taps; tap JSON ${Math.round(rk.jsonBytesPerTap)} B)`,
+    '',
+    '| backend | end to end taps/s | raw Kafka taps/s | raw ClickHouse taps/s | e2e / min(raw) | collector CPU s/M | server CPU s/M | raw insert CPU s/M (client + server) | producers CPU s/M | rows/insert | stored |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const e2eRate = r.taps / (r.wallMs / 1000);
+    const chRate = r.raw.taps / (r.raw.wallMs / 1000);
+    const rawCpu = r.raw.cpuMs + (r.raw.serverCpuMs ?? 0);
+    lines.push(`| ${r.name} | ${k(e2eRate)} | ${k(kRate)} | ${k(chRate)} | ${(e2eRate / Math.min(kRate, chRate)).toFixed(2)} | ${perM(r.e2e.cpuMs, r.taps)} | ${perM(r.e2e.serverCpuMs, r.taps)} | ${perM(rawCpu, r.raw.taps)} | ${perM(r.producerCpuMs, r.taps)} | ${Math.round(r.e2e.counters.events_written / r.e2e.counters.groups)} | ${r.e2e.stored === r.taps ? 'all, once' : `${r.e2e.stored} of ${r.taps}!`} |`);
+  }
+  lines.push('', `raw Kafka: consumer CPU ${perM(rk.consumerCpuMs, rk.taps)} s/M, producers CPU ${perM(rk.producerCpuMs, rk.taps)} s/M`);
+  process.stdout.write(lines.join('\n') + '\n');
+} finally {
+  await kafka.stop();
+}
