@@ -11,7 +11,7 @@ import {
   type Queries, type SchemaOptions, type SqlDialect, type StoreLayout, type TapFilterColumn,
 } from './sql.ts';
 import type { ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
-import { batchJsonLines, rowToTap } from './tap-row.ts';
+import { batchJsonRows, rowToTap } from './tap-row.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -23,7 +23,7 @@ export interface SqlEngine {
   open(): Promise<SqlDialect>;
   exec(sql: string): Promise<void>;
   rows<T = Row>(sql: string, params: Record<string, unknown>): Promise<T[]>;
-  /** Inserts JSONEachRow text: one JSON object per line, no trailing newline. */
+  /** Inserts JSONEachRow text: JSON objects separated by newlines or commas. */
   insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void>;
   /** Releases the backend; called once, after in-flight calls settle. */
   close(): Promise<void>;
@@ -77,7 +77,7 @@ export class SqlTapStore implements TapStore {
 
   #insert(what: string, table: string, rows: Row[] | string, token: string | null): Promise<void> {
     const settings = insertSettings(this.#dialect ?? 'modern', token);
-    const text = typeof rows === 'string' ? rows : rows.map((r) => JSON.stringify(r)).join('\n');
+    const text = typeof rows === 'string' ? rows : JSON.stringify(rows).slice(1, -1);
     return this.#run(what, () => this.#engine.insert(table, text, settings));
   }
 
@@ -132,7 +132,7 @@ export class SqlTapStore implements TapStore {
     const what = group.length === 1
       ? `writing batch ${first.batch} of ${first.proxy}/${first.stream}`
       : `writing ${group.length} batches (first: batch ${first.batch} of ${first.proxy}/${first.stream})`;
-    const taps = group.filter((b) => b.events.length > 0).map(batchJsonLines).join('\n');
+    const taps = group.filter((b) => b.events.length > 0).map(batchJsonRows).join(',');
     if (taps !== '') await this.#insert(what, 'taps', taps, token);
     const now = this.#now();
     await this.#insert(what, 'tap_batches', group.map((b) => ({

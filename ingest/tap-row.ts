@@ -33,25 +33,18 @@ export function batchRows(batch: TapBatch): Record<string, unknown>[] {
 }
 
 /**
- * A batch's events as JSONEachRow lines for `taps` (no trailing newline),
- * the same rows as batchRows. Built as text: an event's own JSON with
- * stream and batch put in front, rather than copying each event into a row
- * object for the client to serialize (profiled: the copy and the client's
- * per-row encoding were ~7 of ~40 µs per tap in the collector). Events
- * carry no stream or batch field (validateTap refuses unknown fields), so
- * the keys never repeat; headers must become a string, so those events
- * take the slow path.
+ * A batch's events as JSONEachRow text for `taps`: the same rows as
+ * batchRows, as objects separated by commas (ClickHouse's JSONEachRow
+ * reader skips a comma between rows, 18.16 included). One JSON.stringify
+ * over the whole batch rather than one per row: profiled, per-row
+ * serialization (the client's, or ours) cost ~5 µs per tap of the
+ * collector's ~40, the bulk call ~4.
  */
-export function batchJsonLines(batch: TapBatch): string {
-  const prefix = `{"stream":${JSON.stringify(batch.stream)},"batch":${batch.batch},`;
-  const lines: string[] = new Array(batch.events.length);
-  for (let i = 0; i < batch.events.length; i++) {
-    const e = batch.events[i];
-    lines[i] = e.kind === 'l7.request' && e.headers !== undefined
-      ? JSON.stringify({ ...e, stream: batch.stream, batch: batch.batch, headers: JSON.stringify(e.headers) })
-      : prefix + JSON.stringify(e).slice(1);
-  }
-  return lines.join('\n');
+export function batchJsonRows(batch: TapBatch): string {
+  const { stream, batch: n } = batch;
+  return JSON.stringify(batch.events.map((e) => (e.kind === 'l7.request' && e.headers !== undefined
+    ? { stream, batch: n, ...e, headers: JSON.stringify(e.headers) }
+    : { stream, batch: n, ...e }))).slice(1, -1);
 }
 
 /** A stored row as the event it came from, plus `stream` and `batch`. */
