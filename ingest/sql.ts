@@ -261,8 +261,10 @@ export function insertSettings(dialect: SqlDialect, token: string | null): Recor
   return {
     insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1,
     ...(token === null ? {} : { insert_deduplication_token: token }),
-    // Parallel parsing cuts the input into blocks by bytes, which could split
-    // a batch across two rollup rows of the same key (see the header).
+    // Parallel parsing cuts the input into 10 MiB chunks; squashing
+    // (min_insert_block_size_*) normally joins them again before the views,
+    // but a batch cut across blocks would become two rollup rows of one key
+    // (see the header), so do not rely on it.
     input_format_parallel_parsing: 0,
     // Through a Distributed table (./sql-cluster.ts): acknowledged means on its shard.
     insert_distributed_sync: 1,

@@ -91,6 +91,21 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       assert.deepEqual(heads.map((h) => [h.proxy, h.batch, h.last_seq]), [['cart-1', 2, 59], ['cart-2', 0, 4], ['web-1', 1, 19]]);
     });
 
+    test('a multi-batch insert larger than a parsing chunk (10 MiB) keeps each batch whole in the rollups', async () => {
+      const s = await openStore();
+      const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 20_000;
+      const long = '/' + 'p'.repeat(1_900);
+      // 12 batches x 500 taps x ~2.3 KB: ~14 MB in one INSERT, past a parallel
+      // parsing chunk. Were a batch cut in two blocks on the way to the views
+      // (by the parser, or by the store splitting a group mid-batch), two
+      // rollup rows would share a key and FINAL would keep only one.
+      const groups = Array.from({ length: 12 }, (_, g) => Array.from({ length: 500 }, (_, i) => sampleL7({ ts: t0 + g, direction: 'inbound', path: long, latency_ms: i % 50 })));
+      const chain = sampleChain('big-1', 's1', groups);
+      await s.writeBatches(chain);
+      assert.equal(await s.countTaps({ proxy: 'big-1' }), 6_000);
+      assert.equal((await s.serviceGraph(60, t0 + 30_000)).nodes.find((n) => n.service === 'cart')?.requests, 6_000);
+    });
+
     test('a batch resent to a reopened store (collector restarted before its ack) is still stored once', async () => {
       const place = backend.freshPlace();
       const t0 = Date.now();

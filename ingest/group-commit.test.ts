@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { TapBatch } from './batch.ts';
+import { createChdbStore } from './chdb-store.ts';
+import { Collector } from './collector.ts';
+import { GroupCommit } from './group-commit.ts';
+import { sampleChain, sampleL7 } from './sample-taps.ts';
+import type { TapStore } from './store.ts';
+
+let dir: string;
+let store: TapStore;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'meshlens-group-commit-'));
+  store = createChdbStore({ dataDir: dir });
+  await store.init();
+});
+after(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The real store, with each writeBatches call's batch count recorded. */
+function recording(writes: number[], gate?: { wait: Promise<void> | null }): TapStore {
+  return {
+    init: () => store.init(), writeBatch: (b) => store.writeBatch(b), chainHeads: () => store.chainHeads(),
+    recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
+    countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
+    writeBatches: async (bs: readonly TapBatch[]) => {
+      writes.push(bs.length);
+      if (gate?.wait) await gate.wait;
+      return store.writeBatches(bs);
+    },
+  };
+}
+const events = (n: number) => Array.from({ length: n }, () => sampleL7());
+
+test('records submitted together by several partitions go to the store as one write, each submitter getting its own results in order', async () => {
+  const writes: number[] = [];
+  const groups = new GroupCommit(new Collector(recording(writes)), { lingerMs: 5 });
+  const a = sampleChain('gc-a', 's', [events(2), events(3)]);
+  const b = sampleChain('gc-b', 's', [events(4)]);
+  const c = sampleChain('gc-c', 's', [events(1), events(1)]);
+  const [ra, rb, rc] = await Promise.all([groups.submit(a, 1), groups.submit([b[0], 'junk'], 1), groups.submit(c, 1)]);
+  assert.deepEqual(writes, [5], 'one store write for the five new batches');
+  assert.deepEqual(ra.map((r) => r.ok && r.events), [2, 3]);
+  assert.deepEqual(rb.map((r) => (r.ok ? r.events : r.code)), [4, 'INGEST_ERR_MALFORMED']);
+  assert.deepEqual(rc.map((r) => r.ok && r.events), [1, 1]);
+  assert.deepEqual([groups.groups, groups.grouped], [1, 6]);
+  assert.equal(await store.countTaps({ proxy: 'gc-a' }) + await store.countTaps({ proxy: 'gc-b' }) + await store.countTaps({ proxy: 'gc-c' }), 11);
+});
+
+test('records submitted while a write is in flight form the next group, which leaves as soon as that write ends', async () => {
+  const writes: number[] = [];
+  let open!: () => void;
+  const gate = { wait: new Promise<void>((r) => { open = r; }) as Promise<void> | null };
+  const groups = new GroupCommit(new Collector(recording(writes, gate)), { lingerMs: 1 });
+  const chains = ['gd-a', 'gd-b', 'gd-c'].map((p) => sampleChain(p, 's', [events(1), events(1)]));
+  const first = groups.submit([chains[0][0]], 1);
+  for (let i = 0; writes.length === 0 && i < 1_000; i++) await new Promise((r) => setTimeout(r, 2));
+  const later = [groups.submit([chains[0][1]], 1), groups.submit(chains[1], 1), groups.submit(chains[2], 1)];
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(writes, [1], 'nothing else is written while the first write is in flight');
+  gate.wait = null;
+  open();
+  await first;
+  const results = await Promise.all(later);
+  assert.deepEqual(writes, [1, 5]);
+  assert.ok(results.flat().every((r) => r.ok && !r.duplicate));
+});
+
+test('a group reaching maxBytes leaves at once, without waiting for the linger', async () => {
+  const writes: number[] = [];
+  const groups = new GroupCommit(new Collector(recording(writes)), { lingerMs: 60_000, maxBytes: 100 });
+  const [b] = sampleChain('ge-a', 's', [events(2)]);
+  assert.deepEqual((await groups.submit([b], 100)).map((r) => r.ok), [true]);
+  assert.deepEqual(writes, [1]);
+});
