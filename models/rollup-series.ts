@@ -1,0 +1,58 @@
+// Rollup rows (ClickHouse, one per subject and 10-second bucket) → the
+// detector's Series: one row per bucket, ascending, with the columns
+// features.ts knows (volumes become per-request ratios there). A bucket with
+// no row is a gap (NaN in every column): a service that served nothing in
+// 10 s and a lost rollup look the same here, and a gap neither opens nor
+// closes an alert.
+
+import type { RollupPoint } from './live-types.ts';
+import type { Series } from './series.ts';
+
+export const LIVE_FEATURES = ['requests', 'error_rate', 'p50_ms', 'p99_ms', 'bytes_in', 'bytes_out', 'retries'] as const;
+export const BUCKET_MS = 10_000;
+
+function row(p: RollupPoint): number[] {
+  const r = p.requests;
+  return [
+    r, r > 0 ? p.errors / r : NaN,
+    r > 0 ? p.p50_ms : NaN, r > 0 ? p.p99_ms : NaN,
+    p.req_bytes, p.resp_bytes, p.retries,
+  ];
+}
+
+/** Points grouped by subject. */
+export function bySubject(points: readonly RollupPoint[]): Map<string, RollupPoint[]> {
+  const m = new Map<string, RollupPoint[]>();
+  for (const p of points) {
+    let list = m.get(p.subject);
+    if (!list) m.set(p.subject, (list = []));
+    list.push(p);
+  }
+  return m;
+}
+
+/** One subject's points as a dense series over buckets [fromMs, untilMs), gaps NaN. */
+export function rollupSeries(points: readonly RollupPoint[], fromMs: number, untilMs: number): Series {
+  const from = Math.ceil(fromMs / BUCKET_MS) * BUCKET_MS;
+  const n = Math.max(0, Math.ceil((untilMs - from) / BUCKET_MS));
+  const ts = Array.from({ length: n }, (_, i) => from + i * BUCKET_MS);
+  const rows = ts.map(() => LIVE_FEATURES.map(() => NaN));
+  for (const p of points) {
+    const i = (p.bucket - from) / BUCKET_MS;
+    if (Number.isInteger(i) && i >= 0 && i < n) rows[i] = row(p);
+  }
+  return { ts, names: [...LIVE_FEATURES], rows };
+}
+
+/**
+ * Start of the newest stretch of history without a gap longer than `maxGapMs`
+ * (a restart of the mesh after a day begins a fresh baseline), or undefined
+ * when there are no points.
+ */
+export function historyStart(points: readonly RollupPoint[], maxGapMs: number): number | undefined {
+  if (points.length === 0) return undefined;
+  const b = [...new Set(points.map((p) => p.bucket))].sort((x, y) => x - y);
+  let start = b[0];
+  for (let i = 1; i < b.length; i++) if (b[i] - b[i - 1] > maxGapMs) start = b[i];
+  return start;
+}
