@@ -56,7 +56,8 @@ for (const b of producerBatches(cfg.producer, cfg.taps, cfg.batchSize, cfg.sidec
   if (!lane.busy && lane.queue.length >= cfg.perSend) lane.busy = pump(lane);
   while (queued > cfg.perSend * lanes.length * 2 && busy().length > 0) await Promise.race(busy());
 }
-for (const lane of lanes) lane.busy ??= pump(lane);
+// (pump() on an empty queue would finish before `busy` is set, leaving it set for good.)
+for (const lane of lanes) if (lane.queue.length > 0) lane.busy ??= pump(lane);
 while (busy().length > 0) await Promise.all(busy());
 const cpu = process.cpuUsage(cpu0);
 process.send!({ done: true, taps, wallMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 });
