@@ -205,6 +205,11 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
       return;
     }
     const window = o.train?.window ?? Math.max(4, Math.min(12, Math.floor(series.rows.length / 20)));
+    if (series.rows.length < 20 * window) {
+      s.retryAt = now() + 60_000;
+      o.log(`models: ${s.scope} ${s.subject} has ${series.rows.length} buckets, a window of ${window} needs ${20 * window}; waiting`);
+      return;
+    }
     const stride = o.train?.stride ?? Math.max(1, Math.round(series.rows.length / 1500));
     const dir = subjectDir(o.modelDir, s.scope, s.subject);
     await rm(`${dir}.new`, { recursive: true, force: true });
@@ -217,6 +222,8 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
     o.log(`models: trained ${s.scope} ${s.subject} in ${(r.ms / 1000).toFixed(1)} s (${r.backend}, ${r.rows} buckets, window ${window}, ` +
       `${r.epochs} epochs, threshold ${r.threshold.toFixed(3)}), version ${m.version}`);
     if (s.alerts?.open) s.pending = m; else install(s, m);
+    // The model has seen everything up to its training end: score from there on.
+    s.lastScored = Math.max(s.lastScored ?? 0, m.det.meta.training.toTs);
   }
 
   let ticking: Promise<void> | null = null;
