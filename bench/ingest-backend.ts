@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { createChdbStore, createClickHouseStore, schemaStatements, startKafkaCollector, type TapStore } from '../ingest/index.ts';
-import { startTestClickHouseServer, type TestClickHouseServer } from '../ingest/testing/clickhouse-server.ts';
+import { startTestClickHouseServer, type TestClickHouseServer } from '../peers/index.ts';
 import { batchRows } from '../ingest/tap-row.ts';
 import { producerBatches } from './synthetic-taps.ts';
 

@@ -10,7 +10,7 @@ import { bindLiterals, quoteString } from './sql-literal.ts';
 import { schemaStatements } from './sql.ts';
 import { clusterSchemaStatements } from './sql-cluster.ts';
 import { storeSuite } from './store-suite.ts';
-import { startTestClickHouseServer, type TestClickHouseServer } from './testing/clickhouse-server.ts';
+import { startTestClickHouseServer, type TestClickHouseServer } from '../peers/index.ts';
 
 let server: TestClickHouseServer;
 before(async () => { server = await startTestClickHouseServer(); });

@@ -13,7 +13,7 @@ import { IngestError } from './errors.ts';
 import { startKafkaCollector, type KafkaCollector } from './kafka-collector.ts';
 import { sampleChain, sampleL7 } from './sample-taps.ts';
 import type { TapStore } from './store.ts';
-import { startKafkaMock, type KafkaMock } from './testing/kafka-mock.ts';
+import { startKafkaMock, type KafkaMock } from '../peers/index.ts';
 
 // One real chdb store and one mock Kafka cluster for the file. Consumer
 // group joins on the mock take ~3 s each, so the tests after the first two

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Child, quietTopology, startDemoMesh, startLoad } from '../demo/index.ts';
-import { startKafkaMock, startTestClickHouseServer } from './peers.ts';
+import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
 import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

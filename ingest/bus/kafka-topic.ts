@@ -11,7 +11,7 @@ export const DEFAULT_TAPS_PARTITIONS = 12;
  * Creates `topic` with `partitions` partitions unless it exists; returns
  * its partition count (an existing topic keeps its own). When CreateTopics
  * cannot be used (librdkafka's mock cluster names no usable controller, see
- * ingest/testing/kafka-mock.ts; some managed clusters forbid it) it falls
+ * peers/kafka-mock.ts; some managed clusters forbid it) it falls
  * back to the broker's auto-creation with the broker's default count, and
  * says so through `log`.
  */

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { sampleChain, sampleL7 } from '../sample-taps.ts';
-import { startKafkaMock, type KafkaMock } from '../testing/kafka-mock.ts';
+import { startKafkaMock, type KafkaMock } from '../../peers/index.ts';
 import { KafkaPublisher, kafkaErrorResult } from './kafka.ts';
 import { ensureTopic } from './kafka-topic.ts';
 
