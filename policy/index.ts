@@ -14,6 +14,9 @@ export { RegoCompileError, RegoEvalError };
 export { checkIR } from './ir-check.ts';
 export type { IRPolicy } from './ir.ts';
 export type { EvalOptions } from './eval.ts';
+export { compileToWasm, irToWasm } from './wasm/compile.ts';
+export { readBundle, writeBundle, type Bundle } from './wasm/bundle.ts';
+export { loadWasmPolicy, hostBuiltins, type LoadedPolicy, type HostOptions } from './wasm/host.ts';
 
 export interface CompiledPolicy {
   ir: IRPolicy;
@@ -56,4 +59,11 @@ export function runPolicyTests(files: Record<string, string>, opts: EvalOptions 
   }
   const passed = results.filter((r) => r.pass).length;
   return { passed, failed: results.length - passed, results };
+}
+
+/** Entrypoints ("pkg/test_x") of every `test_*` rule, as `opa test` finds them. */
+export function testEntrypoints(files: Record<string, string>): string[] {
+  return compileModules(files, []).ir.rules
+    .filter((r) => r.path[r.path.length - 1].startsWith('test_') && r.kind !== 'function')
+    .map((r) => r.path.join('/'));
 }
