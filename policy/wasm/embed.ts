@@ -48,7 +48,7 @@ export function irSlot(base: Uint8Array): number {
   const memory = new WebAssembly.Memory({ initial: 16 });
   const fail = () => { throw new Error('base runtime called the host while being probed'); };
   const env = { memory, opa_abort: fail, opa_println: fail, opa_builtin0: fail, opa_builtin1: fail, opa_builtin2: fail, opa_builtin3: fail, opa_builtin4: fail };
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(base), { env });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(base as BufferSource), { env });
   s = (inst.exports.irSlot as () => number)();
   slots.set(base, s);
   return s;

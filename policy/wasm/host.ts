@@ -4,7 +4,7 @@
  * policy/builtins, registered as the SDK's custom builtins. Values cross
  * as JSON (OPA's convention), so a set argument arrives as an array.
  */
-import opa from '@open-policy-agent/opa-wasm';
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { BUILTINS, BuiltinError } from '../builtins/index.ts';
 import { fromJSON, toJSON } from '../value.ts';
 import { nativeId } from './natives.ts';
@@ -12,7 +12,7 @@ import { memoryMinPages } from './embed.ts';
 
 export interface HostOptions { nowNs?: () => number }
 export type HostBuiltin = (...args: unknown[]) => unknown;
-export type LoadedPolicy = Awaited<ReturnType<typeof opa.loadPolicy>>;
+export type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
 /** Every non-native builtin as an SDK custom builtin; a builtin error is undefined, as in the reference evaluator. */
 export function hostBuiltins(opts: HostOptions = {}): Record<string, HostBuiltin> {
@@ -36,5 +36,5 @@ export function hostBuiltins(opts: HostOptions = {}): Record<string, HostBuiltin
 /** Loads a policy.wasm (ours or `opa build -t wasm`'s) through the SDK with meshlens' host builtins. */
 export function loadWasmPolicy(wasm: Uint8Array, opts: HostOptions = {}): Promise<LoadedPolicy> {
   const initial = Math.max(5, memoryMinPages(wasm) ?? 0);
-  return opa.loadPolicy(wasm, { initial }, hostBuiltins(opts));
+  return loadPolicy(wasm, { initial }, hostBuiltins(opts));
 }
