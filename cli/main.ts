@@ -41,6 +41,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   schema: await import('./schema.ts'),
+  policy: await import('./policy.ts'),
   collector: {
     summary: 'Run a tap collector: one member of the Kafka consumer group, writing to ClickHouse.',
     run: (argv, log) => runCollector(parseFlags('collector', COMMANDS.collector.summary, argv, COLLECTOR_FLAGS), log),
