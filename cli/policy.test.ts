@@ -5,11 +5,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readBundle } from '../policy/index.ts';
+import { readBundle, wasmRuntime } from '../policy/index.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const dir = mkdtempSync(join(tmpdir(), 'meshlens-policy-cli-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
+// Build (or find cached) the WASM runtime once here, so the spawned commands do not each wait on it.
+test.before(() => wasmRuntime());
 
 const AUTHZ = 'package authz\n\ndefault allow := false\n\nallow if input.method == "GET"\n\nallow if input.user in data.admins\n\nreason := "admin" if input.user in data.admins\n';
 writeFileSync(join(dir, 'authz.rego'), AUTHZ);

@@ -15,6 +15,7 @@ export { checkIR } from './ir-check.ts';
 export type { IRPolicy } from './ir.ts';
 export type { EvalOptions } from './eval.ts';
 export { compileToWasm, irToWasm } from './wasm/compile.ts';
+export { baseRuntime as wasmRuntime } from './wasm/build.ts';
 export { readBundle, writeBundle, type Bundle } from './wasm/bundle.ts';
 export { loadWasmPolicy, hostBuiltins, type LoadedPolicy, type HostOptions } from './wasm/host.ts';
 

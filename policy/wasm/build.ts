@@ -5,7 +5,7 @@
  * for asc, which keeps them out of the repository's tsc type check.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativesSource } from './natives.ts';
@@ -39,6 +39,26 @@ async function build(): Promise<Uint8Array> {
   const hash = createHash('sha256').update(JSON.stringify([ASC_FLAGS, src])).digest('hex').slice(0, 16);
   const cached = join(CACHE_DIR, `policy-runtime-${hash}.wasm`);
   if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
+  // One build per machine: test files and CLI children start together on a cold cache.
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const lock = `${cached}.lock`;
+  for (;;) {
+    try { closeSync(openSync(lock, 'wx')); break; } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = statSync(lock, { throwIfNoEntry: false });
+      if (st && Date.now() - st.mtimeMs > 10 * 60_000) { rmSync(lock, { force: true }); continue; }
+      await new Promise((r) => setTimeout(r, 250));
+      if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
+    }
+  }
+  try {
+    return await compile(src, cached);
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+async function compile(src: Record<string, string>, cached: string): Promise<Uint8Array> {
   const dir = mkdtempSync(join(tmpdir(), 'meshlens-asc-'));
   try {
     for (const [f, text] of Object.entries(src)) writeFileSync(join(dir, f), text);
@@ -49,7 +69,6 @@ async function build(): Promise<Uint8Array> {
     const { error } = await asc.main(['index.ts', '--baseDir', dir, '-o', 'out.wasm', '--runtime', 'rt', ...ASC_FLAGS], { stderr, stdout: stderr });
     if (error) throw new Error(`policy wasm runtime build failed: ${error.message}\n${errText}`);
     const bytes = readFileSync(out);
-    mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = `${cached}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, cached);
