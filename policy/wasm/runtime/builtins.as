@@ -3,6 +3,22 @@
 // Native ids (B_*) are generated from policy/wasm/natives.ts at build time.
 import { Value, V_NULL, vBool, vNum, vStr, vArr, newObj, newSet, objGet, objSet, setAdd, setHas, compare, equal, item, len, typeName, NULL, BOOL, NUM, STR, ARR, OBJ, SET } from "./value";
 import * as N from "./natives";
+import { regoText } from "./json";
+
+/** Host id of sprintf, or -1: set from the plan's host builtin list at start. */
+export let sprintfHostId: i32 = -1;
+export function setSprintfHostId(id: i32): void { sprintfHostId = id; }
+
+// OPA hands Go's fmt numbers and strings as themselves and every other value
+// as its Rego text; the SDK's JavaScript sprintf would print JSON-ish text, so
+// the runtime turns those arguments into their Rego text before the call.
+function sprintfArgs(a: Array<Value>): Array<Value> {
+  if (a.length != 2 || a[1].kind != ARR) return a;
+  const xs = a[1].items!;
+  const out = new Array<Value>(xs.length);
+  for (let i = 0; i < xs.length; i++) { const x = xs[i]; out[i] = x.kind == NUM || x.kind == STR ? x : vStr(regoText(x)); }
+  return [a[0], vArr(out)];
+}
 
 @external("env", "opa_builtin0") declare function opa_builtin0(id: i32, ctx: usize): usize;
 @external("env", "opa_builtin1") declare function opa_builtin1(id: i32, ctx: usize, a: usize): usize;
@@ -13,7 +29,8 @@ import * as N from "./natives";
 // @ts-ignore: decorator
 @inline function ptr(v: Value): usize { return changetype<usize>(v); }
 
-export function callHost(id: i32, a: Array<Value>): Value | null {
+export function callHost(id: i32, args: Array<Value>): Value | null {
+  const a = id == sprintfHostId ? sprintfArgs(args) : args;
   let r: usize = 0;
   switch (a.length) {
     case 0: r = opa_builtin0(id, 0); break;

@@ -8,6 +8,7 @@ import { parseJSON, dumpJSON } from "./json";
 import { loadRules, beginQuery, resolveData } from "./interp";
 import { heapGet, heapSet, irSlot } from "./rt";
 import { fail } from "./abort";
+import { setSprintfHostId } from "./builtins";
 
 export const opa_wasm_abi_version: i32 = 1;
 export const opa_wasm_abi_minor_version: i32 = 2;
@@ -32,7 +33,10 @@ if (irLen > 0) {
     objSet(entrypointsObj, vStr(name), vNum(<f64>i));
   }
   const hosts = item(plan, 2);
-  for (let i = 0; i < len(hosts); i++) objSet(builtinsObj, item(hosts, i), vNum(<f64>i));
+  for (let i = 0; i < len(hosts); i++) {
+    objSet(builtinsObj, item(hosts, i), vNum(<f64>i));
+    if (item(hosts, i).s == "sprintf") setSprintfHostId(i);
+  }
 }
 
 export function builtins(): usize { return changetype<usize>(builtinsObj); }

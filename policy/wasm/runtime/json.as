@@ -180,3 +180,29 @@ function dumpInto(v: Value, out: Array<string>): void {
     }
   }
 }
+
+/** Rego's canonical text of a value (OPA's Term.String()): `["a", 1]`, `{"k": 1}`, `{1, 2}`, `set()`. */
+export function regoText(v: Value): string {
+  switch (v.kind) {
+    case NULL: return "null";
+    case BOOL: return v.b ? "true" : "false";
+    case NUM: return fmtNum(v.n);
+    case STR: return quote(v.s);
+    case ARR: {
+      const parts = new Array<string>(len(v));
+      for (let i = 0; i < len(v); i++) parts[i] = regoText(item(v, i));
+      return "[" + parts.join(", ") + "]";
+    }
+    case OBJ: {
+      const parts = new Array<string>(len(v));
+      for (let i = 0; i < len(v); i++) parts[i] = regoText(item(v, i)) + ": " + regoText(unchecked(v.vals![i]));
+      return "{" + parts.join(", ") + "}";
+    }
+    default: {
+      if (len(v) == 0) return "set()";
+      const parts = new Array<string>(len(v));
+      for (let i = 0; i < len(v); i++) parts[i] = regoText(item(v, i));
+      return "{" + parts.join(", ") + "}";
+    }
+  }
+}
