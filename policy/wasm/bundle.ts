@@ -71,8 +71,22 @@ export function readBundle(gz: Uint8Array): Bundle {
   if (!wasm) throw new Error('bundle: no /policy.wasm (build it with a wasm target)');
   const text = (p: string) => (files[p] ? new TextDecoder().decode(files[p]) : undefined);
   const manifest = JSON.parse(text('.manifest') ?? '{"revision":"","roots":[""],"wasm":[]}');
-  const data = JSON.parse(text('data.json') ?? '{}');
+  // OPA bundles may carry data.json at any depth: dir/data.json is the value at data.dir.
+  let data: Record<string, unknown> = {};
   const rest = { ...files };
-  delete rest['policy.wasm']; delete rest['.manifest']; delete rest['data.json'];
+  delete rest['policy.wasm']; delete rest['.manifest'];
+  for (const p of Object.keys(files).filter((f) => f === 'data.json' || f.endsWith('/data.json')).sort((a, b) => a.length - b.length)) {
+    let value: unknown;
+    try { value = JSON.parse(text(p)!); } catch (e) { throw new Error(`bundle: /${p} is not JSON: ${(e as Error).message}`); }
+    data = mergeAt(data, p.split('/').slice(0, -1), value);
+    delete rest[p];
+  }
   return { wasm, data, manifest, files: rest };
+}
+
+function mergeAt(root: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const isObj = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+  if (!path.length) return isObj(value) ? { ...root, ...value } : root;
+  const child = isObj(root[path[0]]) ? root[path[0]] as Record<string, unknown> : {};
+  return { ...root, [path[0]]: mergeAt(child, path.slice(1), value) };
 }
