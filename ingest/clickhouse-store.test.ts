@@ -85,7 +85,7 @@ test('clickhouse-server: the database-qualified single-node legacy DDL that `mes
   for (let i = 0; i < 2; i++) for (const s of schemaStatements({ dialect: 'legacy', database: 'meshlens_cli' })) await sql(s);
   const tables = await sql("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name");
   assert.equal(tables.trim().split('\n').join(' '),
-    'rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
+    'alerts rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
 });
 
 test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for want of the cluster)', async () => {

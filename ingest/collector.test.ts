@@ -35,6 +35,7 @@ function storeWith(over: Partial<TapStore>): TapStore {
     init: () => store.init(), writeBatch: (b) => store.writeBatch(b), writeBatches: (bs) => store.writeBatches(bs), chainHeads: () => store.chainHeads(),
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
+    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     ...over,
   };
 }

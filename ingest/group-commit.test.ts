@@ -28,6 +28,7 @@ function recording(writes: number[], gate?: { wait: Promise<void> | null }): Tap
     init: () => store.init(), writeBatch: (b) => store.writeBatch(b), chainHeads: () => store.chainHeads(),
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
+    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     writeBatches: async (bs: readonly TapBatch[]) => {
       writes.push(bs.length);
       if (gate?.wait) await gate.wait;

@@ -5,7 +5,7 @@
 export * from './schema/v1.ts';
 export { GENESIS_HASH, batchHash, sealBatch, type TapBatch, type UnsealedBatch } from './batch.ts';
 export type {
-  ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore,
+  ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
 } from './store.ts';
 export { createChdbStore, type ChdbStoreOptions } from './chdb-store.ts';
 export {

@@ -35,6 +35,7 @@ function failingStore(): TapStore {
     writeBatch: async (b) => { down(); return store.writeBatch(b); },
     writeBatches: async (bs) => { down(); return store.writeBatches(bs); },
     recordLoss: async (l) => { down(); return store.recordLoss(l); },
+    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     close: async () => {},
   };
 }

@@ -13,7 +13,7 @@ for (const dialect of ['modern', 'legacy'] as const) {
     for (const t of TABLES) {
       const local = ddl.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS mesh.${t.name}_local ON CLUSTER prod (`));
       assert.ok(local, `local table ${t.name}_local`);
-      assert.match(local, new RegExp(`ENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/mesh/${t.name}_local', '\\{replica\\}'\\)`));
+      assert.match(local, new RegExp(`ENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/mesh/${t.name}_local', '\\{replica\\}'${t.version ? `, ${t.version}` : ''}\\)`));
       assert.match(local, /ORDER BY \(/);
       assert.doesNotMatch(local, /non_replicated_deduplication_window/);
       assert.equal(/ TTL /.test(local), dialect === 'modern', 'TTL only on modern servers');

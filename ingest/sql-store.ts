@@ -4,13 +4,16 @@
 // and a ClickHouse server behave the same by construction (and one test
 // suite, ./store-suite.ts, checks both).
 
+import { alertToRow, rowToAlert, rowToRollup, type SeriesStateRow } from './alert-row.ts';
 import type { TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
   dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, ROLLUP_BUCKET_MS, schemaStatements, TAP_FILTER_COLUMNS,
   type Queries, type SchemaOptions, type SqlDialect, type StoreLayout, type TapFilterColumn,
 } from './sql.ts';
-import type { ChainHead, GraphStats, LossSummary, ServiceEdge, ServiceGraph, ServiceNode, TapFilter, TapStore } from './store.ts';
+import type {
+  ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
+} from './store.ts';
 import { batchJsonRows, rowToTap } from './tap-row.ts';
 
 export type Row = Record<string, unknown>;
@@ -202,6 +205,31 @@ export class SqlTapStore implements TapStore {
     const [keys, params] = filterParams(filter);
     const rows = await this.#rows('reading recent taps', this.#queries().recentTaps(keys), { ...params, limit });
     return rows.map(rowToTap);
+  }
+
+  async rollupSeries(scope: RollupScope, fromMs: number, untilMs: number): Promise<RollupRow[]> {
+    if (scope !== 'service' && scope !== 'edge') throw new IngestError('INGEST_ERR_CONFIG', `rollupSeries: scope must be service or edge, got ${scope}`);
+    if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs)) throw new IngestError('INGEST_ERR_CONFIG', `rollupSeries: bad window ${fromMs}..${untilMs}`);
+    const q = this.#queries();
+    const params = { from: Math.max(0, Math.floor(fromMs)), until: Math.max(0, Math.floor(untilMs)) };
+    const rows = await this.#rows<SeriesStateRow>(`reading ${scope} rollup series`, scope === 'service' ? q.serviceSeries : q.edgeSeries, params);
+    return rows.map(rowToRollup);
+  }
+
+  async writeAlert(a: StoredAlert): Promise<void> {
+    this.#queries();
+    const row = alertToRow(a);
+    await this.#insert(`writing alert ${a.id} (${a.state})`, 'alerts', [row], `alert:${a.id}:${a.updated_at}:${a.state}`);
+  }
+
+  async alerts(opts: { state?: 'open' | 'resolved'; limit: number }): Promise<StoredAlert[]> {
+    if (!Number.isInteger(opts.limit) || opts.limit < 0) throw new IngestError('INGEST_ERR_CONFIG', `alerts: limit must be an integer >= 0, got ${opts.limit}`);
+    if (opts.state !== undefined && opts.state !== 'open' && opts.state !== 'resolved') {
+      throw new IngestError('INGEST_ERR_CONFIG', `alerts: state must be open or resolved, got ${opts.state}`);
+    }
+    const params = opts.state ? { state: opts.state, limit: opts.limit } : { limit: opts.limit };
+    const rows = await this.#rows('reading alerts', this.#queries().alerts(opts.state !== undefined), params);
+    return rows.map(rowToAlert);
   }
 
   close(): Promise<void> {

@@ -1,5 +1,5 @@
-// The one SQL schema: raw taps, chain records, loss records and the 10-second
-// rollups the service graph reads. Every backend (chdb, a ClickHouse server,
+// The one SQL schema: raw taps, chain records, loss records, the 10-second
+// rollups the service graph and the anomaly models read, and alert states. Every backend (chdb, a ClickHouse server,
 // a cluster via ./sql-cluster.ts) runs statements generated from the table
 // definitions here; no other file spells a column.
 //
@@ -122,6 +122,8 @@ export interface TableDef {
   rollup: boolean;
   /** Columns that keep a batch's rows on one shard in a cluster. */
   shardKey: string;
+  /** ReplacingMergeTree version column: the row with the highest value wins (else the last inserted). */
+  version?: string;
 }
 
 // LowCardinality needs allow_experimental_low_cardinality_type on 18.16: plain String there.
@@ -162,6 +164,18 @@ export const TABLES: readonly TableDef[] = [
     columns: rollupColumns('\n  bucket UInt64, src_service String, dst_service String'),
     modern: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${BATCH_KEY}` },
     legacy: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${BATCH_KEY}`, partitioned: true },
+  },
+  {
+    // A row per state change of an alert (open, updates, resolved), the newest
+    // by updated_at kept; reads say FINAL. opened_at never changes for an id,
+    // so all of an alert's rows share a partition and collapse. Kept as long
+    // as rollups. resolved_at 0 = still open; features is JSON [{name, share}].
+    name: 'alerts', timeCol: 'opened_at', rollup: true, shardKey: 'id', version: 'updated_at',
+    columns: () => `
+  id String, scope String, subject String, state String, opened_at UInt64, updated_at UInt64, resolved_at UInt64,
+  score Float64, threshold Float64, features String, explanation String, model_version String`,
+    modern: { engine: 'ReplacingMergeTree', order: 'id' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'id', partitioned: false },
   },
 ];
 
@@ -215,9 +229,10 @@ const onCluster = (o: RenderOptions) => (o.cluster ? ` ON CLUSTER ${o.cluster}` 
 export function createTableSql(t: TableDef, o: RenderOptions): string {
   const name = t.name + (o.suffix ?? '');
   const spec = o.dialect === 'legacy' ? t.legacy : t.modern;
+  const version = t.version ? `, ${t.version}` : '';
   const engine = o.cluster
-    ? `Replicated${spec.engine}('${o.zkPrefix ?? '/clickhouse/tables/{shard}'}/${o.database ?? 'default'}/${name}', '{replica}')`
-    : spec.engine;
+    ? `Replicated${spec.engine}('${o.zkPrefix ?? '/clickhouse/tables/{shard}'}/${o.database ?? 'default'}/${name}', '{replica}'${version})`
+    : `${spec.engine}${t.version ? `(${t.version})` : ''}`;
   const partitioned = o.dialect === 'modern' || t.legacy.partitioned;
   const parts = [`ENGINE = ${engine}`];
   if (partitioned) parts.push(`PARTITION BY toDate(${msToDateTime(t.timeCol)})`);
@@ -296,6 +311,10 @@ export interface Queries {
   edgeStats: string;
   countTaps(keys: readonly TapFilterColumn[]): string;
   recentTaps(keys: readonly TapFilterColumn[]): string;
+  serviceSeries: string;
+  edgeSeries: string;
+  /** Newest state per alert; `byState` filters on that newest state. */
+  alerts(byState: boolean): string;
 }
 
 const statsSelect = `
@@ -304,6 +323,11 @@ const statsSelect = `
   quantilesTDigestMerge(${levels})(latency) AS latency`;
 
 const windowWhere = 'bucket >= {from:UInt64} AND bucket < {until:UInt64}';
+
+const seriesSelect = `${statsSelect},
+  sumMerge(req_bytes) AS req_bytes,
+  sumMerge(resp_bytes) AS resp_bytes,
+  sumMerge(retries) AS retries`;
 
 export function queries(dialect: SqlDialect, layout: StoreLayout): Queries {
   const d = layout;
@@ -329,6 +353,17 @@ FROM rollup_edge_10s${final(d)} WHERE ${windowWhere} GROUP BY src_service, dst_s
     countTaps: (keys) => `SELECT count() AS n FROM taps${final(d)} ${tapWhere(keys)} ${JSON_NUMBERS}`,
     recentTaps: (keys) =>
       `SELECT * FROM taps${final(d)} ${tapWhere(keys)} ORDER BY ts DESC, proxy, seq DESC LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
+    serviceSeries: `
+SELECT bucket, service,${seriesSelect}
+FROM rollup_service_10s${final(d)} WHERE ${windowWhere} GROUP BY bucket, service ORDER BY bucket, service ${JSON_NUMBERS}`,
+    edgeSeries: `
+SELECT bucket, src_service, dst_service,${seriesSelect}
+FROM rollup_edge_10s${final(d)} WHERE ${windowWhere} GROUP BY bucket, src_service, dst_service ORDER BY bucket, src_service, dst_service ${JSON_NUMBERS}`,
+    // FINAL in a subquery: the state filter must see only each id's newest row.
+    alerts: (byState) => `
+SELECT id, scope, subject, state, opened_at, updated_at, resolved_at, score, threshold, features, explanation, model_version
+FROM (SELECT * FROM alerts FINAL)${byState ? ' WHERE state = {state:String}' : ''}
+ORDER BY updated_at DESC, id LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
   };
 }
 

@@ -6,6 +6,7 @@ import { afterEach, describe, test } from 'node:test';
 import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
 import type { TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
+import { modelStoreTests } from './store-suite-models.ts';
 
 export interface StoreBackend {
   /** A new, empty place for a store (a data directory, a database name). */
@@ -227,5 +228,7 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       await assert.rejects(s.recentTaps({}, -1), { code: 'INGEST_ERR_CONFIG' });
       await assert.rejects(s.countTaps({ kind: 5 as unknown as string }), { code: 'INGEST_ERR_CONFIG' });
     });
+
+    modelStoreTests(() => openStore());
   });
 }

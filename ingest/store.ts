@@ -57,6 +57,38 @@ export interface LossSummary {
   last_ts: number;
 }
 
+export type RollupScope = 'service' | 'edge';
+
+/** One 10-second rollup bucket of one service, or of one edge (subject "src→dst"). */
+export interface RollupRow {
+  bucket: number;
+  subject: string;
+  requests: number;
+  errors: number;
+  p50_ms: number;
+  p99_ms: number;
+  req_bytes: number;
+  resp_bytes: number;
+  retries: number;
+}
+
+/** One state of an anomaly alert (models/ writes them); the store answers with each id's newest. */
+export interface StoredAlert {
+  id: string;
+  scope: RollupScope;
+  subject: string;
+  state: 'open' | 'resolved';
+  opened_at: number;
+  /** Grows with every state written; the newest wins. */
+  updated_at: number;
+  resolved_at: number | null;
+  score: number;
+  threshold: number;
+  features: { name: string; share: number }[];
+  explanation: string;
+  model_version: string;
+}
+
 export interface TapStore {
   /** Creates tables and views if missing; safe to call on every start. */
   init(): Promise<void>;
@@ -83,5 +115,11 @@ export interface TapStore {
   countTaps(filter: TapFilter): Promise<number>;
   /** Newest raw taps matching the filter, newest first. */
   recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]>;
+  /** Rollup buckets with fromMs <= bucket < untilMs, every subject of the scope, by bucket then subject. */
+  rollupSeries(scope: RollupScope, fromMs: number, untilMs: number): Promise<RollupRow[]>;
+  /** Stores one alert state (a row per change; the newest updated_at per id wins). */
+  writeAlert(a: StoredAlert): Promise<void>;
+  /** Newest state of each alert, filtered by that state, most recently changed first. */
+  alerts(opts: { state?: 'open' | 'resolved'; limit: number }): Promise<StoredAlert[]>;
   close(): Promise<void>;
 }
