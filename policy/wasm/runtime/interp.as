@@ -28,6 +28,8 @@ const UNDEF = new Value();
 let trailEnv = new Array<Env>();
 let trailIdx = new Array<i32>();
 
+let rootKids = new Array<string>();
+
 export function loadRules(rs: Value): void {
   rules = rs.items!;
   for (let r = 0; r < rules.length; r++) {
@@ -41,6 +43,7 @@ export function loadRules(rs: Value): void {
       if (!kids.includes(child)) kids.push(child);
     }
   }
+  if (nodes.has("")) rootKids = nodes.get("");
 }
 
 function joinStrs(path: Array<Value>, n: i32): string {
@@ -273,6 +276,8 @@ function callFn(fk: i32, id: i32, args: Array<Value>): Value | null {
 // ---- the virtual document ----
 
 export function resolveData(path: Array<Value>): Value | null {
+  // Fast path: no `with` in force and no rule under the first segment → plain base data.
+  if (overrides.size == 0 && path.length > 0 && path[0].kind == STR && !rootKids.includes(path[0].s)) return indexValue(data, path, 0);
   for (let d = 0; d <= path.length; d++) {
     if (d > 0 && path[d - 1].kind != STR) break;
     const key = joinStrs(path, d);

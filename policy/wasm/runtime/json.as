@@ -73,6 +73,14 @@ function parseValue(): Value {
   if (c == 0x66) return lit("false", V_FALSE);
   if (c == 0x6e) return lit("null", V_NULL);
   const start = p;
+  // Fast path: plain integers (the common case in requests) without building a string.
+  let acc: f64 = 0;
+  let q = p;
+  const neg = load<u8>(q) == 0x2d;
+  if (neg) q++;
+  const digits = q;
+  while (q < end && load<u8>(q) >= 0x30 && load<u8>(q) <= 0x39 && q - digits < 15) { acc = acc * 10 + <f64>(load<u8>(q) - 0x30); q++; }
+  if (q > digits && (q == end || !isNumChar(load<u8>(q)))) { p = q; return vNum(neg ? -acc : acc); }
   while (p < end) {
     const d = load<u8>(p);
     if ((d >= 0x30 && d <= 0x39) || d == 0x2d || d == 0x2b || d == 0x2e || d == 0x65 || d == 0x45) p++; else break;
@@ -81,6 +89,10 @@ function parseValue(): Value {
   const f = parseFloat(String.UTF8.decodeUnsafe(start, p - start));
   if (isNaN(f)) bad = true;
   return vNum(f);
+}
+
+function isNumChar(d: u8): bool {
+  return (d >= 0x30 && d <= 0x39) || d == 0x2d || d == 0x2b || d == 0x2e || d == 0x65 || d == 0x45;
 }
 
 function hex(c: u32): i32 {
@@ -97,7 +109,11 @@ function parseString(): string {
   let run = p;
   while (p < end) {
     const c = load<u8>(p);
-    if (c == 0x22) { out += String.UTF8.decodeUnsafe(run, p - run); p++; return out; }
+    if (c == 0x22) {
+      const tail = String.UTF8.decodeUnsafe(run, p - run);
+      p++;
+      return out.length == 0 ? tail : out + tail;
+    }
     if (c == 0x5c) {
       out += String.UTF8.decodeUnsafe(run, p - run);
       p++;
