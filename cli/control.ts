@@ -7,6 +7,7 @@ import { Collector, handleTapPost, type CollectorCounters, type TapStore } from 
 import { startControlPlane, type ControlPlane } from '../mesh/control/index.ts';
 import { startUi } from '../ui/index.ts';
 import { startCollectorOnKafka } from './collector.ts';
+import { MODEL_FLAGS, modelProblems, startModels } from './models.ts';
 import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
 import { BUS_FLAGS, busProblems, openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 
@@ -16,6 +17,7 @@ export const CONTROL_FLAGS: FlagSpec[] = [
   { name: 'collector', type: 'bool', default: true, help: 'run a collector in this process (with --bus kafka, one member of the group)' },
   { name: 'listen', type: 'hostport', env: 'MESHLENS_CONTROL_LISTEN', default: '127.0.0.1:7071', help: 'control plane address (config streams, embedded tap collector)' },
   { name: 'ui', type: 'hostport', env: 'MESHLENS_UI_LISTEN', default: '127.0.0.1:7070', help: 'web UI address' },
+  ...MODEL_FLAGS,
 ];
 
 export interface RunningControl {
@@ -28,7 +30,7 @@ export interface RunningControl {
 }
 
 export async function runControl(f: FlagValues, log: (line: string) => void): Promise<RunningControl> {
-  requireValid('control', [...storeProblems(f), ...busProblems(f)]);
+  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f)]);
   const { store, describe } = await openStore(f);
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async () => { for (const c of closers.splice(0).reverse()) await c(); };
@@ -54,13 +56,15 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
 
     const uiAddr = splitHostPort(String(f.ui));
     // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
+    const models = await startModels(f, store, log);
+    if (models) closers.push(() => models.close());
     const uiStatus = {
       async status() {
         const lost = (await store.lossSummary()).reduce((n, l) => n + l.events, 0);
-        return { ...control.status(), tap_lost_events: lost };
+        return { ...control.status(), tap_lost_events: lost, ...(models ? { models: models.counters() } : {}) };
       },
     };
-    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus });
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined });
     closers.push(() => ui.close());
     log(`ui: ${ui.url}`);
 

@@ -9,13 +9,6 @@ import type { Series } from './series.ts';
 
 export interface TrainJob { series: Series; options: Omit<TrainOptions, 'onEpoch'>; dir: string }
 
-/**
- * The live path trains on as little as 20 minutes (≈ 20 validation windows,
- * too few for the POT fit, which then falls back to 1.5 × their maximum).
- * The baseline itself must not alert, so the threshold is also kept above
- * every baseline window's score (training windows included) by this margin.
- */
-export const BASELINE_MARGIN = 1.2;
 export type TrainReply =
   | { ok: true; ms: number; threshold: number; epochs: number; backend: string; trainedAt: string; rows: number }
   | { ok: false; message: string };
@@ -27,9 +20,6 @@ try {
   // Structured cloning turned NaN into NaN (fine) but check the shape anyway.
   if (!job || !Array.isArray(job.series?.rows)) throw new Error('train worker: no series in workerData');
   const det = await trainDetector(job.series, job.options);
-  const seen = det.scoreSeries(job.series).scores.filter(Number.isFinite);
-  const floor = BASELINE_MARGIN * Math.max(0, ...seen);
-  if (det.meta.threshold.value < floor) det.meta.threshold = { ...det.meta.threshold, value: floor, method: 'max-margin' };
   await saveDetector(job.dir, det);
   const t = det.meta.training;
   reply = { ok: true, ms: performance.now() - t0, threshold: det.threshold, epochs: t.epochs, backend: t.backend, trainedAt: t.trainedAt, rows: t.rows };

@@ -118,3 +118,24 @@ test('clicking a service shows only its taps; clearing the filter shows all agai
   assert.equal(await page.isHidden('#taps-filter'), true);
   assert.deepEqual(pageErrors, []);
 });
+
+test('an alert appears in the alerts panel while open and moves to the resolved list when it resolves', async () => {
+  const at = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
+  const open = {
+    id: `edge:cart→payments:${at}`, scope: 'edge' as const, subject: 'cart→payments', state: 'open' as const, opened_at: at, updated_at: at,
+    resolved_at: null, score: 6.5, threshold: 1.8, features: [{ name: 'p99_ms', share: 0.6 }, { name: 'retries_per_request', share: 0.3 }],
+    explanation: 'p99 latency and retries on cart → payments', model_version: 'm20261129-040000',
+  };
+  await store.writeAlert(open);
+  const li = '#alerts li.alert[data-subject="cart→payments"]';
+  await page.waitForSelector(`#alerts .alerts-open ${li.slice('#alerts '.length)}[data-state="open"]`);
+  const text = await page.textContent(`${li}[data-state="open"]`);
+  assert.match(text ?? '', /cart → payments/);
+  assert.match(text ?? '', /score 6\.50 \/ 1\.80/);
+  assert.match(text ?? '', /p99 latency and retries on cart → payments/);
+  assert.match(text ?? '', /model m20261129-040000/);
+  await store.writeAlert({ ...open, state: 'resolved', updated_at: at + 90_000, resolved_at: at + 90_000 });
+  await page.waitForSelector(`#alerts .alerts-resolved ${li.slice('#alerts '.length)}[data-state="resolved"]`);
+  assert.equal(await page.$(`${li}[data-state="open"]`), null);
+  assert.deepEqual(pageErrors, []);
+});

@@ -4,7 +4,9 @@
 //   GET /api/taps?limit=&kind=&service=&src=&dst=&proxy=&direction=
 //                                     {limit, taps}: newest raw taps, limit ≤ 1000
 //   GET /api/status                   {ui: uptime and counters, control: control plane status or null}
-//   GET /api/events?window=60         text/event-stream, `graph` events every 2 s
+//   GET /api/alerts?state=&limit=     {state, limit, alerts}: newest alert states (ui/api/alerts.ts)
+//   POST /api/models/retrain?subject= 202 {queued}: retrain one subject's model, or all
+//   GET /api/events?window=60         text/event-stream, `graph` events every 2 s, `alerts` when they change
 //   GET /, /app.js, …                 the page (ui/public/), /graph.js, /vendor/d3.min.js
 //
 // Every API error is JSON {code, message}: UI_ERR_* for bad requests,
@@ -16,6 +18,8 @@ import express from 'express';
 import type { TapStore } from '../ingest/index.ts';
 import { assetRouter } from './assets.ts';
 import { jsonErrorHandler, type ErrorCounters } from './api/errors.ts';
+import { AlertEventStream } from './api/alert-events.ts';
+import { alertRouter, type ModelControl } from './api/alerts.ts';
 import { GraphEventStream } from './api/graph-events.ts';
 import { parseWindow } from './api/params.ts';
 import { apiRouter, type StatusSource } from './api/routes.ts';
@@ -27,6 +31,8 @@ export interface UiOptions {
   /** Default 7070; 0 picks a free port. */
   port?: number;
   control?: StatusSource;
+  /** The live detector, for POST /api/models/retrain; absent = 503. */
+  models?: ModelControl;
   /** How often /api/events pushes the graph; default 2000 ms. */
   eventIntervalMs?: number;
   now?: () => number;
@@ -59,13 +65,22 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     onStoreError: (m) => { counters.store_errors++; log(m); },
   });
 
+  const alerts = new AlertEventStream(opts.store, {
+    intervalMs,
+    onStoreError: (m) => { counters.store_errors++; log(m); },
+  });
+
   const app = express();
   app.disable('x-powered-by');
   app.use('/api', (_req, _res, next) => { counters.api_requests++; next(); });
-  app.get('/api/events', (req, res) => events.attach(res, parseWindow(req.query)));
+  app.get('/api/events', (req, res) => {
+    events.attach(res, parseWindow(req.query));
+    alerts.attach(res);
+  });
+  app.use('/api', alertRouter(opts.store, opts.models));
   app.use('/api', apiRouter({
     store: opts.store, control: opts.control, startedAt: now(), now,
-    counters: () => ({ ...counters, sse_clients: events.clients, sse_events_sent: events.sent }),
+    counters: () => ({ ...counters, sse_clients: events.clients, sse_events_sent: events.sent + alerts.sent }),
   }));
   app.use(await assetRouter());
   app.use(jsonErrorHandler(counters, log));
@@ -84,6 +99,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     url: `http://${urlHost}:${addr.port}`,
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
+        alerts.close();
         events.close();
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();

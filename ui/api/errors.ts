@@ -10,6 +10,8 @@ export const UI_ERRORS = {
   UI_ERR_BAD_PARAM: 400,
   /** No such API route. */
   UI_ERR_NOT_FOUND: 404,
+  /** The feature asked for is not running in this process (e.g. models with --no-models). */
+  UI_ERR_UNAVAILABLE: 503,
   /** Anything unexpected. */
   UI_ERR_INTERNAL: 500,
 } as const;

@@ -49,7 +49,7 @@ function single(query: Query, key: string): string | undefined {
   return v;
 }
 
-function intParam(query: Query, key: string, dflt: number, min: number, max: number): number {
+export function intParam(query: Query, key: string, dflt: number, min: number, max: number): number {
   const raw = single(query, key);
   if (raw === undefined || raw === '') return dflt;
   const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
@@ -59,7 +59,7 @@ function intParam(query: Query, key: string, dflt: number, min: number, max: num
   return n;
 }
 
-function oneOf<T extends string>(query: Query, key: string, values: readonly T[]): T | undefined {
+export function oneOf<T extends string>(query: Query, key: string, values: readonly T[]): T | undefined {
   const raw = single(query, key);
   if (raw === undefined || raw === '') return undefined;
   if (!(values as readonly string[]).includes(raw)) {
@@ -69,6 +69,8 @@ function oneOf<T extends string>(query: Query, key: string, values: readonly T[]
 }
 
 /** Service and proxy names: what the tap schema allows (≤ 128 characters), printable. */
+export function nameParam(query: Query, key: string): string | undefined { return name(query, key); }
+
 function name(query: Query, key: string): string | undefined {
   const raw = single(query, key);
   if (raw === undefined || raw === '') return undefined;

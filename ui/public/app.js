@@ -4,6 +4,7 @@
 
 import { formatRps, HEALTH_COLORS, layoutGraph, summarizeMeshStatus } from '/graph.js';
 import { drawGraph } from '/graph-view.js';
+import { renderAlerts } from '/alerts-panel.js';
 import { renderTaps } from '/taps-table.js';
 
 const GRAPH_STALE_MS = 6000;
@@ -15,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 const els = {
   svg: $('service-graph'), empty: $('graph-empty'), error: $('graph-error'), tooltip: $('tooltip'),
   totals: $('graph-totals'), refreshed: $('last-refresh'), live: $('live'), status: $('mesh-status'),
-  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'),
+  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'), alerts: $('alerts'),
 };
 
 const asked = Number(new URLSearchParams(location.search).get('window'));
@@ -62,6 +63,7 @@ function connect() {
     els.live.dataset.state = 'live';
     showGraph(JSON.parse(ev.data));
   });
+  events.addEventListener('alerts', (ev) => renderAlerts(els.alerts, JSON.parse(ev.data)));
   events.addEventListener('failure', (ev) => {
     const { code, message } = JSON.parse(ev.data);
     showFailure(`store unavailable (${code}): ${message}`);
