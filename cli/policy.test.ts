@@ -35,6 +35,8 @@ test('policy eval on Rego prints only the result set as JSON and exits 0 ([] whe
   const undef = await meshlens(['eval', '--policy', dir, '--entrypoint', 'authz/reason', '--input', '-'], '{"user":"root"}');
   assert.equal(undef.code, 0, undef.stderr);
   assert.equal(undef.stdout, '[]\n', 'no --data: data.admins is undefined');
+  const withData = await meshlens(['eval', '--policy', dir, '--entrypoint', 'data.authz.reason', '--input', '-', '--data', join(dir, 'admins.json')], '{"user":"root"}');
+  assert.equal(withData.stdout, '[{"result":"admin"}]\n', withData.stderr);
 });
 
 test('policy build writes an OPA bundle whose policy.wasm and data.json eval reads through the SDK', async () => {
