@@ -66,7 +66,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
     },
   };
   try {
-    await waitForMesh(opts.controlUrl, topology.map((s) => s.name), mesh, opts.readyTimeoutMs ?? 30_000);
+    await waitForMesh(opts.controlUrl, topology.map((s) => s.name), mesh, opts.readyTimeoutMs ?? 90_000);
   } catch (e) {
     await mesh.close();
     throw e;
