@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Child, quietTopology, startDemoMesh, startLoad } from '../demo/index.ts';
+import { Child, quietTopology, startDemoMesh, startLoad, type DemoMesh } from '../demo/index.ts';
 import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
 import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
 
@@ -17,8 +17,9 @@ test('a Kafka collector killed with SIGKILL mid-stream and restarted leaves ever
     'collector', '--brokers', kafka.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', ch.url,
   ], log);
   let collector = startCollector();
-  const mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
+  let mesh: DemoMesh | undefined;
   try {
+    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
     const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     // Wait until the collector is writing, then kill it in the middle of the stream.
     await eventually('the collector writing taps', async () => await core.store.countTaps({ kind: 'l7.request' }) > 500, 60_000);
@@ -46,7 +47,7 @@ test('a Kafka collector killed with SIGKILL mid-stream and restarted leaves ever
     console.error(lines.slice(-60).join('\n'));
     throw e;
   } finally {
-    await mesh.close();
+    await mesh?.close();
     await collector.stop();
     await core.close();
     await ch.close();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Child, freePorts, quietTopology, sendExactly, startDemoMesh } from '../demo/index.ts';
+import { Child, freePorts, quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
 import { createChdbStore } from '../ingest/index.ts';
 import { assertNoSidecarLoss, assertTapsPerHop, eventually, tempDir } from './stack.ts';
 
@@ -18,8 +18,9 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
   };
 
   let control = startControl();
-  const mesh = await startDemoMesh({ controlUrl, topology: quietTopology(), log });
+  let mesh: DemoMesh | undefined;
   try {
+    mesh = await startDemoMesh({ controlUrl, topology: quietTopology(), log });
     const first = await sendExactly(mesh.ingressUrl, N / 2, 16);
     assert.deepEqual([...first], [[200, N / 2]]);
 
@@ -32,7 +33,7 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
 
     control = startControl();
     await eventually('sidecars reconnected', async () => {
-      try { return (await status()).proxies.filter((p) => p.connected).length === mesh.sidecars.size; } catch { return false; }
+      try { return (await status()).proxies.filter((p) => p.connected).length === mesh!.sidecars.size; } catch { return false; }
     });
     await mesh.close();
     await control.stop(20_000);
@@ -52,7 +53,7 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
     console.error(lines.slice(-60).join('\n'));
     throw e;
   } finally {
-    await mesh.close();
+    await mesh?.close();
     await control.stop();
     dir.remove();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { quietTopology, startDemoMesh, startLoad } from '../demo/index.ts';
+import { quietTopology, startDemoMesh, startLoad, type DemoMesh } from '../demo/index.ts';
 import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
 import { DEMO_HOPS, eventually, kafkaSidecarFlags, sidecarFinalStats, startScaledOutControl } from './stack.ts';
 
@@ -18,11 +18,12 @@ test('while the Kafka cluster is gone, traffic is unaffected, sidecars buffer up
   const kafka = await startKafkaMock();
   const ch = await startTestClickHouseServer();
   const core = await startScaledOutControl({ brokers: kafka.brokers, clickhouseUrl: ch.url }, lines);
-  const mesh = await startDemoMesh({
-    controlUrl: core.control.url, topology: quietTopology(), log,
-    sidecarFlags: kafkaSidecarFlags(kafka.brokers, ['--tap-buffer', String(TAP_BUFFER), '--tap-flush-ms', '60000']),
-  });
+  let mesh: DemoMesh | undefined;
   try {
+    mesh = await startDemoMesh({
+      controlUrl: core.control.url, topology: quietTopology(), log,
+      sidecarFlags: kafkaSidecarFlags(kafka.brokers, ['--tap-buffer', String(TAP_BUFFER), '--tap-flush-ms', '60000']),
+    });
     const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     await eventually('taps flowing into ClickHouse', async () => await core.store.countTaps({ kind: 'l7.request' }) > 300, 60_000);
     kafka.pause();
@@ -66,7 +67,7 @@ test('while the Kafka cluster is gone, traffic is unaffected, sidecars buffer up
     throw e;
   } finally {
     kafka.resume();
-    await mesh.close();
+    await mesh?.close();
     await core.close();
     await ch.close();
     await kafka.stop();

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { quietTopology, sendExactly, startDemoMesh } from '../demo/index.ts';
+import { quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
 import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
 
 const N = 1_200;
@@ -9,8 +9,9 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
   const dir = tempDir('exact');
   const lines: string[] = [];
   const core = await startTestControl(dir.path, lines);
-  const mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log: (l) => lines.push(l) });
+  let mesh: DemoMesh | undefined;
   try {
+    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log: (l) => lines.push(l) });
     const statuses = await sendExactly(mesh.ingressUrl, N, 32);
     assert.deepEqual([...statuses], [[200, N]], 'every request through the mesh succeeds');
 
@@ -41,7 +42,7 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
     console.error(lines.slice(-40).join('\n'));
     throw e;
   } finally {
-    await mesh.close();
+    await mesh?.close();
     await core.close();
     dir.remove();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { quietTopology, startDemoMesh, startLoad } from '../demo/index.ts';
+import { quietTopology, startDemoMesh, startLoad, type DemoMesh } from '../demo/index.ts';
 import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
 import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
 
@@ -12,8 +12,9 @@ test('on Kafka and a ClickHouse server, the whole loop survives the server stopp
   const kafka = await startKafkaMock();
   const ch = await startTestClickHouseServer();
   const core = await startScaledOutControl({ brokers: kafka.brokers, clickhouseUrl: ch.url }, lines);
-  const mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
+  let mesh: DemoMesh | undefined;
   try {
+    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
     const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     await sleep(5_000);
     await ch.stop();
@@ -41,7 +42,7 @@ test('on Kafka and a ClickHouse server, the whole loop survives the server stopp
     console.error(lines.slice(-60).join('\n'));
     throw e;
   } finally {
-    await mesh.close();
+    await mesh?.close();
     await core.close();
     await ch.close();
     await kafka.stop();

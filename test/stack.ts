@@ -3,11 +3,18 @@
 // control` composes it.
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import { after } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runControl, CONTROL_FLAGS } from '../cli/control.ts';
 import { parseFlags } from '../cli/flags.ts';
 import type { TapStore } from '../ingest/index.ts';
+
+// Safety net: a whole-mesh test that fails half-way may leave a handle open
+// (a server, a child's pipe) and keep this test file's process alive, which
+// would stall the whole run. Once the file's tests are over and cleaned up,
+// give it 15 s and then exit with the status the runner set.
+after(() => { setTimeout(() => process.exit(), 15_000).unref(); });
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `meshlens-${prefix}-`));

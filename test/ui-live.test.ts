@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { startDemoMesh, startLoad, DEMO_TOPOLOGY } from '../demo/index.ts';
+import { startDemoMesh, startLoad, DEMO_TOPOLOGY, type DemoMesh } from '../demo/index.ts';
 import { startTestControl, tempDir } from './stack.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
@@ -10,10 +10,13 @@ test('the UI of a running mesh shows every demo service and a live, non-zero req
   const dir = tempDir('ui-live');
   const lines: string[] = [];
   const core = await startTestControl(dir.path, lines);
-  const mesh = await startDemoMesh({ controlUrl: core.control.url, log: (l) => lines.push(l) });
-  const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  let mesh: DemoMesh | undefined;
+  let load: ReturnType<typeof startLoad> | undefined;
+  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
   try {
+    mesh = await startDemoMesh({ controlUrl: core.control.url, log: (l) => lines.push(l) });
+    load = startLoad({ target: mesh.ingressUrl, rps: 40 });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage();
     await page.goto(core.uiUrl);
     for (const s of DEMO_TOPOLOGY) {
@@ -31,9 +34,9 @@ test('the UI of a running mesh shows every demo service and a live, non-zero req
     console.error(lines.slice(-40).join('\n'));
     throw e;
   } finally {
-    await browser.close();
-    await load.stop();
-    await mesh.close();
+    await browser?.close();
+    await load?.stop();
+    await mesh?.close();
     await core.close();
     dir.remove();
   }
