@@ -6,29 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { compileToWasm, loadWasmPolicy, RegoCompileError } from './index.ts';
 import { WASM_KNOWN_GAPS } from './wasm/known-gaps.ts';
-
-interface Case {
-  name: string;
-  modules: Record<string, string>;
-  query: string;
-  input?: unknown;
-  data?: unknown;
-  want: { result: unknown } | { undefined: true } | { error: string } | { compile_error: string };
-}
-
-const dir = join(import.meta.dirname, 'conformance', 'cases');
-const cases: Case[] = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
-  .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as Case[]).map((c) => ({ ...c, name: `${f.replace(/\.json$/, '')}: ${c.name}` })));
-
-function canon(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (v && typeof v === 'object') return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon((v as Record<string, unknown>)[k])).join(',') + '}';
-  return JSON.stringify(v);
-}
+import { cases, canon, type Case } from './conformance/cases.ts';
 
 async function runCase(c: Case): Promise<void> {
   const w = c.want;

@@ -5,30 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { compileModules, evaluate, RegoCompileError, type CompiledPolicy } from './index.ts';
 import { checkIR } from './ir-check.ts';
-
-interface Case {
-  name: string;
-  modules: Record<string, string>;
-  query: string;
-  input?: unknown;
-  data?: unknown;
-  want: { result: unknown } | { undefined: true } | { error: string } | { compile_error: string };
-}
-
-const dir = join(import.meta.dirname, 'conformance', 'cases');
-const cases: Case[] = readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
-  .flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as Case[]).map((c) => ({ ...c, name: `${f.replace(/\.json$/, '')}: ${c.name}` })));
-
-/** Canonical JSON so that object key order does not matter. */
-function canon(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (v && typeof v === 'object') return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon((v as Record<string, unknown>)[k])).join(',') + '}';
-  return JSON.stringify(v);
-}
+import { cases, canon } from './conformance/cases.ts';
 
 test('conformance suite has at least 150 cases with unique names', () => {
   assert.ok(cases.length >= 150, `only ${cases.length} cases`);
