@@ -13,7 +13,7 @@
 import type { Session } from 'chdb';
 import { asIngestError, IngestError } from './errors.ts';
 import { resolveSchemaOptions, type SchemaOptions, type SqlDialect } from './sql.ts';
-import { SqlTapStore, type Row, type SqlEngine } from './sql-store.ts';
+import { SqlTapStore, type InsertRows, type Row, type SqlEngine } from './sql-store.ts';
 import type { TapStore } from './store.ts';
 
 export interface ChdbStoreOptions extends SchemaOptions {
@@ -80,8 +80,10 @@ class ChdbEngine implements SqlEngine {
     return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
   }
 
-  async insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void> {
-    await this.#open().insert({ table, values: Buffer.from(jsonLines), format: 'JSONEachRow', settings });
+  async insert(table: string, rows: InsertRows, settings: Record<string, string | number>): Promise<void> {
+    await this.#open().insert(rows.format === 'JSONEachRow'
+      ? { table, values: Buffer.from(rows.text), format: 'JSONEachRow', settings }
+      : { table, values: rows.chunks.length === 1 ? rows.chunks[0] : Buffer.concat(rows.chunks), format: 'TabSeparated', columns: rows.columns, settings });
   }
 
   async close(): Promise<void> {

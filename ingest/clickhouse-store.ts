@@ -18,11 +18,12 @@
 // A SELECT's `SETTINGS output_format_json_quote_64bit_integers = 0` clause is
 // parsed but not applied by 18.16, so the engine also sends it per request.
 
+import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { IngestError } from './errors.ts';
 import { bindLiterals } from './sql-literal.ts';
 import { checkIdentifier, resolveSchemaOptions, type SchemaOptions, type SqlDialect } from './sql.ts';
-import { SqlTapStore, type Row, type SqlEngine } from './sql-store.ts';
+import { SqlTapStore, type InsertRows, type Row, type SqlEngine } from './sql-store.ts';
 import type { TapStore } from './store.ts';
 
 export interface ClickHouseStoreOptions extends SchemaOptions {
@@ -96,8 +97,8 @@ class ServerEngine implements SqlEngine {
       application: 'meshlens',
       // Failures reach the caller as IngestErrors with context; the client's own log would repeat them.
       log: { level: ClickHouseLogLevel.OFF },
-      // insert() sends JSONEachRow text it built itself (./tap-row.ts): a
-      // string value is passed through whole instead of encoded per row.
+      // insert() sends JSONEachRow text it built itself: a string value is
+      // passed through whole instead of encoded per row.
       json: { parse: JSON.parse, stringify: (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v)) },
     });
   }
@@ -136,8 +137,11 @@ class ServerEngine implements SqlEngine {
     return rs.json<T>();
   }
 
-  async insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void> {
-    await this.#live().insert({ table, values: [jsonLines], format: 'JSONEachRow', clickhouse_settings: settings });
+  async insert(table: string, rows: InsertRows, settings: Record<string, string | number>): Promise<void> {
+    await this.#live().insert(rows.format === 'JSONEachRow'
+      ? { table, values: [rows.text], format: 'JSONEachRow', clickhouse_settings: settings }
+      // Raw formats go as a byte stream; the chunks are sent as they are.
+      : { table, values: Readable.from(rows.chunks, { objectMode: false }), format: 'TabSeparated', columns: [...rows.columns] as [string, ...string[]], clickhouse_settings: settings });
   }
 
   async close(): Promise<void> {

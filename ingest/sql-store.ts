@@ -14,9 +14,17 @@ import {
 import type {
   ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
 } from './store.ts';
-import { batchJsonRows, rowToTap } from './tap-row.ts';
+import { encodeTapRows, rowToTap, TAP_INSERT_COLUMNS } from './tap-row.ts';
 
 export type Row = Record<string, unknown>;
+
+/**
+ * What an INSERT carries: JSONEachRow text (objects separated by newlines or
+ * commas) for the small tables, TabSeparated Buffers of `columns` for taps.
+ */
+export type InsertRows =
+  | { format: 'JSONEachRow'; text: string }
+  | { format: 'TabSeparated'; columns: readonly string[]; chunks: Buffer[] };
 
 /** What a backend must do; params are the values of the SQL's {name:Type} placeholders. */
 export interface SqlEngine {
@@ -26,8 +34,8 @@ export interface SqlEngine {
   open(): Promise<SqlDialect>;
   exec(sql: string): Promise<void>;
   rows<T = Row>(sql: string, params: Record<string, unknown>): Promise<T[]>;
-  /** Inserts JSONEachRow text: JSON objects separated by newlines or commas. */
-  insert(table: string, jsonLines: string, settings: Record<string, string | number>): Promise<void>;
+  /** Inserts rows given as JSONEachRow text or as TabSeparated chunks of the named columns. */
+  insert(table: string, rows: InsertRows, settings: Record<string, string | number>): Promise<void>;
   /** Releases the backend; called once, after in-flight calls settle. */
   close(): Promise<void>;
 }
@@ -78,10 +86,10 @@ export class SqlTapStore implements TapStore {
     return this.#run(what, () => this.#engine.rows<T>(sql, params));
   }
 
-  #insert(what: string, table: string, rows: Row[] | string, token: string | null): Promise<void> {
+  #insert(what: string, table: string, rows: Row[] | InsertRows, token: string | null): Promise<void> {
     const settings = insertSettings(this.#dialect ?? 'modern', token);
-    const text = typeof rows === 'string' ? rows : JSON.stringify(rows).slice(1, -1);
-    return this.#run(what, () => this.#engine.insert(table, text, settings));
+    const data: InsertRows = Array.isArray(rows) ? { format: 'JSONEachRow', text: JSON.stringify(rows).slice(1, -1) } : rows;
+    return this.#run(what, () => this.#engine.insert(table, data, settings));
   }
 
   async init(): Promise<void> {
@@ -135,8 +143,8 @@ export class SqlTapStore implements TapStore {
     const what = group.length === 1
       ? `writing batch ${first.batch} of ${first.proxy}/${first.stream}`
       : `writing ${group.length} batches (first: batch ${first.batch} of ${first.proxy}/${first.stream})`;
-    const taps = group.filter((b) => b.events.length > 0).map(batchJsonRows).join(',');
-    if (taps !== '') await this.#insert(what, 'taps', taps, token);
+    const chunks = encodeTapRows(group);
+    if (chunks.length > 0) await this.#insert(what, 'taps', { format: 'TabSeparated', columns: TAP_INSERT_COLUMNS, chunks }, token);
     const now = this.#now();
     await this.#insert(what, 'tap_batches', group.map((b) => ({
       proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: b.events.length,

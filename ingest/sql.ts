@@ -83,19 +83,36 @@ export function checkIdentifier(what: string, name: string): string {
 const levels = ROLLUP_QUANTILES.join(', ');
 const msToDateTime = (col: string) => `toDateTime(intDiv(${col}, 1000))`;
 
-/** Columns of `taps`, one per TapEvent field plus where the event came from. */
-const TAP_COLUMNS = `
-  proxy String, stream String, batch UInt64, seq UInt64, v UInt8,
-  kind LowCardinality(String), ts UInt64, direction LowCardinality(String), conn_id String,
-  src_service String, src_instance String, src_addr String, src_port UInt16,
-  dst_service String, dst_instance String, dst_addr String, dst_port UInt16,
-  src_identity String DEFAULT '', dst_identity String DEFAULT '', tls_version String DEFAULT '',
-  bytes_in UInt64 DEFAULT 0, bytes_out UInt64 DEFAULT 0, duration_ms Float64 DEFAULT 0,
-  \`end\` LowCardinality(String) DEFAULT '', error String DEFAULT '',
-  method LowCardinality(String) DEFAULT '', authority String DEFAULT '', path String DEFAULT '',
-  status UInt16 DEFAULT 0, latency_ms Float64 DEFAULT 0, req_bytes UInt64 DEFAULT 0, resp_bytes UInt64 DEFAULT 0,
-  upstream String DEFAULT '', retries UInt32 DEFAULT 0, trace_id String DEFAULT '', headers String DEFAULT '{}',
-  decision LowCardinality(String) DEFAULT '', decision_reason String DEFAULT ''`;
+/** A `taps` column: ClickHouse type, and the default of a field that a kind lacks. */
+export interface TapColumn { name: string; type: TapColumnType; dflt?: string | number }
+export type TapColumnType = 'String' | 'LowCardinality(String)' | 'UInt8' | 'UInt16' | 'UInt32' | 'UInt64' | 'Float64';
+
+/**
+ * Columns of `taps`, in INSERT order: one per TapEvent field plus where the
+ * event came from (stream, batch). The DDL and the row encoder
+ * (./tap-row.ts) both read this list.
+ */
+export const TAP_COLUMNS: readonly TapColumn[] = [
+  { name: 'proxy', type: 'String' }, { name: 'stream', type: 'String' }, { name: 'batch', type: 'UInt64' },
+  { name: 'seq', type: 'UInt64' }, { name: 'v', type: 'UInt8' },
+  { name: 'kind', type: 'LowCardinality(String)' }, { name: 'ts', type: 'UInt64' },
+  { name: 'direction', type: 'LowCardinality(String)' }, { name: 'conn_id', type: 'String' },
+  { name: 'src_service', type: 'String' }, { name: 'src_instance', type: 'String' }, { name: 'src_addr', type: 'String' }, { name: 'src_port', type: 'UInt16' },
+  { name: 'dst_service', type: 'String' }, { name: 'dst_instance', type: 'String' }, { name: 'dst_addr', type: 'String' }, { name: 'dst_port', type: 'UInt16' },
+  { name: 'src_identity', type: 'String', dflt: '' }, { name: 'dst_identity', type: 'String', dflt: '' }, { name: 'tls_version', type: 'String', dflt: '' },
+  { name: 'bytes_in', type: 'UInt64', dflt: 0 }, { name: 'bytes_out', type: 'UInt64', dflt: 0 }, { name: 'duration_ms', type: 'Float64', dflt: 0 },
+  { name: 'end', type: 'LowCardinality(String)', dflt: '' }, { name: 'error', type: 'String', dflt: '' },
+  { name: 'method', type: 'LowCardinality(String)', dflt: '' }, { name: 'authority', type: 'String', dflt: '' }, { name: 'path', type: 'String', dflt: '' },
+  { name: 'status', type: 'UInt16', dflt: 0 }, { name: 'latency_ms', type: 'Float64', dflt: 0 },
+  { name: 'req_bytes', type: 'UInt64', dflt: 0 }, { name: 'resp_bytes', type: 'UInt64', dflt: 0 },
+  { name: 'upstream', type: 'String', dflt: '' }, { name: 'retries', type: 'UInt32', dflt: 0 }, { name: 'trace_id', type: 'String', dflt: '' },
+  { name: 'headers', type: 'String', dflt: '{}' },
+  { name: 'decision', type: 'LowCardinality(String)', dflt: '' }, { name: 'decision_reason', type: 'String', dflt: '' },
+];
+
+const sqlDefault = (v: string | number) => (typeof v === 'number' ? String(v) : `'${v}'`);
+const TAP_COLUMNS_DDL = '\n  ' + TAP_COLUMNS.map((c) =>
+  `${c.name === 'end' ? '`end`' : c.name} ${c.type}${c.dflt === undefined ? '' : ` DEFAULT ${sqlDefault(c.dflt)}`}`).join(', ');
 
 const ROLLUP_STATS = `
   requests AggregateFunction(count), errors AggregateFunction(sum, UInt64),
@@ -132,7 +149,7 @@ const rollupColumns = (keys: string) => () => `${keys}, proxy String, stream Str
 
 export const TABLES: readonly TableDef[] = [
   {
-    name: 'taps', columns: (d) => plain(d, TAP_COLUMNS), timeCol: 'ts', rollup: false, shardKey: 'proxy, stream',
+    name: 'taps', columns: (d) => plain(d, TAP_COLUMNS_DDL), timeCol: 'ts', rollup: false, shardKey: 'proxy, stream',
     modern: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq' },
     legacy: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq', partitioned: true },
   },

@@ -3,7 +3,8 @@
 // fields of the event's kind, so the tap explorer shows what was recorded.
 
 import type { TapBatch } from './batch.ts';
-import type { TapKind } from './schema/v1.ts';
+import type { TapEvent, TapKind } from './schema/v1.ts';
+import { TAP_COLUMNS } from './sql.ts';
 
 const COMMON_FIELDS = [
   'v', 'kind', 'proxy', 'seq', 'ts', 'direction', 'conn_id',
@@ -32,19 +33,68 @@ export function batchRows(batch: TapBatch): Record<string, unknown>[] {
   });
 }
 
+/** Names of the `taps` columns, in the order encodeTapRows writes them. */
+export const TAP_INSERT_COLUMNS: readonly string[] = TAP_COLUMNS.map((c) => c.name);
+
+// TabSeparated, ClickHouse's cheapest text input (measured on 18.16: server
+// CPU per row ~15% below JSONEachRow, client ~3x cheaper than building
+// JSON objects). Values are validated before they get here (numbers are
+// finite, in range, integers where the column is), so a number is written
+// as JS prints it; a string escapes the four bytes TSV gives meaning to.
+const TSV_SPECIAL = /[\t\n\r\\]/;
+const TSV_ESCAPES: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
+export function tsvEscape(s: string): string {
+  return TSV_SPECIAL.test(s) ? s.replace(/[\t\n\r\\]/g, (c) => TSV_ESCAPES[c]) : s;
+}
+
 /**
- * A batch's events as JSONEachRow text for `taps`: the same rows as
- * batchRows, as objects separated by commas (ClickHouse's JSONEachRow
- * reader skips a comma between rows, 18.16 included). One JSON.stringify
- * over the whole batch rather than one per row: profiled, per-row
- * serialization (the client's, or ours) cost ~5 µs per tap of the
- * collector's ~40, the bulk call ~4.
+ * One event as a TSV line of TAP_INSERT_COLUMNS (with its newline). The
+ * function is generated from TAP_COLUMNS, so the column list stays defined
+ * once, and reads like a hand-written one (for l7 with headers, roughly):
+ *   (b, e) => esc(e.proxy) + '\t' + esc(b.stream) + '\t' + b.batch + '\t' + e.seq + … +
+ *             (e.headers === undefined ? '{}' : esc(JSON.stringify(e.headers))) + … + '\n'
+ * A loop over the columns with computed property names measured 1.7x slower
+ * (4.2 vs 2.5 µs per tap): every e[name] is a megamorphic lookup.
  */
-export function batchJsonRows(batch: TapBatch): string {
-  const { stream, batch: n } = batch;
-  return JSON.stringify(batch.events.map((e) => (e.kind === 'l7.request' && e.headers !== undefined
-    ? { stream, batch: n, ...e, headers: JSON.stringify(e.headers) }
-    : { stream, batch: n, ...e }))).slice(1, -1);
+const tsvLine = ((): (b: TapBatch, e: TapEvent, esc: (s: string) => string) => string => {
+  const parts = TAP_COLUMNS.map((c) => {
+    const text = c.type.includes('String');
+    const value = c.name === 'stream' || c.name === 'batch' ? `b.${c.name}`
+      : c.name === 'headers' ? 'JSON.stringify(e.headers)' : `e.${c.name}`;
+    const present = c.name === 'headers' ? 'e.headers !== undefined' : `e.${c.name} !== undefined`;
+    const shown = text ? `esc(${value})` : `String(${value})`;
+    // Columns every event has (and the batch's own) need no default.
+    return c.dflt === undefined ? `(${shown})` : `(${present} ? ${shown} : ${JSON.stringify(String(c.dflt))})`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('b', 'e', 'esc', `return ${parts.join(" + '\\t' + ")} + '\\n';`) as never;
+})();
+
+/**
+ * Batches' events as TabSeparated rows of TAP_INSERT_COLUMNS, in Buffers of
+ * about `chunkBytes` each. Rows are written into Buffers one by one rather
+ * than joined into one string: a string of many MB lives in V8's large
+ * object space, and making one cost more than encoding the rows (measured:
+ * 0.2 GB/s for one 650 KB toString vs 6 GB/s for 100 KB ones).
+ */
+export function encodeTapRows(batches: readonly TapBatch[], chunkBytes = 1 << 20): Buffer[] {
+  const out: Buffer[] = [];
+  let buf = Buffer.allocUnsafe(chunkBytes);
+  let at = 0;
+  for (const b of batches) {
+    for (const e of b.events) {
+      const line = tsvLine(b, e, tsvEscape);
+      // A UTF-16 code unit is at most 3 bytes of UTF-8.
+      if (at + line.length * 3 > buf.length) {
+        if (at > 0) out.push(buf.subarray(0, at));
+        buf = Buffer.allocUnsafe(Math.max(chunkBytes, line.length * 3));
+        at = 0;
+      }
+      at += buf.write(line, at);
+    }
+  }
+  if (at > 0) out.push(buf.subarray(0, at));
+  return out;
 }
 
 /** A stored row as the event it came from, plus `stream` and `batch`. */
