@@ -34,6 +34,8 @@ export class ConfigStreams {
     private readonly registry: ServiceRegistry,
     private readonly settings: MeshSettings,
     private readonly now: () => number = Date.now,
+    /** Digest of the current inbound authorization bundle ("" for none). */
+    private readonly policyDigest: () => string = () => '',
   ) {
     this.#version = now();
     registry.onChange(() => this.#schedulePush());
@@ -105,6 +107,14 @@ export class ConfigStreams {
     return null;
   }
 
+  /** A new version for every sidecar now (e.g. a new policy bundle); returns it. */
+  pushAll(): number {
+    if (this.#pending) { clearTimeout(this.#pending); this.#pending = null; }
+    this.#version += 1;
+    for (const proxy of this.#streams.keys()) this.#send(proxy);
+    return this.#version;
+  }
+
   close(): void {
     if (this.#pending) clearTimeout(this.#pending);
     for (const { res } of this.#streams.values()) res.end();
@@ -113,18 +123,14 @@ export class ConfigStreams {
 
   #schedulePush(): void {
     if (this.#pending) return;
-    this.#pending = setTimeout(() => {
-      this.#pending = null;
-      this.#version += 1;
-      for (const proxy of this.#streams.keys()) this.#send(proxy);
-    }, COALESCE_MS);
+    this.#pending = setTimeout(() => this.pushAll(), COALESCE_MS);
   }
 
   #send(proxy: string): void {
     const s = this.#streams.get(proxy);
     const st = this.#state.get(proxy);
     if (!s || !st) return;
-    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings);
+    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings, this.policyDigest());
     st.sent_version = snap.version;
     s.res.write(JSON.stringify(snap) + '\n');
   }

@@ -1,10 +1,12 @@
 // The control plane's HTTP face: config streams and ACKs for sidecars, the
-// registry and status for people, and (embedded mode) the tap collector's
-// POST endpoint, handed in by whoever composes the process.
+// inbound authorization bundle (by digest; replaced by PUT from loopback or
+// setPolicyBundle), the registry and status for people, and (embedded mode)
+// the tap collector's POST endpoint, handed in by whoever composes the process.
 
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigStreams, type ProxyState } from './config-stream.ts';
+import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
 import { ServiceRegistry } from './registry.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
 
@@ -17,12 +19,15 @@ export interface ControlPlaneOptions {
   taps?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Extra status merged into GET /v1/status (e.g. collector counters). */
   extraStatus?: () => Record<string, unknown>;
+  /** Inbound authorization bundle (OPA .tar.gz with entrypoint AUTHZ_ENTRYPOINT) in force from the start. */
+  policyBundle?: { bytes: Uint8Array; source: string };
 }
 
 export interface ControlStatus {
   version: number;
   services: Record<string, { instance: string; addr: string; port: number }[]>;
   proxies: ProxyState[];
+  policy: PolicyStatus;
   [k: string]: unknown;
 }
 
@@ -30,6 +35,12 @@ export interface ControlPlane {
   url: string;
   registry: ServiceRegistry;
   status(): ControlStatus;
+  /**
+   * Checks and installs a new inbound authorization bundle; every sidecar gets
+   * a new snapshot version naming its digest. Resolves with the digest and that
+   * version; rejects with AuthzBundleError (nothing changes) for a bad bundle.
+   */
+  setPolicyBundle(bytes: Uint8Array, source: string): Promise<{ digest: string; version: number }>;
   close(): Promise<void>;
 }
 
@@ -37,19 +48,26 @@ const MAX_ACK_BYTES = 64 * 1024;
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const registry = new ServiceRegistry();
-  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings });
+  const policy = new PolicyBundles();
+  if (opts.policyBundle) await policy.set(opts.policyBundle.bytes, opts.policyBundle.source);
+  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest);
+  policy.onChange(() => streams.pushAll());
 
   const status = (): ControlStatus => ({
     version: streams.version,
     services: Object.fromEntries(registry.services()),
     proxies: streams.proxies(),
+    policy: policy.status(),
     ...opts.extraStatus?.(),
   });
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://control');
     const route = `${req.method} ${url.pathname}`;
+    const BUNDLE = 'GET /v1/policy/bundles/';
+    if (route.startsWith(BUNDLE)) return policy.serve(res, route.slice(BUNDLE.length));
     switch (route) {
+      case 'PUT /v1/policy/bundle': return policy.put(req, res, () => streams.version);
       case 'GET /v1/config/stream': return streams.open(req, res, url.searchParams);
       case 'POST /v1/config/ack': return readJson(req, MAX_ACK_BYTES, (err, body) => {
         const problem = err ?? streams.ack(body);
@@ -78,6 +96,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     url: `http://${address}:${port}`,
     registry,
     status,
+    async setPolicyBundle(bytes, source) {
+      const digest = await policy.set(bytes, source);
+      return { digest, version: streams.version };
+    },
     async close() {
       streams.close();
       server.closeAllConnections();

@@ -18,7 +18,7 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 };
 
 export function buildSnapshot(
-  registry: ServiceRegistry, proxy: string, service: string, version: number, settings: MeshSettings,
+  registry: ServiceRegistry, proxy: string, service: string, version: number, settings: MeshSettings, policyDigest = '',
 ): ConfigSnapshot {
   const clusters: Cluster[] = [];
   const routes: Route[] = [];
@@ -29,5 +29,5 @@ export function buildSnapshot(
     });
     routes.push({ authority: name, backends: [{ cluster: name, weight: 1 }] });
   }
-  return { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: '' };
+  return { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: policyDigest };
 }

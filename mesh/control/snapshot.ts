@@ -9,6 +9,15 @@
 //           the stream stays open; the registry marks the endpoint healthy while
 //           it is open and removes it when it closes.
 //   POST /v1/config/ack   body ConfigAck  -> 204
+//   GET  /v1/policy/bundles/<policy_digest>
+//        -> 200, the inbound authorization bundle (OPA bundle .tar.gz) whose
+//           sha256 is the digest; immutable, cacheable. 404 for an unknown digest.
+//   PUT  /v1/policy/bundle   body: bundle bytes (loopback callers only)
+//        -> 200 {digest, version}: every sidecar gets a new snapshot with it.
+//
+// A sidecar ACKs a snapshot once its policy_digest's bundle is loaded (or the
+// digest is "", no policy); a bundle it cannot fetch, verify or load NACKs the
+// version with the reason, and it keeps its previous policy.
 //
 // A sidecar keeps serving with its last accepted snapshot while the control
 // plane is away, and reconnects with backoff.
@@ -51,7 +60,7 @@ export interface ConfigSnapshot {
   routes: Route[];
   clusters: Cluster[];
   taps: TapCapture;
-  /** Digest of the policy bundle the sidecar should run ("" until policy exists). */
+  /** sha256 (hex) of the inbound authorization bundle the sidecar should run; "" for no policy. */
   policy_digest: string;
 }
 
@@ -67,3 +76,13 @@ export const DEFAULT_TAP_CAPTURE: TapCapture = {
   query_allow: [],
   header_allow: ['user-agent', 'content-type', 'x-request-id'],
 };
+
+/**
+ * The entrypoint every inbound authorization bundle must have. It returns
+ * {allow: boolean, reason: string} for the input the sidecar's policy stage
+ * builds (documented in mesh/proxy/stages/policy.ts).
+ */
+export const AUTHZ_ENTRYPOINT = 'meshlens/authz/decision';
+
+/** Path a sidecar fetches a bundle from, by digest. */
+export const policyBundlePath = (digest: string) => `/v1/policy/bundles/${digest}`;

@@ -5,6 +5,7 @@
 import type { Stage } from './stage.ts';
 import { balanceStage } from './stages/balance.ts';
 import { callerStage } from './stages/caller.ts';
+import { policyStage } from './stages/policy.ts';
 import { rescueStage } from './stages/rescue.ts';
 import { routeStage } from './stages/route.ts';
 import { sourceHeadersStage } from './stages/source-headers.ts';
@@ -19,7 +20,7 @@ export const INBOUND_CHAIN: readonly Stage[] = [
   rescueStage, // errors → responses
   callerStage, // x-meshlens-src → ctx.src
   // identity: mTLS peer certificate → SPIFFE id (later issue; replaces caller headers)
-  // policy: Rego/WASM allow or deny, sets the tap's decision (later issue)
+  policyStage, // inbound authorization (Rego/WASM): allow, or 403; sets the tap's decision
   workloadStage,
   timeoutStage,
   upstreamStage,

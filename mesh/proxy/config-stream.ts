@@ -4,10 +4,16 @@
 // problem while the old config stays in force. When the stream drops, the
 // sidecar keeps serving the last good snapshot and reconnects with capped
 // exponential backoff.
+//
+// A snapshot naming a policy bundle not loaded yet is applied at once for
+// its routes, but ACKed only once its bundle is loaded (inbound-policy.ts);
+// a bundle that fails NACKs the version with the reason while the previous
+// policy keeps deciding. If a retry loads it later, the version is ACKed then.
 
 import http from 'node:http';
 import type { ConfigAck, ConfigSnapshot } from '../control/snapshot.ts';
 import { snapshotProblem } from './config-validate.ts';
+import type { InboundPolicy } from './inbound-policy.ts';
 import type { RoutingTable } from './routing-table.ts';
 
 const MAX_LINE = 8 * 1024 * 1024;
@@ -20,6 +26,8 @@ export interface ConfigStreamOptions {
   /** Inbound "addr:port" the registry advertises for this instance ("" if none). */
   inbound: string;
   table: RoutingTable;
+  /** The inbound authorization policy, told each snapshot's policy_digest. */
+  policy?: InboundPolicy;
   retryInitialMs?: number;
   retryMaxMs?: number;
   log?: (message: string) => void;
@@ -124,7 +132,21 @@ export class ConfigStream {
     this.#c.applied++;
     this.#c.version = snapshot.version;
     this.#delay = this.#o.retryInitialMs ?? 100;
-    this.#ack({ proxy: this.#o.proxy, version: snapshot.version, ok: true });
+    const loading = this.#o.policy?.want(snapshot.policy_digest, snapshot.version);
+    if (!loading) return this.#ack({ proxy: this.#o.proxy, version: snapshot.version, ok: true });
+    void loading.then((o) => {
+      if (this.#closed) return;
+      if (o.kind === 'loaded') return this.confirm(snapshot.version);
+      if (o.kind === 'superseded') { this.#c.stale++; return; }
+      this.#c.rejected++;
+      this.#c.last_error = `config version ${snapshot.version} rejected: ${o.error}`;
+      this.#ack({ proxy: this.#o.proxy, version: snapshot.version, ok: false, error: o.error });
+    });
+  }
+
+  /** ACKs a version whose policy bundle has loaded (after the snapshot itself was applied). */
+  confirm(version: number): void {
+    if (!this.#closed) this.#ack({ proxy: this.#o.proxy, version, ok: true });
   }
 
   #ack(ack: ConfigAck): void {

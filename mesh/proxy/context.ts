@@ -6,6 +6,7 @@ import type http from 'node:http';
 import type { Direction } from '../../ingest/index.ts';
 import type { Cluster, Endpoint, Route } from '../control/snapshot.ts';
 import type { MeshError } from './errors.ts';
+import type { Decision } from './inbound-policy.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import type { RoutingState } from './routing-table.ts';
 
@@ -40,5 +41,7 @@ export interface RequestContext {
   reqBytes: number;
   respBytes: number;
   retries: number;
+  /** Inbound authorization decision and its reason (policy stage); absent outbound. */
+  decision?: Decision;
   error?: MeshError;
 }

@@ -18,6 +18,8 @@ export const MESH_ERRORS = {
   MESH_ERR_BAD_FRAMING: { status: 400, retriable: false },
   MESH_ERR_BAD_REQUEST: { status: 400, retriable: false },
   MESH_ERR_REQUEST_TIMEOUT: { status: 408, retriable: false },
+  /** The inbound authorization policy denied the request (or none could be loaded: fail-closed). */
+  MESH_ERR_POLICY_DENIED: { status: 403, retriable: false },
   MESH_ERR_INTERNAL: { status: 500, retriable: false },
 } as const;
 
@@ -27,11 +29,14 @@ export class MeshError extends Error {
   readonly code: MeshErrorCode;
   readonly status: number;
   readonly retriable: boolean;
+  /** A reason code the client may see (policy denials); the response body is then JSON {error, reason}. */
+  readonly reason?: string;
 
-  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
     this.name = 'MeshError';
     this.code = code;
+    if (options?.reason !== undefined) this.reason = options.reason;
     this.status = MESH_ERRORS[code].status;
     this.retriable = MESH_ERRORS[code].retriable;
   }
@@ -53,9 +58,11 @@ function errorBody(err: MeshError): string {
 
 /** Writes the error response; returns the body length written. */
 export function writeErrorResponse(res: http.ServerResponse, err: MeshError): number {
-  const body = errorBody(err);
+  // A denial tells the client only the policy's reason, not the sidecar's internal message.
+  const json = err.reason !== undefined;
+  const body = json ? JSON.stringify({ error: err.code, reason: err.reason }) : errorBody(err);
   res.writeHead(err.status, {
-    'content-type': 'text/plain; charset=utf-8',
+    'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     [ERROR_HEADER]: err.code,
   });

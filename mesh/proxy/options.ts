@@ -50,6 +50,16 @@ export interface SidecarOptions {
     /** How long close() keeps trying to deliver buffered taps before counting them abandoned. */
     closeFlushMs?: number;
   };
+  /**
+   * A policy the control plane names but this sidecar could not load: deny
+   * (false, the default: fail-closed) or let requests through with decision
+   * 'none' (true). No policy named at all always lets them through.
+   */
+  policyFailOpen?: boolean;
+  /** Request headers the inbound policy sees (lower-case); never recorded in taps. */
+  policyHeaderAllow?: string[];
+  /** How long fetching a policy bundle from the control plane may take. */
+  policyFetchTimeoutMs?: number;
   /** Inbound request timeout (outbound timeouts come from the cluster). */
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -81,7 +91,8 @@ export function parseHostPort(s: string): HostPort | null {
 const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
   '[--outbound ADDR:PORT] [--control URL] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] ' +
-  '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N]';
+  '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
+  '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N]';
 
 /** Parses `meshlens sidecar` flags; throws SidecarConfigError listing every problem. */
 export function parseSidecarArgs(argv: string[]): SidecarOptions {
@@ -108,6 +119,7 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--no-taps') { taps.enabled = false; continue; }
+    if (flag === '--policy-fail-open') { opts.policyFailOpen = true; continue; }
     if (flag === '--help' || flag === '-h') { problems.push(`usage: ${USAGE}`); continue; }
     if (!flag.startsWith('--')) { problems.push(`unexpected argument '${flag}'`); continue; }
     const v = argv[i + 1];
@@ -144,6 +156,8 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
       case '--tap-batch': taps.batchSize = int(flag, v, 1); break;
       case '--tap-linger-ms': taps.lingerMs = int(flag, v, 0); break;
       case '--tap-flush-ms': taps.closeFlushMs = int(flag, v, 0); break;
+      case '--policy-header-allow': opts.policyHeaderAllow = list(v).map((h) => h.toLowerCase()); break;
+      case '--policy-fetch-timeout-ms': opts.policyFetchTimeoutMs = int(flag, v, 1); break;
       case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
       case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
       case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
@@ -184,6 +198,9 @@ export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' 
   taps: Required<NonNullable<SidecarOptions['taps']>>;
 }
 
+/** Headers a policy commonly needs: who (authorization), what (content-type), correlation. */
+export const DEFAULT_POLICY_HEADERS = ['authorization', 'content-type', 'user-agent', 'x-request-id'];
+
 export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOptions {
   const service = o.service || 'workload';
   const id = o.id ?? `${service}-${pid}`;
@@ -207,6 +224,9 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
       retryMaxMs: o.taps?.retryMaxMs ?? 5_000,
       closeFlushMs: o.taps?.closeFlushMs ?? 10_000,
     },
+    policyFailOpen: o.policyFailOpen ?? false,
+    policyHeaderAllow: o.policyHeaderAllow ?? DEFAULT_POLICY_HEADERS,
+    policyFetchTimeoutMs: o.policyFetchTimeoutMs ?? 10_000,
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
     connectTimeoutMs: o.connectTimeoutMs ?? 2_000,
     tcpIdleMs: o.tcpIdleMs ?? 300_000,

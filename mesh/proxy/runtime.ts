@@ -1,8 +1,9 @@
 // Everything a sidecar's listeners and stages share: options, config, pools,
-// the tap emitter and the counters behind stats().
+// the inbound policy, the tap emitter and the counters behind stats().
 
 import type { ResolvedOptions } from './options.ts';
 import type { EndpointPools } from './endpoint-pools.ts';
+import type { InboundPolicy } from './inbound-policy.ts';
 import type { RoutingTable } from './routing-table.ts';
 import type { TapEmitter } from './taps.ts';
 
@@ -25,6 +26,8 @@ export interface SidecarRuntime {
   readonly table: RoutingTable;
   readonly pools: EndpointPools;
   readonly taps: TapEmitter;
+  /** Inbound authorization (policy stage). */
+  readonly policy: InboundPolicy;
   readonly counters: SidecarCounters;
   readonly now: () => number;
   /** Connection id unique within this proxy: stream prefix + counter. */

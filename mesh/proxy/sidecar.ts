@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { EmbeddedPublisher, KafkaPublisher, type TapPublisher } from '../../ingest/index.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
+import { InboundPolicy, type InboundPolicyCounters } from './inbound-policy.ts';
+import { fetchAuthzPolicy } from './policy-bundle-fetch.ts';
 import { startHttpListener, type Listener } from './http-listener.ts';
 import { checkSidecarOptions, resolveOptions, SidecarConfigError, type HostPort, type SidecarOptions } from './options.ts';
 import { RoutingTable, standaloneSnapshot } from './routing-table.ts';
@@ -20,6 +22,7 @@ export interface SidecarStats extends SidecarCounters {
   config: ConfigStreamCounters | { version: number; standalone: true };
   pools: { pools: number; sockets: number };
   taps: TapEmitterCounters;
+  policy: InboundPolicyCounters;
 }
 
 export interface Sidecar {
@@ -50,9 +53,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   const table = new RoutingTable(standaloneSnapshot(opts));
   const pools = new EndpointPools();
+  let config: ConfigStream | null = null;
+  const policy = new InboundPolicy({
+    failOpen: opts.policyFailOpen,
+    // Without a control plane no snapshot ever names a bundle, so load is never called.
+    load: (digest) => fetchAuthzPolicy(opts.controlUrl ?? '', digest, opts.policyFetchTimeoutMs),
+    onRecovered: (version) => config?.confirm(version),
+    log,
+  });
   let conn = 0;
   const rt: SidecarRuntime = {
-    opts, stream, table, pools, taps, counters: newCounters(), now: Date.now, log,
+    opts, stream, table, pools, taps, policy, counters: newCounters(), now: Date.now, log,
     nextConnId: () => `${stream.slice(0, 8)}-${(conn++).toString(36)}`,
   };
 
@@ -69,14 +80,15 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   } catch (e) {
     for (const l of [inbound, outbound]) await l?.close(0);
     await taps.close(0);
+    policy.close();
     throw new Error(`sidecar ${opts.id}: cannot listen: ${(e as Error).message}`, { cause: e });
   }
   for (const l of [inbound, outbound]) if (l) listeners.push(l);
 
-  const config = opts.controlUrl
+  config = opts.controlUrl
     ? new ConfigStream({
       controlUrl: opts.controlUrl, proxy: opts.id, service: opts.service, instance: opts.instance,
-      inbound: inbound ? `${inbound.address.host}:${inbound.address.port}` : '', table,
+      inbound: inbound ? `${inbound.address.host}:${inbound.address.port}` : '', table, policy,
       retryMaxMs: opts.controlRetryMaxMs, log,
     })
     : null;
@@ -93,10 +105,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       config: config?.counters() ?? { version: table.current.version, standalone: true },
       pools: pools.stats(),
       taps: taps.counters(),
+      policy: policy.counters(),
     }),
     close() {
       closing ??= (async () => {
         await config?.close();
+        policy.close();
         await Promise.all(listeners.map((l) => l.close(opts.closeGraceMs)));
         pools.close();
         await taps.close(opts.taps.closeFlushMs);

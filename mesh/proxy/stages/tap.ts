@@ -44,5 +44,9 @@ function l7Tap(ctx: RequestContext): TapInput {
   };
   const headers = tapHeaders(ctx.req.headers, capture);
   if (headers) ev.headers = headers;
+  if (ctx.decision) {
+    ev.decision = ctx.decision.decision;
+    ev.decision_reason = ctx.decision.reason;
+  }
   return ev;
 }

@@ -1,6 +1,7 @@
 // A real config-stream endpoint for the sidecar's tests: serves
-// GET /v1/config/stream as NDJSON, pushing whatever the test sends, and
-// records every POST /v1/config/ack.
+// GET /v1/config/stream as NDJSON, pushing whatever the test sends, records
+// every POST /v1/config/ack, and serves GET /v1/policy/bundles/<digest> from
+// `bundles` (whatever bytes the test put there, honest or not).
 
 import http from 'node:http';
 import type net from 'node:net';
@@ -11,6 +12,10 @@ export interface ControlServer {
   readonly acks: ConfigAck[];
   /** Query strings of every stream request, newest last. */
   readonly streams: URLSearchParams[];
+  /** Policy bundle bytes served by digest (the key); 404 for others. */
+  readonly bundles: Map<string, Uint8Array>;
+  /** Digests of every bundle request, in order. */
+  readonly bundleFetches: string[];
   /** Sends one NDJSON line to every open stream (once a stream is open). */
   send(snapshot: unknown): Promise<void>;
   /** Ends the open streams (the sidecar should reconnect). */
@@ -27,6 +32,8 @@ export interface ControlServer {
 export async function startControlServer(): Promise<ControlServer> {
   const acks: ConfigAck[] = [];
   const streams: URLSearchParams[] = [];
+  const bundles = new Map<string, Uint8Array>();
+  const bundleFetches: string[] = [];
   const open = new Set<http.ServerResponse>();
   const sockets = new Set<net.Socket>();
   let waiters: (() => void)[] = [];
@@ -49,6 +56,14 @@ export async function startControlServer(): Promise<ControlServer> {
       req.on('end', () => { acks.push(JSON.parse(Buffer.concat(chunks).toString('utf8'))); res.writeHead(204).end(); changed(); });
       return;
     }
+    const BUNDLES = '/v1/policy/bundles/';
+    if (req.method === 'GET' && url.pathname.startsWith(BUNDLES)) {
+      const digest = url.pathname.slice(BUNDLES.length);
+      bundleFetches.push(digest);
+      const bytes = bundles.get(digest);
+      if (!bytes) return void res.writeHead(404).end();
+      return void res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': bytes.length }).end(bytes);
+    }
     res.writeHead(404).end();
   });
   server.on('connection', (s: net.Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
@@ -57,6 +72,8 @@ export async function startControlServer(): Promise<ControlServer> {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     acks,
     streams,
+    bundles,
+    bundleFetches,
     async send(snapshot) {
       await until(() => open.size > 0);
       for (const res of open) res.write(`${JSON.stringify(snapshot)}\n`);

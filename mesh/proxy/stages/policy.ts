@@ -1,0 +1,69 @@
+// Inbound: may this caller make this request of this service? Asks the
+// authorization policy the control plane pushed (inbound-policy.ts), records
+// the decision and its reason for the l7.request tap, and on deny answers
+// 403 MESH_ERR_POLICY_DENIED with body {error, reason} (via the rescue
+// stage); the workload never sees a denied request.
+//
+// Input document, one per request (what a bundle's meshlens/authz/decision sees):
+//   {
+//     source:      { service: "web",    // ctx.src.service: the caller's sidecar says so
+//                                       // (x-meshlens-src); "external" from outside the mesh
+//                    identity: "" },    // SPIFFE id once mTLS exists; "" until then
+//     destination: { service: "cart" }, // the service this sidecar fronts
+//     request:     { method: "GET",
+//                    path: "/checkout", // without query string or fragment
+//                    headers: { … } }   // only --policy-header-allow names, lower-case;
+//   }                                   // never recorded in taps
+//
+// Decision contract: the entrypoint answers {allow: boolean, reason: string}.
+// Anything else (undefined, another shape, an evaluation error) is a policy
+// error: deny with reason "policy_error", counted in stats().policy.errors.
+
+import type http from 'node:http';
+import { MeshError } from '../errors.ts';
+import type { RequestContext } from '../context.ts';
+import type { Stage } from '../stage.ts';
+
+export const policyStage: Stage = {
+  name: 'policy',
+  async handle(ctx, next) {
+    const d = ctx.runtime.policy.decide(() => policyInput(ctx));
+    ctx.decision = d;
+    if (d.decision === 'deny') {
+      throw new MeshError('MESH_ERR_POLICY_DENIED',
+        `inbound policy denied ${ctx.src.service} -> ${ctx.dst.service} ${ctx.req.method} ${requestPath(ctx.req.url)}: ${d.reason}`,
+        { reason: d.reason });
+    }
+    await next();
+  },
+};
+
+export function policyInput(ctx: RequestContext): unknown {
+  return {
+    source: { service: ctx.src.service, identity: '' },
+    destination: { service: ctx.dst.service },
+    request: {
+      method: ctx.req.method ?? '',
+      path: requestPath(ctx.req.url),
+      headers: allowedHeaders(ctx.req.headers, ctx.runtime.opts.policyHeaderAllow),
+    },
+  };
+}
+
+function requestPath(target = '/'): string {
+  let t = target.split('#')[0];
+  if (!t.startsWith('/')) {
+    try { t = new URL(t).pathname; } catch { t = '/'; }
+  }
+  const q = t.indexOf('?');
+  return q < 0 ? t : t.slice(0, q);
+}
+
+function allowedHeaders(headers: http.IncomingHttpHeaders, allow: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of allow) {
+    const v = headers[name];
+    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return out;
+}
