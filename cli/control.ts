@@ -6,6 +6,7 @@
 import { Collector, handleTapPost, type CollectorCounters, type TapStore } from '../ingest/index.ts';
 import { startControlPlane, type ControlPlane } from '../mesh/control/index.ts';
 import { startUi } from '../ui/index.ts';
+import { readAuthzPolicy } from './authz-policy.ts';
 import { startCollectorOnKafka } from './collector.ts';
 import { MODEL_FLAGS, modelProblems, startModels } from './models.ts';
 import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
@@ -16,6 +17,7 @@ export const CONTROL_FLAGS: FlagSpec[] = [
   ...BUS_FLAGS,
   { name: 'collector', type: 'bool', default: true, help: 'run a collector in this process (with --bus kafka, one member of the group)' },
   { name: 'listen', type: 'hostport', env: 'MESHLENS_CONTROL_LISTEN', default: '127.0.0.1:7071', help: 'control plane address (config streams, embedded tap collector)' },
+  { name: 'policy', type: 'string', env: 'MESHLENS_POLICY', help: `inbound authorization policy for every sidecar: .rego file, directory or OPA bundle .tar.gz (entrypoint meshlens/authz/decision; meshlens up: the demo shop's, '' for none)` },
   { name: 'ui', type: 'hostport', env: 'MESHLENS_UI_LISTEN', default: '127.0.0.1:7070', help: 'web UI address' },
   ...MODEL_FLAGS,
 ];
@@ -46,13 +48,16 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
     closers.push(() => collector.close());
 
     const listen = splitHostPort(String(f.listen));
+    const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const control = await startControlPlane({
-      host: listen.host, port: listen.port,
+      host: listen.host, port: listen.port, policyBundle,
       taps: embedded ? (req, res) => handleTapPost(embedded, req, res) : undefined,
       extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),
     });
     closers.push(() => control.close());
     log(`control plane: ${control.url} (config streams${embedded ? ', tap collector' : ''})`);
+    const pol = control.status().policy;
+    log(pol.digest ? `inbound policy: ${pol.source}, bundle ${pol.digest.slice(0, 12)} (${pol.bytes} bytes); replace with PUT ${control.url}/v1/policy/bundle` : 'inbound policy: none (sidecars let every request through)');
 
     const uiAddr = splitHostPort(String(f.ui));
     // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.

@@ -2,6 +2,7 @@
 // (store, collector, UI) plus the demo mesh and its load generator.
 
 import { faultSchedule, startDemoMesh, startLoad, type DemoMesh, type FaultPlan, type LoadGenerator } from '../demo/index.ts';
+import { DEMO_POLICY_DIR } from './authz-policy.ts';
 import { CONTROL_FLAGS, runControl } from './control.ts';
 import type { FlagSpec, FlagValues } from './flags.ts';
 
@@ -17,7 +18,8 @@ export const UP_FLAGS: FlagSpec[] = [
 
 export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
   const started = Date.now();
-  const core = await runControl(f, log);
+  // The demo shop runs its own authorization policy unless --policy says otherwise ('' for none).
+  const core = await runControl(f.policy === undefined && f.demo ? { ...f, policy: DEMO_POLICY_DIR } : f, log);
   let mesh: DemoMesh | undefined;
   let load: LoadGenerator | undefined;
   let report: NodeJS.Timeout | undefined;

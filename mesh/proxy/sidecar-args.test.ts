@@ -13,6 +13,15 @@ test('parses the standalone benchmark command line into options', () => {
   assert.equal(o.taps?.batchSize, 500);
 });
 
+test('parses the inbound policy flags: fail-open, the headers a policy sees, the bundle fetch timeout', () => {
+  const base = ['--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000'];
+  const o = parseSidecarArgs([...base, '--policy-fail-open', '--policy-header-allow', 'Authorization,X-Tenant', '--policy-fetch-timeout-ms', '2500']);
+  assert.equal(o.policyFailOpen, true);
+  assert.deepEqual(o.policyHeaderAllow, ['authorization', 'x-tenant']);
+  assert.equal(o.policyFetchTimeoutMs, 2500);
+  assert.equal(parseSidecarArgs(base).policyFailOpen, undefined, 'fail-closed unless asked');
+});
+
 test('reports every problem in the sidecar flags at once', () => {
   assert.throws(() => parseSidecarArgs(['--mode', 'udp', '--listen', 'nowhere', '--tap-buffer', '-3', '--control', 'ftp://x', '--bogus', '1']), (e: unknown) => {
     assert.ok(e instanceof SidecarConfigError);

@@ -1,0 +1,34 @@
+// `--policy <file.rego|dir|bundle.tar.gz>` on `meshlens control` and `meshlens
+// up`: the inbound authorization bundle the control plane starts with. Rego
+// is compiled here (entrypoint AUTHZ_ENTRYPOINT) into an OPA bundle; a
+// bundle is taken as it is. The control plane checks either before use.
+
+import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AUTHZ_ENTRYPOINT } from '../mesh/control/index.ts';
+import { compileToWasm, RegoCompileError, writeBundle } from '../policy/index.ts';
+import { UsageError } from './flags.ts';
+import { readRegoFiles } from './policy.ts';
+
+const HOW = '--policy takes a .rego file, a directory of them, or an OPA bundle (.tar.gz) with entrypoint ' + AUTHZ_ENTRYPOINT;
+
+/** The demo shop's policy, which `meshlens up` runs unless told otherwise. */
+export const DEMO_POLICY_DIR = fileURLToPath(new URL('../demo/policy', import.meta.url));
+
+export async function readAuthzPolicy(path: string): Promise<{ bytes: Uint8Array; source: string }> {
+  if (!statSync(path, { throwIfNoEntry: false })) throw new UsageError([`--policy ${path}: no such file or directory`], HOW);
+  if (path.endsWith('.tar.gz') || path.endsWith('.tgz')) return { bytes: readFileSync(path), source: path };
+  let files: Record<string, string>;
+  try {
+    files = readRegoFiles([path]);
+  } catch (e) {
+    throw new UsageError([`--policy ${path}: ${e instanceof UsageError ? e.problems.join('; ') : (e as Error).message}`], HOW);
+  }
+  try {
+    const wasm = await compileToWasm(files, [AUTHZ_ENTRYPOINT]);
+    return { bytes: writeBundle(wasm, [AUTHZ_ENTRYPOINT], {}, {}), source: path };
+  } catch (e) {
+    if (e instanceof RegoCompileError) throw new UsageError([`--policy ${path}: ${e.message}`], HOW);
+    throw e;
+  }
+}
