@@ -21,8 +21,8 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function startTestControl(dataDir: string, lines: string[] = []) {
-  const flags = parseFlags('control', '', ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--ui', '127.0.0.1:0'], CONTROL_FLAGS, {});
+export async function startTestControl(dataDir: string, lines: string[] = [], extraFlags: string[] = []) {
+  const flags = parseFlags('control', '', ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--ui', '127.0.0.1:0', ...extraFlags], CONTROL_FLAGS, {});
   return runControl(flags, (l) => lines.push(l));
 }
 
