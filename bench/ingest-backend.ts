@@ -7,18 +7,22 @@
 //   -> {e2e}              every tap stored: counters, CPU of this process
 //                         (collector; with chdb also the engine) and of
 //                         the server process (clickhouse)
-//   -> {raw}              the raw insert peer: the same rows as JSONEachRow
-//                         INSERTs of the collector's mean rows per insert,
-//                         straight into a copy of the schema (views included)
+//   -> {raw}              the raw insert peer: the same rows in the same
+//                         TabSeparated encoding the store uses (encoded
+//                         before the clock starts), in INSERTs of the
+//                         collector's mean rows per insert, straight into a
+//                         copy of the schema (views included)
 
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { createChdbStore, createClickHouseStore, schemaStatements, startKafkaCollector, type TapStore } from '../ingest/index.ts';
+import {
+  createChdbStore, createClickHouseStore, encodeTapRows, schemaStatements, startKafkaCollector, TAP_INSERT_COLUMNS, type TapBatch, type TapStore,
+} from '../ingest/index.ts';
 import { startTestClickHouseServer, type TestClickHouseServer } from '../peers/index.ts';
-import { batchRows } from '../ingest/tap-row.ts';
+import { Readable } from 'node:stream';
 import { producerBatches } from './synthetic-taps.ts';
 
 export interface BackendConfig {
@@ -101,15 +105,15 @@ send({ e2e: true, cpuMs: e2eCpu, serverCpuMs: serverCpu, stored, counters: { ...
 // Raw inserts: the same rows, the collector's mean rows per insert.
 const rowsPerInsert = cfg.rawRows ?? Math.max(1, Math.round(counters.events_written / Math.max(1, counters.groups)));
 const rawDb = 'bench_raw';
-let insert: (payload: Record<string, unknown>[]) => Promise<void>;
+let insert: (chunks: Buffer[]) => Promise<void>;
 let closeRaw: () => Promise<void>;
 if (cfg.backend === 'chdb') {
   const { Session } = await import('chdb');
   const session = new Session(dataDir!); // same path: shares the store's engine
   await session.queryAsync(`CREATE DATABASE IF NOT EXISTS ${rawDb}`);
   for (const sql of schemaStatements({ database: rawDb })) await session.queryAsync(sql);
-  insert = async (rows) => {
-    await session.insert({ table: `${rawDb}.taps`, values: Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n')), format: 'JSONEachRow' });
+  insert = async (chunks) => {
+    await session.insert({ table: `${rawDb}.taps`, values: Buffer.concat(chunks), format: 'TabSeparated', columns: TAP_INSERT_COLUMNS });
   };
   closeRaw = async () => {};
 } else {
@@ -118,33 +122,39 @@ if (cfg.backend === 'chdb') {
   await boot.close();
   const client = createClient({ url: server!.url, database: rawDb, log: { level: ClickHouseLogLevel.OFF } });
   for (const sql of schemaStatements({ dialect: 'legacy' })) await client.command({ query: sql });
-  insert = async (rows) => { await client.insert({ table: 'taps', values: rows, format: 'JSONEachRow' }); };
+  insert = async (chunks) => {
+    await client.insert({ table: 'taps', values: Readable.from(chunks, { objectMode: false }), format: 'TabSeparated', columns: [...TAP_INSERT_COLUMNS] as [string, ...string[]] });
+  };
   closeRaw = () => client.close();
 }
 let rawWallMs = 0;
 let rawCpuMs = 0;
 let rawServerCpuMs = 0;
-let rows: Record<string, unknown>[] = [];
+let batches: TapBatch[] = [];
+let rows = 0;
 let rawTaps = 0;
 const timed = async () => {
+  const chunks = encodeTapRows(batches);
   const t = performance.now();
   const c = cpuMs();
   const s = serverPid ? procCpuMs(serverPid) : 0;
-  await insert(rows);
+  await insert(chunks);
   rawWallMs += performance.now() - t;
   rawCpuMs += cpuMs() - c;
   if (serverPid) rawServerCpuMs += procCpuMs(serverPid) - s;
-  rawTaps += rows.length;
-  rows = [];
+  rawTaps += rows;
+  batches = [];
+  rows = 0;
 };
 const start = Date.now();
 for (let p = 0; p < cfg.producers; p++) {
   for (const b of producerBatches(p, Math.ceil(cfg.taps / cfg.producers), cfg.batchSize, cfg.sidecars, start)) {
-    rows.push(...batchRows(b));
-    if (rows.length >= rowsPerInsert) await timed();
+    batches.push(b);
+    rows += b.events.length;
+    if (rows >= rowsPerInsert) await timed();
   }
 }
-if (rows.length > 0) await timed();
+if (rows > 0) await timed();
 await closeRaw();
 send({ raw: true, taps: rawTaps, rowsPerInsert, wallMs: rawWallMs, cpuMs: rawCpuMs, serverCpuMs: serverPid ? rawServerCpuMs : null });
 

@@ -1,12 +1,12 @@
 // A bench producer process: a fleet of `sidecars` synthetic sidecars
 // publishing their sealed tap batches to Kafka the way KafkaPublisher does
-// (one record per batch, key = proxy id, value = the batch's JSON, GZIP,
+// (one record per batch, key = proxy id, value = the batch's frame, GZIP,
 // acks -1), with several sends in flight. Started by ./ingest.ts with a
 // JSON config as argv[2]; says {ready} over IPC, starts on {go}, and
 // reports {done, taps, wallMs, cpuMs}.
 
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
-import { producerBatches } from './synthetic-taps.ts';
+import { producerFrames } from './synthetic-taps.ts';
 
 export interface ProducerConfig {
   brokers: string[];
@@ -48,9 +48,9 @@ const pump = async (lane: Lane) => {
   lane.busy = null;
 };
 const busy = () => lanes.flatMap((l) => (l.busy ? [l.busy] : []));
-for (const b of producerBatches(cfg.producer, cfg.taps, cfg.batchSize, cfg.sidecars)) {
+for (const { batch: b, frame } of producerFrames(cfg.producer, cfg.taps, cfg.batchSize, cfg.sidecars)) {
   const lane = lanes[Number(b.proxy.slice(b.proxy.lastIndexOf('-') + 1)) % lanes.length];
-  lane.queue.push({ key: b.proxy, value: Buffer.from(JSON.stringify(b)) });
+  lane.queue.push({ key: b.proxy, value: frame });
   queued++;
   taps += b.events.length;
   if (!lane.busy && lane.queue.length >= cfg.perSend) lane.busy = pump(lane);

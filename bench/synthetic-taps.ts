@@ -8,7 +8,7 @@
 // statuses, latencies and sizes vary; some requests carry allow-listed
 // headers, a policy decision, a trace id, SPIFFE identities and TLS.
 
-import { GENESIS_HASH, sealBatch, type L7RequestTap, type TapBatch, type TapEvent } from '../ingest/index.ts';
+import { GENESIS_HASH, sealFrame, type L7RequestTap, type TapBatch, type TapEvent } from '../ingest/index.ts';
 
 const SERVICES = ['web', 'catalog', 'cart', 'payments', 'inventory', 'search', 'auth', 'reviews'];
 const PATHS = ['/items/{id}', '/cart', '/checkout', '/search', '/login', '/reviews/{id}', '/health', '/api/v2/orders/{id}'];
@@ -30,6 +30,8 @@ export interface SyntheticStream {
   readonly proxy: string;
   /** The next sealed batch of `size` events, chained to the previous one. */
   next(size: number): TapBatch;
+  /** The same, with its frame (encoded once, as a sidecar's publisher does). */
+  nextFrame(size: number): { batch: TapBatch; frame: Buffer };
 }
 
 /** One sidecar's stream: proxy `p<producer>-<service>-<index>`. */
@@ -93,20 +95,18 @@ export function syntheticStream(producer: number, index: number, startTs = Date.
   const ring = Array.from({ length: 512 }, event);
   seq = 0;
   let r = 0;
-  return {
-    proxy,
-    next(size) {
-      const first_seq = seq;
-      const events: TapEvent[] = new Array(size);
-      for (let i = 0; i < size; i++) {
-        ts += r & 1;
-        events[i] = { ...ring[r++ & 511], seq: seq++, ts };
-      }
-      const b = sealBatch({ proxy, stream, batch: batch++, first_seq, lost: 0, events, prev_hash: prev });
-      prev = b.hash;
-      return b;
-    },
+  const nextFrame = (size: number) => {
+    const first_seq = seq;
+    const events: TapEvent[] = new Array(size);
+    for (let i = 0; i < size; i++) {
+      ts += r & 1;
+      events[i] = { ...ring[r++ & 511], seq: seq++, ts };
+    }
+    const sealed = sealFrame({ proxy, stream, batch: batch++, first_seq, lost: 0, events, prev_hash: prev });
+    prev = sealed.batch.hash;
+    return sealed;
   };
+  return { proxy, nextFrame, next: (size) => nextFrame(size).batch };
 }
 
 /**
@@ -115,11 +115,16 @@ export function syntheticStream(producer: number, index: number, startTs = Date.
  * the partitions).
  */
 export function* producerBatches(producer: number, taps: number, batchSize: number, sidecars: number, startTs = Date.now()): Generator<TapBatch> {
+  for (const { batch } of producerFrames(producer, taps, batchSize, sidecars, startTs)) yield batch;
+}
+
+/** producerBatches with each batch's frame. */
+export function* producerFrames(producer: number, taps: number, batchSize: number, sidecars: number, startTs = Date.now()): Generator<{ batch: TapBatch; frame: Buffer }> {
   const streams = Array.from({ length: sidecars }, (_, i) => syntheticStream(producer, i, startTs));
   let left = taps;
   for (let i = 0; left > 0; i++) {
     const n = Math.min(batchSize, left);
-    yield streams[i % sidecars].next(n);
+    yield streams[i % sidecars].nextFrame(n);
     left -= n;
   }
 }

@@ -6,20 +6,33 @@
 // numbers. Each batch's hash covers the previous batch's hash, so removing,
 // reordering or editing any batch breaks every hash after it.
 //
-//   hash = sha256_hex(prev_hash + "\n" + JSON.stringify(body))
-//   body = { proxy, stream, batch, first_seq, lost, events }  (in that order)
+// On the wire (Kafka record value, HTTP body) a batch is a *frame*: lines of
+// JSON, one per line, each ending in "\n":
 //
-// JSON.stringify of a value parsed from JSON reproduces the same text for
-// everything a tap can hold (strings, integers, finite floats, plain
-// objects), so the collector recomputes the hash from the parsed batch.
+//   {"schema":2,"proxy":"web-1","stream":"k3x","batch":7,"first_seq":7000,"lost":0,"events":2,"prev_hash":"9f…"}
+//   {"v":1,"kind":"l7.request","proxy":"web-1","seq":7000,…}
+//   {"v":1,"kind":"l4.close","proxy":"web-1","seq":7001,…}
+//   {"hash":"3c…"}
+//
+//   hash = sha256_hex(every byte of the frame before the hash line)
+//
+// The hash covers the bytes as sent (header, with prev_hash, and events), so
+// the collector checks it without re-serialising anything, and events are
+// parsed line by line: one JSON.parse of a whole batch of a thousand events
+// makes a string of ~650 KB, which V8 keeps in its large-object space, and
+// making and parsing that cost more than twice what the lines do (measured:
+// 5.3 µs vs 2.3 µs per tap). Schema 1 was one JSON object per batch with
+// the hash over a re-serialisation; the collector refuses it by name.
 
 import { createHash } from 'node:crypto';
 import type { TapEvent } from './schema/v1.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
+/** The batch frame format this code writes and reads. */
+export const BATCH_SCHEMA = 2 as const;
 
 export interface TapBatch {
-  schema: 1;
+  schema: typeof BATCH_SCHEMA;
   proxy: string;
   /** Random id of the sidecar process lifetime; a restart starts a new chain. */
   stream: string;
@@ -36,13 +49,68 @@ export interface TapBatch {
 
 export type UnsealedBatch = Omit<TapBatch, 'hash' | 'schema'>;
 
+/** The header line's object, fields in wire order. */
+export function batchHeader(b: UnsealedBatch): Record<string, unknown> {
+  return {
+    schema: BATCH_SCHEMA, proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, lost: b.lost,
+    events: b.events.length, prev_hash: b.prev_hash,
+  };
+}
+
+/** Header and event lines as Buffers of about `chunkBytes`, cut at line ends. */
+function bodyChunks(b: UnsealedBatch, chunkBytes = 256 * 1024): Buffer[] {
+  const out: Buffer[] = [];
+  let buf = Buffer.allocUnsafe(chunkBytes);
+  let at = 0;
+  const put = (line: string) => {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (at + line.length * 3 + 1 > buf.length) {
+      if (at > 0) out.push(buf.subarray(0, at));
+      buf = Buffer.allocUnsafe(Math.max(chunkBytes, line.length * 3 + 1));
+      at = 0;
+    }
+    at += buf.write(line, at);
+    buf[at++] = 0x0a;
+  };
+  put(JSON.stringify(batchHeader(b)));
+  for (const e of b.events) put(JSON.stringify(e));
+  if (at > 0) out.push(buf.subarray(0, at));
+  return out;
+}
+
+function sha256(chunks: readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest('hex');
+}
+
+const hashLine = (hash: string) => Buffer.from(`{"hash":"${hash}"}\n`);
+
+/** The hash a batch's frame carries (of its header and event lines). */
 export function batchHash(b: UnsealedBatch): string {
-  const body = JSON.stringify({
-    proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, lost: b.lost, events: b.events,
-  });
-  return createHash('sha256').update(b.prev_hash).update('\n').update(body).digest('hex');
+  return sha256(bodyChunks(b));
 }
 
 export function sealBatch(b: UnsealedBatch): TapBatch {
-  return { schema: 1, ...b, hash: batchHash(b) };
+  return { schema: BATCH_SCHEMA, ...b, hash: batchHash(b) };
+}
+
+/** Seals a batch and returns its frame too, encoding the events once. */
+export function sealFrame(b: UnsealedBatch): { batch: TapBatch; frame: Buffer } {
+  const body = bodyChunks(b);
+  const hash = sha256(body);
+  return { batch: { schema: BATCH_SCHEMA, ...b, hash }, frame: Buffer.concat([...body, hashLine(hash)]) };
+}
+
+/**
+ * A sealed batch as its frame, with the hash it carries (not a fresh one):
+ * a batch altered after sealing makes a frame the collector rejects.
+ */
+export function encodeBatch(b: TapBatch): Buffer {
+  return Buffer.concat([...bodyChunks(b), hashLine(b.hash)]);
+}
+
+/** The hash of a frame's bytes before its hash line (decodeBatch compares it with the line). */
+export function frameBodyHash(frame: Uint8Array, bodyEnd: number): string {
+  return sha256([frame.subarray(0, bodyEnd)]);
 }

@@ -5,8 +5,9 @@
 // Two kinds of trouble, treated differently:
 //
 // - Tampering is rejected (INGEST_ERR_CHAIN) and the head stays put: a batch
-//   whose content does not hash to its own `hash` (altered after sealing); a
-//   batch that directly follows the head (head + 1) but whose prev_hash is
+//   whose bytes do not hash to its own `hash` (altered after sealing; found
+//   by decodeBatch, ./batch-check.ts, before a batch gets here); a batch
+//   that directly follows the head (head + 1) but whose prev_hash is
 //   not the head's hash (a broken link with nothing missing in between); a
 //   second, different copy of the head batch; a seq range that overlaps
 //   what is already stored; a cumulative `lost` counter that went down.
@@ -36,7 +37,7 @@
 // Every rejection names proxy, stream, batch and what was expected. The head
 // only moves by advance(), after the batch is stored.
 
-import { batchHash, GENESIS_HASH, type TapBatch } from './batch.ts';
+import { GENESIS_HASH, type TapBatch } from './batch.ts';
 import { IngestError } from './errors.ts';
 import type { ChainHead } from './store.ts';
 
@@ -70,14 +71,13 @@ export class ChainVerifier {
     return h && { ...h };
   }
 
-  /** Judges a shape-checked batch; throws IngestError INGEST_ERR_CHAIN when it breaks the chain. */
+  /**
+   * Judges a decoded batch (decodeBatch: its bytes hash to its `hash`);
+   * throws IngestError INGEST_ERR_CHAIN when it breaks the chain.
+   */
   check(b: TapBatch): ChainVerdict {
     const where = `batch ${b.batch} of ${b.proxy}/${b.stream}`;
     const fail = (what: string) => new IngestError('INGEST_ERR_CHAIN', `${where}: ${what}`);
-    const recomputed = batchHash(b);
-    if (recomputed !== b.hash) {
-      throw fail(`hash mismatch: content hashes to ${short(recomputed)}…, batch says ${short(b.hash)}… (batch altered after sealing)`);
-    }
     const head = this.#heads.get(key(b.proxy, b.stream));
     if (!head) {
       if (b.batch === 0) {

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { sealBatch, type TapBatch } from './batch.ts';
+import { batchHeader, encodeBatch, sealBatch, type TapBatch } from './batch.ts';
 import { EmbeddedPublisher } from './bus/embedded.ts';
 import { createChdbStore } from './chdb-store.ts';
 import { Collector } from './collector.ts';
 import { handleTapPost } from './http.ts';
-import { sampleChain, sampleL7 } from './sample-taps.ts';
+import { rawFrame, sampleChain, sampleL7 } from './sample-taps.ts';
 import type { TapStore } from './store.ts';
 
 // One real chdb store for the file (chdb allows one per process); each test
@@ -28,6 +29,8 @@ after(async () => {
 });
 
 const events = (n: number) => Array.from({ length: n }, () => sampleL7());
+/** Batches as the frames a sender puts on the wire; anything else as its JSON bytes. */
+const frames = (xs: readonly unknown[]) => xs.map((x) => (typeof x === 'string' ? Buffer.from(x) : encodeBatch(x as TapBatch)));
 
 /** The real store with faults or call records added around it. */
 function storeWith(over: Partial<TapStore>): TapStore {
@@ -43,7 +46,7 @@ function storeWith(over: Partial<TapStore>): TapStore {
 test('accepts a valid chain of batches and stores every event once', async () => {
   const c = new Collector(store);
   const chain = sampleChain('p-valid', 's', [events(3), events(2), [], events(4)]);
-  for (const b of chain) assert.deepEqual(await c.accept(b), { ok: true, duplicate: false, events: b.events.length });
+  for (const b of chain) assert.deepEqual(await c.accept(encodeBatch(b)), { ok: true, duplicate: false, events: b.events.length });
   assert.equal(await store.countTaps({ proxy: 'p-valid' }), 9);
   assert.equal(c.counters().batches_accepted, 4);
   assert.equal(c.counters().events_written, 9);
@@ -53,8 +56,8 @@ test('accepts a valid chain of batches and stores every event once', async () =>
 test('a resent last batch is a duplicate and stores nothing new', async () => {
   const c = new Collector(store);
   const chain = sampleChain('p-dup', 's', [events(2), events(3)]);
-  for (const b of chain) await c.accept(b);
-  assert.deepEqual(await c.accept(structuredClone(chain[1])), { ok: true, duplicate: true, events: 3 });
+  for (const b of chain) await c.accept(encodeBatch(b));
+  assert.deepEqual(await c.accept(encodeBatch(structuredClone(chain[1]))), { ok: true, duplicate: true, events: 3 });
   assert.equal(await store.countTaps({ proxy: 'p-dup' }), 5);
   assert.equal(c.counters().batches_duplicate, 1);
   assert.equal(c.counters().events_written, 5);
@@ -65,27 +68,38 @@ test('a batch with a bad event field is rejected naming the event, its seq and t
   const [b0] = sampleChain('p-bad', 's', [events(5)]);
   const bad = structuredClone(b0) as unknown as { events: Record<string, unknown>[] };
   bad.events[3].status = 1200;
-  const r = await c.accept(bad);
+  const r = await c.accept(rawFrame(batchHeader(b0), bad.events)); // sealed over the bad value, as a buggy sidecar would
   assert.equal(r.ok, false);
   assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED' && r.status === 400 && !r.retriable);
   assert.ok(!r.ok && r.message.includes('batch 0 of p-bad/s: event 3 (seq 3): status: must be an integer in 0..999'), !r.ok ? r.message : '');
   assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_MALFORMED: 1 });
   assert.equal(await store.countTaps({ proxy: 'p-bad' }), 0);
-  assert.equal((await c.accept(b0)).ok, true); // the chain did not move
+  assert.equal((await c.accept(encodeBatch(b0))).ok, true); // the chain did not move
 });
 
 test('a batch that is not a tap batch is rejected naming each bad field', async () => {
   const c = new Collector(store);
-  const r1 = await c.accept({ schema: 2 });
+  const r1 = await c.accept(rawFrame({ schema: 3 }, []));
   assert.ok(!r1.ok && r1.code === 'INGEST_ERR_SCHEMA_VERSION');
-  const r2 = await c.accept({ schema: 1, proxy: 'x', stream: 's', batch: -1, first_seq: 0, lost: 0, events: {}, prev_hash: 'z', hash: 'z' });
+  const [old] = sampleChain('p-old', 's', [events(1)]);
+  const r1b = await c.accept(Buffer.from(JSON.stringify({ ...old, schema: 1 }))); // a schema 1 sidecar: one JSON object
+  assert.ok(!r1b.ok && r1b.code === 'INGEST_ERR_SCHEMA_VERSION' && r1b.message.includes('schema 1, one JSON object per batch'), !r1b.ok ? r1b.message : '');
+  const r2 = await c.accept(rawFrame({ schema: 2, proxy: 'x', stream: 's', batch: -1, first_seq: 0, lost: 0, events: 'all', prev_hash: 'z', extra: 1 }, []));
   assert.ok(!r2.ok && r2.code === 'INGEST_ERR_MALFORMED');
-  for (const f of ['batch:', 'events:', 'prev_hash:', 'hash:']) assert.ok(!r2.ok && r2.message.includes(f), `${f} in ${!r2.ok && r2.message}`);
+  for (const f of ['batch:', 'events:', 'prev_hash:', 'extra: unknown field']) assert.ok(!r2.ok && r2.message.includes(f), `${f} in ${!r2.ok && r2.message}`);
+  const header = batchHeader(old);
+  const r2b = await c.accept(rawFrame({ ...header, events: 3 }, old.events)); // fewer event lines than the header says
+  assert.ok(!r2b.ok && r2b.code === 'INGEST_ERR_MALFORMED' && r2b.message.includes('the header says 3 events, so the frame must have 5 lines'), !r2b.ok ? r2b.message : '');
+  const r2c = await c.accept(Buffer.concat([rawFrame(header, old.events).subarray(0, -1), Buffer.from('x\n')])); // junk on the hash line
+  assert.ok(!r2c.ok && r2c.code === 'INGEST_ERR_MALFORMED', !r2c.ok ? r2c.message : '');
+  const lines = Buffer.from(`${JSON.stringify(header)}\n{not json\n`);
+  const r2d = await c.accept(Buffer.concat([lines, Buffer.from(`{"hash":"${createHash('sha256').update(lines).digest('hex')}"}\n`)]));
+  assert.ok(!r2d.ok && r2d.code === 'INGEST_ERR_MALFORMED' && r2d.message.includes('event 0'), !r2d.ok ? r2d.message : '');
   const [b] = sampleChain('p-seq', 's', [events(2)]);
   const gap = sealBatch({ ...b, events: [b.events[0], { ...b.events[1], seq: 5 }] });
-  const r3 = await c.accept(gap);
+  const r3 = await c.accept(encodeBatch(gap));
   assert.ok(!r3.ok && r3.code === 'INGEST_ERR_SEQ' && r3.message.includes('event 1: seq 5, expected 1'));
-  assert.equal(c.counters().batches_rejected, 3);
+  assert.equal(c.counters().batches_rejected, 7);
 });
 
 test('a batch with an altered event is rejected with INGEST_ERR_CHAIN and nothing is stored', async () => {
@@ -93,7 +107,7 @@ test('a batch with an altered event is rejected with INGEST_ERR_CHAIN and nothin
   const [b0] = sampleChain('p-alter', 's', [events(2)]);
   const altered = structuredClone(b0);
   (altered.events[1] as { status: number }).status = 500;
-  const r = await c.accept(altered);
+  const r = await c.accept(encodeBatch(altered));
   assert.ok(!r.ok && r.code === 'INGEST_ERR_CHAIN' && r.status === 409);
   assert.ok(!r.ok && r.message.includes('batch 0 of p-alter/s: hash mismatch'), !r.ok ? r.message : '');
   assert.equal(await store.countTaps({ proxy: 'p-alter' }), 0);
@@ -102,16 +116,16 @@ test('a batch with an altered event is rejected with INGEST_ERR_CHAIN and nothin
 test('a broken prev_hash link, a conflicting copy and a stale batch are rejected with INGEST_ERR_CHAIN', async () => {
   const c = new Collector(store);
   const chain = sampleChain('p-link', 's', [events(1), events(1), events(1)]);
-  await c.accept(chain[0]);
+  await c.accept(encodeBatch(chain[0]));
   const relinked = sealBatch({ ...chain[1], prev_hash: 'a'.repeat(64) });
-  const r1 = await c.accept(relinked);
+  const r1 = await c.accept(encodeBatch(relinked));
   assert.ok(!r1.ok && r1.code === 'INGEST_ERR_CHAIN' && r1.message.includes(`does not match hash ${chain[0].hash.slice(0, 12)}`), !r1.ok ? r1.message : '');
   const conflicting = sampleChain('p-link', 's', [[sampleL7({ path: '/other' })]])[0];
-  const r2 = await c.accept(conflicting);
+  const r2 = await c.accept(encodeBatch(conflicting));
   assert.ok(!r2.ok && r2.message.includes('already accepted with hash'), !r2.ok ? r2.message : '');
-  assert.equal((await c.accept(chain[1])).ok, true);
-  assert.equal((await c.accept(chain[2])).ok, true);
-  const r3 = await c.accept(chain[1]);
+  assert.equal((await c.accept(encodeBatch(chain[1]))).ok, true);
+  assert.equal((await c.accept(encodeBatch(chain[2]))).ok, true);
+  const r3 = await c.accept(encodeBatch(chain[1]));
   assert.ok(!r3.ok && r3.message.includes('batch 1 of p-link/s: stale: the stream is already at batch 2'), !r3.ok ? r3.message : '');
   assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_CHAIN: 3 });
   assert.equal(await store.countTaps({ proxy: 'p-link' }), 3);
@@ -121,9 +135,9 @@ test('a batch gap is recorded as sequence_gap loss and the chain re-anchors at t
   const losses: { from_seq: number; count: number; reason: string }[] = [];
   const c = new Collector(storeWith({ recordLoss: async (l) => { losses.push(l); await store.recordLoss(l); } }));
   const chain = sampleChain('p-gap', 's', [events(2), events(3), events(1), events(2)]);
-  await c.accept(chain[0]);
-  assert.deepEqual(await c.accept(chain[2]), { ok: true, duplicate: false, events: 1 }); // batch 1 (seqs 2..4) never came
-  assert.deepEqual(await c.accept(chain[3]), { ok: true, duplicate: false, events: 2 }); // chains from the new anchor
+  await c.accept(encodeBatch(chain[0]));
+  assert.deepEqual(await c.accept(encodeBatch(chain[2])), { ok: true, duplicate: false, events: 1 }); // batch 1 (seqs 2..4) never came
+  assert.deepEqual(await c.accept(encodeBatch(chain[3])), { ok: true, duplicate: false, events: 2 }); // chains from the new anchor
   assert.deepEqual(losses.map((l) => [l.reason, l.from_seq, l.count]), [['sequence_gap', 2, 3]]);
   assert.equal(await store.countTaps({ proxy: 'p-gap' }), 5);
   assert.deepEqual([c.counters().batches_after_gap, c.counters().events_gap_lost, c.counters().batches_rejected], [1, 3, 0]);
@@ -136,10 +150,10 @@ test('a seq gap with an intact link is loss; a stream first seen past batch 0 an
   const c = new Collector(storeWith({ recordLoss: async (l) => { losses.push(l); } }));
   const [b0] = sampleChain('p-seqgap', 's', [events(2)]);
   const [b1] = sampleChain('p-seqgap', 's', [events(1)], { firstBatch: 1, firstSeq: 7, prevHash: b0.hash });
-  await c.accept(b0);
-  assert.equal((await c.accept(b1)).ok, true);
+  await c.accept(encodeBatch(b0));
+  assert.equal((await c.accept(encodeBatch(b1))).ok, true);
   const late = sampleChain('p-late', 's', [events(2)], { firstBatch: 4, firstSeq: 10, prevHash: 'b'.repeat(64) });
-  assert.equal((await c.accept(late[0])).ok, true);
+  assert.equal((await c.accept(encodeBatch(late[0]))).ok, true);
   assert.deepEqual(losses.map((l) => [l.from_seq, l.count]), [[2, 5], [0, 10]]);
   assert.equal(c.counters().events_gap_lost, 15);
 });
@@ -147,25 +161,25 @@ test('a seq gap with an intact link is loss; a stream first seen past batch 0 an
 test('after a gap, an altered batch and a broken link are still rejected as tampering', async () => {
   const c = new Collector(storeWith({ recordLoss: async () => {} }));
   const chain = sampleChain('p-gap-tamper', 's', [events(1), events(1), events(1), events(1)]);
-  await c.accept(chain[0]);
-  await c.accept(chain[2]);
+  await c.accept(encodeBatch(chain[0]));
+  await c.accept(encodeBatch(chain[2]));
   const altered = structuredClone(chain[3]);
   (altered.events[0] as { status: number }).status = 503;
-  const r1 = await c.accept(altered);
+  const r1 = await c.accept(encodeBatch(altered));
   assert.ok(!r1.ok && r1.message.includes('hash mismatch'));
-  const r2 = await c.accept(sealBatch({ ...chain[3], prev_hash: chain[1].hash }));
+  const r2 = await c.accept(encodeBatch(sealBatch({ ...chain[3], prev_hash: chain[1].hash })));
   assert.ok(!r2.ok && r2.message.includes('does not match hash'));
-  const r3 = await c.accept(chain[1]); // behind the re-anchored head
+  const r3 = await c.accept(encodeBatch(chain[1])); // behind the re-anchored head
   assert.ok(!r3.ok && r3.message.includes('stale'));
-  assert.equal((await c.accept(chain[3])).ok, true);
+  assert.equal((await c.accept(encodeBatch(chain[3]))).ok, true);
 });
 
 test('with behindHead duplicate, a redelivered batch behind the head counts as stale duplicate and stores nothing', async () => {
   const c = new Collector(store, { behindHead: 'duplicate' });
   const chain = sampleChain('p-stale', 's', [events(2), events(2), events(2)]);
-  for (const b of chain) await c.accept(b);
-  assert.deepEqual(await c.accept(chain[0]), { ok: true, duplicate: true, events: 2 });
-  assert.deepEqual(await c.accept(chain[2]), { ok: true, duplicate: true, events: 2 });
+  for (const b of chain) await c.accept(encodeBatch(b));
+  assert.deepEqual(await c.accept(encodeBatch(chain[0])), { ok: true, duplicate: true, events: 2 });
+  assert.deepEqual(await c.accept(encodeBatch(chain[2])), { ok: true, duplicate: true, events: 2 });
   assert.deepEqual([c.counters().batches_duplicate, c.counters().batches_stale, c.counters().batches_rejected], [2, 1, 0]);
   assert.equal(await store.countTaps({ proxy: 'p-stale' }), 6);
 });
@@ -174,26 +188,26 @@ test('reload() picks up heads another collector advanced in the store', async ()
   const chain = sampleChain('p-reload', 's', [events(1), events(1), events(1)]);
   const a = new Collector(store);
   const b = new Collector(store);
-  await a.accept(chain[0]);
-  await b.accept(chain[0]); // b now holds head 0
-  await a.accept(chain[1]); // a moves the stream on; b does not know
+  await a.accept(encodeBatch(chain[0]));
+  await b.accept(encodeBatch(chain[0])); // b now holds head 0
+  await a.accept(encodeBatch(chain[1])); // a moves the stream on; b does not know
   await b.reload();
-  assert.deepEqual(await b.accept(chain[1]), { ok: true, duplicate: true, events: 1 });
-  assert.deepEqual(await b.accept(chain[2]), { ok: true, duplicate: false, events: 1 });
+  assert.deepEqual(await b.accept(encodeBatch(chain[1])), { ok: true, duplicate: true, events: 1 });
+  assert.deepEqual(await b.accept(encodeBatch(chain[2])), { ok: true, duplicate: false, events: 1 });
   assert.equal(await store.countTaps({ proxy: 'p-reload' }), 3);
 });
 
 test('a restarted collector on the same store continues an existing chain', async () => {
   const chain = sampleChain('p-restart', 's', [events(2), events(2), events(2)]);
   const first = new Collector(store);
-  await first.accept(chain[0]);
-  await first.accept(chain[1]);
+  await first.accept(encodeBatch(chain[0]));
+  await first.accept(encodeBatch(chain[1]));
   await first.close();
   const second = new Collector(store);
-  assert.deepEqual(await second.accept(chain[1]), { ok: true, duplicate: true, events: 2 });
-  assert.deepEqual(await second.accept(chain[2]), { ok: true, duplicate: false, events: 2 });
+  assert.deepEqual(await second.accept(encodeBatch(chain[1])), { ok: true, duplicate: true, events: 2 });
+  assert.deepEqual(await second.accept(encodeBatch(chain[2])), { ok: true, duplicate: false, events: 2 });
   const restarted = sampleChain('p-restart', 's', [events(1)]); // batch 0 again, different content
-  assert.equal((await second.accept(restarted[0])).ok, false);
+  assert.equal((await second.accept(encodeBatch(restarted[0]))).ok, false);
   assert.equal(await store.countTaps({ proxy: 'p-restart' }), 6);
 });
 
@@ -207,10 +221,10 @@ test('a store failure is a retriable 503 and does not advance the chain', async 
   });
   const c = new Collector(flaky);
   const [b0] = sampleChain('p-flaky', 's', [events(2)]);
-  const r = await c.accept(b0);
+  const r = await c.accept(encodeBatch(b0));
   assert.ok(!r.ok && r.code === 'INGEST_ERR_STORE' && r.status === 503 && r.retriable);
   assert.ok(!r.ok && r.message.includes('batch 0 of p-flaky/s') && r.message.includes('disk full'));
-  assert.deepEqual(await c.accept(b0), { ok: true, duplicate: false, events: 2 });
+  assert.deepEqual(await c.accept(encodeBatch(b0)), { ok: true, duplicate: false, events: 2 });
 });
 
 test('a group whose write landed but whose ack was lost is stored once when resent grouped differently, raw and in the rollups', async () => {
@@ -225,11 +239,11 @@ test('a group whose write landed but whose ack was lost is stored once when rese
   const inbound = (n: number) => Array.from({ length: n }, (_, i) => sampleL7({ ts: t0 + i, direction: 'inbound', dst_service: 'grp' }));
   const a = sampleChain('p-grp-a', 's', [inbound(4), inbound(3), inbound(2)]);
   const b = sampleChain('p-grp-b', 's', [inbound(5), inbound(1)]);
-  const first = await c.acceptMany([a[0], b[0], a[1]]);
+  const first = await c.acceptMany(frames([a[0], b[0], a[1]]));
   assert.ok(first.every((r) => !r.ok && r.retriable && r.code === 'INGEST_ERR_STORE'), JSON.stringify(first));
-  const again = await c.acceptMany([b[0], a[0], b[1], a[1], a[2], 'not a batch']);
-  assert.deepEqual(again.map((r) => (r.ok ? r.events : r.code)), [5, 4, 1, 3, 2, 'INGEST_ERR_MALFORMED']);
-  assert.deepEqual((await c.acceptMany([a[1], b[1]])).map((r) => r.ok && r.duplicate), [true, true]);
+  const again = await c.acceptMany(frames([b[0], a[0], b[1], a[1], a[2], 'not a batch']));
+  assert.deepEqual(again.map((r) => (r.ok ? r.events : r.code)), [5, 4, 1, 3, 2, 'INGEST_ERR_NOT_JSON']);
+  assert.deepEqual((await c.acceptMany(frames([a[1], b[1]]))).map((r) => r.ok && r.duplicate), [true, true]);
   assert.equal(await store.countTaps({ proxy: 'p-grp-a' }), 9);
   assert.equal(await store.countTaps({ proxy: 'p-grp-b' }), 6);
   assert.equal((await store.serviceGraph(60, t0 + 30_000)).nodes.find((n) => n.service === 'grp')?.requests, 15);
@@ -243,9 +257,9 @@ test('in a group, a batch that breaks its chain is rejected for good while the o
   const altered = structuredClone(a[1]);
   (altered.events[0] as { status: number }).status = 599;
   const [b0] = sampleChain('p-grp-ok', 's', [events(3)]);
-  const r = await c.acceptMany([a[0], altered, b0]);
+  const r = await c.acceptMany(frames([a[0], altered, b0]));
   assert.deepEqual(r.map((x) => (x.ok ? 'ok' : x.code)), ['ok', 'INGEST_ERR_CHAIN', 'ok']);
-  assert.equal((await c.accept(a[1])).ok, true, 'the honest copy still follows the head');
+  assert.equal((await c.accept(encodeBatch(a[1]))).ok, true, 'the honest copy still follows the head');
   assert.equal(await store.countTaps({ proxy: 'p-grp-bad' }), 4);
 });
 
@@ -255,7 +269,7 @@ test('growth of a batch lost counter is recorded once as a loss', async () => {
   const t = Date.now(); // within retention: a loss dated 1970 would be removed by the table TTL
   const c = new Collector(recording, { now: () => t });
   const chain = sampleChain('p-loss', 's', [events(1), events(1), events(1)], { lost: [0, 4, 4] });
-  for (const b of chain) await c.accept(b);
+  for (const b of chain) await c.accept(encodeBatch(b));
   assert.deepEqual(losses.map((l) => [l.count, l.from_seq]), [[4, 1]]);
   const stored = (await store.lossSummary()).filter((l) => l.proxy === 'p-loss');
   assert.deepEqual(stored.map((l) => [l.events, l.records]), [[4, 1]], 'the loss is queryable in ClickHouse');
@@ -264,12 +278,12 @@ test('growth of a batch lost counter is recorded once as a loss', async () => {
 test('batches of one stream accepted concurrently are stored in order', async () => {
   const c = new Collector(store);
   const chain = sampleChain('p-conc', 's', [events(2), events(2), events(2), events(2)]);
-  const results = await Promise.all(chain.map((b) => c.accept(b)));
+  const results = await Promise.all(chain.map((b) => c.accept(encodeBatch(b))));
   assert.ok(results.every((r) => r.ok && !r.duplicate));
   await c.flush();
   assert.equal(await store.countTaps({ proxy: 'p-conc' }), 8);
   await c.close();
-  const r = await c.accept(chain[0]);
+  const r = await c.accept(encodeBatch(chain[0]));
   assert.ok(!r.ok && r.code === 'INGEST_ERR_CLOSED' && r.retriable);
 });
 

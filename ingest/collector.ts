@@ -1,5 +1,5 @@
-// The collector: takes a received tap batch, checks its shape and its hash
-// chain, stores it, and only then reports it accepted. Outcomes are values
+// The collector: takes a received tap batch frame (./batch.ts), decodes and
+// checks it and its hash chain, stores it, and only then reports it accepted. Outcomes are values
 // (CollectorResult), never exceptions, and every outcome is counted.
 //
 // Batches of one (proxy, stream) are handled one at a time, in arrival
@@ -9,7 +9,7 @@
 // makes harmless even if part of it had landed.
 //
 // Many batches at once (acceptMany, the Kafka collector's path): each batch
-// is shape-checked and chain-verified on its own, exactly as one by one
+// is decoded and chain-verified on its own, exactly as one by one
 // (a batch is judged against the head its predecessor in the group moved,
 // provisionally), then all the group's new batches go to the store in ONE
 // writeBatches call. If that fails, every provisional head move is undone
@@ -22,7 +22,7 @@
 // chain re-anchors at the batch that arrived.
 
 import type { TapBatch } from './batch.ts';
-import { checkBatch } from './batch-check.ts';
+import { decodeBatch } from './batch-check.ts';
 import { ChainVerifier, type ChainOptions, type ChainVerdict } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
 import type { TapStore } from './store.ts';
@@ -100,26 +100,26 @@ export class Collector {
     return this.#chain;
   }
 
-  /** Checks, verifies and stores one batch (a parsed JSON body). Never throws. */
-  async accept(body: unknown): Promise<CollectorResult> {
-    return (await this.acceptMany([body]))[0];
+  /** Decodes, checks, verifies and stores one batch frame. Never throws. */
+  async accept(frame: Uint8Array): Promise<CollectorResult> {
+    return (await this.acceptMany([frame]))[0];
   }
 
   /**
-   * Checks and verifies each batch (parsed JSON bodies, each stream's in
-   * chain order), stores the new ones in one store write, and returns one
-   * result per body, in order. Never throws.
+   * Decodes and verifies each batch frame (each stream's in chain order),
+   * stores the new ones in one store write, and returns one result per
+   * frame, in order. Never throws.
    */
-  async acceptMany(bodies: readonly unknown[]): Promise<CollectorResult[]> {
-    const results: CollectorResult[] = new Array(bodies.length);
+  async acceptMany(frames: readonly Uint8Array[]): Promise<CollectorResult[]> {
+    const results: CollectorResult[] = new Array(frames.length);
     const checked: { i: number; batch: TapBatch }[] = [];
-    for (let i = 0; i < bodies.length; i++) {
+    for (let i = 0; i < frames.length; i++) {
       if (this.#closed) {
         results[i] = this.refuse(new IngestError('INGEST_ERR_CLOSED', 'collector is closed'));
         continue;
       }
       try {
-        checked.push({ i, batch: checkBatch(bodies[i]) });
+        checked.push({ i, batch: decodeBatch(frames[i]) });
       } catch (e) {
         results[i] = this.refuse(asIngestError(e, 'collector: checking batch'));
       }

@@ -25,7 +25,7 @@ export interface GroupCommitOptions {
   maxBytes?: number;
 }
 
-interface Pending { bodies: unknown[]; resolve: (r: CollectorResult[]) => void }
+interface Pending { bodies: Uint8Array[]; resolve: (r: CollectorResult[]) => void }
 
 export class GroupCommit {
   readonly #collector: Collector;
@@ -45,8 +45,8 @@ export class GroupCommit {
     this.#maxBytes = opts.maxBytes ?? 16 * 1024 * 1024;
   }
 
-  /** Judges `bodies` (parsed records of one partition, in order) with the next group; one result each. */
-  submit(bodies: unknown[], bytes: number): Promise<CollectorResult[]> {
+  /** Judges `bodies` (batch frames of one partition, in order) with the next group; one result each. */
+  submit(bodies: Uint8Array[], bytes: number): Promise<CollectorResult[]> {
     if (bodies.length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
       this.#pending.push({ bodies, resolve });

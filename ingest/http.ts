@@ -1,6 +1,6 @@
 // HTTP edge of the collector: POST /v1/taps from ingest/bus/embedded.ts.
 // Reads the raw body (mount it before any body-parsing middleware), caps its
-// size, parses JSON, hands it to the collector and turns the outcome into
+// size, hands the batch frame to the collector and turns the outcome into
 // the reply the publisher expects:
 //   200 {accepted: true, duplicate}   stored, or an honest resend
 //   4xx {code, message}               rejected for good
@@ -17,7 +17,7 @@ export interface TapPostOptions {
   maxBodyBytes?: number;
 }
 
-type Body = { ok: true; text: string } | { ok: false; error: IngestError };
+type Body = { ok: true; frame: Buffer } | { ok: false; error: IngestError };
 
 /**
  * Reads the whole body, or past the cap keeps draining it without keeping
@@ -39,7 +39,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Body> {
       if (size > max) {
         resolve({ ok: false, error: new IngestError('INGEST_ERR_TOO_LARGE', `tap batch body is ${size} bytes, the limit is ${max}`) });
       } else {
-        resolve({ ok: true, text: Buffer.concat(chunks).toString('utf8') });
+        resolve({ ok: true, frame: Buffer.concat(chunks) });
       }
     });
   });
@@ -61,13 +61,5 @@ export async function handleTapPost(collector: Collector, req: IncomingMessage, 
     reply(res, collector.refuse(body.error));
     return;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.text);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    reply(res, collector.refuse(new IngestError('INGEST_ERR_NOT_JSON', `tap batch body is not JSON: ${why}`)));
-    return;
-  }
-  reply(res, await collector.accept(parsed));
+  reply(res, await collector.accept(body.frame));
 }

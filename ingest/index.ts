@@ -3,7 +3,7 @@
 // publishers sidecars use, and the collector with its HTTP handler.
 
 export * from './schema/v1.ts';
-export { GENESIS_HASH, batchHash, sealBatch, type TapBatch, type UnsealedBatch } from './batch.ts';
+export { GENESIS_HASH, BATCH_SCHEMA, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, type TapBatch, type UnsealedBatch } from './batch.ts';
 export type {
   ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
 } from './store.ts';
@@ -12,12 +12,13 @@ export {
   schemaStatements, dedupToken, ROLLUP_BUCKET_MS, ROLLUP_QUANTILES,
   DEFAULT_RETENTION_DAYS, DEFAULT_ROLLUP_RETENTION_DAYS, DEFAULT_DEDUP_WINDOW, type SchemaOptions,
 } from './sql.ts';
+export { encodeTapRows, TAP_INSERT_COLUMNS } from './tap-row.ts';
 export { INGEST_ERRORS, IngestError, type IngestErrorCode } from './errors.ts';
 export type { PublishResult, TapPublisher } from './bus/publisher.ts';
 export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
 export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
-export { checkBatch } from './batch-check.ts';
+export { decodeBatch } from './batch-check.ts';
 export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
 export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';
 export { ensureTopic, DEFAULT_TAPS_TOPIC, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';

@@ -12,6 +12,7 @@ import { createChdbStore } from './chdb-store.ts';
 import { IngestError } from './errors.ts';
 import { startKafkaCollector, type KafkaCollector } from './kafka-collector.ts';
 import { sampleChain, sampleL7 } from './sample-taps.ts';
+import { encodeBatch } from './batch.ts';
 import type { TapStore } from './store.ts';
 import { startKafkaMock, type KafkaMock } from '../peers/index.ts';
 
@@ -123,20 +124,20 @@ test('a collector that re-reads the whole topic, as after dying before any commi
   assert.equal(await store.countTaps({ proxy: 'kg-b' }), 100);
 });
 
-test('not JSON, schema 2, an oversized record and an altered batch are rejected by code and committed past; the stream goes on', async () => {
+test('not a frame, schema 1 (a JSON object per batch), an oversized record and an altered batch are rejected by code and committed past; the stream goes on', async () => {
   shared = await startKafkaCollector({ ...quick, brokers: mock.brokers, store: failingStore(), topic: 'kc-shared', groupId: 'kc-shared', maxMessageBytes: 64 * 1024 });
   const chain = sampleChain('kb-1', 's', [events(2), events(2), events(2), events(2), events(2)]);
   const altered = structuredClone(chain[1]);
   (altered.events[0] as { status: number }).status = 599;
   const send = (value: string | Buffer) => raw.send({ topic: 'kc-shared', acks: -1, messages: [{ key: 'kb-1', value }] });
-  await send(JSON.stringify(chain[0]));
-  await send('{"schema": 1, "proxy": "kb-1", tru');
-  await send(JSON.stringify({ ...chain[1], schema: 2 }));
+  await send(encodeBatch(chain[0]));
+  await send('{"schema": 2, "proxy": "kb-1", tru');
+  await send(JSON.stringify({ ...chain[1], schema: 1 }));
   await send(Buffer.alloc(100 * 1024, 0x20));
-  await send(JSON.stringify(altered));
-  await send(JSON.stringify(chain[1]));
-  await send(JSON.stringify(chain[2]));
-  await send(JSON.stringify(chain[4])); // batch 3 never sent: a gap, recorded as loss
+  await send(encodeBatch(altered));
+  await send(encodeBatch(chain[1]));
+  await send(encodeBatch(chain[2]));
+  await send(encodeBatch(chain[4])); // batch 3 never sent: a gap, recorded as loss
   await eventually('valid batches stored', async () => (await store.countTaps({ proxy: 'kb-1' })) === 8);
   await eventually('offsets committed past every record', () => committedEverything('kc-shared', 'kc-shared'));
   const c = shared.counters();

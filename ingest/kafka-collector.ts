@@ -1,11 +1,11 @@
 // Kafka bus, collector side: one member of a consumer group on the taps
-// topic. Each record is decoded and handed to the same Collector the
+// topic. Each record (a batch frame, ./batch.ts) is decoded and handed to the same Collector the
 // embedded bus uses (shape check, hash chain, store write, loss records),
 // and its offset is committed only once that outcome is final:
 //
 //   stored / duplicate          resolve + commit
 //   rejected for good           counted by code (Collector.refuse), logged,
-//   (not JSON, too large, bad      resolve + commit: a hostile record never
+//   (not a frame, too large, bad   resolve + commit: a hostile record never
 //    schema, broken chain)         stalls its partition
 //   retriable (store down)      not resolved, not skipped: the same record
 //                                is retried with backoff (heartbeating) until
@@ -120,7 +120,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   /** Records of one partition, in order, to final or retriable outcomes (one each). */
   async function judge(ms: readonly KafkaMessage[]): Promise<CollectorResult[]> {
     const out: CollectorResult[] = new Array(ms.length);
-    const bodies: unknown[] = [];
+    const bodies: Uint8Array[] = [];
     const at: number[] = [];
     let bytes = 0;
     ms.forEach((m, i) => {
@@ -130,13 +130,9 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
       } else if (v.length > maxBytes) {
         out[i] = collector.refuse(new IngestError('INGEST_ERR_TOO_LARGE', `record is ${v.length} bytes, the limit is ${maxBytes}`));
       } else {
-        try {
-          bodies.push(JSON.parse(v.toString('utf8')));
-          at.push(i);
-          bytes += v.length;
-        } catch (e) {
-          out[i] = collector.refuse(new IngestError('INGEST_ERR_NOT_JSON', `record is not JSON: ${(e as Error).message}`));
-        }
+        bodies.push(v);
+        at.push(i);
+        bytes += v.length;
       }
     });
     const results = await groups.submit(bodies, bytes);

@@ -1,6 +1,7 @@
 // Valid tap events and sealed batch chains for tests (ingest's own and the
 // end-to-end ones): every field filled the way a sidecar would fill it.
 
+import { createHash } from 'node:crypto';
 import { GENESIS_HASH, sealBatch, type TapBatch } from './batch.ts';
 import type { L4OpenTap, L7RequestTap, TapEvent } from './schema/v1.ts';
 
@@ -44,4 +45,15 @@ export function sampleChain(proxy: string, stream: string, groups: TapEvent[][],
     out.push(b);
   });
   return out;
+}
+
+/**
+ * A batch frame built from raw parts, for tests of what a collector refuses:
+ * the header object and event values are written as given, one JSON line
+ * each, and the hash line carries the true hash of those bytes unless
+ * `hash` is given.
+ */
+export function rawFrame(header: Record<string, unknown>, events: readonly unknown[], hash?: string): Buffer {
+  const body = Buffer.from([header, ...events].map((x) => JSON.stringify(x) + '\n').join(''));
+  return Buffer.concat([body, Buffer.from(`{"hash":"${hash ?? createHash('sha256').update(body).digest('hex')}"}\n`)]);
 }

@@ -1,4 +1,4 @@
-// Embedded bus: a sidecar POSTs each sealed batch to the control plane's
+// Embedded bus: a sidecar POSTs each sealed batch (its frame, ../batch.ts) to the control plane's
 // collector at `${url}/v1/taps`. The collector answers only after the batch
 // is in ClickHouse:
 //   200 {accepted, duplicate}   stored (or already stored: an honest retry)
@@ -7,7 +7,7 @@
 // Anything else, or no answer, is treated as retriable.
 
 import http from 'node:http';
-import type { TapBatch } from '../batch.ts';
+import { encodeBatch, type TapBatch } from '../batch.ts';
 import type { PublishResult, TapPublisher } from './publisher.ts';
 
 export class EmbeddedPublisher implements TapPublisher {
@@ -21,11 +21,11 @@ export class EmbeddedPublisher implements TapPublisher {
   }
 
   publish(batch: TapBatch): Promise<PublishResult> {
-    const body = Buffer.from(JSON.stringify(batch));
+    const body = encodeBatch(batch);
     return new Promise((resolve) => {
       const req = http.request(this.#url, {
         method: 'POST', agent: this.#agent, timeout: this.#timeoutMs,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
+        headers: { 'content-type': 'application/x-ndjson', 'content-length': body.length },
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

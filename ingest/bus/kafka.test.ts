@@ -3,6 +3,7 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { sampleChain, sampleL7 } from '../sample-taps.ts';
+import { decodeBatch } from '../batch-check.ts';
 import { startKafkaMock, type KafkaMock } from '../../peers/index.ts';
 import { KafkaPublisher, kafkaErrorResult } from './kafka.ts';
 import { ensureTopic } from './kafka-topic.ts';
@@ -37,7 +38,7 @@ test('publishes each batch as one record keyed by proxy id, in order, to one par
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachMessage: async ({ message }) => {
-        const b = JSON.parse(message.value!.toString('utf8'));
+        const b = decodeBatch(message.value!);
         got.push({ key: message.key!.toString(), batch: b.batch, hash: b.hash });
         if (got.length === 3) resolve();
       },

@@ -1,7 +1,7 @@
 // Kafka bus, producer side: a sidecar's TapEmitter hands each sealed batch
 // to publish(), which sends it as one record to the taps topic:
 //   key   = proxy id (one sidecar's batches stay in one partition, in order)
-//   value = the batch as JSON (GZIP-compressed by kafkajs on the wire)
+//   value = the batch's frame (../batch.ts; GZIP-compressed by kafkajs on the wire)
 //   acks  = -1 (all in-sync replicas), one request in flight
 // "ok" means Kafka has the batch durably, not that ClickHouse has it: the
 // collector (ingest/kafka-collector.ts) stores it later, and whatever it
@@ -18,7 +18,7 @@
 // on the topic; the collector's chain verifier treats the copy as duplicate.
 
 import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
-import type { TapBatch } from '../batch.ts';
+import { encodeBatch, type TapBatch } from '../batch.ts';
 import type { PublishResult, TapPublisher } from './publisher.ts';
 import { DEFAULT_TAPS_TOPIC } from './kafka-topic.ts';
 
@@ -29,7 +29,7 @@ export interface KafkaPublisherOptions {
   brokers: string[];
   topic?: string;
   clientId?: string;
-  /** Largest batch JSON sent; bigger ones are rejected for good (INGEST_ERR_TOO_LARGE). */
+  /** Largest batch frame sent; bigger ones are rejected for good (INGEST_ERR_TOO_LARGE). */
   maxMessageBytes?: number;
   /** Broker ack timeout per send. */
   timeoutMs?: number;
@@ -81,7 +81,7 @@ export class KafkaPublisher implements TapPublisher {
   async publish(batch: TapBatch): Promise<PublishResult> {
     const what = `kafka ${this.#brokers} topic ${this.#topic}: tap batch ${batch.batch} of ${batch.proxy}/${batch.stream}`;
     if (this.#closed) return { ok: false, retriable: true, code: 'INGEST_ERR_CLOSED', message: `${what}: publisher closed` };
-    const value = Buffer.from(JSON.stringify(batch));
+    const value = encodeBatch(batch);
     if (value.length > this.#maxBytes) {
       return { ok: false, retriable: false, code: 'INGEST_ERR_TOO_LARGE', message: `${what}: ${value.length} bytes, the limit is ${this.#maxBytes}` };
     }

@@ -1,12 +1,12 @@
 // A real collector endpoint for the sidecar's tests: an HTTP server at
-// /v1/taps that judges every batch with ingest's own checks (checkBatch:
-// shape, validateTap, contiguous seqs; ChainVerifier: hash, chain, first_seq
-// continuity) and keeps what it accepted, without a store behind it. It can
+// /v1/taps that judges every batch with ingest's own checks (decodeBatch:
+// frame shape, hash of the bytes, validateTap, contiguous seqs;
+// ChainVerifier: chain, first_seq continuity) and keeps what it accepted, without a store behind it. It can
 // be told to refuse the next batches.
 
 import http from 'node:http';
 import type net from 'node:net';
-import { ChainVerifier, checkBatch, type TapBatch, type TapEvent } from '../../../ingest/index.ts';
+import { ChainVerifier, decodeBatch, type TapBatch, type TapEvent } from '../../../ingest/index.ts';
 
 export interface RecordingCollector {
   readonly url: string;
@@ -42,7 +42,7 @@ export async function startRecordingCollector(port = 0): Promise<RecordingCollec
       }
       let b: TapBatch;
       try {
-        b = checkBatch(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        b = decodeBatch(Buffer.concat(chunks));
         const verdict = chain.check(b);
         if (verdict.kind === 'duplicate') return reply(200, { accepted: 0, duplicate: true });
         // The verifier accepts a gap as loss (right for a lossy bus); over
