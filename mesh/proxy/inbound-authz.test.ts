@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type http from 'node:http';
 import { test } from 'node:test';
 import type { L7RequestTap } from '../../ingest/index.ts';
 import { bundleDigest } from '../../policy/index.ts';
@@ -14,9 +15,13 @@ function snapshot(version: number, policy_digest: string): ConfigSnapshot {
 }
 
 /** cart's inbound sidecar in front of a real workload that counts what reaches it. */
-async function cartBehindSidecar(t: { after(fn: () => Promise<void>): void }, opts: { failOpen?: boolean } = {}) {
+async function cartBehindSidecar(t: { after(fn: () => Promise<void>): void }, opts: { failOpen?: boolean; hold?: (res: http.ServerResponse) => void } = {}) {
   const seen: string[] = [];
-  const workload = await startHttpServer((req, res) => { seen.push(`${req.method} ${req.url}`); req.resume(); res.end('ok'); });
+  const workload = await startHttpServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    req.resume();
+    if (opts.hold && seen.length === 1) opts.hold(res); else res.end('ok');
+  });
   const control = await startControlServer();
   const collector = await startRecordingCollector();
   const sidecar = await startSidecar({
@@ -108,6 +113,24 @@ test('a new bundle changes decisions without a restart; a corrupt or mismatched 
   const p = m.sidecar.stats().policy;
   assert.deepEqual([p.loaded_digest, p.loaded_version, p.loads, p.load_failures], [adminOnly.digest, 2, 2, 2]);
   assert.equal(p.wanted_digest, 'f'.repeat(64));
+});
+
+test('a request already past the policy finishes after a swap to a policy that would deny it', async (t) => {
+  let release = () => {};
+  let arrived = () => {};
+  const atWorkload = new Promise<void>((r) => { arrived = r; });
+  const held = new Promise<void>((r) => { release = r; });
+  // The workload holds its first response until told.
+  const m = await cartBehindSidecar(t, { hold: (res) => { arrived(); void held.then(() => res.end('late')); } });
+  assert.equal((await pushPolicy(m.control, 1, await allowCallers(['web'], 'web only'))).ok, true);
+  const inFlight = m.call('web', '/pay');
+  await atWorkload;
+  assert.equal((await pushPolicy(m.control, 2, await allowCallers([], 'nobody'))).ok, true);
+  const after = await m.call('web', '/pay');
+  assert.deepEqual([after.status, JSON.parse(after.body).reason], [403, 'nobody'], 'new requests meet the new policy');
+  release();
+  const r = await inFlight;
+  assert.deepEqual([r.status, r.body], [200, 'late'], 'the request decided under the old policy completes');
 });
 
 test('a decision outside the contract denies with policy_error and is counted', async (t) => {
