@@ -3,5 +3,5 @@ export { startControlPlane, type ControlPlane, type ControlPlaneOptions, type Co
 export { ServiceRegistry, type Registration } from './registry.ts';
 export { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
 export type { ProxyState } from './config-stream.ts';
-export { MAX_BUNDLE_BYTES, type PolicyStatus } from './policy-bundles.ts';
+export type { PolicyStatus } from './policy-bundles.ts';
 export * from './snapshot.ts';

@@ -6,11 +6,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthzBundleError, loadAuthzBundle } from '../../policy/index.ts';
-import { AUTHZ_ENTRYPOINT } from './snapshot.ts';
+import { AUTHZ_ENTRYPOINT, MAX_BUNDLE_BYTES } from './snapshot.ts';
 
 /** Bundles kept servable after being replaced. */
 const KEEP = 8;
-export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
 
 export interface PolicyStatus {
   /** "" when no policy is configured. */

@@ -84,5 +84,8 @@ export const DEFAULT_TAP_CAPTURE: TapCapture = {
  */
 export const AUTHZ_ENTRYPOINT = 'meshlens/authz/decision';
 
+/** Largest policy bundle the control plane takes and a sidecar fetches. */
+export const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+
 /** Path a sidecar fetches a bundle from, by digest. */
 export const policyBundlePath = (digest: string) => `/v1/policy/bundles/${digest}`;

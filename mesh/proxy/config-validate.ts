@@ -52,7 +52,7 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
   if (!isObj(s.taps)) return 'taps: must be an object';
   if (!isStrList(s.taps.query_allow)) return 'taps.query_allow: must be an array of strings';
   if (!isStrList(s.taps.header_allow)) return 'taps.header_allow: must be an array of strings';
-  if (!isStr(s.policy_digest, true)) return 'policy_digest: must be a string';
+  if (!isStr(s.policy_digest, true) || !/^([0-9a-f]{64})?$/.test(s.policy_digest)) return 'policy_digest: must be "" or a sha256 in lower-case hex';
   return null;
 }
 

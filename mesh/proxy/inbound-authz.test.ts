@@ -108,6 +108,8 @@ test('a new bundle changes decisions without a restart; a corrupt or mismatched 
   const mismatched = await pushPolicy(m.control, 4, { bytes: webOnly.bytes, digest: 'f'.repeat(64) });
   assert.equal(mismatched.ok, false);
   assert.match(mismatched.error!, /digest mismatch/);
+  await m.control.send(snapshot(5, '../../v1/status'));
+  assert.deepEqual(await m.control.ackFor(5), { proxy: 'cart-1', version: 5, ok: false, error: 'policy_digest: must be "" or a sha256 in lower-case hex' });
   assert.deepEqual([(await m.call('web')).status, (await m.call('admin')).status], [403, 200], 'the last good policy still decides');
 
   const p = m.sidecar.stats().policy;

@@ -5,9 +5,7 @@
 
 import http from 'node:http';
 import { bundleDigest, loadAuthzBundle, type AuthzPolicy } from '../../policy/index.ts';
-import { AUTHZ_ENTRYPOINT, policyBundlePath } from '../control/snapshot.ts';
-
-const MAX_BUNDLE_BYTES = 32 * 1024 * 1024;
+import { AUTHZ_ENTRYPOINT, MAX_BUNDLE_BYTES, policyBundlePath } from '../control/snapshot.ts';
 
 export async function fetchAuthzPolicy(controlUrl: string, digest: string, timeoutMs: number): Promise<AuthzPolicy> {
   const url = new URL(policyBundlePath(digest), controlUrl);
