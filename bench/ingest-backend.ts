@@ -115,7 +115,7 @@ if (cfg.backend === 'chdb') {
   insert = async (chunks) => {
     await session.insert({ table: `${rawDb}.taps`, values: Buffer.concat(chunks), format: 'TabSeparated', columns: TAP_INSERT_COLUMNS });
   };
-  closeRaw = async () => {};
+  closeRaw = async () => { session.close(); };
 } else {
   const boot = createClient({ url: server!.url, log: { level: ClickHouseLogLevel.OFF } });
   await boot.command({ query: `CREATE DATABASE IF NOT EXISTS ${rawDb}` });
@@ -160,5 +160,6 @@ send({ raw: true, taps: rawTaps, rowsPerInsert, wallMs: rawWallMs, cpuMs: rawCpu
 
 await store.close();
 await server?.close();
-if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+// chdb may still be finishing background merges in the directory: retry the removal.
+if (dataDir) rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 process.disconnect();

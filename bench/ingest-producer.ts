@@ -1,11 +1,12 @@
 // A bench producer process: a fleet of `sidecars` synthetic sidecars
 // publishing their sealed tap batches to Kafka the way KafkaPublisher does
-// (one record per batch, key = proxy id, value = the batch's frame, GZIP,
-// acks -1), with several sends in flight. Started by ./ingest.ts with a
+// (one record per batch, key = proxy id, value = the batch's frame, GZIP at
+// KafkaPublisher's level, acks -1), with several sends in flight. Started by ./ingest.ts with a
 // JSON config as argv[2]; says {ready} over IPC, starts on {go}, and
 // reports {done, taps, wallMs, cpuMs}.
 
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
+import { useTapsGzip } from '../ingest/index.ts';
 import { producerFrames } from './synthetic-taps.ts';
 
 export interface ProducerConfig {
@@ -21,6 +22,7 @@ export interface ProducerConfig {
 }
 
 const cfg = JSON.parse(process.argv[2]) as ProducerConfig;
+useTapsGzip();
 const kafka = new Kafka({ brokers: cfg.brokers, clientId: `bench-producer-${cfg.producer}`, logLevel: logLevel.ERROR });
 const producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false });
 await producer.connect();

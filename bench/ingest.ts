@@ -157,7 +157,7 @@ async function backend(name: 'chdb' | 'clickhouse', brokers: string[]) {
   const e2e = await b.next<E2e>('e2e');
   const wallMs = performance.now() - t0;
   const p = await producers.done();
-  log(`${name}: end to end done in ${(wallMs / 1000).toFixed(1)} s; measuring raw inserts`);
+  log(`${name}: end to end done in ${(wallMs / 1000).toFixed(1)} s (producers done sending after ${(p.wallMs / 1000).toFixed(1)} s); measuring raw inserts`);
   const raw = await b.next<Raw>('raw');
   await b.exited;
   return { name, taps: p.taps, wallMs, e2e, raw, producerCpuMs: p.cpuMs };

@@ -53,11 +53,11 @@ test('records submitted together by several partitions go to the store as one wr
   assert.equal(await store.countTaps({ proxy: 'gc-a' }) + await store.countTaps({ proxy: 'gc-b' }) + await store.countTaps({ proxy: 'gc-c' }), 11);
 });
 
-test('records submitted while a write is in flight form the next group, which leaves as soon as that write ends', async () => {
+test('with maxWrites 1, records submitted while a write is in flight form the next group, which leaves as soon as that write ends', async () => {
   const writes: number[] = [];
   let open!: () => void;
   const gate = { wait: new Promise<void>((r) => { open = r; }) as Promise<void> | null };
-  const groups = new GroupCommit(new Collector(recording(writes, gate)), { lingerMs: 1 });
+  const groups = new GroupCommit(new Collector(recording(writes, gate)), { lingerMs: 1, maxWrites: 1 });
   const chains = ['gd-a', 'gd-b', 'gd-c'].map((p) => sampleChain(p, 's', [events(1), events(1)]));
   const first = groups.submit([encodeBatch(chains[0][0])], 1);
   for (let i = 0; writes.length === 0 && i < 1_000; i++) await new Promise((r) => setTimeout(r, 2));
@@ -78,4 +78,40 @@ test('a group reaching maxBytes leaves at once, without waiting for the linger',
   const [b] = sampleChain('ge-a', 's', [events(2)]);
   assert.deepEqual((await groups.submit([encodeBatch(b)], 100)).map((r) => r.ok), [true]);
   assert.deepEqual(writes, [1]);
+});
+
+test('submissions within lingerMs of a group\'s first one join that group: one write, not one per submission', async () => {
+  const writes: number[] = [];
+  const groups = new GroupCommit(new Collector(recording(writes)), { lingerMs: 300 });
+  const chains = ['gf-a', 'gf-b', 'gf-c'].map((p) => sampleChain(p, 's', [events(1)]));
+  const first = groups.submit([encodeBatch(chains[0][0])], 1);
+  await new Promise((r) => setTimeout(r, 20));
+  const second = groups.submit([encodeBatch(chains[1][0])], 1);
+  await new Promise((r) => setTimeout(r, 20));
+  const third = groups.submit([encodeBatch(chains[2][0])], 1);
+  assert.deepEqual(writes, [], 'nothing written before the linger is over');
+  const results = await Promise.all([first, second, third]);
+  assert.deepEqual(writes, [3]);
+  assert.ok(results.flat().every((r) => r.ok && !r.duplicate));
+});
+
+test('with maxWrites 2, a second group is written while the first is still in flight, and a third waits for one of them', async () => {
+  const writes: number[] = [];
+  let open!: () => void;
+  const gate = { wait: new Promise<void>((r) => { open = r; }) as Promise<void> | null };
+  const groups = new GroupCommit(new Collector(recording(writes, gate)), { lingerMs: 1, maxWrites: 2 });
+  const chains = ['gg-a', 'gg-b', 'gg-c'].map((p) => sampleChain(p, 's', [events(1)]));
+  const waitWrites = async (n: number) => { for (let i = 0; writes.length < n && i < 1_000; i++) await new Promise((r) => setTimeout(r, 2)); };
+  const first = groups.submit([encodeBatch(chains[0][0])], 1);
+  await waitWrites(1);
+  const second = groups.submit([encodeBatch(chains[1][0])], 1);
+  await waitWrites(2);
+  const third = groups.submit([encodeBatch(chains[2][0])], 1);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(writes, [1, 1], 'two writes in flight, the third group waits');
+  gate.wait = null;
+  open();
+  const results = await Promise.all([first, second, third]);
+  assert.deepEqual(writes, [1, 1, 1]);
+  assert.ok(results.flat().every((r) => r.ok && !r.duplicate));
 });

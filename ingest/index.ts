@@ -21,6 +21,7 @@ export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } fr
 export { decodeBatch } from './batch-check.ts';
 export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
 export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';
+export { useTapsGzip, TAPS_GZIP_LEVEL } from './bus/kafka-gzip.ts';
 export { ensureTopic, DEFAULT_TAPS_TOPIC, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';
 export {
   startKafkaCollector, DEFAULT_COLLECTOR_MAX_MESSAGE_BYTES, type KafkaCollector, type KafkaCollectorCounters, type KafkaCollectorOptions,

@@ -7,32 +7,36 @@
 //   rejected for good           counted by code (Collector.refuse), logged,
 //   (not a frame, too large, bad   resolve + commit: a hostile record never
 //    schema, broken chain)         stalls its partition
-//   retriable (store down)      not resolved, not skipped: the same record
-//                                is retried with backoff (heartbeating) until
-//                                the store is back or the partition moves
+//   retriable (store down)      not committed, not skipped: the same record
+//                                is retried with backoff until the store is
+//                                back or the partition moves
 //
 // Records of one partition are judged in order: a later batch of a stream
 // must not be judged while an earlier one is unstored, or it would look
-// like a gap. Partitions run concurrently (partitionsConsumedConcurrently,
-// default: every partition), and what their fetches deliver goes to the
-// store together: each handler submits its whole fetch to a GroupCommit
-// (./group-commit.ts), which hands the records of all handlers to
-// Collector.acceptMany as one group (one ClickHouse INSERT), and each
-// handler commits its partition once its records' outcomes are final.
+// like a gap. The fetch handler only queues records; PartitionLanes
+// (./partition-lanes.ts) stores them and commits each partition's offsets
+// once its records' outcomes are final, so kafkajs fetches on while an
+// INSERT is in flight. What all partitions have queued goes to the store
+// together: each lane submits its run to a GroupCommit (./group-commit.ts),
+// which hands the runs of all lanes to Collector.acceptMany as one group
+// (one ClickHouse INSERT).
 //
 // Restarts and rebalances: uncommitted records are delivered again, to this
 // member or another. The Collector runs with behindHead 'duplicate', so a
 // redelivered batch at or behind its stream's stored head is a duplicate,
 // and the store's row keys make a half-landed write harmless even when the
 // redelivered records are grouped differently (see ./sql.ts). On every
-// group join the chain heads are reloaded from the store, because the
-// previous owner of a partition may have advanced its streams.
+// group join the lanes drop what they queued but did not submit (kafkajs
+// fetches it again from the committed offset) and the chain heads are
+// reloaded from the store, because the previous owner of a partition may
+// have advanced its streams.
 
-import { Kafka, logLevel, type Consumer, type KafkaMessage, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
 import { DEFAULT_TAPS_TOPIC, ensureTopic, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';
 import { Collector, type CollectorCounters, type CollectorResult } from './collector.ts';
 import { IngestError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
+import { PartitionLanes, type LaneRecord } from './partition-lanes.ts';
 import type { TapStore } from './store.ts';
 
 /** Largest record the collector decodes (the producer's limit is 1 MiB). */
@@ -52,10 +56,14 @@ export interface KafkaCollectorOptions {
   retryMaxMs?: number;
   /** Partitions handled at once (default 64: every partition of the topic, so their fetches share inserts). */
   partitionsConsumedConcurrently?: number;
-  /** Group commit: wait this long for other partitions' records when idle (default 5 ms). */
+  /** Group commit: how long a group waits for more records after its first (default 200 ms, see ./group-commit.ts). */
   groupLingerMs?: number;
   /** Group commit: record bytes that close a group at once (default 16 MiB). */
   groupMaxBytes?: number;
+  /** Group commit: groups written at the same time (default 2, see ./group-commit.ts). */
+  groupMaxWrites?: number;
+  /** Record bytes fetched and not yet stored before fetching waits (default 64 MiB). */
+  maxQueuedBytes?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   /** How long a fetch waits on the broker for new records (also bounds how long close() waits). */
@@ -67,8 +75,11 @@ export interface KafkaCollectorOptions {
 export interface KafkaCollectorCounters extends CollectorCounters {
   /** Records read from the topic (redeliveries included). */
   records: number;
-  /** Offsets committed (one commit per partition batch). */
+  /** Offsets committed (one commit per partition run), and commits that failed (records delivered again later). */
   commits: number;
+  commit_failures: number;
+  /** Record bytes fetched and not yet stored. */
+  queued_bytes: number;
   /** Groups written (each one acceptMany, one insert) and the records in them. */
   groups: number;
   grouped_records: number;
@@ -82,11 +93,10 @@ export interface KafkaCollectorCounters extends CollectorCounters {
 
 export interface KafkaCollector {
   counters(): KafkaCollectorCounters;
-  /** Stops consuming (the batch in progress finishes or is left uncommitted), then closes the Collector; the store stays open. */
+  /** Stops consuming (runs in flight finish their current attempt, queued records stay uncommitted), then closes the Collector; the store stays open. */
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<KafkaCollector> {
   const topic = opts.topic ?? DEFAULT_TAPS_TOPIC;
@@ -96,8 +106,8 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   const retryMax = opts.retryMaxMs ?? 5_000;
   const heartbeatMs = opts.heartbeatIntervalMs ?? 1_000;
   const collector = new Collector(opts.store, { now: opts.now, behindHead: 'duplicate' });
-  const groups = new GroupCommit(collector, { lingerMs: opts.groupLingerMs, maxBytes: opts.groupMaxBytes });
-  const c = { records: 0, commits: 0, store_retries: 0, rebalances: 0, partitions: [] as number[], last_error: '' };
+  const groups = new GroupCommit(collector, { lingerMs: opts.groupLingerMs, maxBytes: opts.groupMaxBytes, maxWrites: opts.groupMaxWrites });
+  const c = { records: 0, rebalances: 0, partitions: [] as number[] };
 
   if (opts.createPartitions !== false) await ensureTopic(opts.brokers, topic, opts.createPartitions ?? DEFAULT_TAPS_PARTITIONS, log);
   const kafka = new Kafka({
@@ -117,8 +127,8 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     allowAutoTopicCreation: true,
   });
 
-  /** Records of one partition, in order, to final or retriable outcomes (one each). */
-  async function judge(ms: readonly KafkaMessage[]): Promise<CollectorResult[]> {
+  /** A run of one partition's records, in order, to final or retriable outcomes (one each). */
+  async function judge(ms: readonly LaneRecord[]): Promise<CollectorResult[]> {
     const out: CollectorResult[] = new Array(ms.length);
     const bodies: Uint8Array[] = [];
     const at: number[] = [];
@@ -140,9 +150,16 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     return out;
   }
 
+  const lanes = new PartitionLanes({
+    judge, log, retryInitialMs: retryInitial, retryMaxMs: retryMax,
+    maxQueuedBytes: opts.maxQueuedBytes ?? 64 * 1024 * 1024,
+    commit: (partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+  });
+
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     c.rebalances++;
     c.partitions = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+    lanes.reset();
     void collector.reload();
   });
 
@@ -152,58 +169,33 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 64,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-      const live = () => isRunning() && !isStale();
-      let last: string | null = null;
-      let todo = batch.messages;
-      let delay = retryInitial;
-      while (todo.length > 0 && live()) {
-        c.records += todo.length;
-        const results = await judge(todo);
-        let done = 0;
-        for (; done < todo.length; done++) {
-          const r = results[done];
-          const m = todo[done];
-          if (!r.ok && r.retriable) {
-            c.last_error = `partition ${batch.partition} offset ${m.offset}: ${r.code}: ${r.message}`;
-            break;
-          }
-          if (!r.ok) {
-            c.last_error = `partition ${batch.partition} offset ${m.offset}: ${r.code}: ${r.message}`;
-            log(`rejected ${c.last_error}`);
-          }
-          resolveOffset(m.offset);
-          last = m.offset;
-        }
-        todo = todo.slice(done);
-        if (todo.length === 0) break;
-        // Store down: the same records again, with backoff, never skipped.
-        c.store_retries++;
-        c.records -= todo.length; // counted again when re-judged
-        if (c.store_retries === 1 || delay === retryMax) log(`${c.last_error}; retrying every ${delay} ms`);
-        // Wait in slices, heartbeating, so the group keeps this member.
-        for (let waited = 0; waited < delay && live(); waited += heartbeatMs) {
-          await sleep(Math.min(heartbeatMs, delay - waited));
-          try { await heartbeat(); } catch { /* rebalance: the loop ends below */ }
-        }
-        delay = Math.min(delay * 2, retryMax);
-      }
-      if (last !== null) {
-        await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
-        c.commits++;
-      }
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      c.records += batch.messages.length;
+      lanes.push(batch.partition, batch.messages.map((m) => ({ offset: m.offset, value: m.value })));
+      // Resolved means "fetch on from here", not "stored": the lanes commit once it is.
+      resolveOffset(batch.messages[batch.messages.length - 1].offset);
+      await lanes.wait(() => heartbeat().catch(() => undefined), heartbeatMs);
       await heartbeat().catch(() => undefined);
     },
   });
 
   let closing: Promise<void> | null = null;
   return {
-    counters: () => ({ ...collector.counters(), ...c, groups: groups.groups, grouped_records: groups.grouped, partitions: [...c.partitions] }),
+    counters: () => {
+      const l = lanes.counters();
+      return {
+        ...collector.counters(), ...c, groups: groups.groups, grouped_records: groups.grouped, partitions: [...c.partitions],
+        commits: l.commits, commit_failures: l.commit_failures, store_retries: l.store_retries, queued_bytes: l.queued_bytes, last_error: l.last_error,
+      };
+    },
     close() {
       closing ??= (async () => {
         // Stop fetching first, then leave: when several members close at once,
         // a member that already stopped does not rejoin the rebalance the
         // others' LeaveGroup starts (measured: 12 s instead of < 1 s on the mock).
+        // Runs in flight finish and commit while the consumer is still in the group.
+        await lanes.close();
         await consumer.stop();
         await consumer.disconnect();
         await collector.close();

@@ -1,7 +1,7 @@
 // Kafka bus, producer side: a sidecar's TapEmitter hands each sealed batch
 // to publish(), which sends it as one record to the taps topic:
 //   key   = proxy id (one sidecar's batches stay in one partition, in order)
-//   value = the batch's frame (../batch.ts; GZIP-compressed by kafkajs on the wire)
+//   value = the batch's frame (../batch.ts; GZIP level 3 on the wire, ./kafka-gzip.ts)
 //   acks  = -1 (all in-sync replicas), one request in flight
 // "ok" means Kafka has the batch durably, not that ClickHouse has it: the
 // collector (ingest/kafka-collector.ts) stores it later, and whatever it
@@ -21,6 +21,7 @@ import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import { encodeBatch, type TapBatch } from '../batch.ts';
 import type { PublishResult, TapPublisher } from './publisher.ts';
 import { DEFAULT_TAPS_TOPIC } from './kafka-topic.ts';
+import { useTapsGzip } from './kafka-gzip.ts';
 
 /** Kafka's default message.max.bytes (1 MB + record overhead); a batch above it is refused before sending. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
@@ -63,6 +64,7 @@ export class KafkaPublisher implements TapPublisher {
   #closed = false;
 
   constructor(opts: KafkaPublisherOptions) {
+    useTapsGzip();
     const kafka = new Kafka({
       brokers: opts.brokers, clientId: opts.clientId ?? 'meshlens-sidecar',
       logLevel: logLevel.NOTHING, // every failure comes back as a PublishResult
