@@ -386,7 +386,7 @@ ORDER BY updated_at DESC, id LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
 
 /** Filterable tap columns and their parameter types; the only names a WHERE may use. */
 export const TAP_FILTER_COLUMNS = {
-  kind: 'String', proxy: 'String', direction: 'String', src_service: 'String', dst_service: 'String',
+  kind: 'String', proxy: 'String', direction: 'String', src_service: 'String', dst_service: 'String', decision: 'String',
 } as const;
 export type TapFilterColumn = keyof typeof TAP_FILTER_COLUMNS;
 

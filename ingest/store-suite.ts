@@ -35,13 +35,15 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       const [b] = sampleChain('web-1', 's1', [[
         sampleL4Open({ ts: t0 }),
         sampleL7({ ts: t0 + 1, headers: { 'x-user': 'u1' }, decision: 'allow' }),
-        sampleL7({ ts: t0 + 2, dst_service: 'pay', status: 503, path: "/it's\\odd\n" }),
+        sampleL7({ ts: t0 + 2, dst_service: 'pay', status: 503, path: "/it's\\odd\n", decision: 'deny', decision_reason: 'pay: only cart may call' }),
       ]]);
       await s.writeBatch(b);
       assert.equal(await s.countTaps({}), 3);
       assert.equal(await s.countTaps({ kind: 'l7.request' }), 2);
       assert.equal(await s.countTaps({ kind: 'l7.request', dst_service: 'pay' }), 1);
       assert.equal(await s.countTaps({ proxy: 'nobody' }), 0);
+      assert.deepEqual([await s.countTaps({ decision: 'allow' }), await s.countTaps({ decision: 'deny' }), await s.countTaps({ decision: 'none' })], [1, 1, 0]);
+      assert.deepEqual((await s.recentTaps({ decision: 'deny' }, 10)).map((r) => [r.decision, r.decision_reason]), [['deny', 'pay: only cart may call']], 'the decision log, by decision');
       assert.equal(await s.countTaps({ proxy: "web-1' OR 1=1 --" }), 0, 'a filter value is a value, never SQL');
       const recent = await s.recentTaps({}, 10);
       assert.deepEqual(recent.map((r) => r.seq), [2, 1, 0]);

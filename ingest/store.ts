@@ -3,6 +3,7 @@
 // server later); all share the SQL in ./sql.ts.
 
 import type { TapBatch } from './batch.ts';
+import type { Decision } from './schema/v1.ts';
 
 /** Where a proxy's chain stood after its last stored batch. */
 export interface ChainHead {
@@ -44,6 +45,8 @@ export interface TapFilter {
   direction?: 'inbound' | 'outbound';
   src_service?: string;
   dst_service?: string;
+  /** Policy decision of l7.request taps: the decision log. */
+  decision?: Decision;
 }
 
 /** Tap loss recorded for one proxy and reason (sequence gaps, drops the proxy reported). */

@@ -91,7 +91,7 @@ test('GET /api/taps?service= returns taps where the service called or was called
 });
 
 test('bad tap query parameters get 400 naming the parameter', async () => {
-  for (const [q, name] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['kind=l9.magic', 'kind'], ['direction=sideways', 'direction']]) {
+  for (const [q, name] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['kind=l9.magic', 'kind'], ['direction=sideways', 'direction'], ['decision=maybe', 'decision']]) {
     const { status, body } = await get(`/api/taps?${q}`);
     assert.equal(status, 400, q);
     assert.equal(body.code, 'UI_ERR_BAD_PARAM');

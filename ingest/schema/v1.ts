@@ -16,6 +16,10 @@ export type TapKind = (typeof TAP_KINDS)[number];
 export const DIRECTIONS = ['inbound', 'outbound'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
+/** A policy decision on an l7.request ('none': no policy was configured, or it failed open). */
+export const DECISIONS = ['allow', 'deny', 'none'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
 /** How an L4 connection ended. */
 export const L4_ENDS = ['local_close', 'remote_close', 'error', 'timeout'] as const;
 export type L4End = (typeof L4_ENDS)[number];
@@ -88,7 +92,7 @@ export interface L7RequestTap extends TapCommon {
   trace_id: string;
   /** Allow-listed request headers, lower-case names. */
   headers?: Record<string, string>;
-  decision?: 'allow' | 'deny' | 'none';
+  decision?: Decision;
   decision_reason?: string;
   /** Proxy-side error code (MESH_ERR_*), "" when none. */
   error?: string;
@@ -161,7 +165,7 @@ const BY_KIND: Record<TapKind, Record<string, [Check, boolean]>> = {
     retries: [uint(1000), true],
     trace_id: [str(64), true],
     headers: [headerMap, false],
-    decision: [oneOf(['allow', 'deny', 'none']), false],
+    decision: [oneOf(DECISIONS), false],
     decision_reason: [str(256), false],
     error: [str(64), false],
   },

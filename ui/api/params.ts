@@ -1,7 +1,7 @@
 // Query-string validation for the JSON API. Each parser reports the first
 // problem as UI_ERR_BAD_PARAM naming the parameter and what was received.
 
-import { DIRECTIONS, TAP_KINDS, type Direction, type TapFilter } from '../../ingest/index.ts';
+import { DECISIONS, DIRECTIONS, TAP_KINDS, type Direction, type TapFilter } from '../../ingest/index.ts';
 import { UiError } from './errors.ts';
 
 export const DEFAULT_WINDOW_S = 60;
@@ -24,7 +24,7 @@ export interface TapQuery {
   limit: number;
 }
 
-/** `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `service`. */
+/** `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `decision`, `service`. */
 export function parseTapQuery(query: Query): TapQuery {
   const limit = intParam(query, 'limit', DEFAULT_TAP_LIMIT, 1, MAX_TAP_LIMIT);
   const filter: TapFilter = {};
@@ -38,6 +38,8 @@ export function parseTapQuery(query: Query): TapQuery {
   if (src) filter.src_service = src;
   const dst = name(query, 'dst');
   if (dst) filter.dst_service = dst;
+  const decision = oneOf(query, 'decision', DECISIONS);
+  if (decision) filter.decision = decision;
   const service = name(query, 'service');
   return service ? { filter, service, limit } : { filter, limit };
 }
