@@ -27,7 +27,7 @@ export async function startModels(f: FlagValues, store: TapStore, log: (line: st
   const modelDir = join(resolve(String(f['data-dir'])), 'models');
   const live = await startLiveDetector({
     source: { series: (scope, fromMs, untilMs) => store.rollupSeries(scope, fromMs, untilMs) },
-    sink: { write: (a) => store.writeAlert(a) },
+    sink: { write: (a) => store.writeAlert(a), recent: () => store.alerts({ limit: 1000 }) },
     modelDir,
     trainAfterMs: warmupMs,
     retrainEveryMs: Number(f['retrain-every-min']) * 60_000,

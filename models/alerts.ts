@@ -51,5 +51,11 @@ export class AlertTracker {
   }
 
   get open(): Alert | undefined { return this.current ? { ...this.current } : undefined; }
+
+  /** Takes over an alert that was open before a restart; it resolves like any other. */
+  resume(a: Alert): void {
+    this.current = { ...a, state: 'open' };
+    this.h.resumeOpen();
+  }
   stats(): { scored: number; opened: number; resolved: number; skipped: number } { return { ...this.counts }; }
 }

@@ -24,6 +24,13 @@ export class AlertHysteresis {
 
   get open(): boolean { return this.isOpen; }
 
+  /** Continues an alert that was open before a restart: open, no steps counted yet. */
+  resumeOpen(): void {
+    this.isOpen = true;
+    this.above = 0;
+    this.below = 0;
+  }
+
   /** Feeds one step's score; returns the transition it caused, if any. */
   push(score: number, step: number): AlertTransition | undefined {
     if (!Number.isFinite(score)) return undefined;

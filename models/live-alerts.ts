@@ -26,6 +26,16 @@ export class LiveAlerts {
 
   get open(): AlertRecord | undefined { return this.#open ? { ...this.#open } : undefined; }
 
+  /** Takes over an alert left open by a detector that stopped: same id, updated and resolved from here on. */
+  resume(rec: AlertRecord): void {
+    this.tracker.resume({
+      subject: rec.subject, state: 'open', openedAt: rec.opened_at, score: rec.score, threshold: rec.threshold,
+      features: rec.features.map((f) => f.name), summary: rec.explanation,
+    });
+    this.#open = { ...rec, state: 'open', resolved_at: null };
+    this.#lastWrite = rec.updated_at;
+  }
+
   /** Feeds one scored window; returns the record to write, if any. */
   push(w: WindowScore): AlertRecord | undefined {
     const t = this.tracker.push(w);

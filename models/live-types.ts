@@ -20,4 +20,10 @@ export type AlertRecord = StoredAlert;
 
 export interface AlertSink {
   write(a: AlertRecord): Promise<void>;
+  /**
+   * The newest state of recent alerts (open and resolved), read once at
+   * start so a restarted detector carries on open alerts instead of leaving
+   * them open for good. Optional: without it a restart starts afresh.
+   */
+  recent?(): Promise<AlertRecord[]>;
 }

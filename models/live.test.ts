@@ -2,7 +2,8 @@
 // traffic written as sealed tap batches (the rollup views build the 10 s
 // buckets), a tiny model trained in its worker thread, then a latency fault
 // that must open one alert, update it and resolve it, all stored as alert
-// rows; a restart loads the saved model and scores the same window the same.
+// rows, even with a restart while it is open; a restart loads the saved
+// model and scores the same window the same.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,7 +44,7 @@ function bucketBatch(i: number) {
 function options(modelDir: string): LiveDetectorOptions {
   return {
     source: { series: (scope, f, u) => store.rollupSeries(scope, f, u) },
-    sink: { write: async (a) => { written.push(a); await store.writeAlert(a); } },
+    sink: { write: async (a) => { written.push(a); await store.writeAlert(a); }, recent: () => store.alerts({ limit: 100 }) },
     modelDir, now: () => clock, tickMs: 0, lagMs: LAG, scopes: ['service'],
     trainAfterMs: 20 * 60_000, retrainEveryMs: 6 * 3_600_000, minHistoryRows: 100,
     log: (l) => { logs.push(l); },
@@ -86,8 +87,20 @@ test('after the warm-up the service gets a model trained in the background and s
   assert.deepEqual(await readdir(join(dir, 'models', 'service')), ['payments']);
 });
 
-test('a latency fault opens one alert naming latency, updates it while open, resolves it after, and the store holds its newest state', async () => {
-  for (let i = HISTORY; i < END; i++) await advance(live, i);
+test('a latency fault opens one alert naming latency, updates it while open, resolves it after, and the store holds its newest state; a restart while it is open carries it on', async () => {
+  let restartedAt = -1;
+  for (let i = HISTORY; i < END; i++) {
+    await advance(live, i);
+    if (restartedAt < 0 && written.length >= 2) {
+      // Open and updated once: stop the detector and start another on the same store and models.
+      restartedAt = i;
+      await live.close();
+      live = await startLiveDetector(options(join(dir, 'models')));
+      assert.equal(live.status()[0]?.alert_open, true, 'the new detector holds the open alert');
+    }
+  }
+  assert.ok(restartedAt > 0 && restartedAt < FAULT[1] + 5, `restarted while the alert was open (bucket ${restartedAt})`);
+  assert.ok(logs.some((l) => l.startsWith('models: carrying on alert service:payments:')), logs.join('\n'));
   const ids = new Set(written.map((a) => a.id));
   assert.equal(ids.size, 1, `one alert: ${JSON.stringify(written.map((a) => [a.state, a.opened_at - t0, a.score]))}`);
   const states = written.map((a) => a.state);
@@ -126,4 +139,21 @@ test('retrain(subject) queues that subject and replaces its model with a new ver
   assert.equal(live.counters().trainings, 1, logs.join('\n'));
   const now = live.status()[0].model_version;
   assert.ok(now !== null && now >= String(old), `${old} → ${now}`);
+});
+
+test('an alert left open for a subject that has no model any more is resolved at start, saying why', async () => {
+  const ghost: AlertRecord = {
+    id: `service:ghost:${t0}`, scope: 'service', subject: 'ghost', state: 'open', opened_at: t0, updated_at: t0 + B, resolved_at: null,
+    score: 3, threshold: 1, features: [{ name: 'p99 latency', share: 1 }], explanation: 'p99 latency on ghost', model_version: 'm0',
+  };
+  await store.writeAlert(ghost);
+  const fresh = await startLiveDetector(options(join(dir, 'models-empty')));
+  try {
+    const [now] = (await store.alerts({ limit: 100 })).filter((a) => a.id === ghost.id);
+    assert.equal(now.state, 'resolved');
+    assert.ok(now.resolved_at !== null && now.updated_at > ghost.updated_at);
+    assert.match(now.explanation, /^p99 latency on ghost \(closed at restart: no model for service ghost any more\)$/);
+  } finally {
+    await fresh.close();
+  }
 });

@@ -115,6 +115,37 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
   /** Buckets before this are complete. */
   const completeUntil = () => Math.floor((now() - lagMs) / BUCKET_MS) * BUCKET_MS;
 
+  // Carry on from the alerts a previous run left: an open one is taken over
+  // (same id; it updates and resolves here) and scoring resumes after its
+  // last update rather than re-reading windows from before it; a resolved
+  // one marks how far that subject was judged. An open alert whose subject
+  // has no model any more is resolved now, saying so.
+  if (o.sink.recent) {
+    let recent: AlertRecord[] = [];
+    try {
+      recent = await o.sink.recent();
+    } catch (e) {
+      counters.sink_errors++;
+      o.log(`models: reading recent alerts failed (${(e as Error).message}); alerts left open by an earlier run stay as they are`);
+    }
+    for (const rec of recent) {
+      const s = subjects.get(keyOf(rec.scope, rec.subject));
+      if (rec.state === 'resolved') {
+        if (s && rec.resolved_at !== null) s.lastScored = Math.max(s.lastScored ?? 0, rec.resolved_at);
+      } else if (s?.alerts) {
+        s.alerts.resume(rec);
+        s.lastScored = Math.max(s.lastScored ?? 0, rec.updated_at);
+        o.log(`models: carrying on alert ${rec.id} (open since ${new Date(rec.opened_at).toISOString()})`);
+      } else {
+        const at = Math.max(rec.updated_at + 1, completeUntil());
+        await write({
+          ...rec, state: 'resolved', updated_at: at, resolved_at: at,
+          explanation: `${rec.explanation} (closed at restart: no model for ${rec.scope} ${rec.subject} any more)`,
+        });
+      }
+    }
+  }
+
   async function write(a: AlertRecord): Promise<void> {
     try {
       await o.sink.write(a);
