@@ -37,7 +37,8 @@ export async function runCollector(f: FlagValues, log: (line: string) => void): 
   const report = setInterval(() => {
     const c = collector.counters();
     log(`collector: ${c.events_written} taps written (${((c.events_written - last) / 10).toFixed(0)}/s), ` +
-      `${c.batches_duplicate} duplicate, ${c.batches_rejected} rejected batches, partitions [${c.partitions.join(',')}]`);
+      `${c.batches_duplicate} duplicate, ${c.batches_rejected} rejected batches, ${c.store_retries} store retries, ` +
+      `${(c.queued_bytes / 1048576).toFixed(1)} MiB queued, ${c.commit_failures} failed commits, partitions [${c.partitions.join(',')}]`);
     last = c.events_written;
   }, 10_000);
   report.unref();
