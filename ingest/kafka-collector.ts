@@ -56,7 +56,7 @@ export interface KafkaCollectorOptions {
   retryMaxMs?: number;
   /** Partitions handled at once (default 64: every partition of the topic, so their fetches share inserts). */
   partitionsConsumedConcurrently?: number;
-  /** Group commit: how long a group waits for more records after its first (default 200 ms, see ./group-commit.ts). */
+  /** Group commit: how long a group waits for more records after its first (default 500 ms, see ./group-commit.ts). */
   groupLingerMs?: number;
   /** Group commit: record bytes that close a group at once (default 16 MiB). */
   groupMaxBytes?: number;
