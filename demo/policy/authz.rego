@@ -8,7 +8,7 @@
 # Input, one document per inbound request:
 #   input.source.service       calling service as its sidecar declares it;
 #                              "external" for callers outside the mesh
-#   input.source.identity      SPIFFE id of the caller once mTLS exists; "" until then
+#   input.source.identity      SPIFFE id of the caller once mTLS exists; its service name until then
 #   input.destination.service  the service this sidecar fronts
 #   input.request.method       "GET", "POST", …
 #   input.request.path         path without the query string

@@ -4,7 +4,7 @@ package meshlens.authz_test
 import data.meshlens.authz
 
 req(src, dst, path, headers) := {
-	"source": {"service": src, "identity": ""},
+	"source": {"service": src, "identity": src},
 	"destination": {"service": dst},
 	"request": {"method": "GET", "path": path, "headers": headers},
 }

@@ -85,7 +85,7 @@ test('the policy sees the documented input: source, destination, method, path wi
   assert.equal(r.status, 200);
   const [tap] = await inboundTaps(m.sidecar, m.collector);
   assert.deepEqual(JSON.parse(tap.decision_reason!), {
-    source: { service: 'web', identity: '' },
+    source: { service: 'web', identity: 'web' },
     destination: { service: 'cart' },
     request: { method: 'GET', path: '/checkout', headers: { authorization: 'Bearer t', 'x-request-id': 'r-1' } },
   });

@@ -8,7 +8,8 @@
 //   {
 //     source:      { service: "web",    // ctx.src.service: the caller's sidecar says so
 //                                       // (x-meshlens-src); "external" from outside the mesh
-//                    identity: "" },    // SPIFFE id once mTLS exists; "" until then
+//                    identity: "web" }, // the SPIFFE id once mTLS exists; the service
+//                                       // name until then (the contract)
 //     destination: { service: "cart" }, // the service this sidecar fronts
 //     request:     { method: "GET",
 //                    path: "/checkout", // without query string or fragment
@@ -40,7 +41,7 @@ export const policyStage: Stage = {
 
 export function policyInput(ctx: RequestContext): unknown {
   return {
-    source: { service: ctx.src.service, identity: '' },
+    source: { service: ctx.src.service, identity: ctx.src.service },
     destination: { service: ctx.dst.service },
     request: {
       method: ctx.req.method ?? '',
