@@ -3,7 +3,7 @@
 // member), the control plane (registry, config streams) and the web UI,
 // composed here and nowhere else.
 
-import { Collector, handleTapPost, type CollectorCounters, type TapStore } from '../ingest/index.ts';
+import { Collector, GroupCommit, handleTapPost, type CollectorCounters, type TapStore } from '../ingest/index.ts';
 import { startControlPlane, type ControlPlane } from '../mesh/control/index.ts';
 import { startUi } from '../ui/index.ts';
 import { readAuthzPolicy } from './authz-policy.ts';
@@ -44,6 +44,8 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
     // With no collector here (--no-collector), an unstarted one stands in: its counters stay zero.
     let collector: { counters(): CollectorCounters; close(): Promise<void> } = embedded ?? new Collector(store);
     if (embedded) await embedded.start();
+    // Sidecars' batches that arrive within 200 ms go to the store as one INSERT.
+    const group = embedded ? new GroupCommit(embedded, { lingerMs: 200, maxWrites: 1 }) : undefined;
     if (f.bus === 'kafka' && f.collector) collector = await startCollectorOnKafka(f, store, log);
     closers.push(() => collector.close());
 
@@ -51,7 +53,7 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle,
-      taps: embedded ? (req, res) => handleTapPost(embedded, req, res) : undefined,
+      taps: embedded ? (req, res) => handleTapPost(embedded, req, res, { group }) : undefined,
       extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),
     });
     closers.push(() => control.close());

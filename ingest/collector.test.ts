@@ -10,6 +10,7 @@ import { batchHeader, encodeBatch, sealBatch, type TapBatch } from './batch.ts';
 import { EmbeddedPublisher } from './bus/embedded.ts';
 import { createChdbStore } from './chdb-store.ts';
 import { Collector } from './collector.ts';
+import { GroupCommit } from './group-commit.ts';
 import { handleTapPost } from './http.ts';
 import { rawFrame, sampleChain, sampleL7 } from './sample-taps.ts';
 import type { TapStore } from './store.ts';
@@ -332,4 +333,27 @@ test('over HTTP: the embedded publisher stores batches, and bad bodies get 400, 
   assert.equal(await store.countTaps({ proxy: 'p-http' }), 9);
   assert.equal(c.counters().rejected_by_code.INGEST_ERR_TOO_LARGE, 1);
   assert.equal(c.counters().rejected_by_code.INGEST_ERR_NOT_JSON, 1);
+});
+
+test('over HTTP with a group commit: batches two sidecars post at once go to the store as one write, each answered with its own result', async (t) => {
+  const writes: number[] = [];
+  const c = new Collector(storeWith({ writeBatches: async (bs) => { writes.push(bs.length); return store.writeBatches(bs); } }));
+  const group = new GroupCommit(c, { lingerMs: 100, maxWrites: 1 });
+  const server = http.createServer((req, res) => void handleTapPost(c, req, res, { group }));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pubs = [new EmbeddedPublisher(url), new EmbeddedPublisher(url)];
+  t.after(() => Promise.all(pubs.map((p) => p.close())));
+  const a = sampleChain('p-hg-a', 's', [events(2)]);
+  const b = sampleChain('p-hg-b', 's', [events(3)]);
+  const altered = structuredClone(a[0]);
+  (altered.events[0] as { status: number }).status = 418;
+  const results = await Promise.all([pubs[0].publish(a[0]), pubs[1].publish(b[0])]);
+  assert.deepEqual(results, [{ ok: true, duplicate: false }, { ok: true, duplicate: false }]);
+  assert.deepEqual(writes, [2], 'one store write for both batches');
+  const again = await Promise.all([pubs[0].publish(altered), pubs[1].publish(b[0])]);
+  assert.ok(!again[0].ok && again[0].code === 'INGEST_ERR_CHAIN', JSON.stringify(again[0]));
+  assert.deepEqual(again[1], { ok: true, duplicate: true });
+  assert.equal(await store.countTaps({ proxy: 'p-hg-a' }) + await store.countTaps({ proxy: 'p-hg-b' }), 5);
 });

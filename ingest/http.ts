@@ -9,12 +9,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Collector, CollectorResult } from './collector.ts';
 import { IngestError } from './errors.ts';
+import type { GroupCommit } from './group-commit.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface TapPostOptions {
   /** Largest accepted body in bytes (default 16 MiB). */
   maxBodyBytes?: number;
+  /**
+   * Judge the batch with the next group of this GroupCommit (one INSERT for
+   * the batches of all sidecars that posted meanwhile) instead of on its own.
+   * Measured in `meshlens up`: five sidecars posting ~3 batches/s each made
+   * ~35 small INSERTs/s, and chdb's per-insert work (parts per table and
+   * view, and their merges) kept the control process at ~1 core.
+   */
+  group?: GroupCommit;
 }
 
 type Body = { ok: true; frame: Buffer } | { ok: false; error: IngestError };
@@ -61,5 +70,6 @@ export async function handleTapPost(collector: Collector, req: IncomingMessage, 
     reply(res, collector.refuse(body.error));
     return;
   }
-  reply(res, await collector.accept(body.frame));
+  const [result] = opts.group ? await opts.group.submit([body.frame], body.frame.length) : [await collector.accept(body.frame)];
+  reply(res, result);
 }

@@ -19,6 +19,7 @@ export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
 export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
 export { decodeBatch } from './batch-check.ts';
+export { GroupCommit, DEFAULT_GROUP_LINGER_MS, type GroupCommitOptions } from './group-commit.ts';
 export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
 export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';
 export { useTapsGzip, TAPS_GZIP_LEVEL } from './bus/kafka-gzip.ts';
