@@ -51,3 +51,18 @@ test('scaling rejects columns that differ from the ones it was fitted on', () =>
   const sc = fitScaler(s);
   assert.throws(() => applyScaler(sc, { ...s, names: ['requests', 'p99_ms', 'bytes_out'] }), /do not match/);
 });
+
+test('the model sees the time of day only when the baseline covers a day: a 20-minute baseline gives a constant input, a saved scaler without the flag keeps the clock', () => {
+  const s = rhythm();
+  const day = fitScaler(s);
+  assert.equal(day.timeOfDay, true);
+  const later = { ...s, ts: s.ts.slice(0, 500).map((t) => t + DAY / 3), rows: s.rows.slice(0, 500) };
+  const withClock = applyScaler(day, later).tod;
+  assert.ok(new Set(withClock.map(([a]) => a.toFixed(3))).size > 100, 'sin of the clock varies');
+  const short = { ...s, ts: s.ts.slice(0, 120), rows: s.rows.slice(0, 120) }; // 20 minutes
+  const sc = fitScaler(short);
+  assert.equal(sc.timeOfDay, false);
+  assert.ok(applyScaler(sc, later).tod.every(([a, b]) => a === 0 && b === 0), 'constant hours after the baseline');
+  const { timeOfDay: _, ...saved } = sc; // a model saved before the flag existed
+  assert.deepEqual(applyScaler(saved, later).tod, withClock);
+});

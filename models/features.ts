@@ -10,6 +10,13 @@
 //    30-minute bin of the training data, smoothed around the clock) when the
 //    training data covers at least a day; otherwise one global median.
 // 4. Scale: divide by 1.4826 × MAD of the residuals and clip to ±CLIP.
+// 5. Time of day: the model also sees [sin, cos] of the time of day, but only
+//    when the training data covers a day. From a shorter baseline the model
+//    sees a narrow arc of the clock and nothing tells it what the rest means:
+//    as the clock moves past the baseline, that input drifts out of anything
+//    it was trained on and the scores of normal traffic creep up (seen live:
+//    false alarms hours after a 20-minute baseline, alerts that would not
+//    resolve). Then the input is a constant [0, 0].
 // Two features are one-sided. `requests`: more traffic than usual, on its
 // own, is demand and not a fault (a flash crowd that hurts shows up in
 // latency and errors). `connections_per_request`: fewer connections per
@@ -64,6 +71,8 @@ export interface Scaler {
   /** Columns the raw input must have, in this order. */
   inputNames: string[];
   features: ScaledFeature[];
+  /** Whether the model sees the time of day (step 5); absent in models saved before it, which did. */
+  timeOfDay?: boolean;
 }
 
 export interface ScaledRows {
@@ -117,7 +126,7 @@ export function fitScaler(train: Series): Scaler {
     if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
     return { name, label: featureLabel(name), log, offset, centre, spread, side: ONE_SIDED[name] ?? 'both' };
   });
-  return { version: 1, inputNames: [...train.names], features };
+  return { version: 1, inputNames: [...train.names], features, timeOfDay: span >= DAY };
 }
 
 export function applyScaler(sc: Scaler, s: Series): ScaledRows {
@@ -132,6 +141,7 @@ export function applyScaler(sc: Scaler, s: Series): ScaledRows {
     return Math.max(f.side === 'high' ? -ONE_SIDED_CAP : -CLIP, Math.min(f.side === 'low' ? ONE_SIDED_CAP : CLIP, x));
   }));
   const tod = d.ts.map((t): [number, number] => {
+    if (sc.timeOfDay === false) return [0, 0];
     const a = (2 * Math.PI * (((t % DAY) + DAY) % DAY)) / DAY;
     return [Math.sin(a), Math.cos(a)];
   });
