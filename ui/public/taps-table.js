@@ -35,8 +35,16 @@ function statusCell(t) {
     const pill = document.createElement('span');
     pill.className = `status-pill ${status === 0 || status >= 500 ? 'fail' : status >= 400 ? 'client' : 'ok'}`;
     pill.textContent = status === 0 ? 'reset' : String(status);
-    if (t.error) pill.title = String(t.error);
+    const why = [t.error, t.decision && t.decision !== 'none' ? `policy ${t.decision}: ${t.decision_reason ?? ''}` : ''].filter(Boolean);
+    if (why.length > 0) pill.title = why.join(' — ');
     td.append(pill);
+    if (t.decision === 'deny') {
+      const badge = document.createElement('span');
+      badge.className = 'denied';
+      badge.textContent = 'denied';
+      badge.title = String(t.decision_reason ?? '');
+      td.append(badge);
+    }
   } else if (t.kind === 'l4.close') {
     td.textContent = String(t.end ?? '');
   }
