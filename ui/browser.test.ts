@@ -103,6 +103,14 @@ test('hovering an edge shows its details', async () => {
   assert.match(tip ?? '', /errors5 \(12\.5%\)/);
 });
 
+test('a request the policy denied shows a denied badge carrying the reason in the taps table', async () => {
+  const badge = await page.waitForSelector('#taps tbody span.denied');
+  assert.equal(await badge.textContent(), 'denied');
+  assert.equal(await badge.getAttribute('title'), 'test: anonymous callers may not do this');
+  const pill = await page.$eval('#taps tbody span.denied', (b) => b.parentElement?.querySelector('.status-pill')?.getAttribute('title') ?? '');
+  assert.match(pill, /MESH_ERR_POLICY_DENIED — policy deny: test: anonymous callers may not do this/);
+});
+
 test('clicking a service shows only its taps; clearing the filter shows all again', async () => {
   await page.click('#service-graph g.node[data-service="payments"] text.name');
   await page.waitForSelector('#taps-filter:not([hidden])');

@@ -17,11 +17,13 @@ export interface ShopCall {
   count: number;
   /** Every n-th request fails with status 503; 0 = never. */
   failEvery: number;
+  /** Every n-th request is denied by the callee's policy (403, decision deny at the callee); absent = never. */
+  denyEvery?: number;
   latencyMs: number;
 }
 
 export const SHOP_CALLS: readonly ShopCall[] = [
-  { src: EXTERNAL_SERVICE, dst: 'web', method: 'GET', path: '/', count: 300, failEvery: 0, latencyMs: 38 },
+  { src: EXTERNAL_SERVICE, dst: 'web', method: 'GET', path: '/', count: 300, failEvery: 0, denyEvery: 100, latencyMs: 38 },
   { src: 'web', dst: 'catalog', method: 'GET', path: '/products/{id}', count: 240, failEvery: 0, latencyMs: 12 },
   { src: 'web', dst: 'cart', method: 'POST', path: '/cart/items', count: 100, failEvery: 40, latencyMs: 20 },
   { src: 'cart', dst: 'payments', method: 'POST', path: '/charge', count: 40, failEvery: 8, latencyMs: 95 },
@@ -44,17 +46,19 @@ export function shopTrafficBatches(opts: { now: number; seconds?: number; stream
     for (let i = 0; i < call.count; i++) {
       const ts = Math.floor(opts.now - seconds * 1000 + ((i + 0.5) * seconds * 1000) / call.count);
       const failed = call.failEvery > 0 && i % call.failEvery === call.failEvery - 1;
+      const denied = (call.denyEvery ?? 0) > 0 && i % call.denyEvery! === call.denyEvery! - 1;
       const latency = call.latencyMs * (0.6 + ((i * 37) % 100) / 100);
       const base = {
         v: 1 as const, kind: 'l7.request' as const, ts, conn_id: `${call.src}-${call.dst}-${i % 4}`,
         src_service: call.src, src_instance: `${call.src}-1`, src_addr: '127.0.0.1', src_port: 40000 + (i % 1000),
         dst_service: call.dst, dst_instance: `${call.dst}-1`, dst_addr: '127.0.0.1', dst_port: PORTS[call.dst] ?? 9000,
-        method: call.method, authority: call.dst, path: call.path, status: failed ? 503 : 200,
+        method: call.method, authority: call.dst, path: call.path, status: denied ? 403 : failed ? 503 : 200,
         latency_ms: Math.round(latency * 10) / 10, req_bytes: call.method === 'POST' ? 120 : 0, resp_bytes: 900,
         upstream: `127.0.0.1:${PORTS[call.dst] ?? 9000}`, retries: 0, trace_id: (ts * 1000 + i).toString(16).padStart(32, '0'),
       };
       if (call.src !== EXTERNAL_SERVICE) emit(`${call.src}-1`, { ...base, direction: 'outbound' });
-      if (call.dst !== EXTERNAL_SERVICE) emit(`${call.dst}-1`, { ...base, direction: 'inbound' });
+      const decision = denied ? { decision: 'deny' as const, decision_reason: 'test: anonymous callers may not do this', error: 'MESH_ERR_POLICY_DENIED' } : {};
+      if (call.dst !== EXTERNAL_SERVICE) emit(`${call.dst}-1`, { ...base, direction: 'inbound', ...decision });
     }
   }
   const stream = opts.stream ?? 'ui-test';
