@@ -85,6 +85,7 @@ test('after the warm-up the service gets a model trained in the background and s
   assert.match(String(s.model_version), /^m\d{8}-\d{6}$/);
   assert.equal(live.counters().trainings, 1, logs.join('\n'));
   assert.deepEqual(await readdir(join(dir, 'models', 'service')), ['payments']);
+  assert.ok(logs.some((l) => l.startsWith('models: trained service payments') && l.includes('nice 19')), 'the worker trained at the lowest CPU priority');
 });
 
 test('a latency fault opens one alert naming latency, updates it while open, resolves it after, and the store holds its newest state; a restart while it is open carries it on', async () => {

@@ -250,7 +250,7 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
     const m = await installModel(`${dir}.new`, dir, { scope: s.scope, subject: s.subject, version: modelVersion(r.trainedAt) });
     counters.trainings++;
     counters.last_training_ms = Math.round(r.ms);
-    o.log(`models: trained ${s.scope} ${s.subject} in ${(r.ms / 1000).toFixed(1)} s (${r.backend}, ${r.rows} buckets, window ${window}, ` +
+    o.log(`models: trained ${s.scope} ${s.subject} in ${(r.ms / 1000).toFixed(1)} s (${r.backend}, nice ${r.nice}, ${r.rows} buckets, window ${window}, ` +
       `${r.epochs} epochs, threshold ${r.threshold.toFixed(3)}), version ${m.version}`);
     if (s.alerts?.open) s.pending = m; else install(s, m);
     // The model has seen everything up to its training end: score from there on.
