@@ -92,3 +92,32 @@ test('PUT /v1/policy/bundle replaces the bundle and pushes every sidecar a new v
     await cp.close();
   }
 });
+
+// A caller that is not on loopback: this machine's own non-loopback address,
+// connected to from that address (the kernel routes it locally, and the
+// control plane sees it as the peer address).
+const outside = Object.values((await import('node:os')).networkInterfaces()).flat()
+  .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+
+test('a bundle PUT from a non-loopback address is refused with 403 and the bundle stays as it was', { skip: outside ? false : 'no non-loopback IPv4 address on this machine' }, async () => {
+  const before = await bundle('deny all');
+  const cp = await startControlPlane({ host: '0.0.0.0', policyBundle: { bytes: before, source: 'test' } });
+  try {
+    const port = new URL(cp.url).port;
+    const { status, body } = await new Promise<{ status: number; body: { code: string; message: string } }>((resolve, reject) => {
+      const req = http.request({ host: outside, port, path: '/v1/policy/bundle', method: 'PUT', localAddress: outside }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(Buffer.from('not even a bundle'));
+    });
+    assert.equal(status, 403);
+    assert.equal(body.code, 'MESH_ERR_FORBIDDEN');
+    assert.match(body.message, new RegExp(`loopback only, not (::ffff:)?${outside!.replace(/\./g, '\\.')}`));
+    assert.equal(cp.status().policy.digest, bundleDigest(before), 'the bundle did not change');
+  } finally {
+    await cp.close();
+  }
+});
