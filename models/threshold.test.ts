@@ -23,6 +23,24 @@ test('POT threshold grows as the accepted risk shrinks and stays above the large
   assert.ok(b > Math.max(...scores), `${b} above max ${Math.max(...scores)}`);
 });
 
+test('from few scores (a 15-minute baseline) the threshold is an exponential tail over the median: near the 1e-5 quantile of exponential scores, far above the highest one seen', () => {
+  const rng = seededRandom(9);
+  // 24 validation windows: too few excesses over the 98% quantile to fit a shape.
+  const trials = Array.from({ length: 200 }, () => {
+    const scores = Array.from({ length: 24 }, () => 0.3 - 0.2 * Math.log(1 - rng.next())); // 0.3 + Exp(mean 0.2)
+    return { t: potThreshold(scores, { risk: 1e-5 }), max: Math.max(...scores) };
+  });
+  assert.ok(trials.every(({ t }) => t.method === 'pot-exponential'), trials[0].t.method);
+  // The true 1e-5 quantile is 0.3 + 0.2·ln(1e5) ≈ 2.60; the old fallback (max × 1.5) was ~1.1.
+  const values = trials.map(({ t }) => t.value).sort((a, b) => a - b);
+  const med = values[100];
+  assert.ok(med > 2.0 && med < 3.2, `median threshold ${med}`);
+  assert.ok(trials.every(({ t, max }) => t.value >= max), 'never below a score seen');
+  assert.ok(values[100] > 1.5 * trials.map((x) => x.max).sort((a, b) => a - b)[100], 'well above the old max × 1.5');
+  const tiny = potThreshold([0.5, 0.6, 0.7], { risk: 1e-5 });
+  assert.deepEqual([tiny.method, Number(tiny.value.toFixed(2))], ['max-margin', 1.05], 'fewer than 5 excesses: highest × 1.5');
+});
+
 test('hysteresis makes a flickering incident one alert and ignores a single spike and gaps', () => {
   const s = new Array(200).fill(0.1);
   s[10] = 5; // lone spike: openAfter 2 keeps it quiet
