@@ -25,6 +25,7 @@
 // the hash over a re-serialisation; the collector refuses it by name.
 
 import { createHash } from 'node:crypto';
+import { LineChunks } from './line-chunks.ts';
 import type { TapEvent } from './schema/v1.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -59,23 +60,10 @@ export function batchHeader(b: UnsealedBatch): Record<string, unknown> {
 
 /** Header and event lines as Buffers of about `chunkBytes`, cut at line ends. */
 function bodyChunks(b: UnsealedBatch, chunkBytes = 256 * 1024): Buffer[] {
-  const out: Buffer[] = [];
-  let buf = Buffer.allocUnsafe(chunkBytes);
-  let at = 0;
-  const put = (line: string) => {
-    // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    if (at + line.length * 3 + 1 > buf.length) {
-      if (at > 0) out.push(buf.subarray(0, at));
-      buf = Buffer.allocUnsafe(Math.max(chunkBytes, line.length * 3 + 1));
-      at = 0;
-    }
-    at += buf.write(line, at);
-    buf[at++] = 0x0a;
-  };
-  put(JSON.stringify(batchHeader(b)));
-  for (const e of b.events) put(JSON.stringify(e));
-  if (at > 0) out.push(buf.subarray(0, at));
-  return out;
+  const w = new LineChunks(chunkBytes);
+  w.put(JSON.stringify(batchHeader(b)), true);
+  for (const e of b.events) w.put(JSON.stringify(e), true);
+  return w.chunks();
 }
 
 function sha256(chunks: readonly Uint8Array[]): string {
