@@ -44,8 +44,37 @@ export interface DetectorMeta {
   window: number;
   units: number;
   hysteresis: HysteresisOptions;
+  /**
+   * Per feature, its normal reconstruction error: the mean (capped) squared
+   * error over the training windows, at least MIN_ERROR_SCALE. A window's
+   * score divides each feature's error by it (see windowError). Absent in
+   * models saved before it: every feature counts 1.
+   */
+  errorScale?: number[];
   training: { fromTs: number; toTs: number; rows: number; trainWindows: number; validationWindows: number; epochs: number; bestValLoss: number; backend: string; trainedAt: string };
 }
+
+/**
+ * Least normal error a feature is credited with. A feature the model
+ * reconstructs almost exactly (a constant response size) would otherwise make
+ * the smallest wobble in it huge; at 0.5 one capped spike still weighs at most
+ * twice what it would unscaled.
+ */
+export const MIN_ERROR_SCALE = 0.5;
+
+/**
+ * Bounds on the learnt threshold, in feature-units (scores are in units of
+ * each feature's own normal error, so these mean the same for every subject).
+ * Least: a window must be at least as unusual as one feature sitting 4 normal
+ * errors out (16 squared) for the whole window, a score of 16 / F. Most: one
+ * feature held at the cap (ERROR_CAP) for the whole window scores
+ * ERROR_CAP / F, and that is an incident whatever the tail fit says, so the
+ * threshold stays under 80% of it. From a 15-minute baseline the fit sees ~12
+ * validation windows and one unlucky one can put it out of reach: the demo's
+ * web had 5.8, and its error rate at 100% during an outage scored 3.6.
+ */
+export const LEAST_FEATURE_UNITS = 16;
+export const MOST_FEATURE_UNITS = 0.8 * ERROR_CAP;
 
 export interface FeatureShare { name: string; label: string; share: number }
 export interface WindowScore { ts: number; score: number; threshold: number; above: boolean; top: FeatureShare[] }
@@ -65,13 +94,14 @@ export class Detector {
     const scores = new Array<number>(s.rows.length).fill(NaN);
     const contributions: number[][] = new Array(s.rows.length).fill([]);
     const sides = this.meta.scaler.features.map((f) => f.side);
+    const weights = this.weights();
     for (let b = 0; b < ends.length; b += 4096) {
       const chunk = ends.slice(b, b + 4096);
       const { input, target } = windowTensors(x, chunk, W);
       const rec = reconstruct(this.model, input);
       input.dispose(); target.dispose();
       chunk.forEach((end, n) => {
-        const r = windowError(x, rec, n, end, W, sides);
+        const r = windowError(x, rec, n, end, W, sides, weights);
         scores[end] = r.score;
         contributions[end] = r.contrib;
       });
@@ -90,8 +120,13 @@ export class Detector {
     const x = applyScaler(this.meta.scaler, last);
     const { inp } = windowArrays(x, [W - 1], W);
     this.fw ??= forwardWeights(this.model, W);
-    const r = windowError(x, reconstructWindow(this.fw, inp), 0, W - 1, W, this.meta.scaler.features.map((f) => f.side));
+    const r = windowError(x, reconstructWindow(this.fw, inp), 0, W - 1, W, this.meta.scaler.features.map((f) => f.side), this.weights());
     return { ts: last.ts[W - 1], score: r.score, threshold: this.threshold, above: r.score > this.threshold, top: this.topFeatures(r.contrib) };
+  }
+
+  /** 1 / normal error per feature (all 1 for models without errorScale). */
+  private weights(): number[] {
+    return this.meta.errorScale?.map((e) => 1 / e) ?? this.meta.featureNames.map(() => 1);
   }
 
   /** Features ordered by their share of the error, keeping those that make up 70% of it (at most 3). */
@@ -114,7 +149,19 @@ export class Detector {
   }
 }
 
-function windowError(x: ScaledRows, rec: Float32Array, n: number, end: number, W: number, sides: Side[]): { score: number; contrib: number[] } {
+// A window's score: each element's squared reconstruction error (harmless
+// side of one-sided features zeroed) divided by that feature's normal error,
+// capped at ERROR_CAP so one p99 spike cannot alert alone, averaged over the
+// window's finite elements. The weights put every feature in units of its
+// own normal noise, and the cap applies in those units, so any one feature
+// held far out for a whole window scores ERROR_CAP / F, above the threshold's
+// upper bound whatever its own noise. Unweighted, a noisy feature set the
+// threshold for all: the demo's catalog has a bimodal p99 (1% of requests
+// take +120 ms, so a 10 s bucket's p99 flips between ~20 and ~120 ms), the
+// threshold learnt from it was 10.8, and a catalog outage (error rate 0.2% ->
+// 100%, p50, p99 and bytes out all moved) stayed under it. `contrib` is each
+// feature's weighted mean error (NaN when it had no finite value in the window).
+function windowError(x: ScaledRows, rec: Float32Array, n: number, end: number, W: number, sides: Side[], weights: number[]): { score: number; contrib: number[] } {
   const F = sides.length;
   const sum = new Array<number>(F).fill(0), cnt = new Array<number>(F).fill(0);
   for (let s = 0; s < W; s++) {
@@ -123,11 +170,11 @@ function windowError(x: ScaledRows, rec: Float32Array, n: number, end: number, W
       if (!Number.isFinite(row[j])) continue;
       let e = row[j] - rec[(n * W + s) * F + j];
       e = oneSided(e, sides[j]);
-      sum[j] += Math.min(ERROR_CAP, e * e); cnt[j]++;
+      sum[j] += Math.min(ERROR_CAP, weights[j] * e * e); cnt[j]++;
     }
   }
   const total = cnt.reduce((a, c) => a + c, 0);
-  return { score: total ? sum.reduce((a, v) => a + v, 0) / total : NaN, contrib: sum.map((v, j) => (cnt[j] ? v / cnt[j] : 0)) };
+  return { score: total ? sum.reduce((a, v) => a + v, 0) / total : NaN, contrib: sum.map((v, j) => (cnt[j] ? v / cnt[j] : NaN)) };
 }
 
 /** Validation rows: every fifth block, blocks of up to an hour, so validation spans the whole day. */
@@ -169,9 +216,16 @@ export async function trainDetector(train: Series, o: TrainOptions = {}): Promis
     },
   };
   const det = new Detector(model, meta);
+  // Normal error per feature, from the windows the model was fitted on.
+  const fitted = det.scoreSeries(train).contributions;
+  meta.errorScale = scaler.features.map((_, j) => {
+    const v = trainEnds.map((i) => fitted[i][j]).filter(Number.isFinite);
+    const mean = v.length ? v.reduce((a, c) => a + c, 0) / v.length : 1;
+    return Math.max(MIN_ERROR_SCALE, mean);
+  });
   // The threshold comes from windows the model was not fitted on (validation blocks).
   const { scores } = det.scoreSeries(train);
-  meta.threshold = potThreshold(valEnds.map((i) => scores[i]), { risk: o.risk ?? 1e-5 });
+  meta.threshold = potThreshold(valEnds.map((i) => scores[i]), { risk: o.risk ?? 1e-5, least: LEAST_FEATURE_UNITS / F, most: MOST_FEATURE_UNITS / F });
   return det;
 }
 

@@ -9,7 +9,12 @@
 // 3. Deseasonalise: subtract a robust centre per time-of-day bin (median per
 //    30-minute bin of the training data, smoothed around the clock) when the
 //    training data covers at least a day; otherwise one global median.
-// 4. Scale: divide by 1.4826 × MAD of the residuals and clip to ±CLIP.
+// 4. Scale: divide by 1.4826 × MAD of the residuals, never less than
+//    MIN_LOG_SPREAD for log columns, and clip to ±CLIP. The floor is the
+//    smallest change worth an alert: a very steady column (inventory's p50
+//    at 4.0-4.1 ms in the demo) has a MAD so small that a 0.7 ms shift was
+//    8 spreads and opened latency alerts no operator would act on (seen
+//    live during an unrelated outage).
 // 5. Time of day: the model also sees [sin, cos] of the time of day, but only
 //    when the training data covers a day. From a shorter baseline the model
 //    sees a narrow arc of the clock and nothing tells it what the rest means:
@@ -29,13 +34,18 @@ import { stepMs, type Series } from './series.ts';
 
 export const CLIP = 8;
 export const ONE_SIDED_CAP = 2;
+/** Least spread of a log column: one spread is at least a 5% change of the value. */
+export const MIN_LOG_SPREAD = 0.05;
 /**
- * Largest squared error one feature at one step may add to a window's score
- * (5 robust standard deviations). p99 latency has lone spikes in normal
- * traffic; capped, one spike moves a 12-step × 8-feature window by at most
- * 25/96 ≈ 0.26, while a sustained deviation still adds up over the window.
+ * Largest squared error one feature at one step may add to a window's score,
+ * in units of that feature's normal error (6 normal errors; in models saved
+ * before per-feature scaling, 6 robust standard deviations). p99 latency has
+ * lone spikes in normal traffic; capped, one spike moves a 4-step × 7-feature
+ * window (the live detector's) by at most 36/28 ≈ 1.3, under the least
+ * threshold of 16/7 ≈ 2.3, while a sustained deviation adds up over the
+ * window. It also bounds the threshold from above (see detector.ts).
  */
-export const ERROR_CAP = 25;
+export const ERROR_CAP = 36;
 const DAY = 86_400_000;
 const TOD_BINS = 48;
 
@@ -124,6 +134,7 @@ export function fitScaler(train: Series): Scaler {
     const rc = median(resid);
     let spread = 1.4826 * median(resid.map((r) => Math.abs(r - rc)));
     if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
+    if (log) spread = Math.max(spread, MIN_LOG_SPREAD);
     return { name, label: featureLabel(name), log, offset, centre, spread, side: ONE_SIDED[name] ?? 'both' };
   });
   return { version: 1, inputNames: [...train.names], features, timeOfDay: span >= DAY };

@@ -41,6 +41,19 @@ test('from few scores (a 15-minute baseline) the threshold is an exponential tai
   assert.deepEqual([tiny.method, Number(tiny.value.toFixed(2))], ['max-margin', 1.05], 'fewer than 5 excesses: highest × 1.5');
 });
 
+test('a least value raises a lower fitted threshold and keeps the fitted one in `learnt`; a higher fitted threshold is left alone; a most value lowers a higher one', () => {
+  const rng = seededRandom(10);
+  const scores = Array.from({ length: 24 }, () => 0.3 - 0.05 * Math.log(1 - rng.next()));
+  const fitted = potThreshold(scores, { risk: 1e-5 });
+  const raised = potThreshold(scores, { risk: 1e-5, least: 2 });
+  assert.ok(fitted.value < 2, `fitted ${fitted.value}`);
+  assert.deepEqual([raised.value, raised.learnt, raised.method], [2, fitted.value, fitted.method]);
+  const kept = potThreshold(scores, { risk: 1e-5, least: fitted.value / 2 });
+  assert.deepEqual(kept, fitted, 'no learnt field when the floor did not apply');
+  const lowered = potThreshold(scores, { risk: 1e-5, most: fitted.value / 2 });
+  assert.deepEqual([lowered.value, lowered.learnt], [fitted.value / 2, fitted.value], 'most lowers a higher fit');
+});
+
 test('hysteresis makes a flickering incident one alert and ignores a single spike and gaps', () => {
   const s = new Array(200).fill(0.1);
   s[10] = 5; // lone spike: openAfter 2 keeps it quiet

@@ -31,9 +31,22 @@ export interface Threshold {
   shape: number;
   scale: number;
   excesses: number;
+  /** The fitted value when `least` raised it or `most` lowered it (absent otherwise). */
+  learnt?: number;
 }
 
-export interface ThresholdOptions { risk?: number; initialQuantile?: number }
+export interface ThresholdOptions {
+  risk?: number;
+  initialQuantile?: number;
+  /**
+   * Lowest threshold allowed, whatever the fit says. A short, steady baseline
+   * (the live detector's first 15 minutes) gives a thin tail and a threshold
+   * barely above normal scores, which the next hour's ordinary drift crosses.
+   */
+  least?: number;
+  /** Highest threshold allowed: a window every detector must call an incident scores above it. */
+  most?: number;
+}
 
 export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -43,6 +56,12 @@ export function quantile(sorted: number[], q: number): number {
 }
 
 export function potThreshold(scores: number[], opts: ThresholdOptions = {}): Threshold {
+  const t = fitThreshold(scores, opts);
+  const value = Math.min(opts.most ?? Infinity, Math.max(opts.least ?? -Infinity, t.value));
+  return value === t.value ? t : { ...t, value, learnt: t.value };
+}
+
+function fitThreshold(scores: number[], opts: ThresholdOptions): Threshold {
   const risk = opts.risk ?? 1e-5;
   const s = scores.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) throw new Error('threshold: no finite scores to learn from');
