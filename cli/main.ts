@@ -8,6 +8,7 @@ import { parseFlags, UsageError } from './flags.ts';
 import { UP_FLAGS, runUp } from './up.ts';
 import { printStatus, STATUS_FLAGS } from './status.ts';
 import * as detectCli from '../models/detect-cli.ts';
+import { REPLAY_FLAGS, REPLAY_SUMMARY, runReplay } from './replay.ts';
 
 interface Command {
   summary: string;
@@ -51,6 +52,10 @@ const COMMANDS: Record<string, Command> = {
     run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),
   },
   detect: { summary: detectCli.summary, run: detectCli.run },
+  replay: {
+    summary: REPLAY_SUMMARY,
+    run: async (argv) => { await runReplay(parseFlags('replay', REPLAY_SUMMARY, argv, REPLAY_FLAGS)); },
+  },
 };
 
 function help(): string {

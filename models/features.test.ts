@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyScaler, CLIP, deriveColumns, fitScaler, ONE_SIDED_CAP } from './features.ts';
+import { applyScaler, CLIP, deriveColumns, fitScaler, MIN_LOG_SPREAD, ONE_SIDED_CAP } from './features.ts';
 import { seededRandom } from './random.ts';
 import type { Series } from './series.ts';
 
@@ -65,4 +65,21 @@ test('the model sees the time of day only when the baseline covers a day: a 20-m
   assert.ok(applyScaler(sc, later).tod.every(([a, b]) => a === 0 && b === 0), 'constant hours after the baseline');
   const { timeOfDay: _, ...saved } = sc; // a model saved before the flag existed
   assert.deepEqual(applyScaler(saved, later).tod, withClock);
+});
+
+test('an error rate that was zero all through training is far out at 50% and clearly out at 1%; a steady p50 needs more than a few percent to move one spread', () => {
+  const rng = seededRandom(6);
+  const ts: number[] = [], rows: number[][] = [];
+  for (let i = 0; i < 120; i++) {
+    ts.push(Date.UTC(2026, 0, 5) + i * 10_000);
+    rows.push([100 * Math.exp(0.03 * rng.normal()), 0, 4 * Math.exp(0.005 * rng.normal())]);
+  }
+  const train: Series = { ts, names: ['requests', 'error_rate', 'p50_ms'], rows };
+  const sc = fitScaler(train);
+  assert.equal(sc.features[2].spread, MIN_LOG_SPREAD, 'a p50 this steady gets the floor, not its own tiny MAD');
+  const probe: Series = { ts: ts.slice(0, 3), names: train.names, rows: [[100, 0.5, 4], [100, 0.01, 4], [100, 0, 4 * 1.07]] };
+  const x = applyScaler(sc, probe).values;
+  assert.ok(x[0][1] > 6, `50% errors: ${x[0][1]} spreads (was 0.4 with an offset of 1)`);
+  assert.ok(x[1][1] > 2, `1% errors: ${x[1][1]}`);
+  assert.ok(x[2][2] > 0.5 && x[2][2] < 2, `p50 +7%: ${x[2][2]} spreads`);
 });

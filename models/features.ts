@@ -34,6 +34,14 @@ import { stepMs, type Series } from './series.ts';
 
 export const CLIP = 8;
 export const ONE_SIDED_CAP = 2;
+/**
+ * log(x + c) offset of a column that was zero all through training (a
+ * service that never failed). It was 1, which put an error rate of 50%
+ * at log(1.5) = 0.4 spreads from normal: invisible. At 0.001 it is
+ * log(501) = 6.2 spreads, and a rate of 1% (one failure in a bucket of
+ * 100 requests) is log(11) = 2.4.
+ */
+export const ALWAYS_ZERO_OFFSET = 1e-3;
 /** Least spread of a log column: one spread is at least a 5% change of the value. */
 export const MIN_LOG_SPREAD = 0.05;
 /**
@@ -122,7 +130,8 @@ export function fitScaler(train: Series): Scaler {
     if (finite.length < 10) throw new Error(`feature ${name}: only ${finite.length} values in the training rows, need at least 10`);
     const log = finite.every((v) => v >= 0);
     const med = median(finite);
-    const offset = log ? (med > 0 ? med / 2 : Math.max(1e-9, Math.min(...finite.filter((v) => v > 0), 1))) : 0;
+    const positive = finite.filter((v) => v > 0);
+    const offset = !log ? 0 : med > 0 ? med / 2 : positive.length ? Math.max(1e-9, Math.min(...positive, 1)) : ALWAYS_ZERO_OFFSET;
     const tf = (v: number) => (log ? Math.log(v + offset) : v);
     const byBin: number[][] = Array.from({ length: bins }, () => []);
     col.forEach((v, i) => { if (Number.isFinite(v)) byBin[todBin(d.ts[i], bins)].push(tf(v)); });
