@@ -88,9 +88,13 @@ export class Detector {
 
   /** Score and per-feature contribution for every row of `s` (NaN for the first window − 1 rows). */
   scoreSeries(s: Series): { scores: number[]; contributions: number[][] } {
+    return this.scoreEnds(s, windowEnds(0, s.rows.length, this.meta.window, 1));
+  }
+
+  /** scoreSeries for the windows ending at `ends` only (NaN and [] elsewhere). */
+  scoreEnds(s: Series, ends: readonly number[]): { scores: number[]; contributions: number[][] } {
     const x = applyScaler(this.meta.scaler, s);
     const W = this.meta.window;
-    const ends = windowEnds(0, s.rows.length, W, 1);
     const scores = new Array<number>(s.rows.length).fill(NaN);
     const contributions: number[][] = new Array(s.rows.length).fill([]);
     const sides = this.meta.scaler.features.map((f) => f.side);
@@ -217,7 +221,7 @@ export async function trainDetector(train: Series, o: TrainOptions = {}): Promis
   };
   const det = new Detector(model, meta);
   // Normal error per feature, from the windows the model was fitted on.
-  const fitted = det.scoreSeries(train).contributions;
+  const fitted = det.scoreEnds(train, trainEnds).contributions;
   meta.errorScale = scaler.features.map((_, j) => {
     const v = trainEnds.map((i) => fitted[i][j]).filter(Number.isFinite);
     const mean = v.length ? v.reduce((a, c) => a + c, 0) / v.length : 1;
