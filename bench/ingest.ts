@@ -64,8 +64,13 @@ const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) /
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
 /** A child running a bench script through tsx, with a queue of the IPC messages it sent. */
+// MESHLENS_BENCH_CPU_PROF=<dir>: the backend processes (collector + store)
+// write V8 CPU profiles there, for chrome://inspect or `node --cpu-prof` tools.
+const profDir = process.env.MESHLENS_BENCH_CPU_PROF;
+
 function child(script: string, config: object) {
-  const proc: ChildProcess = fork(here(script), [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const prof = profDir && script.includes('backend') ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const proc: ChildProcess = fork(here(script), [JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const inbox: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   proc.on('message', (m) => { inbox.push(m as Record<string, unknown>); waiters.splice(0).forEach((w) => w()); });

@@ -118,9 +118,12 @@ export function decodeBatch(frame: Uint8Array): TapBatch {
       continue;
     }
     start = ends[i] + 1;
-    const ev = e as Record<string, unknown>;
-    const seq = ev !== null && typeof ev === 'object' && ev.seq !== undefined ? ` (seq ${String(ev.seq).slice(0, 32)})` : '';
-    for (const p of validateTap(e)) problems.push(`event ${i}${seq}: ${p}`);
+    const found = validateTap(e);
+    if (found.length > 0) {
+      const ev = e as Record<string, unknown>;
+      const seq = ev !== null && typeof ev === 'object' && ev.seq !== undefined ? ` (seq ${String(ev.seq).slice(0, 32)})` : '';
+      for (const p of found) problems.push(`event ${i}${seq}: ${p}`);
+    }
     events[i] = e as TapEvent;
   }
   if (problems.length > 0) throw malformed(listed(problems));
@@ -129,10 +132,11 @@ export function decodeBatch(frame: Uint8Array): TapBatch {
     schema: BATCH_SCHEMA, proxy: o.proxy as string, stream: o.stream as string, batch: o.batch as number,
     first_seq: o.first_seq as number, lost: o.lost as number, events, prev_hash: o.prev_hash as string, hash,
   };
-  events.forEach((e, i) => {
+  for (let i = 0; i < count; i++) {
+    const e = events[i];
     if (e.proxy !== b.proxy) problems.push(`event ${i} (seq ${e.seq}): proxy ${e.proxy} differs from the batch's ${b.proxy}`);
     if (e.seq !== b.first_seq + i) problems.push(`event ${i}: seq ${e.seq}, expected ${b.first_seq + i} (first_seq ${b.first_seq} + ${i})`);
-  });
+  }
   if (problems.length > 0) throw new IngestError('INGEST_ERR_SEQ', `${label}: ${listed(problems)}`);
   return b;
 }

@@ -182,25 +182,31 @@ const COMMON_SPEC = specOf(COMMON);
 const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMON, ...BY_KIND[k] })])) as Record<TapKind, Spec>;
 const isKind = oneOf(TAP_KINDS);
 
-/** Problems with one event, each "field: message"; empty when valid. */
-export function validateTap(e: unknown): string[] {
+const NO_PROBLEMS: readonly string[] = Object.freeze([]);
+
+/** Every problem with `e` as a tap ("field: what is wrong"); an empty (shared, frozen) array when there are none. */
+export function validateTap(e: unknown): readonly string[] {
   if (e === null || typeof e !== 'object' || Array.isArray(e)) return ['event must be an object'];
   const o = e as Record<string, unknown>;
-  const problems: string[] = [];
+  // NO_PROBLEMS is shared: the collector validates every tap it receives, and
+  // a fresh empty array per valid tap was garbage for nothing.
+  let problems: string[] | null = null;
   const spec = isKind(o.kind) ? COMMON_SPEC : KIND_SPECS[o.kind as TapKind];
-  for (const [field, check, required] of spec.checks) {
+  const checks = spec.checks;
+  for (let i = 0; i < checks.length; i++) {
+    const [field, check, required] = checks[i];
     const v = o[field];
     if (v === undefined) {
-      if (required) problems.push(`${field}: missing`);
+      if (required) (problems ??= []).push(`${field}: missing`);
       continue;
     }
     const p = check(v);
-    if (p) problems.push(`${field}: ${p}`);
+    if (p) (problems ??= []).push(`${field}: ${p}`);
   }
   for (const field in o) {
-    if (!Object.hasOwn(spec.fields, field)) problems.push(`${field}: unknown field`);
+    if (!Object.hasOwn(spec.fields, field)) (problems ??= []).push(`${field}: unknown field`);
   }
-  return problems;
+  return problems ?? NO_PROBLEMS;
 }
 
 export function isTap(e: unknown): e is TapEvent {
