@@ -43,6 +43,7 @@ export function rowToAlert(r: Record<string, unknown>): StoredAlert {
 export interface SeriesStateRow {
   bucket: number; service?: string; src_service?: string; dst_service?: string;
   requests: number; errors: number; latency: (number | null)[]; req_bytes: number; resp_bytes: number; retries: number;
+  denies: number;
 }
 
 /** A merged rollup row as numbers; the edge subject is "src→dst". Latency quantiles are [p50, p90, p99]. */
@@ -52,5 +53,6 @@ export function rowToRollup(r: SeriesStateRow): RollupRow {
     bucket: Number(r.bucket), subject: r.service ?? `${r.src_service}→${r.dst_service}`,
     requests: Number(r.requests), errors: Number(r.errors), p50_ms: q(0), p99_ms: q(2),
     req_bytes: Number(r.req_bytes), resp_bytes: Number(r.resp_bytes), retries: Number(r.retries),
+    denies: Number(r.denies),
   };
 }

@@ -49,3 +49,42 @@ test('chdb: the database-qualified single-node DDL that `meshlens schema` prints
     await chdb.drainPending();
   }
 });
+
+test('chdb: a store whose rollups predate the denies column gets it and new views on init; older rows read 0, newer ones count', async () => {
+  const dir = freshDir();
+  const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
+  // The schema as it was: today's, minus the added columns, with views that do not fill them.
+  const chdb = await import('chdb');
+  const session = new chdb.Session(dir);
+  try {
+    const statements = schemaStatements();
+    for (const sql of statements.filter((s) => !s.includes('MATERIALIZED VIEW'))) session.query(sql);
+    for (const t of ['rollup_service_10s', 'rollup_edge_10s']) session.query(`ALTER TABLE ${t} DROP COLUMN denies`);
+    for (const sql of statements.filter((s) => s.includes('MATERIALIZED VIEW'))) {
+      const old = sql.replace(",\n  sumState(toUInt64(decision = 'deny')) AS denies", '');
+      assert.notEqual(old, sql, 'the view SQL still has the lines this test removes');
+      session.query(old);
+    }
+    session.query(`INSERT INTO taps (proxy, stream, batch, seq, v, kind, ts, direction, conn_id, src_service, src_instance, src_addr, src_port,
+      dst_service, dst_instance, dst_addr, dst_port, status, latency_ms, decision) VALUES
+      ('cart-1', 'old', 0, 0, 1, 'l7.request', ${b0 + 1}, 'inbound', 'c9', 'web', 'web-1', '127.0.0.1', 1, 'cart', 'cart-1', '127.0.0.1', 2, 403, 1, 'deny')`);
+  } finally {
+    session.close();
+    await chdb.drainPending();
+  }
+  const s = createChdbStore({ dataDir: dir });
+  await s.init();
+  try {
+    const { sampleChain, sampleL7 } = await import('./sample-taps.ts');
+    const denied = sampleL7({ proxy: 'cart-1', ts: b0 + 10_001, direction: 'inbound', src_service: 'web', dst_service: 'cart', status: 403, decision: 'deny', decision_reason: 'no' });
+    for (const b of sampleChain('cart-1', 'new', [[denied]])) await s.writeBatch(b);
+    const rows = await s.rollupSeries('service', b0, b0 + 20_000);
+    assert.deepEqual(rows.map((r) => [r.bucket - b0, r.requests, r.denies]), [[0, 1, 0], [10_000, 1, 1]]);
+  } finally {
+    await s.close();
+  }
+  // A second init finds nothing to upgrade.
+  const again = createChdbStore({ dataDir: dir });
+  await again.init();
+  await again.close();
+});

@@ -8,7 +8,7 @@ import { alertToRow, rowToAlert, rowToRollup, type SeriesStateRow } from './aler
 import type { TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
-  dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, ROLLUP_BUCKET_MS, schemaStatements, TAP_FILTER_COLUMNS,
+  dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements, TAP_FILTER_COLUMNS,
   type Queries, type SchemaOptions, type SqlDialect, type StoreLayout, type TapFilterColumn,
 } from './sql.ts';
 import type {
@@ -99,7 +99,10 @@ export class SqlTapStore implements TapStore {
     const existing = await this.#run('reading the taps engine', () => this.#engine.rows<{ engine: string }>(
       "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'taps'", {}));
     this.#layout = dialect === 'modern' && existing[0]?.engine === 'MergeTree' ? 'token' : 'replacing';
-    for (const sql of schemaStatements({ ...this.#schema, dialect })) {
+    const cols = await this.#run('reading the rollup columns', () => this.#engine.rows<{ table: string; name: string }>(
+      "SELECT table, name FROM system.columns WHERE database = currentDatabase() AND table LIKE 'rollup_%'", {}));
+    const columnsOf = (t: string) => cols.filter((c) => c.table === t).map((c) => c.name);
+    for (const sql of [...rollupUpgradeStatements(columnsOf, { ...this.#schema, dialect }), ...schemaStatements({ ...this.#schema, dialect })]) {
       await this.#run(`creating schema (${sql.slice(0, 60).replace(/\s+/g, ' ')}…)`, () => this.#engine.exec(sql));
     }
     this.#dialect = dialect;

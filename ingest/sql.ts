@@ -114,10 +114,24 @@ const sqlDefault = (v: string | number) => (typeof v === 'number' ? String(v) : 
 const TAP_COLUMNS_DDL = '\n  ' + TAP_COLUMNS.map((c) =>
   `${c.name === 'end' ? '`end`' : c.name} ${c.type}${c.dflt === undefined ? '' : ` DEFAULT ${sqlDefault(c.dflt)}`}`).join(', ');
 
+/**
+ * Rollup columns added after the first release, with their types: a store
+ * created before them gets them by ALTER TABLE and its views are recreated
+ * (rollupUpgradeStatements). Rows aggregated before that read as 0.
+ *   denies   requests the inbound policy denied
+ * (Distinct connections per bucket, uniqState(conn_id), was tried as a
+ * model input and left out: see LIVE_FEATURES in models/rollup-series.ts;
+ * it would cost every insert a hash per tap for nothing read.)
+ */
+export const ROLLUP_ADDED_COLUMNS: readonly { name: string; type: string }[] = [
+  { name: 'denies', type: 'AggregateFunction(sum, UInt64)' },
+];
+
 const ROLLUP_STATS = `
   requests AggregateFunction(count), errors AggregateFunction(sum, UInt64),
   latency AggregateFunction(quantilesTDigest(${levels}), Float64),
-  req_bytes AggregateFunction(sum, UInt64), resp_bytes AggregateFunction(sum, UInt64), retries AggregateFunction(sum, UInt64)`;
+  req_bytes AggregateFunction(sum, UInt64), resp_bytes AggregateFunction(sum, UInt64), retries AggregateFunction(sum, UInt64),
+  ${ROLLUP_ADDED_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')}`;
 
 /** In rollups, the batch a row was aggregated from (see the header). */
 const BATCH_KEY = 'proxy, stream, batch';
@@ -202,7 +216,8 @@ const ROLLUP_STATES = `
   quantilesTDigestState(${levels})(latency_ms) AS latency,
   sumState(req_bytes) AS req_bytes,
   sumState(resp_bytes) AS resp_bytes,
-  sumState(toUInt64(retries)) AS retries`;
+  sumState(toUInt64(retries)) AS retries,
+  sumState(toUInt64(decision = 'deny')) AS denies`;
 
 const BUCKET = `intDiv(ts, ${ROLLUP_BUCKET_MS}) * ${ROLLUP_BUCKET_MS} AS bucket`;
 // The external service name is a constant of the schema, not input.
@@ -276,6 +291,28 @@ export function schemaStatements(opts: SchemaOptions & { dialect?: SqlDialect; d
   return [...TABLES.map((t) => createTableSql(t, o)), ...VIEWS.map((v) => createViewSql(v, o))];
 }
 
+/**
+ * Statements that bring a store created before ROLLUP_ADDED_COLUMNS up to
+ * date, given the columns each rollup table has: ADD COLUMN for what is
+ * missing, then the table's view dropped so that schemaStatements creates it
+ * again with the new SELECT. Empty when nothing is missing. Run before
+ * schemaStatements, while nothing is being written.
+ */
+export function rollupUpgradeStatements(columnsOf: (table: string) => readonly string[], opts: SchemaOptions & { dialect?: SqlDialect; database?: string } = {}): string[] {
+  const o: RenderOptions = { ...resolveSchemaOptions(opts), dialect: opts.dialect ?? 'modern' };
+  if (opts.database !== undefined) o.database = checkIdentifier('database', opts.database);
+  const out: string[] = [];
+  for (const v of VIEWS) {
+    const have = columnsOf(v.to);
+    if (have.length === 0) continue; // not created yet: schemaStatements makes it whole
+    const missing = ROLLUP_ADDED_COLUMNS.filter((c) => !have.includes(c.name));
+    if (missing.length === 0) continue;
+    for (const c of missing) out.push(`ALTER TABLE ${qualified(o, v.to)} ADD COLUMN ${c.name} ${c.type}`);
+    out.push(`DROP TABLE IF EXISTS ${qualified(o, v.name)}`);
+  }
+  return out;
+}
+
 /** The dedup token of one batch's rows in any table: proxy:stream:batch. */
 export function dedupToken(proxy: string, stream: string, batch: number): string {
   return `${proxy}:${stream}:${batch}`;
@@ -344,7 +381,8 @@ const windowWhere = 'bucket >= {from:UInt64} AND bucket < {until:UInt64}';
 const seriesSelect = `${statsSelect},
   sumMerge(req_bytes) AS req_bytes,
   sumMerge(resp_bytes) AS resp_bytes,
-  sumMerge(retries) AS retries`;
+  sumMerge(retries) AS retries,
+  sumMerge(denies) AS denies`;
 
 export function queries(dialect: SqlDialect, layout: StoreLayout): Queries {
   const d = layout;

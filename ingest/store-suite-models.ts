@@ -8,21 +8,23 @@ import { sampleChain, sampleL7 } from './sample-taps.ts';
 import type { StoredAlert, TapStore } from './store.ts';
 
 export function modelStoreTests(openStore: () => Promise<TapStore>): void {
-  test('rollupSeries returns one row per bucket and service, and per bucket and edge as "src→dst", with merged counts, latency, bytes and retries', async () => {
+  test('rollupSeries returns one row per bucket and service, and per bucket and edge as "src→dst", with merged counts, latency, bytes, retries and policy denies', async () => {
     const s = await openStore();
     const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
+    // Every fourth request denied.
     const inbound = Array.from({ length: 20 }, (_, i) => sampleL7({
       ts: b0 + (i < 10 ? i : 10_000 + i), direction: 'inbound', latency_ms: 10, status: i % 10 === 0 ? 503 : 200,
       req_bytes: 100, resp_bytes: 1000, retries: i % 5 === 0 ? 1 : 0,
+      ...(i % 4 === 0 ? { decision: 'deny', decision_reason: 'no' } : { decision: 'allow' }),
     }));
     const outbound = Array.from({ length: 4 }, (_, i) => sampleL7({ ts: b0 + i, direction: 'outbound', src_service: 'web', dst_service: 'cart', latency_ms: 20 }));
     // Two batches of one stream landing in the same bucket: their states merge.
     for (const b of sampleChain('cart-1', 's1', [inbound.slice(0, 5), inbound.slice(5)])) await s.writeBatch(b);
     for (const b of sampleChain('web-1', 's1', [outbound])) await s.writeBatch(b);
     const svc = await s.rollupSeries('service', b0, b0 + 20_000);
-    assert.deepEqual(svc.map((r) => [r.bucket, r.subject, r.requests, r.errors, r.req_bytes, r.resp_bytes, r.retries]), [
-      [b0, 'cart', 10, 1, 1000, 10_000, 2],
-      [b0 + 10_000, 'cart', 10, 1, 1000, 10_000, 2],
+    assert.deepEqual(svc.map((r) => [r.bucket, r.subject, r.requests, r.errors, r.req_bytes, r.resp_bytes, r.retries, r.denies]), [
+      [b0, 'cart', 10, 1, 1000, 10_000, 2, 3],
+      [b0 + 10_000, 'cart', 10, 1, 1000, 10_000, 2, 2],
     ]);
     assert.equal(svc[0].p50_ms, 10);
     assert.equal(svc[0].p99_ms, 10);

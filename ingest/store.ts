@@ -73,6 +73,8 @@ export interface RollupRow {
   req_bytes: number;
   resp_bytes: number;
   retries: number;
+  /** Requests the inbound policy denied. */
+  denies: number;
 }
 
 /** One state of an anomaly alert (models/ writes them); the store answers with each id's newest. */

@@ -61,8 +61,9 @@ const LABELS: Record<string, string> = {
   requests: 'request rate', error_rate: 'error rate', p50_ms: 'p50 latency', p99_ms: 'p99 latency',
   bytes_in_per_request: 'bytes in per request', bytes_out_per_request: 'bytes out per request',
   connections_per_request: 'active connections per request', retries_per_request: 'retries',
+  denies_per_request: 'policy denies',
 };
-const PER_REQUEST = ['bytes_in', 'bytes_out', 'connections', 'retries'];
+const PER_REQUEST = ['bytes_in', 'bytes_out', 'connections', 'retries', 'denies'];
 
 export interface ScaledFeature {
   name: string;

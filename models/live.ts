@@ -12,7 +12,7 @@ import type { TrainOptions } from './detector.ts';
 import { LiveAlerts } from './live-alerts.ts';
 import { installModel, loadLiveModels, modelVersion, subjectDir, type LiveModel } from './live-models.ts';
 import type { AlertRecord, AlertSink, LiveScope, RollupPoint, RollupSource } from './live-types.ts';
-import { BUCKET_MS, bySubject, historyStart, rollupSeries } from './rollup-series.ts';
+import { BUCKET_MS, bySubject, historyStart, rollupSeries, selectColumns } from './rollup-series.ts';
 import { sliceSeries } from './series.ts';
 import { trainInWorker } from './train-job.ts';
 
@@ -178,7 +178,7 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
       if (s.firstBucket === undefined || (s.lastBucket !== undefined && first - s.lastBucket > maxGapMs)) s.firstBucket = first;
       s.lastBucket = Math.max(s.lastBucket ?? 0, ...pts.map((p) => p.bucket));
       if (!s.model || !s.alerts) continue;
-      const series = rollupSeries(pts, from, until);
+      const series = selectColumns(rollupSeries(pts, from, until), s.model.det.meta.scaler.inputNames);
       const W = s.model.det.meta.window;
       for (let i = W - 1; i < series.ts.length; i++) {
         const ts = series.ts[i];

@@ -8,7 +8,13 @@
 import type { RollupPoint } from './live-types.ts';
 import type { Series } from './series.ts';
 
-export const LIVE_FEATURES = ['requests', 'error_rate', 'p50_ms', 'p99_ms', 'bytes_in', 'bytes_out', 'retries'] as const;
+// Distinct connections per bucket (uniq of conn_id) is not a live feature: with keep-alive pools it follows concurrency, i.e. rate ×
+// latency, so it only repeats latency, and on the caller's other edges too.
+// Replayed on the 09:05-10:06 demo run (meshlens replay) with it, the
+// payments latency fault also opened "active connections per request"
+// alerts on cart → inventory and web → catalog, and one false alarm opened
+// on web after the exfiltration fault; without it, none.
+export const LIVE_FEATURES = ['requests', 'error_rate', 'p50_ms', 'p99_ms', 'bytes_in', 'bytes_out', 'retries', 'denies'] as const;
 export const BUCKET_MS = 10_000;
 
 function row(p: RollupPoint): number[] {
@@ -16,7 +22,7 @@ function row(p: RollupPoint): number[] {
   return [
     r, r > 0 ? p.errors / r : NaN,
     r > 0 ? p.p50_ms : NaN, r > 0 ? p.p99_ms : NaN,
-    p.req_bytes, p.resp_bytes, p.retries,
+    p.req_bytes, p.resp_bytes, p.retries, p.denies,
   ];
 }
 
@@ -42,6 +48,20 @@ export function rollupSeries(points: readonly RollupPoint[], fromMs: number, unt
     if (Number.isInteger(i) && i >= 0 && i < n) rows[i] = row(p);
   }
   return { ts, names: [...LIVE_FEATURES], rows };
+}
+
+/**
+ * `s` with only the columns `names`, in that order: a model trained before
+ * a column was added (denies) scores the columns it knows.
+ */
+export function selectColumns(s: Series, names: readonly string[]): Series {
+  if (names.length === s.names.length && names.every((n, i) => n === s.names[i])) return s;
+  const idx = names.map((n) => {
+    const j = s.names.indexOf(n);
+    if (j < 0) throw new Error(`the model needs column ${n}, which the rollups do not have (${s.names.join(', ')})`);
+    return j;
+  });
+  return { ts: s.ts, names: [...names], rows: s.rows.map((r) => idx.map((j) => r[j])) };
 }
 
 /**
