@@ -93,3 +93,35 @@ test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for 
     await assert.rejects(sql(s), /Requested cluster 'nowhere' not found/, s);
   }
 });
+
+test('clickhouse-server: a store whose rollups predate the denies column gets it and new views on init (ALTER TABLE on 18.16); older rows read 0, newer ones count', async () => {
+  const database = `upgrade_${process.pid}`;
+  const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
+  await sql(`CREATE DATABASE IF NOT EXISTS ${database}`);
+  const statements = schemaStatements({ dialect: 'legacy', database });
+  for (const s of statements.filter((q) => !q.includes('MATERIALIZED VIEW'))) await sql(s);
+  for (const t of ['rollup_service_10s', 'rollup_edge_10s']) await sql(`ALTER TABLE ${database}.${t} DROP COLUMN denies`);
+  for (const s of statements.filter((q) => q.includes('MATERIALIZED VIEW'))) {
+    const old = s.replace(",\n  sumState(toUInt64(decision = 'deny')) AS denies", '');
+    assert.notEqual(old, s, 'the view SQL still has the line this test removes');
+    await sql(old);
+  }
+  const c = createClient({ url: server.url, log: { level: ClickHouseLogLevel.OFF } });
+  await c.command({ query: `INSERT INTO ${database}.taps (proxy, stream, batch, seq, v, kind, ts, direction, conn_id, src_service, src_instance, src_addr, src_port,
+    dst_service, dst_instance, dst_addr, dst_port, status, latency_ms, decision) VALUES
+    ('cart-1', 'old', 0, 0, 1, 'l7.request', ${b0 + 1}, 'inbound', 'c9', 'web', 'web-1', '127.0.0.1', 1, 'cart', 'cart-1', '127.0.0.1', 2, 403, 1, 'deny')` }).finally(() => c.close());
+  const s = createClickHouseStore({ url: server.url, database });
+  await s.init();
+  try {
+    const { sampleChain, sampleL7 } = await import('./sample-taps.ts');
+    const denied = sampleL7({ ts: b0 + 10_001, direction: 'inbound', src_service: 'web', dst_service: 'cart', status: 403, decision: 'deny', decision_reason: 'no' });
+    for (const b of sampleChain('cart-1', 'new', [[denied]])) await s.writeBatch(b);
+    const rows = await s.rollupSeries('service', b0, b0 + 20_000);
+    assert.deepEqual(rows.map((r) => [r.bucket - b0, r.requests, r.denies]), [[0, 1, 0], [10_000, 1, 1]]);
+  } finally {
+    await s.close();
+  }
+  const again = createClickHouseStore({ url: server.url, database });
+  await again.init(); // nothing left to upgrade: no error
+  await again.close();
+});
