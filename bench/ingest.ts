@@ -1,4 +1,4 @@
-// npm run bench:ingest [-- --taps N --producers N --batch N --partitions N --backends chdb,clickhouse --group-mb N --group-linger-ms N --quick]
+// npm run bench:ingest [-- --taps N --producers N --batch N --partitions N --backends chdb,clickhouse --group-mb N --group-linger-ms N --rounds N --quick]
 //
 // Synthetic taps from N producer processes (./ingest-producer.ts: sidecars
 // publishing sealed batches as KafkaPublisher does) through Kafka (the
@@ -21,10 +21,10 @@ import { startBenchKafka } from './kafka-cluster.ts';
 import type { BackendConfig } from './ingest-backend.ts';
 import type { ProducerConfig } from './ingest-producer.ts';
 
-interface Flags { taps: number; producers: number; batch: number; partitions: number; sidecars: number; backends: ('chdb' | 'clickhouse')[]; groupMb: number; lingerMs: number | undefined }
+interface Flags { rounds: number; taps: number; producers: number; batch: number; partitions: number; sidecars: number; backends: ('chdb' | 'clickhouse')[]; groupMb: number; lingerMs: number | undefined }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, backends: ['chdb', 'clickhouse'], groupMb: 16, lingerMs: undefined };
+  const f: Flags = { rounds: 1, taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, backends: ['chdb', 'clickhouse'], groupMb: 16, lingerMs: undefined };
   const problems: string[] = [];
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -35,6 +35,7 @@ function parseFlags(argv: string[]): Flags {
     const a = argv[i];
     switch (a) {
       case '--quick': f.taps = 200_000; break;
+      case '--rounds': f.rounds = int(a, argv[++i], 1); break;
       case '--taps': f.taps = int(a, argv[++i], 1_000); break;
       case '--producers': f.producers = int(a, argv[++i], 1); break;
       case '--batch': f.batch = int(a, argv[++i], 1); break;
@@ -67,9 +68,12 @@ const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 // MESHLENS_BENCH_CPU_PROF=<dir>: the backend processes (collector + store)
 // write V8 CPU profiles there, for chrome://inspect or `node --cpu-prof` tools.
 const profDir = process.env.MESHLENS_BENCH_CPU_PROF;
+// MESHLENS_BENCH_BACKEND_FLAGS="--flag …": extra node flags for the backend processes (experiments).
+const backendFlags = (process.env.MESHLENS_BENCH_BACKEND_FLAGS ?? '').split(' ').filter(Boolean);
 
 function child(script: string, config: object) {
-  const prof = profDir && script.includes('backend') ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const backend = script.includes('backend');
+  const prof = [...(backend ? backendFlags : []), ...(profDir && backend ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
   const proc: ChildProcess = fork(here(script), [JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const inbox: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
@@ -111,10 +115,10 @@ async function startProducers(topic: string, brokers: string[]) {
 }
 
 /** Raw Kafka: the producers' records consumed by a bare kafkajs consumer group member. */
-async function rawKafka(brokers: string[]) {
-  const topic = 'bench.raw';
+async function rawKafka(brokers: string[], round: number) {
+  const topic = `bench.raw.r${round}`;
   const consumer = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.ERROR }).consumer({
-    groupId: 'bench-raw', maxWaitTimeInMs: 100, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024,
+    groupId: `bench-raw-r${round}`, maxWaitTimeInMs: 100, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024,
   });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -149,8 +153,8 @@ async function rawKafka(brokers: string[]) {
 interface E2e { cpuMs: number; serverCpuMs: number | null; stored: number; counters: Record<string, number> }
 interface Raw { taps: number; rowsPerInsert: number; wallMs: number; cpuMs: number; serverCpuMs: number | null }
 
-async function backend(name: 'chdb' | 'clickhouse', brokers: string[]) {
-  const topic = `bench.e2e.${name}`;
+async function backend(name: 'chdb' | 'clickhouse', brokers: string[], round: number) {
+  const topic = `bench.e2e.${name}.r${round}`;
   const producers = await startProducers(topic, brokers);
   const b = child('./ingest-backend.ts', {
     backend: name, brokers, topic, taps: Math.ceil(flags.taps / flags.producers) * flags.producers,
@@ -170,31 +174,56 @@ async function backend(name: 'chdb' | 'clickhouse', brokers: string[]) {
 }
 
 const started = new Date();
-const kafka = await startBenchKafka(['bench.raw', ...flags.backends.map((b) => `bench.e2e.${b}`)], flags.partitions);
+// Each round measures raw Kafka, then each backend end to end and its raw
+// inserts, side by side on fresh topics; with --rounds N the table gives
+// every round and the median of each column (ratios are per round, then
+// the median: this machine is shared and one run's noise moves both peers).
+const rounds = Array.from({ length: flags.rounds }, (_, i) => i);
+const kafka = await startBenchKafka(rounds.flatMap((r) => [`bench.raw.r${r}`, ...flags.backends.map((b) => `bench.e2e.${b}.r${r}`)]), flags.partitions);
 try {
-  log(`${flags.taps} taps, ${flags.producers} producers x ${flags.sidecars} sidecars, batches of ${flags.batch}, ${flags.partitions} partitions`);
-  const rk = await rawKafka(kafka.brokers);
-  const kRate = rk.taps / (rk.wallMs / 1000);
-  log(`raw kafka: ${Math.round(kRate)} taps/s`);
-  const results = [];
-  for (const name of flags.backends) results.push(await backend(name, kafka.brokers));
-
-  const perM = (ms: number | null, taps: number) => (ms === null ? '-' : (ms / 1000 / (taps / 1e6)).toFixed(1));
-  const k = (n: number) => `${Math.round(n / 1000)}k`;
-  const lines = [
-    `meshlens ingest bench, ${started.toISOString()}, node ${process.version}, ${flags.taps} taps in batches of ${flags.batch}, ${flags.producers} producers, ${flags.partitions} partitions`,
-    `(taps/s wall clock; CPU in CPU-seconds per million taps; tap JSON ${Math.round(rk.jsonBytesPerTap)} B)`,
-    '',
-    '| backend | end to end taps/s | raw Kafka taps/s | raw ClickHouse taps/s | e2e / min(raw) | collector CPU s/M | server CPU s/M | raw insert CPU s/M (client + server) | producers CPU s/M | rows/insert | stored |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  for (const r of results) {
-    const e2eRate = r.taps / (r.wallMs / 1000);
-    const chRate = r.raw.taps / (r.raw.wallMs / 1000);
-    const rawCpu = r.raw.cpuMs + (r.raw.serverCpuMs ?? 0);
-    lines.push(`| ${r.name} | ${k(e2eRate)} | ${k(kRate)} | ${k(chRate)} | ${(e2eRate / Math.min(kRate, chRate)).toFixed(2)} | ${perM(r.e2e.cpuMs, r.taps)} | ${perM(r.e2e.serverCpuMs, r.taps)} | ${perM(rawCpu, r.raw.taps)} | ${perM(r.producerCpuMs, r.taps)} | ${Math.round(r.e2e.counters.events_written / r.e2e.counters.groups)} | ${r.e2e.stored === r.taps ? 'all, once' : `${r.e2e.stored} of ${r.taps}!`} |`);
+  log(`${flags.taps} taps, ${flags.producers} producers x ${flags.sidecars} sidecars, batches of ${flags.batch}, ${flags.partitions} partitions, ${flags.rounds} round(s)`);
+  const perM = (ms: number | null, taps: number) => (ms === null ? NaN : ms / 1000 / (taps / 1e6));
+  const rows: { name: string; cells: number[]; stored: boolean }[] = [];
+  const rawKafkaCpu: [number, number][] = [];
+  let jsonBytes = 0;
+  for (const round of rounds) {
+    const rk = await rawKafka(kafka.brokers, round);
+    const kRate = rk.taps / (rk.wallMs / 1000);
+    jsonBytes = rk.jsonBytesPerTap;
+    rawKafkaCpu.push([perM(rk.consumerCpuMs, rk.taps), perM(rk.producerCpuMs, rk.taps)]);
+    log(`round ${round + 1}: raw kafka: ${Math.round(kRate)} taps/s`);
+    for (const name of flags.backends) {
+      const r = await backend(name, kafka.brokers, round);
+      const e2eRate = r.taps / (r.wallMs / 1000);
+      const chRate = r.raw.taps / (r.raw.wallMs / 1000);
+      rows.push({
+        name, stored: r.e2e.stored === r.taps,
+        cells: [e2eRate, kRate, chRate, e2eRate / Math.min(kRate, chRate), perM(r.e2e.cpuMs, r.taps), perM(r.e2e.serverCpuMs, r.taps),
+          perM(r.raw.cpuMs + (r.raw.serverCpuMs ?? 0), r.raw.taps), perM(r.producerCpuMs, r.taps), r.e2e.counters.events_written / r.e2e.counters.groups],
+      });
+      if (!rows[rows.length - 1].stored) log(`${name}: stored ${r.e2e.stored} of ${r.taps} taps!`);
+    }
   }
-  lines.push('', `raw Kafka: consumer CPU ${perM(rk.consumerCpuMs, rk.taps)} s/M, producers CPU ${perM(rk.producerCpuMs, rk.taps)} s/M`);
+  const median = (xs: number[]) => { const v = xs.filter(Number.isFinite).sort((a, b) => a - b); return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
+  const k = (n: number) => `${Math.round(n / 1000)}k`;
+  const cpu = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+  const show = (c: number[]) => [k(c[0]), k(c[1]), k(c[2]), c[3].toFixed(2), cpu(c[4]), cpu(c[5]), cpu(c[6]), cpu(c[7]), String(Math.round(c[8]))];
+  const lines = [
+    `meshlens ingest bench, ${started.toISOString()}, node ${process.version}, ${flags.taps} taps in batches of ${flags.batch}, ${flags.producers} producers, ${flags.partitions} partitions, ${flags.rounds} round(s)`,
+    `(taps/s wall clock; CPU in CPU-seconds per million taps; tap JSON ${Math.round(jsonBytes)} B)`,
+    '',
+    '| backend | round | end to end taps/s | raw Kafka taps/s | raw ClickHouse taps/s | e2e / min(raw) | collector CPU s/M | server CPU s/M | raw insert CPU s/M (client + server) | producers CPU s/M | rows/insert | stored |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const name of flags.backends) {
+    const mine = rows.filter((r) => r.name === name);
+    mine.forEach((r, i) => lines.push(`| ${name} | ${i + 1} | ${show(r.cells).join(' | ')} | ${r.stored ? 'all, once' : 'NOT ALL'} |`));
+    if (mine.length > 1) {
+      const med = mine[0].cells.map((_, j) => median(mine.map((r) => r.cells[j])));
+      lines.push(`| **${name}** | **median** | ${show(med).map((x) => `**${x}**`).join(' | ')} | ${mine.every((r) => r.stored) ? 'all, once' : 'NOT ALL'} |`);
+    }
+  }
+  lines.push('', `raw Kafka: consumer CPU ${cpu(median(rawKafkaCpu.map((x) => x[0])))} s/M, producers CPU ${cpu(median(rawKafkaCpu.map((x) => x[1])))} s/M (median of rounds)`);
   process.stdout.write(lines.join('\n') + '\n');
 } finally {
   await kafka.stop();
