@@ -60,11 +60,13 @@ test('a replay over stored history trains after the warm-up and reports one aler
   }
 });
 
-test('replay refuses a missing --from, an unreadable time and a warm-up under 14 minutes, naming each flag', async () => {
-  await assert.rejects(runReplay(flags('--until', 'yesterday', '--model-warmup-min', '5')), (e: unknown) => {
+test('replay refuses a missing --from, an unreadable time, a warm-up under 14 minutes and a data directory that does not exist, naming each flag', async () => {
+  const argv = ['--until', 'yesterday', '--model-warmup-min', '5', '--data-dir', join(dir, 'nowhere')];
+  await assert.rejects(runReplay(parseFlags('replay', '', argv, REPLAY_FLAGS, {})), (e: unknown) => {
     assert.ok(e instanceof UsageError);
     assert.deepEqual(e.problems, [
       '--from: required', '--until: "yesterday" is neither an ISO time nor epoch milliseconds', '--model-warmup-min: at least 14 (minutes), got 5',
+      `--data-dir: ${join(dir, 'nowhere')} does not exist (replay reads a stored run)`,
     ]);
     return true;
   });

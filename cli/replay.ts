@@ -6,6 +6,7 @@
 // have made of last night's incident with this build's models?" in minutes,
 // without waiting for the incident to happen again.
 
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,8 @@ export async function runReplay(f: FlagValues, out: (line: string) => void = con
   if (from >= until) problems.push(`--until: must be after --from`);
   const warmup = Number(f['model-warmup-min']);
   if (!(warmup >= 14)) problems.push(`--model-warmup-min: at least 14 (minutes), got ${f['model-warmup-min']}`);
+  // Replaying an empty store would say nothing, quietly: a missing directory is a mistake.
+  if (f.store === 'chdb' && !existsSync(String(f['data-dir']))) problems.push(`--data-dir: ${f['data-dir']} does not exist (replay reads a stored run)`);
   requireValid('replay', problems);
 
   const { store, describe } = await openStore(f);
