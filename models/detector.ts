@@ -228,7 +228,7 @@ export async function trainDetector(train: Series, o: TrainOptions = {}): Promis
     return Math.max(MIN_ERROR_SCALE, mean);
   });
   // The threshold comes from windows the model was not fitted on (validation blocks).
-  const { scores } = det.scoreSeries(train);
+  const { scores } = det.scoreEnds(train, valEnds);
   meta.threshold = potThreshold(valEnds.map((i) => scores[i]), { risk: o.risk ?? 1e-5, least: LEAST_FEATURE_UNITS / F, most: MOST_FEATURE_UNITS / F });
   return det;
 }
