@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLiveDetector, type AlertRecord } from '../models/index.ts';
 import type { FlagSpec, FlagValues } from './flags.ts';
+import { MODEL_TIMING_FLAGS, modelTiming, modelTimingProblems } from './models.ts';
 import { openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 
 export const REPLAY_SUMMARY = 'Replay the live anomaly detector over stored rollups on a simulated clock and print its trainings and alerts.';
@@ -20,8 +21,7 @@ export const REPLAY_FLAGS: FlagSpec[] = [
   ...STORE_FLAGS,
   { name: 'from', type: 'string', help: 'simulated start: ISO time or epoch ms (the detector starts then, with no models)' },
   { name: 'until', type: 'string', help: 'simulated end: ISO time or epoch ms (default: now)' },
-  { name: 'model-warmup-min', type: 'int', default: 20, help: 'minutes of history a subject needs before its first model' },
-  { name: 'retrain-every-min', type: 'int', default: 360, help: 'minutes between retraining runs of each model' },
+  ...MODEL_TIMING_FLAGS,
   { name: 'model-dir', type: 'string', help: 'keep the trained models here (default: a temporary directory, removed at the end)' },
 ];
 
@@ -40,8 +40,7 @@ export async function runReplay(f: FlagValues, out: (line: string) => void = con
   const from = parseTime('from', f.from as string | undefined, problems);
   const until = f.until === undefined ? Date.now() : parseTime('until', String(f.until), problems);
   if (from >= until) problems.push(`--until: must be after --from`);
-  const warmup = Number(f['model-warmup-min']);
-  if (!(warmup >= 14)) problems.push(`--model-warmup-min: at least 14 (minutes), got ${f['model-warmup-min']}`);
+  problems.push(...modelTimingProblems(f));
   // Replaying an empty store would say nothing, quietly: a missing directory is a mistake.
   if (f.store === 'chdb' && !existsSync(String(f['data-dir']))) problems.push(`--data-dir: ${f['data-dir']} does not exist (replay reads a stored run)`);
   requireValid('replay', problems);
@@ -57,9 +56,7 @@ export async function runReplay(f: FlagValues, out: (line: string) => void = con
       source: { series: (scope, a, b) => store.rollupSeries(scope, a, b) },
       sink: { write: async (a) => { if (a.state === 'resolved') result.resolved.push(a); else if (a.updated_at === a.opened_at) result.opened.push(a); } },
       modelDir, now: () => t, tickMs: 0,
-      trainAfterMs: warmup * 60_000,
-      retrainEveryMs: Number(f['retrain-every-min']) * 60_000,
-      minHistoryRows: Math.floor(warmup * 6 * 0.8),
+      ...modelTiming(f),
       log: (line) => { if (!line.startsWith('models: loaded')) out(`${stamp()} ${line}`); },
     });
     // Training finishes before the clock moves on: the replay shows what the

@@ -284,10 +284,18 @@ export function createViewSql(v: ViewDef, o: RenderOptions): string {
 ${v.select(o.dialect, qualified(o, 'taps' + s))}`;
 }
 
-/** Single-node CREATE statements in dependency order; each is safe to run on every start. */
-export function schemaStatements(opts: SchemaOptions & { dialect?: SqlDialect; database?: string } = {}): string[] {
+export type SingleNodeOptions = SchemaOptions & { dialect?: SqlDialect; database?: string };
+
+/** How single-node statements are rendered (schemaStatements, rollupUpgradeStatements). */
+function singleNode(opts: SingleNodeOptions): RenderOptions {
   const o: RenderOptions = { ...resolveSchemaOptions(opts), dialect: opts.dialect ?? 'modern' };
   if (opts.database !== undefined) o.database = checkIdentifier('database', opts.database);
+  return o;
+}
+
+/** Single-node CREATE statements in dependency order; each is safe to run on every start. */
+export function schemaStatements(opts: SingleNodeOptions = {}): string[] {
+  const o = singleNode(opts);
   return [...TABLES.map((t) => createTableSql(t, o)), ...VIEWS.map((v) => createViewSql(v, o))];
 }
 
@@ -298,9 +306,8 @@ export function schemaStatements(opts: SchemaOptions & { dialect?: SqlDialect; d
  * again with the new SELECT. Empty when nothing is missing. Run before
  * schemaStatements, while nothing is being written.
  */
-export function rollupUpgradeStatements(columnsOf: (table: string) => readonly string[], opts: SchemaOptions & { dialect?: SqlDialect; database?: string } = {}): string[] {
-  const o: RenderOptions = { ...resolveSchemaOptions(opts), dialect: opts.dialect ?? 'modern' };
-  if (opts.database !== undefined) o.database = checkIdentifier('database', opts.database);
+export function rollupUpgradeStatements(columnsOf: (table: string) => readonly string[], opts: SingleNodeOptions = {}): string[] {
+  const o = singleNode(opts);
   const out: string[] = [];
   for (const v of VIEWS) {
     const have = columnsOf(v.to);

@@ -8,8 +8,9 @@
 import type { RollupPoint } from './live-types.ts';
 import type { Series } from './series.ts';
 
-// Distinct connections per bucket (uniq of conn_id) is not a live feature: with keep-alive pools it follows concurrency, i.e. rate ×
-// latency, so it only repeats latency, and on the caller's other edges too.
+// Distinct connections per bucket (uniq of conn_id) is not a live feature:
+// with keep-alive pools it follows concurrency, i.e. rate × latency, so it
+// only repeats latency, and on the caller's other edges too.
 // Replayed on the 09:05-10:06 demo run (meshlens replay) with it, the
 // payments latency fault also opened "active connections per request"
 // alerts on cart → inventory and web → catalog, and one false alarm opened
