@@ -17,6 +17,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { useTapsGzip } from '../ingest/index.ts';
 import { startBenchKafka } from './kafka-cluster.ts';
 import type { BackendConfig } from './ingest-backend.ts';
 import type { ProducerConfig } from './ingest-producer.ts';
@@ -60,6 +61,8 @@ function parseFlags(argv: string[]): Flags {
 }
 
 const flags = parseFlags(process.argv.slice(2));
+// The raw Kafka consumer inflates as the collector does (../ingest/bus/kafka-gzip.ts).
+useTapsGzip();
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);

@@ -50,6 +50,26 @@ export interface TapBatch {
 
 export type UnsealedBatch = Omit<TapBatch, 'hash' | 'schema'>;
 
+/**
+ * A decoded batch whose events are already encoded as `taps` rows
+ * (toRowBatch, ./tap-row.ts): the header and hash as in TapBatch, the
+ * event count, and the rows. The collector keeps this form from decoding
+ * to the store write, so the event objects of a whole group (tens of
+ * thousands of taps waiting for one INSERT) are never alive at once; see
+ * ./collector.ts for what that saved.
+ */
+export interface RowBatch extends Omit<TapBatch, 'events'> {
+  count: number;
+  /** TabSeparated rows of TAP_INSERT_COLUMNS, one line per event. */
+  rows: Buffer[];
+}
+
+/** A batch as the store and the chain take it: with its events, or with them encoded. */
+export type StorableBatch = TapBatch | RowBatch;
+
+/** Events in a batch of either form. */
+export const eventCount = (b: StorableBatch): number => ('rows' in b ? b.count : b.events.length);
+
 /** The header line's object, fields in wire order. */
 export function batchHeader(b: UnsealedBatch): Record<string, unknown> {
   return {

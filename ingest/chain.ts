@@ -37,7 +37,7 @@
 // Every rejection names proxy, stream, batch and what was expected. The head
 // only moves by advance(), after the batch is stored.
 
-import { GENESIS_HASH, type TapBatch } from './batch.ts';
+import { eventCount, GENESIS_HASH, type StorableBatch } from './batch.ts';
 import { IngestError } from './errors.ts';
 import type { ChainHead } from './store.ts';
 
@@ -75,7 +75,7 @@ export class ChainVerifier {
    * Judges a decoded batch (decodeBatch: its bytes hash to its `hash`);
    * throws IngestError INGEST_ERR_CHAIN when it breaks the chain.
    */
-  check(b: TapBatch): ChainVerdict {
+  check(b: StorableBatch): ChainVerdict {
     const where = `batch ${b.batch} of ${b.proxy}/${b.stream}`;
     const fail = (what: string) => new IngestError('INGEST_ERR_CHAIN', `${where}: ${what}`);
     const head = this.#heads.get(key(b.proxy, b.stream));
@@ -115,12 +115,12 @@ export class ChainVerifier {
    * is stored (or about to be, in the same write as the batches judged
    * against it). Returns how to put the head back if that write fails.
    */
-  advance(b: TapBatch): () => void {
+  advance(b: StorableBatch): () => void {
     const k = key(b.proxy, b.stream);
     const before = this.#heads.get(k);
     this.#heads.set(k, {
       proxy: b.proxy, stream: b.stream, batch: b.batch, hash: b.hash,
-      last_seq: b.first_seq + b.events.length - 1, lost: b.lost,
+      last_seq: b.first_seq + eventCount(b) - 1, lost: b.lost,
     });
     return () => {
       if (before) this.#heads.set(k, before);

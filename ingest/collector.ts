@@ -21,11 +21,13 @@
 // the missing seqs are recorded as tap loss (reason 'sequence_gap') and the
 // chain re-anchors at the batch that arrived.
 
-import type { TapBatch } from './batch.ts';
+import type { RowBatch } from './batch.ts';
 import { decodeBatch } from './batch-check.ts';
 import { ChainVerifier, type ChainOptions, type ChainVerdict } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
 import type { TapStore } from './store.ts';
+import { LineChunks } from './line-chunks.ts';
+import { toRowBatch } from './tap-row.ts';
 
 export type CollectorResult =
   | { ok: true; duplicate: boolean; events: number }
@@ -112,14 +114,22 @@ export class Collector {
    */
   async acceptMany(frames: readonly Uint8Array[]): Promise<CollectorResult[]> {
     const results: CollectorResult[] = new Array(frames.length);
-    const checked: { i: number; batch: TapBatch }[] = [];
+    const checked: { i: number; batch: RowBatch }[] = [];
+    // Each batch's events become rows as soon as they are decoded, and the
+    // event objects die young: a group holds tens of thousands of taps
+    // until its INSERT, and holding them as objects made the garbage
+    // collector copy them out of the young generation (measured, 100k
+    // taps: decode + encode 11-12 µs per tap holding all of them, 8 µs
+    // encoding each batch at once).
+    // (Rows take fewer bytes than their JSON, so a small group fits one chunk.)
+    const rows = new LineChunks(Math.min(1 << 20, frames.reduce((n, f) => n + f.byteLength, 0)));
     for (let i = 0; i < frames.length; i++) {
       if (this.#closed) {
         results[i] = this.refuse(new IngestError('INGEST_ERR_CLOSED', 'collector is closed'));
         continue;
       }
       try {
-        checked.push({ i, batch: decodeBatch(frames[i]) });
+        checked.push({ i, batch: toRowBatch(decodeBatch(frames[i]), rows) });
       } catch (e) {
         results[i] = this.refuse(asIngestError(e, 'collector: checking batch'));
       }
@@ -138,8 +148,8 @@ export class Collector {
     return results;
   }
 
-  async #acceptInOrder(group: TapBatch[]): Promise<CollectorResult[]> {
-    const where = (b: TapBatch) => `collector: batch ${b.batch} of ${b.proxy}/${b.stream}`;
+  async #acceptInOrder(group: RowBatch[]): Promise<CollectorResult[]> {
+    const where = (b: RowBatch) => `collector: batch ${b.batch} of ${b.proxy}/${b.stream}`;
     let chain: ChainVerifier;
     try {
       chain = await this.#verifier();
@@ -148,7 +158,7 @@ export class Collector {
     }
     const verdicts: (ChainVerdict | IngestError)[] = [];
     const undo: (() => void)[] = [];
-    const fresh: TapBatch[] = [];
+    const fresh: RowBatch[] = [];
     const losses: Parameters<TapStore['recordLoss']>[0][] = [];
     for (const b of group) {
       let verdict: ChainVerdict;
@@ -185,15 +195,15 @@ export class Collector {
       if (v.kind === 'duplicate') {
         this.#counters.batches_duplicate++;
         if (v.stale) this.#counters.batches_stale++;
-        return { ok: true, duplicate: true, events: b.events.length };
+        return { ok: true, duplicate: true, events: b.count };
       }
       if (v.gap) {
         this.#counters.batches_after_gap++;
         this.#counters.events_gap_lost += v.gap.count;
       }
       this.#counters.batches_accepted++;
-      this.#counters.events_written += b.events.length;
-      return { ok: true, duplicate: false, events: b.events.length };
+      this.#counters.events_written += b.count;
+      return { ok: true, duplicate: false, events: b.count };
     });
   }
 

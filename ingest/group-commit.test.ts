@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { encodeBatch, type TapBatch } from './batch.ts';
+import { encodeBatch, type StorableBatch } from './batch.ts';
 import { createChdbStore } from './chdb-store.ts';
 import { Collector } from './collector.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -29,7 +29,7 @@ function recording(writes: number[], gate?: { wait: Promise<void> | null }): Tap
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
     rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
-    writeBatches: async (bs: readonly TapBatch[]) => {
+    writeBatches: async (bs: readonly StorableBatch[]) => {
       writes.push(bs.length);
       if (gate?.wait) await gate.wait;
       return store.writeBatches(bs);

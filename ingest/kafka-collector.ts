@@ -32,6 +32,7 @@
 // have advanced its streams.
 
 import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
+import { useTapsGzip } from './bus/kafka-gzip.ts';
 import { DEFAULT_TAPS_TOPIC, ensureTopic, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';
 import { Collector, type CollectorCounters, type CollectorResult } from './collector.ts';
 import { IngestError } from './errors.ts';
@@ -110,6 +111,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   const c = { records: 0, rebalances: 0, partitions: [] as number[] };
 
   if (opts.createPartitions !== false) await ensureTopic(opts.brokers, topic, opts.createPartitions ?? DEFAULT_TAPS_PARTITIONS, log);
+  useTapsGzip(); // one-buffer inflate (./bus/kafka-gzip.ts)
   const kafka = new Kafka({
     brokers: opts.brokers, clientId: opts.clientId ?? 'meshlens-collector',
     logLevel: logLevel.WARN,

@@ -10,6 +10,8 @@ export class LineChunks {
   readonly #out: Buffer[] = [];
   #buf: Buffer;
   #at = 0;
+  /** Where the bytes not yet cut begin in #buf. */
+  #from = 0;
 
   constructor(chunkBytes: number) {
     this.#chunkBytes = chunkBytes;
@@ -21,9 +23,10 @@ export class LineChunks {
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
     const worst = text.length * 3 + (newline ? 1 : 0);
     if (this.#at + worst > this.#buf.length) {
-      if (this.#at > 0) this.#out.push(this.#buf.subarray(0, this.#at));
+      if (this.#at > this.#from) this.#out.push(this.#buf.subarray(this.#from, this.#at));
       this.#buf = Buffer.allocUnsafe(Math.max(this.#chunkBytes, worst));
       this.#at = 0;
+      this.#from = 0;
     }
     this.#at += this.#buf.write(text, this.#at);
     if (newline) this.#buf[this.#at++] = 0x0a;
@@ -31,8 +34,21 @@ export class LineChunks {
 
   /** The chunks written so far; the writer is done after this. */
   chunks(): Buffer[] {
-    if (this.#at > 0) this.#out.push(this.#buf.subarray(0, this.#at));
+    if (this.#at > this.#from) this.#out.push(this.#buf.subarray(this.#from, this.#at));
     this.#at = 0;
+    this.#from = 0;
     return this.#out;
+  }
+
+  /**
+   * The bytes written since the last cut (or the start), as views; the
+   * writer goes on in the rest of its current chunk. For many small
+   * outputs (one per batch) that share chunks instead of each taking one.
+   */
+  cut(): Buffer[] {
+    const out = this.#out.splice(0);
+    if (this.#at > this.#from) out.push(this.#buf.subarray(this.#from, this.#at));
+    this.#from = this.#at;
+    return out;
   }
 }

@@ -5,7 +5,7 @@
 // suite, ./store-suite.ts, checks both).
 
 import { alertToRow, rowToAlert, rowToRollup, type SeriesStateRow } from './alert-row.ts';
-import type { TapBatch } from './batch.ts';
+import { eventCount, type StorableBatch, type TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
   dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements, TAP_FILTER_COLUMNS,
@@ -120,28 +120,28 @@ export class SqlTapStore implements TapStore {
    * come again; the row keys (./sql.ts) collapse whatever landed twice, in
    * whatever grouping. Split only past MAX_ROWS_PER_INSERT, at batch bounds.
    */
-  async writeBatches(batches: readonly TapBatch[]): Promise<void> {
+  async writeBatches(batches: readonly StorableBatch[]): Promise<void> {
     this.#queries();
     if (batches.length === 0) return;
     if (batches.length === 1 || this.#layout === 'token') {
       for (const b of batches) await this.#writeGroup([b], dedupToken(b.proxy, b.stream, b.batch));
       return;
     }
-    let group: TapBatch[] = [];
+    let group: StorableBatch[] = [];
     let rows = 0;
     for (const b of batches) {
-      if (group.length > 0 && rows + b.events.length > MAX_ROWS_PER_INSERT) {
+      if (group.length > 0 && rows + eventCount(b) > MAX_ROWS_PER_INSERT) {
         await this.#writeGroup(group, null);
         group = [];
         rows = 0;
       }
       group.push(b);
-      rows += b.events.length;
+      rows += eventCount(b);
     }
     await this.#writeGroup(group, group.length === 1 ? dedupToken(group[0].proxy, group[0].stream, group[0].batch) : null);
   }
 
-  async #writeGroup(group: readonly TapBatch[], token: string | null): Promise<void> {
+  async #writeGroup(group: readonly StorableBatch[], token: string | null): Promise<void> {
     const first = group[0];
     const what = group.length === 1
       ? `writing batch ${first.batch} of ${first.proxy}/${first.stream}`
@@ -150,7 +150,7 @@ export class SqlTapStore implements TapStore {
     if (chunks.length > 0) await this.#insert(what, 'taps', { format: 'TabSeparated', columns: TAP_INSERT_COLUMNS, chunks }, token);
     const now = this.#now();
     await this.#insert(what, 'tap_batches', group.map((b) => ({
-      proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: b.events.length,
+      proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: eventCount(b),
       hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: now,
     })), token);
   }

@@ -3,10 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { LineChunks } from './line-chunks.ts';
 import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
 import type { TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
 import { modelStoreTests } from './store-suite-models.ts';
+import { toRowBatch } from './tap-row.ts';
 
 export interface StoreBackend {
   /** A new, empty place for a store (a data directory, a database name). */
@@ -70,7 +72,7 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       assert.equal((await s.chainHeads()).length, 1);
     });
 
-    test('a batch re-inserted inside a differently composed multi-batch write is stored once, raw and in the rollups', async () => {
+    test('a batch re-inserted inside a differently composed multi-batch write is stored once, raw and in the rollups, whether it came with events or as encoded rows', async () => {
       const s = await openStore();
       const t0 = Math.floor(Date.now() / 10_000) * 10_000 - 20_000;
       const inbound = (n: number, at: number) => Array.from({ length: n }, (_, i) => sampleL7({ ts: at + i, direction: 'inbound', latency_ms: 1 + (i % 7) }));
@@ -80,9 +82,11 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       const c = sampleChain('cart-2', 'sc', [[sampleL4Open({ ts: t0 }), ...inbound(4, t0)]]);
       // A collector wrote this group, then crashed before committing its offsets...
       await s.writeBatches([a[0], b[0], a[1]]);
-      // ...and the redelivered records were grouped another way, with newer ones.
-      await s.writeBatches([b[0], a[1], a[2], c[0]]);
-      await s.writeBatches([a[0], b[1]]);
+      // ...and the redelivered records were grouped another way, with newer
+      // ones, as RowBatches (what the collector writes), one of them not.
+      const w = new LineChunks(4096);
+      await s.writeBatches([toRowBatch(b[0], w), toRowBatch(a[1], w), a[2], toRowBatch(c[0], w)]);
+      await s.writeBatches([toRowBatch(a[0], w), toRowBatch(b[1], w)]);
       await s.writeBatches([a[1]]); // and once more on its own
       assert.equal(await s.countTaps({}), 30 + 20 + 10 + 15 + 5 + 5);
       assert.equal(await s.countTaps({ proxy: 'cart-1' }), 60);

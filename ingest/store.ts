@@ -2,7 +2,7 @@
 // One implementation per backend (chdb embedded now, @clickhouse/client
 // server later); all share the SQL in ./sql.ts.
 
-import type { TapBatch } from './batch.ts';
+import type { StorableBatch, TapBatch } from './batch.ts';
 import type { Decision } from './schema/v1.ts';
 
 /** Where a proxy's chain stood after its last stored batch. */
@@ -107,7 +107,7 @@ export interface TapStore {
    * in as few inserts as the backend allows. Idempotent per batch in any
    * grouping: a batch written again, alone or among others, is stored once.
    */
-  writeBatches(batches: readonly TapBatch[]): Promise<void>;
+  writeBatches(batches: readonly StorableBatch[]): Promise<void>;
   /** The newest stored batch of every (proxy, stream). */
   chainHeads(): Promise<ChainHead[]>;
   /** Records that a proxy lost events: sequence gap seen, or drops it reported. */

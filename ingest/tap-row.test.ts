@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
 import { TAP_COLUMNS } from './sql.ts';
-import { batchRows, encodeTapRows, TAP_INSERT_COLUMNS } from './tap-row.ts';
+import { batchRows, encodeTapRows, TAP_INSERT_COLUMNS, toRowBatch } from './tap-row.ts';
+import { LineChunks } from './line-chunks.ts';
 
 const UNESCAPE: Record<string, string> = { t: '\t', n: '\n', r: '\r', '\\': '\\' };
 /** Reads TabSeparated as ClickHouse does: \t and \n split, backslash escapes inside values. */
@@ -44,4 +45,30 @@ test('encodeTapRows cuts its output into chunks at row bounds, and the chunks to
   for (const c of chunks) assert.equal(c[c.length - 1], 0x0a, 'each chunk ends at a row end');
   assert.equal(Buffer.concat(chunks).toString('utf8'), whole);
   assert.equal(readTsv(whole).length, 150);
+});
+
+test('toRowBatch keeps a batch header and count with its rows encoded once; batches sharing one writer get their own rows, and encodeTapRows takes them mixed with TapBatches in order', () => {
+  const batches = Array.from({ length: 4 }, (_, k) => sampleChain('web-1', 's1', [Array.from({ length: 40 + k }, () => sampleL7({ path: `/r/${k}/ü` }))], { firstBatch: k })[0]);
+  const w = new LineChunks(3000); // smaller than one batch's rows: batches span chunks and share them
+  const encoded = batches.map((b) => toRowBatch(b, w));
+  encoded.forEach((r, k) => {
+    const { events, ...head } = batches[k];
+    assert.deepEqual({ ...r, rows: undefined }, { ...head, count: events.length, rows: undefined }, `batch ${k}: same header, count instead of events`);
+    assert.ok(!('events' in r), 'the event objects are not kept');
+    assert.equal(Buffer.concat(r.rows).toString('utf8'), Buffer.concat(encodeTapRows([batches[k]])).toString('utf8'), `batch ${k}: its own rows, no neighbour's`);
+  });
+  const mixed = [encoded[0], batches[1], encoded[2], batches[3]];
+  assert.equal(Buffer.concat(encodeTapRows(mixed)).toString('utf8'), Buffer.concat(encodeTapRows(batches)).toString('utf8'));
+});
+
+test('LineChunks.cut returns what was written since the previous cut, across chunk bounds, and chunks() what came after the last cut', () => {
+  const w = new LineChunks(16);
+  w.put('aaaa', true);
+  w.put('bbbbbbbbbbbb', true); // does not fit the first chunk's rest
+  assert.equal(Buffer.concat(w.cut()).toString(), 'aaaa\nbbbbbbbbbbbb\n');
+  assert.deepEqual(w.cut(), [], 'nothing new');
+  w.put('cc', true);
+  assert.equal(Buffer.concat(w.cut()).toString(), 'cc\n');
+  w.put('dd', false);
+  assert.equal(Buffer.concat(w.chunks()).toString(), 'dd');
 });

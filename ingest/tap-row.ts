@@ -2,7 +2,7 @@
 // fields a kind lacks take the column defaults. Reading back keeps only the
 // fields of the event's kind, so the tap explorer shows what was recorded.
 
-import type { TapBatch } from './batch.ts';
+import type { RowBatch, StorableBatch, TapBatch } from './batch.ts';
 import type { TapEvent, TapKind } from './schema/v1.ts';
 import { LineChunks } from './line-chunks.ts';
 import { TAP_COLUMNS } from './sql.ts';
@@ -71,11 +71,36 @@ const tsvLine = ((): (b: TapBatch, e: TapEvent, esc: (s: string) => string) => s
   return new Function('b', 'e', 'esc', `return ${parts.join(" + '\\t' + ")} + '\\n';`) as never;
 })();
 
-/** Batches' events as TabSeparated rows of TAP_INSERT_COLUMNS, in Buffers of about `chunkBytes` each (./line-chunks.ts). */
-export function encodeTapRows(batches: readonly TapBatch[], chunkBytes = 1 << 20): Buffer[] {
-  const w = new LineChunks(chunkBytes);
-  for (const b of batches) for (const e of b.events) w.put(tsvLine(b, e, tsvEscape), false); // tsvLine ends in "\n"
-  return w.chunks();
+/**
+ * Batches' events as TabSeparated rows of TAP_INSERT_COLUMNS, in Buffers of
+ * about `chunkBytes` each (./line-chunks.ts); a RowBatch's rows are taken
+ * as they are.
+ */
+export function encodeTapRows(batches: readonly StorableBatch[], chunkBytes = 1 << 20): Buffer[] {
+  const out: Buffer[] = [];
+  let w: LineChunks | null = null;
+  for (const b of batches) {
+    if ('rows' in b) {
+      if (w) out.push(...w.cut());
+      out.push(...b.rows);
+    } else {
+      w ??= new LineChunks(chunkBytes);
+      for (const e of b.events) w.put(tsvLine(b, e, tsvEscape), false); // tsvLine ends in "\n"
+    }
+  }
+  if (w) out.push(...w.cut());
+  return out;
+}
+
+/**
+ * A TapBatch as a RowBatch: its events encoded as rows now, written into
+ * `w`'s current chunk (pass one writer for many batches: they share
+ * chunks), and the event objects left behind.
+ */
+export function toRowBatch(b: TapBatch, w: LineChunks): RowBatch {
+  for (const e of b.events) w.put(tsvLine(b, e, tsvEscape), false);
+  const { events, ...head } = b;
+  return { ...head, count: events.length, rows: w.cut() };
 }
 
 /** A stored row as the event it came from, plus `stream` and `batch`. */
