@@ -3,7 +3,9 @@
 // publishers sidecars use, and the collector with its HTTP handler.
 
 export * from './schema/v1.ts';
-export { GENESIS_HASH, BATCH_SCHEMA, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, type TapBatch, type UnsealedBatch } from './batch.ts';
+export {
+  GENESIS_HASH, BATCH_SCHEMA, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, type RowBatch, type StorableBatch, type TapBatch, type UnsealedBatch,
+} from './batch.ts';
 export type {
   ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
 } from './store.ts';
