@@ -15,6 +15,16 @@ import type { Series } from './series.ts';
 // payments latency fault also opened "active connections per request"
 // alerts on cart → inventory and web → catalog, and one false alarm opened
 // on web after the exfiltration fault; without it, none.
+// Counted on the callee's side instead (its sidecar's inbound taps: the
+// caller's app opens more connections to its own sidecar whenever its
+// requests pile up, so cart's and web's counts to every callee tripled
+// while payments was slow; inventory's and catalog's own stayed flat), the
+// sibling edges stayed quiet, but the count still follows the callee's
+// peak concurrency, i.e. its latency tail, and doubles its weight. Replays
+// with it (2026-11-29): the 09:05 run gained a false alarm on web (one
+// 10-s stall: p99 250 → 439 ms, connections 15 → 51), the 07:31 run four
+// off-path alerts during the catalog outage (cart, inventory and their
+// edges, p50 latency with connections); each fault was found 10 s sooner.
 export const LIVE_FEATURES = ['requests', 'error_rate', 'p50_ms', 'p99_ms', 'bytes_in', 'bytes_out', 'retries', 'denies'] as const;
 export const BUCKET_MS = 10_000;
 
