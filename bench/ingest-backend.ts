@@ -23,6 +23,7 @@ import {
 } from '../ingest/index.ts';
 import { startTestClickHouseServer, type TestClickHouseServer } from '../peers/index.ts';
 import { Readable } from 'node:stream';
+import { procCpuMs } from './proc-cpu.ts';
 import { producerBatches } from './synthetic-taps.ts';
 
 export interface BackendConfig {
@@ -43,11 +44,6 @@ const cfg = JSON.parse(process.argv[2]) as BackendConfig;
 const send = (m: object) => process.send!(m);
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 
-/** utime + stime of a process from /proc, in ms (clock ticks of 10 ms). */
-function procCpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
 function findServerPid(dir: string): number | null {
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;

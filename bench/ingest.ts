@@ -118,7 +118,7 @@ async function startProducers(topic: string, brokers: string[]) {
 }
 
 /** Raw Kafka: the producers' records consumed by a bare kafkajs consumer group member. */
-async function rawKafka(brokers: string[], round: number) {
+async function rawKafka(brokers: string[], round: number, brokerCpuMs: () => number) {
   const topic = `bench.raw.r${round}`;
   const consumer = new Kafka({ brokers, clientId: 'bench-raw', logLevel: logLevel.ERROR }).consumer({
     groupId: `bench-raw-r${round}`, maxWaitTimeInMs: 100, maxBytes: 64 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024,
@@ -143,20 +143,22 @@ async function rawKafka(brokers: string[], round: number) {
   while (!joined) await new Promise((r) => setTimeout(r, 20));
   const producers = await startProducers(topic, brokers);
   const cpu0 = cpuMs();
+  const broker0 = brokerCpuMs();
   const t0 = performance.now();
   producers.go();
   await all;
   const wallMs = performance.now() - t0;
   const cpu = cpuMs() - cpu0;
+  const brokerCpu = brokerCpuMs() - broker0;
   const p = await producers.done();
   await consumer.disconnect();
-  return { taps: p.taps, wallMs, consumerCpuMs: cpu, producerCpuMs: p.cpuMs, jsonBytesPerTap: bytes / p.taps };
+  return { taps: p.taps, wallMs, consumerCpuMs: cpu, producerCpuMs: p.cpuMs, brokerCpuMs: brokerCpu, jsonBytesPerTap: bytes / p.taps };
 }
 
 interface E2e { cpuMs: number; serverCpuMs: number | null; stored: number; counters: Record<string, number> }
 interface Raw { taps: number; rowsPerInsert: number; wallMs: number; cpuMs: number; serverCpuMs: number | null }
 
-async function backend(name: 'chdb' | 'clickhouse', brokers: string[], round: number) {
+async function backend(name: 'chdb' | 'clickhouse', brokers: string[], round: number, brokerCpuMs: () => number) {
   const topic = `bench.e2e.${name}.r${round}`;
   const producers = await startProducers(topic, brokers);
   const b = child('./ingest-backend.ts', {
@@ -164,16 +166,18 @@ async function backend(name: 'chdb' | 'clickhouse', brokers: string[], round: nu
     producers: flags.producers, batchSize: flags.batch, sidecars: flags.sidecars, groupMaxBytes: flags.groupMb * 1024 * 1024, groupLingerMs: flags.lingerMs,
   } satisfies BackendConfig);
   await b.next('ready');
+  const broker0 = brokerCpuMs();
   const t0 = performance.now();
   producers.go();
   b.go();
   const e2e = await b.next<E2e>('e2e');
   const wallMs = performance.now() - t0;
+  const brokerCpu = brokerCpuMs() - broker0;
   const p = await producers.done();
   log(`${name}: end to end done in ${(wallMs / 1000).toFixed(1)} s (producers done sending after ${(p.wallMs / 1000).toFixed(1)} s); measuring raw inserts`);
   const raw = await b.next<Raw>('raw');
   await b.exited;
-  return { name, taps: p.taps, wallMs, e2e, raw, producerCpuMs: p.cpuMs };
+  return { name, taps: p.taps, wallMs, e2e, raw, producerCpuMs: p.cpuMs, brokerCpuMs: brokerCpu };
 }
 
 const started = new Date();
@@ -187,22 +191,22 @@ try {
   log(`${flags.taps} taps, ${flags.producers} producers x ${flags.sidecars} sidecars, batches of ${flags.batch}, ${flags.partitions} partitions, ${flags.rounds} round(s)`);
   const perM = (ms: number | null, taps: number) => (ms === null ? NaN : ms / 1000 / (taps / 1e6));
   const rows: { name: string; cells: number[]; stored: boolean }[] = [];
-  const rawKafkaCpu: [number, number][] = [];
+  const rawKafkaCpu: [number, number, number][] = [];
   let jsonBytes = 0;
   for (const round of rounds) {
-    const rk = await rawKafka(kafka.brokers, round);
+    const rk = await rawKafka(kafka.brokers, round, kafka.cpuMs);
     const kRate = rk.taps / (rk.wallMs / 1000);
     jsonBytes = rk.jsonBytesPerTap;
-    rawKafkaCpu.push([perM(rk.consumerCpuMs, rk.taps), perM(rk.producerCpuMs, rk.taps)]);
+    rawKafkaCpu.push([perM(rk.consumerCpuMs, rk.taps), perM(rk.producerCpuMs, rk.taps), perM(rk.brokerCpuMs, rk.taps)]);
     log(`round ${round + 1}: raw kafka: ${Math.round(kRate)} taps/s`);
     for (const name of flags.backends) {
-      const r = await backend(name, kafka.brokers, round);
+      const r = await backend(name, kafka.brokers, round, kafka.cpuMs);
       const e2eRate = r.taps / (r.wallMs / 1000);
       const chRate = r.raw.taps / (r.raw.wallMs / 1000);
       rows.push({
         name, stored: r.e2e.stored === r.taps,
         cells: [e2eRate, kRate, chRate, e2eRate / Math.min(kRate, chRate), perM(r.e2e.cpuMs, r.taps), perM(r.e2e.serverCpuMs, r.taps),
-          perM(r.raw.cpuMs + (r.raw.serverCpuMs ?? 0), r.raw.taps), perM(r.producerCpuMs, r.taps), r.e2e.counters.events_written / r.e2e.counters.groups],
+          perM(r.raw.cpuMs + (r.raw.serverCpuMs ?? 0), r.raw.taps), perM(r.producerCpuMs, r.taps), perM(r.brokerCpuMs, r.taps), r.e2e.counters.events_written / r.e2e.counters.groups],
       });
       if (!rows[rows.length - 1].stored) log(`${name}: stored ${r.e2e.stored} of ${r.taps} taps!`);
     }
@@ -210,13 +214,13 @@ try {
   const median = (xs: number[]) => { const v = xs.filter(Number.isFinite).sort((a, b) => a - b); return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
   const k = (n: number) => `${Math.round(n / 1000)}k`;
   const cpu = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
-  const show = (c: number[]) => [k(c[0]), k(c[1]), k(c[2]), c[3].toFixed(2), cpu(c[4]), cpu(c[5]), cpu(c[6]), cpu(c[7]), String(Math.round(c[8]))];
+  const show = (c: number[]) => [k(c[0]), k(c[1]), k(c[2]), c[3].toFixed(2), cpu(c[4]), cpu(c[5]), cpu(c[6]), cpu(c[7]), cpu(c[8]), String(Math.round(c[9]))];
   const lines = [
     `meshlens ingest bench, ${started.toISOString()}, node ${process.version}, ${flags.taps} taps in batches of ${flags.batch}, ${flags.producers} producers, ${flags.partitions} partitions, ${flags.rounds} round(s)`,
     `(taps/s wall clock; CPU in CPU-seconds per million taps; tap JSON ${Math.round(jsonBytes)} B)`,
     '',
-    '| backend | round | end to end taps/s | raw Kafka taps/s | raw ClickHouse taps/s | e2e / min(raw) | collector CPU s/M | server CPU s/M | raw insert CPU s/M (client + server) | producers CPU s/M | rows/insert | stored |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| backend | round | end to end taps/s | raw Kafka taps/s | raw ClickHouse taps/s | e2e / min(raw) | collector CPU s/M | server CPU s/M | raw insert CPU s/M (client + server) | producers CPU s/M | Kafka mock CPU s/M | rows/insert | stored |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const name of flags.backends) {
     const mine = rows.filter((r) => r.name === name);
@@ -226,7 +230,7 @@ try {
       lines.push(`| **${name}** | **median** | ${show(med).map((x) => `**${x}**`).join(' | ')} | ${mine.every((r) => r.stored) ? 'all, once' : 'NOT ALL'} |`);
     }
   }
-  lines.push('', `raw Kafka: consumer CPU ${cpu(median(rawKafkaCpu.map((x) => x[0])))} s/M, producers CPU ${cpu(median(rawKafkaCpu.map((x) => x[1])))} s/M (median of rounds)`);
+  lines.push('', `raw Kafka: consumer CPU ${cpu(median(rawKafkaCpu.map((x) => x[0])))} s/M, producers CPU ${cpu(median(rawKafkaCpu.map((x) => x[1])))} s/M, Kafka mock CPU ${cpu(median(rawKafkaCpu.map((x) => x[2])))} s/M (median of rounds)`);
   process.stdout.write(lines.join('\n') + '\n');
 } finally {
   await kafka.stop();

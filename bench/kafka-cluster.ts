@@ -5,8 +5,14 @@
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { procCpuMs } from './proc-cpu.ts';
 
-export interface BenchKafka { brokers: string[]; stop(): Promise<void> }
+export interface BenchKafka {
+  brokers: string[];
+  /** CPU the mock cluster process has used so far (all its threads), ms. */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
 
 export async function startBenchKafka(topics: string[], partitions: number, brokers = 3): Promise<BenchKafka> {
   const script = fileURLToPath(new URL('./kafka-mock-cluster.py', import.meta.url));
@@ -27,6 +33,7 @@ export async function startBenchKafka(topics: string[], partitions: number, brok
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     brokers: list,
+    cpuMs: () => procCpuMs(child.pid!),
     async stop() {
       child.stdin!.end();
       child.kill('SIGKILL');
