@@ -36,6 +36,7 @@ export interface BackendConfig {
   sidecars: number;
   groupMaxBytes?: number;
   groupLingerMs?: number;
+  groupMaxWrites?: number;
   /** Raw insert size when the e2e phase is skipped. */
   rawRows?: number;
 }
@@ -68,7 +69,7 @@ const serverPid = server ? findServerPid(server.dir) : null;
 // End to end: Kafka -> collector -> store.
 const collector = await startKafkaCollector({
   brokers: cfg.brokers, store, topic: cfg.topic, groupId: `bench-${cfg.backend}`, createPartitions: false,
-  groupMaxBytes: cfg.groupMaxBytes, groupLingerMs: cfg.groupLingerMs, fetchWaitMs: 100, log: (m) => process.stderr.write(`collector: ${m}\n`),
+  groupMaxBytes: cfg.groupMaxBytes, groupLingerMs: cfg.groupLingerMs, groupMaxWrites: cfg.groupMaxWrites, fetchWaitMs: 100, log: (m) => process.stderr.write(`collector: ${m}\n`),
 });
 while (collector.counters().partitions.length === 0) await new Promise((r) => setTimeout(r, 50));
 await new Promise<void>((resolve) => {

@@ -1,4 +1,4 @@
-// npm run bench:ingest [-- --taps N --producers N --batch N --partitions N --backends chdb,clickhouse --group-mb N --group-linger-ms N --rounds N --quick]
+// npm run bench:ingest [-- --taps N --producers N --batch N --partitions N --backends chdb,clickhouse --group-mb N --group-linger-ms N --group-writes N --rounds N --quick]
 //
 // Synthetic taps from N producer processes (./ingest-producer.ts: sidecars
 // publishing sealed batches as KafkaPublisher does) through Kafka (the
@@ -22,10 +22,10 @@ import { startBenchKafka } from './kafka-cluster.ts';
 import type { BackendConfig } from './ingest-backend.ts';
 import type { ProducerConfig } from './ingest-producer.ts';
 
-interface Flags { rounds: number; taps: number; producers: number; batch: number; partitions: number; sidecars: number; backends: ('chdb' | 'clickhouse')[]; groupMb: number; lingerMs: number | undefined }
+interface Flags { rounds: number; taps: number; producers: number; batch: number; partitions: number; sidecars: number; backends: ('chdb' | 'clickhouse')[]; groupMb: number; lingerMs: number | undefined; groupWrites: number | undefined }
 
 function parseFlags(argv: string[]): Flags {
-  const f: Flags = { rounds: 1, taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, backends: ['chdb', 'clickhouse'], groupMb: 16, lingerMs: undefined };
+  const f: Flags = { rounds: 1, taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, backends: ['chdb', 'clickhouse'], groupMb: 16, lingerMs: undefined, groupWrites: undefined };
   const problems: string[] = [];
   const int = (name: string, v: string | undefined, min: number) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -44,6 +44,7 @@ function parseFlags(argv: string[]): Flags {
       case '--sidecars': f.sidecars = int(a, argv[++i], 1); break;
       case '--group-mb': f.groupMb = int(a, argv[++i], 1); break;
       case '--group-linger-ms': f.lingerMs = int(a, argv[++i], 0); break;
+      case '--group-writes': f.groupWrites = int(a, argv[++i], 1); break;
       case '--backends': {
         const list = (argv[++i] ?? '').split(',');
         if (list.some((b) => b !== 'chdb' && b !== 'clickhouse')) problems.push(`--backends takes chdb and/or clickhouse, got ${list.join(',')}`);
@@ -163,7 +164,7 @@ async function backend(name: 'chdb' | 'clickhouse', brokers: string[], round: nu
   const producers = await startProducers(topic, brokers);
   const b = child('./ingest-backend.ts', {
     backend: name, brokers, topic, taps: Math.ceil(flags.taps / flags.producers) * flags.producers,
-    producers: flags.producers, batchSize: flags.batch, sidecars: flags.sidecars, groupMaxBytes: flags.groupMb * 1024 * 1024, groupLingerMs: flags.lingerMs,
+    producers: flags.producers, batchSize: flags.batch, sidecars: flags.sidecars, groupMaxBytes: flags.groupMb * 1024 * 1024, groupLingerMs: flags.lingerMs, groupMaxWrites: flags.groupWrites,
   } satisfies BackendConfig);
   await b.next('ready');
   const broker0 = brokerCpuMs();
