@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildAutoencoder, fitAutoencoder, reconstruct, windowArrays, windowEnds, windowTensors } from './autoencoder.ts';
 import { tf, tfBackend } from './backend.ts';
 import { applyScaler, ERROR_CAP, fitScaler, oneSided, type Side, type ScaledRows, type Scaler } from './features.ts';
-import type { HysteresisOptions } from './hysteresis.ts';
+import { DEFAULT_HYSTERESIS, type HysteresisOptions } from './hysteresis.ts';
 import { forwardWeights, reconstructWindow, type ForwardWeights } from './forward.ts';
 import { loadModelFiles, saveModelFiles } from './model-io.ts';
 import { sliceSeries, stepMs, type Series } from './series.ts';
@@ -213,7 +213,7 @@ export async function trainDetector(train: Series, o: TrainOptions = {}): Promis
     version: DETECTOR_VERSION, subject: o.subject ?? 'service',
     featureNames: scaler.features.map((f) => f.name), featureLabels: scaler.features.map((f) => f.label),
     scaler, threshold: { value: Infinity, method: 'pot', risk: 0, u: 0, shape: 0, scale: 0, excesses: 0 }, window: W, units,
-    hysteresis: { openAfter: 2, closeAfter: 30, closeRatio: 0.9, ...o.hysteresis },
+    hysteresis: { ...DEFAULT_HYSTERESIS, ...o.hysteresis },
     training: {
       fromTs: train.ts[0], toTs: train.ts[train.ts.length - 1], rows: train.rows.length, trainWindows: trainEnds.length,
       validationWindows: valEnds.length, epochs: fit.epochs, bestValLoss: fit.bestValLoss, backend, trainedAt: new Date().toISOString(),

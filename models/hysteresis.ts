@@ -6,6 +6,17 @@
 
 export interface HysteresisOptions { openAfter?: number; closeAfter?: number; closeRatio?: number }
 
+/**
+ * Open after 2 windows above the threshold; close after 18 windows (3 min
+ * of 10 s steps) below 0.9 × it. 18 rather than the 30 it was: replayed over
+ * both recorded demo runs (07:31 and 09:05, 2026-11-29) it gives the same
+ * alerts, one per subject and fault, each resolved ~2.2 min sooner (~3.7
+ * min after its fault ends), and `npm run eval:anomaly` the same event
+ * precision, recall and false alarms with a better point F1 (0.870
+ * against 0.843: less alerting past an incident's end).
+ */
+export const DEFAULT_HYSTERESIS: Required<HysteresisOptions> = { openAfter: 2, closeAfter: 18, closeRatio: 0.9 };
+
 export interface AlertTransition { kind: 'open' | 'close'; step: number }
 
 export class AlertHysteresis {
@@ -17,9 +28,9 @@ export class AlertHysteresis {
   private isOpen = false;
 
   constructor(readonly threshold: number, opts: HysteresisOptions = {}) {
-    this.openAfter = opts.openAfter ?? 2;
-    this.closeAfter = opts.closeAfter ?? 30;
-    this.closeRatio = opts.closeRatio ?? 0.9;
+    this.openAfter = opts.openAfter ?? DEFAULT_HYSTERESIS.openAfter;
+    this.closeAfter = opts.closeAfter ?? DEFAULT_HYSTERESIS.closeAfter;
+    this.closeRatio = opts.closeRatio ?? DEFAULT_HYSTERESIS.closeRatio;
   }
 
   get open(): boolean { return this.isOpen; }
