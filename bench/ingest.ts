@@ -68,13 +68,13 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
-/** A child running a bench script through tsx, with a queue of the IPC messages it sent. */
 // MESHLENS_BENCH_CPU_PROF=<dir>: the backend processes (collector + store)
 // write V8 CPU profiles there, for chrome://inspect or `node --cpu-prof` tools.
 const profDir = process.env.MESHLENS_BENCH_CPU_PROF;
 // MESHLENS_BENCH_BACKEND_FLAGS="--flag …": extra node flags for the backend processes (experiments).
 const backendFlags = (process.env.MESHLENS_BENCH_BACKEND_FLAGS ?? '').split(' ').filter(Boolean);
 
+/** A child running a bench script through tsx, with a queue of the IPC messages it sent. */
 function child(script: string, config: object) {
   const backend = script.includes('backend');
   const prof = [...(backend ? backendFlags : []), ...(profDir && backend ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];

@@ -105,8 +105,9 @@ export interface TapStore {
   /**
    * Writes verified batches (several streams; each stream's in chain order)
    * in as few inserts as the backend allows. A batch comes with its events
-   * or, from the collector, as a RowBatch whose rows are already encoded. Idempotent per batch in any
-   * grouping: a batch written again, alone or among others, is stored once.
+   * or, from the collector, as a RowBatch whose rows are already encoded.
+   * Idempotent per batch in any grouping: a batch written again, alone or
+   * among others, is stored once.
    */
   writeBatches(batches: readonly StorableBatch[]): Promise<void>;
   /** The newest stored batch of every (proxy, stream). */
