@@ -1,11 +1,15 @@
 // Decoding and checking one received batch frame (format: ./batch.ts): the
-// header, the hash line against the bytes, every event through
-// validateTap, and events matching the batch (same proxy, contiguous seq).
-// Stateless; the hash chain across batches is ./chain.ts's job.
+// header, the hash line against the bytes, and every event: schema 3 lines
+// through checkLine (./tap-lines.ts), schema 2 objects through validateTap
+// and against the batch (same proxy, contiguous seq). Stateless; the hash
+// chain across batches is ./chain.ts's job.
 
-import { BATCH_SCHEMA, frameBodyHash, type TapBatch } from './batch.ts';
+import { frameBodyHash, READ_SCHEMAS, type BatchSchema, type RowBatch, type TapBatch } from './batch.ts';
 import { IngestError } from './errors.ts';
+import type { LineChunks } from './line-chunks.ts';
 import { validateTap, type TapEvent } from './schema/v1.ts';
+import { checkLine, lineEvent } from './tap-lines.ts';
+import { lineRow, toRowBatch } from './tap-row.ts';
 
 /** Problems listed in one error message before "and N more". */
 const MAX_LISTED = 10;
@@ -16,7 +20,7 @@ const isUint = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) 
 const isName = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 128;
 
 const HEADER_FIELDS: Record<string, [(v: unknown) => boolean, string]> = {
-  schema: [(v) => v === BATCH_SCHEMA, `must be ${BATCH_SCHEMA}`],
+  schema: [(v) => (READ_SCHEMAS as readonly unknown[]).includes(v), `must be one of ${READ_SCHEMAS.join(', ')}`],
   proxy: [isName, 'must be a string of 1..128 characters'],
   stream: [isName, 'must be a string of 1..128 characters'],
   batch: [isUint, 'must be an integer >= 0'],
@@ -53,10 +57,10 @@ function readHeader(buf: Buffer, end: number): Record<string, unknown> {
   }
   const o = header as Record<string, unknown>;
   const label = batchLabel(o);
-  if (o.schema !== BATCH_SCHEMA) {
+  if (!(READ_SCHEMAS as readonly unknown[]).includes(o.schema)) {
     const old = o.schema === 1 ? ' (schema 1, one JSON object per batch, is what sidecars sent before batch frames)' : '';
     throw new IngestError('INGEST_ERR_SCHEMA_VERSION',
-      `${label}: schema ${JSON.stringify(o.schema)} is not supported${old}; this collector reads batch frames of schema ${BATCH_SCHEMA}`);
+      `${label}: schema ${JSON.stringify(o.schema)} is not supported${old}; this collector reads batch frames of schema ${READ_SCHEMAS.join(' and ')}`);
   }
   const problems: string[] = [];
   for (const [field, [ok, msg]] of Object.entries(HEADER_FIELDS)) {
@@ -68,13 +72,24 @@ function readHeader(buf: Buffer, end: number): Record<string, unknown> {
   return o;
 }
 
+/** A frame whose header, line layout and hash line are checked. */
+interface Frame {
+  buf: Buffer;
+  header: Omit<TapBatch, 'events'>;
+  label: string;
+  count: number;
+  /** Where each line ends (its "\n"), header excluded: events, then the hash line. */
+  ends: number[];
+  /** Where the first event line starts. */
+  start: number;
+}
+
 /**
- * The frame as a TapBatch, or an IngestError naming every problem found (up
- * to MAX_LISTED): INGEST_ERR_NOT_JSON / _MALFORMED / _SCHEMA_VERSION for the
- * shape, INGEST_ERR_CHAIN when the bytes do not hash to the frame's hash
- * line, INGEST_ERR_SEQ when events do not match the header.
+ * The frame's header and line layout, its bytes checked against its hash
+ * line: INGEST_ERR_NOT_JSON / _MALFORMED / _SCHEMA_VERSION for the shape,
+ * INGEST_ERR_CHAIN when the bytes do not hash to the hash line.
  */
-export function decodeBatch(frame: Uint8Array): TapBatch {
+function readFrame(frame: Uint8Array): Frame {
   const buf = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   if (buf.length === 0) throw new IngestError('INGEST_ERR_MALFORMED', 'tap batch frame is empty');
   const headerEnd = buf.indexOf(0x0a);
@@ -104,20 +119,55 @@ export function decodeBatch(frame: Uint8Array): TapBatch {
     throw new IngestError('INGEST_ERR_CHAIN',
       `${label}: hash mismatch: the frame's bytes hash to ${short(actual)}…, its hash line says ${short(hash)}… (altered after sealing, or corrupted)`);
   }
+  const header = {
+    schema: o.schema as BatchSchema, proxy: o.proxy as string, stream: o.stream as string, batch: o.batch as number,
+    first_seq: o.first_seq as number, lost: o.lost as number, prev_hash: o.prev_hash as string, hash,
+  };
+  return { buf, header, label, count, ends, start: headerEnd + 1 };
+}
 
-  const events: TapEvent[] = new Array(count);
+/**
+ * Parses each schema 3 event line, checks it (checkLine) and hands the
+ * values to `take`, until MAX_LISTED problems; throws INGEST_ERR_MALFORMED
+ * listing them at the end, so `take` may have seen some lines of a batch
+ * that is then refused.
+ */
+function eachLine(f: Frame, take: (a: unknown[], i: number) => void): void {
   const problems: string[] = [];
-  let start = headerEnd + 1;
-  for (let i = 0; i < count && problems.length <= MAX_LISTED; i++) {
-    let e: unknown;
+  let start = f.start;
+  for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
+    let a: unknown;
+    const where = `event ${i} (line ${i + 2}, seq ${f.header.first_seq + i})`;
     try {
-      e = JSON.parse(buf.toString('utf8', start, ends[i]));
+      a = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
     } catch (err) {
-      problems.push(`event ${i} (line ${i + 2}): not JSON: ${why(err)}`);
-      start = ends[i] + 1;
+      problems.push(`${where}: not JSON: ${why(err)}`);
+      start = f.ends[i] + 1;
       continue;
     }
-    start = ends[i] + 1;
+    start = f.ends[i] + 1;
+    const found = checkLine(a);
+    if (found !== null) for (const p of found) problems.push(`${where}: ${p}`);
+    else if (problems.length === 0) take(a as unknown[], i);
+  }
+  if (problems.length > 0) throw new IngestError('INGEST_ERR_MALFORMED', `${f.label}: ${listed(problems)}`);
+}
+
+/** Schema 2 event lines as taps: each a JSON object through validateTap, then matched with the batch (proxy, seq). */
+function objectEvents(f: Frame): TapEvent[] {
+  const events: TapEvent[] = new Array(f.count);
+  const problems: string[] = [];
+  let start = f.start;
+  for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
+    let e: unknown;
+    try {
+      e = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
+    } catch (err) {
+      problems.push(`event ${i} (line ${i + 2}): not JSON: ${why(err)}`);
+      start = f.ends[i] + 1;
+      continue;
+    }
+    start = f.ends[i] + 1;
     const found = validateTap(e);
     if (found.length > 0) {
       const ev = e as Record<string, unknown>;
@@ -126,17 +176,48 @@ export function decodeBatch(frame: Uint8Array): TapBatch {
     }
     events[i] = e as TapEvent;
   }
-  if (problems.length > 0) throw malformed(listed(problems));
-
-  const b: TapBatch = {
-    schema: BATCH_SCHEMA, proxy: o.proxy as string, stream: o.stream as string, batch: o.batch as number,
-    first_seq: o.first_seq as number, lost: o.lost as number, events, prev_hash: o.prev_hash as string, hash,
-  };
-  for (let i = 0; i < count; i++) {
+  if (problems.length > 0) throw new IngestError('INGEST_ERR_MALFORMED', `${f.label}: ${listed(problems)}`);
+  const { proxy, first_seq } = f.header;
+  for (let i = 0; i < f.count; i++) {
     const e = events[i];
-    if (e.proxy !== b.proxy) problems.push(`event ${i} (seq ${e.seq}): proxy ${e.proxy} differs from the batch's ${b.proxy}`);
-    if (e.seq !== b.first_seq + i) problems.push(`event ${i}: seq ${e.seq}, expected ${b.first_seq + i} (first_seq ${b.first_seq} + ${i})`);
+    if (e.proxy !== proxy) problems.push(`event ${i} (seq ${e.seq}): proxy ${e.proxy} differs from the batch's ${proxy}`);
+    if (e.seq !== first_seq + i) problems.push(`event ${i}: seq ${e.seq}, expected ${first_seq + i} (first_seq ${first_seq} + ${i})`);
   }
-  if (problems.length > 0) throw new IngestError('INGEST_ERR_SEQ', `${label}: ${listed(problems)}`);
-  return b;
+  if (problems.length > 0) throw new IngestError('INGEST_ERR_SEQ', `${f.label}: ${listed(problems)}`);
+  return events;
+}
+
+/**
+ * The frame as a TapBatch, or an IngestError naming every problem found (up
+ * to MAX_LISTED): INGEST_ERR_NOT_JSON / _MALFORMED / _SCHEMA_VERSION for the
+ * shape, INGEST_ERR_CHAIN when the bytes do not hash to the frame's hash
+ * line, INGEST_ERR_SEQ when a schema 2 frame's events do not match its
+ * header (schema 3 events take proxy and seq from the header).
+ */
+export function decodeBatch(frame: Uint8Array): TapBatch {
+  const f = readFrame(frame);
+  if (f.header.schema === 2) return { ...f.header, events: objectEvents(f) };
+  const events: TapEvent[] = new Array(f.count);
+  const { proxy, first_seq } = f.header;
+  eachLine(f, (a, i) => { events[i] = lineEvent(a, proxy, first_seq + i); });
+  return { ...f.header, events };
+}
+
+/**
+ * decodeBatch's checks with the events written as `taps` rows into `w`
+ * (the collector's form, ./collector.ts). A schema 3 line goes from its
+ * parsed values to its row, with no event object between; a refused
+ * batch leaves nothing in `w`.
+ */
+export function decodeRowBatch(frame: Uint8Array, w: LineChunks): RowBatch {
+  const f = readFrame(frame);
+  if (f.header.schema === 2) return toRowBatch({ ...f.header, events: objectEvents(f) }, w);
+  const h = f.header;
+  try {
+    eachLine(f, (a, i) => w.put(lineRow(h, h.first_seq + i, a), false)); // a row ends in "\n"
+  } catch (e) {
+    w.discard();
+    throw e;
+  }
+  return { ...h, count: f.count, rows: w.cut() };
 }

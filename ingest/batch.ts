@@ -9,10 +9,16 @@
 // On the wire (Kafka record value, HTTP body) a batch is a *frame*: lines of
 // JSON, one per line, each ending in "\n":
 //
-//   {"schema":2,"proxy":"web-1","stream":"k3x","batch":7,"first_seq":7000,"lost":0,"events":2,"prev_hash":"9f…"}
-//   {"v":1,"kind":"l7.request","proxy":"web-1","seq":7000,…}
-//   {"v":1,"kind":"l4.close","proxy":"web-1","seq":7001,…}
+//   {"schema":3,"proxy":"web-1","stream":"k3x","batch":7,"first_seq":7000,"lost":0,"events":2,"prev_hash":"9f…"}
+//   ["l7.request",1764412800000,"outbound","c1",…]
+//   ["l4.close",1764412800012,"outbound","c1",…]
 //   {"hash":"3c…"}
+//
+// Schema 3 event lines are JSON arrays, fields by position, without v,
+// proxy and seq (the header gives them): ./tap-lines.ts. Schema 2, which
+// sidecars wrote before, has one JSON object per event line with every
+// field; collectors still read it (a fleet upgrades one sidecar at a
+// time), and sealBatch writes it when asked to.
 //
 //   hash = sha256_hex(every byte of the frame before the hash line)
 //
@@ -27,13 +33,18 @@
 import { createHash } from 'node:crypto';
 import { LineChunks } from './line-chunks.ts';
 import type { TapEvent } from './schema/v1.ts';
+import { eventLine } from './tap-lines.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
-/** The batch frame format this code writes and reads. */
-export const BATCH_SCHEMA = 2 as const;
+/** The batch frame format sidecars write. */
+export const BATCH_SCHEMA = 3 as const;
+/** The frame formats collectors read. */
+export const READ_SCHEMAS = [2, 3] as const;
+export type BatchSchema = (typeof READ_SCHEMAS)[number];
 
 export interface TapBatch {
-  schema: typeof BATCH_SCHEMA;
+  /** The frame format the hash was taken over; encodeBatch writes it again. */
+  schema: BatchSchema;
   proxy: string;
   /** Random id of the sidecar process lifetime; a restart starts a new chain. */
   stream: string;
@@ -71,18 +82,32 @@ export type StorableBatch = TapBatch | RowBatch;
 export const eventCount = (b: StorableBatch): number => ('rows' in b ? b.count : b.events.length);
 
 /** The header line's object, fields in wire order. */
-export function batchHeader(b: UnsealedBatch): Record<string, unknown> {
+export function batchHeader(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): Record<string, unknown> {
   return {
-    schema: BATCH_SCHEMA, proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, lost: b.lost,
+    schema, proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, lost: b.lost,
     events: b.events.length, prev_hash: b.prev_hash,
   };
 }
 
-/** Header and event lines as Buffers of about `chunkBytes`, cut at line ends. */
-function bodyChunks(b: UnsealedBatch, chunkBytes = 256 * 1024): Buffer[] {
+/**
+ * Header and event lines as Buffers of about `chunkBytes`, cut at line
+ * ends. Schema 3 leaves each event's proxy and seq to the header, so an
+ * event that disagrees with it is refused here rather than lost.
+ */
+function bodyChunks(b: UnsealedBatch, schema: BatchSchema, chunkBytes = 256 * 1024): Buffer[] {
   const w = new LineChunks(chunkBytes);
-  w.put(JSON.stringify(batchHeader(b)), true);
-  for (const e of b.events) w.put(JSON.stringify(e), true);
+  w.put(JSON.stringify(batchHeader(b, schema)), true);
+  if (schema === 2) {
+    for (const e of b.events) w.put(JSON.stringify(e), true);
+    return w.chunks();
+  }
+  for (let i = 0; i < b.events.length; i++) {
+    const e = b.events[i];
+    if (e.proxy !== b.proxy || e.seq !== b.first_seq + i) {
+      throw new TypeError(`batch ${b.batch} of ${b.proxy}/${b.stream}: event ${i} is seq ${e.seq} of ${e.proxy}; a batch frame carries seq ${b.first_seq + i} of ${b.proxy} there`);
+    }
+    w.put(eventLine(e), true);
+  }
   return w.chunks();
 }
 
@@ -95,19 +120,20 @@ function sha256(chunks: readonly Uint8Array[]): string {
 const hashLine = (hash: string) => Buffer.from(`{"hash":"${hash}"}\n`);
 
 /** The hash a batch's frame carries (of its header and event lines). */
-export function batchHash(b: UnsealedBatch): string {
-  return sha256(bodyChunks(b));
+export function batchHash(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): string {
+  return sha256(bodyChunks(b, schema));
 }
 
-export function sealBatch(b: UnsealedBatch): TapBatch {
-  return { schema: BATCH_SCHEMA, ...b, hash: batchHash(b) };
+/** A batch with its hash, for a frame of `schema` (sidecars write BATCH_SCHEMA; 2 is for testing collectors). */
+export function sealBatch(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): TapBatch {
+  return { ...b, schema, hash: batchHash(b, schema) };
 }
 
 /** Seals a batch and returns its frame too, encoding the events once. */
-export function sealFrame(b: UnsealedBatch): { batch: TapBatch; frame: Buffer } {
-  const body = bodyChunks(b);
+export function sealFrame(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): { batch: TapBatch; frame: Buffer } {
+  const body = bodyChunks(b, schema);
   const hash = sha256(body);
-  return { batch: { schema: BATCH_SCHEMA, ...b, hash }, frame: Buffer.concat([...body, hashLine(hash)]) };
+  return { batch: { ...b, schema, hash }, frame: Buffer.concat([...body, hashLine(hash)]) };
 }
 
 /**
@@ -115,7 +141,7 @@ export function sealFrame(b: UnsealedBatch): { batch: TapBatch; frame: Buffer } 
  * a batch altered after sealing makes a frame the collector rejects.
  */
 export function encodeBatch(b: TapBatch): Buffer {
-  return Buffer.concat([...bodyChunks(b), hashLine(b.hash)]);
+  return Buffer.concat([...bodyChunks(b, b.schema), hashLine(b.hash)]);
 }
 
 /** The hash of a frame's bytes before its hash line (decodeBatch compares it with the line). */

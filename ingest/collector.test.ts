@@ -13,6 +13,7 @@ import { Collector } from './collector.ts';
 import { GroupCommit } from './group-commit.ts';
 import { handleTapPost } from './http.ts';
 import { rawFrame, sampleChain, sampleL7 } from './sample-taps.ts';
+import { eventLineValues, LINE_FIELDS } from './tap-lines.ts';
 import type { TapStore } from './store.ts';
 
 // One real chdb store for the file (chdb allows one per process); each test
@@ -67,20 +68,57 @@ test('a resent last batch is a duplicate and stores nothing new', async () => {
 test('a batch with a bad event field is rejected naming the event, its seq and the field, and counted', async () => {
   const c = new Collector(store);
   const [b0] = sampleChain('p-bad', 's', [events(5)]);
-  const bad = structuredClone(b0) as unknown as { events: Record<string, unknown>[] };
-  bad.events[3].status = 1200;
-  const r = await c.accept(rawFrame(batchHeader(b0), bad.events)); // sealed over the bad value, as a buggy sidecar would
+  const lines = b0.events.map(eventLineValues);
+  lines[3][LINE_FIELDS['l7.request'].indexOf('status')] = 1200;
+  lines[4][LINE_FIELDS['l7.request'].indexOf('method')] = null;
+  const r = await c.accept(rawFrame(batchHeader(b0), lines)); // sealed over the bad values, as a buggy sidecar would
   assert.equal(r.ok, false);
   assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED' && r.status === 400 && !r.retriable);
-  assert.ok(!r.ok && r.message.includes('batch 0 of p-bad/s: event 3 (seq 3): status: must be an integer in 0..999'), !r.ok ? r.message : '');
+  assert.ok(!r.ok && r.message.includes('batch 0 of p-bad/s: event 3 (line 5, seq 3): status: must be an integer in 0..999'), !r.ok ? r.message : '');
+  assert.ok(!r.ok && r.message.includes('event 4 (line 6, seq 4): method: missing (null)'), !r.ok ? r.message : '');
   assert.deepEqual(c.counters().rejected_by_code, { INGEST_ERR_MALFORMED: 1 });
   assert.equal(await store.countTaps({ proxy: 'p-bad' }), 0);
   assert.equal((await c.accept(encodeBatch(b0))).ok, true); // the chain did not move
 });
 
+test('event lines of the wrong shape are rejected naming the line: an object, an unknown kind, too few or too many values', async () => {
+  const c = new Collector(store);
+  const [b0] = sampleChain('p-shape', 's', [events(4)]);
+  const lines: unknown[] = b0.events.map(eventLineValues);
+  lines[0] = b0.events[0]; // a schema 2 event line in a schema 3 frame
+  (lines[1] as unknown[])[0] = 'l9.packet';
+  (lines[2] as unknown[]).pop();
+  (lines[3] as unknown[]).push('extra');
+  const r = await c.accept(rawFrame(batchHeader(b0), lines));
+  assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED', !r.ok ? r.message : '');
+  const n = LINE_FIELDS['l7.request'].length;
+  for (const part of [
+    'event 0 (line 2, seq 0): event line must be a JSON array',
+    'event 1 (line 3, seq 1): kind: must be one of l4.open, l4.close, l7.request',
+    `event 2 (line 4, seq 2): a l7.request line has ${n} values (kind, ts, direction,`, `this one has ${n - 1}`,
+    `event 3 (line 5, seq 3): a l7.request line has ${n} values`, `this one has ${n + 1}`,
+  ]) assert.ok(!r.ok && r.message.includes(part), `${part} in ${!r.ok && r.message}`);
+  assert.equal(await store.countTaps({ proxy: 'p-shape' }), 0);
+});
+
+test('schema 2 frames (event objects, from sidecars not yet upgraded) are still accepted, checked the same, and stored alike', async () => {
+  const c = new Collector(store);
+  const groups = [events(3), events(2)];
+  const chain = sampleChain('p-v2', 's', groups, { schema: 2 });
+  assert.ok(encodeBatch(chain[0]).toString().startsWith('{"schema":2,'));
+  for (const b of chain) assert.deepEqual(await c.accept(encodeBatch(b)), { ok: true, duplicate: false, events: b.events.length });
+  const stored = (await store.recentTaps({ proxy: 'p-v2' }, 10)).map(({ stream: _s, batch: _b, ...e }) => e);
+  assert.deepEqual(stored.sort((x, y) => (x.seq as number) - (y.seq as number)), chain.flatMap((b) => b.events));
+  const [b0] = sampleChain('p-v2-bad', 's', [events(5)], { schema: 2 });
+  const bad = structuredClone(b0) as unknown as { events: Record<string, unknown>[] };
+  bad.events[3].status = 1200;
+  const r = await c.accept(rawFrame(batchHeader(b0, 2), bad.events));
+  assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED' && r.message.includes('batch 0 of p-v2-bad/s: event 3 (seq 3): status: must be an integer in 0..999'), !r.ok ? r.message : '');
+});
+
 test('a batch that is not a tap batch is rejected naming each bad field', async () => {
   const c = new Collector(store);
-  const r1 = await c.accept(rawFrame({ schema: 3 }, []));
+  const r1 = await c.accept(rawFrame({ schema: 4 }, []));
   assert.ok(!r1.ok && r1.code === 'INGEST_ERR_SCHEMA_VERSION');
   const [old] = sampleChain('p-old', 's', [events(1)]);
   const r1b = await c.accept(Buffer.from(JSON.stringify({ ...old, schema: 1 }))); // a schema 1 sidecar: one JSON object
@@ -96,8 +134,10 @@ test('a batch that is not a tap batch is rejected naming each bad field', async 
   const lines = Buffer.from(`${JSON.stringify(header)}\n{not json\n`);
   const r2d = await c.accept(Buffer.concat([lines, Buffer.from(`{"hash":"${createHash('sha256').update(lines).digest('hex')}"}\n`)]));
   assert.ok(!r2d.ok && r2d.code === 'INGEST_ERR_MALFORMED' && r2d.message.includes('event 0'), !r2d.ok ? r2d.message : '');
+  // Schema 3 has no seq on the line (sealing refuses a batch whose events disagree); schema 2 carries one per event.
   const [b] = sampleChain('p-seq', 's', [events(2)]);
-  const gap = sealBatch({ ...b, events: [b.events[0], { ...b.events[1], seq: 5 }] });
+  assert.throws(() => sealBatch({ ...b, events: [b.events[0], { ...b.events[1], seq: 5 }] }), /event 1 is seq 5 of p-seq; a batch frame carries seq 1 of p-seq there/);
+  const gap = sealBatch({ ...b, events: [b.events[0], { ...b.events[1], seq: 5 }] }, 2);
   const r3 = await c.accept(encodeBatch(gap));
   assert.ok(!r3.ok && r3.code === 'INGEST_ERR_SEQ' && r3.message.includes('event 1: seq 5, expected 1'));
   assert.equal(c.counters().batches_rejected, 7);

@@ -22,12 +22,11 @@
 // chain re-anchors at the batch that arrived.
 
 import type { RowBatch } from './batch.ts';
-import { decodeBatch } from './batch-check.ts';
+import { decodeRowBatch } from './batch-check.ts';
 import { ChainVerifier, type ChainOptions, type ChainVerdict } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
 import type { TapStore } from './store.ts';
 import { LineChunks } from './line-chunks.ts';
-import { toRowBatch } from './tap-row.ts';
 
 export type CollectorResult =
   | { ok: true; duplicate: boolean; events: number }
@@ -115,8 +114,8 @@ export class Collector {
   async acceptMany(frames: readonly Uint8Array[]): Promise<CollectorResult[]> {
     const results: CollectorResult[] = new Array(frames.length);
     const checked: { i: number; batch: RowBatch }[] = [];
-    // Each batch's events become rows as soon as they are decoded, and the
-    // event objects die young: a group holds tens of thousands of taps
+    // Each batch's events become rows as soon as they are decoded (schema 3
+    // lines without ever being event objects), and what is parsed dies young: a group holds tens of thousands of taps
     // until its INSERT, and holding them as objects made the garbage
     // collector copy them out of the young generation (measured, 100k
     // taps: decode + encode 11-12 µs per tap holding all of them, 8 µs
@@ -129,7 +128,7 @@ export class Collector {
         continue;
       }
       try {
-        checked.push({ i, batch: toRowBatch(decodeBatch(frames[i]), rows) });
+        checked.push({ i, batch: decodeRowBatch(frames[i], rows) });
       } catch (e) {
         results[i] = this.refuse(asIngestError(e, 'collector: checking batch'));
       }

@@ -4,7 +4,7 @@
 
 export * from './schema/v1.ts';
 export {
-  GENESIS_HASH, BATCH_SCHEMA, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, type RowBatch, type StorableBatch, type TapBatch, type UnsealedBatch,
+  GENESIS_HASH, BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, type RowBatch, type StorableBatch, type TapBatch, type UnsealedBatch,
 } from './batch.ts';
 export type {
   ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,

@@ -40,6 +40,12 @@ export class LineChunks {
     return this.#out;
   }
 
+  /** Forgets the bytes written since the last cut (a batch refused halfway through its rows). */
+  discard(): void {
+    this.#out.length = 0; // only chunks filled since the last cut are here
+    this.#at = this.#from;
+  }
+
   /**
    * The bytes written since the last cut (or the start), as views; the
    * writer goes on in the rest of its current chunk. For many small

@@ -3,8 +3,9 @@
 // fields of the event's kind, so the tap explorer shows what was recorded.
 
 import type { RowBatch, StorableBatch, TapBatch } from './batch.ts';
-import type { TapEvent, TapKind } from './schema/v1.ts';
+import { TAP_FIELDS, TAP_KINDS, type TapEvent, type TapKind } from './schema/v1.ts';
 import { LineChunks } from './line-chunks.ts';
+import { LINE_FIELDS } from './tap-lines.ts';
 import { TAP_COLUMNS } from './sql.ts';
 
 const COMMON_FIELDS = [
@@ -70,6 +71,33 @@ const tsvLine = ((): (b: TapBatch, e: TapEvent, esc: (s: string) => string) => s
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('b', 'e', 'esc', `return ${parts.join(" + '\\t' + ")} + '\\n';`) as never;
 })();
+
+// The same row from a schema 3 event line's values (./tap-lines.ts), one
+// function per kind; columns the kind lacks are constants. For l7, roughly:
+//   (b, seq, a, esc) => esc(b.proxy) + '\t' + esc(b.stream) + '\t' + b.batch + '\t' + seq + '\t1\t' + esc(a[0]) + … +
+//                       (a[22] === null ? '{}' : esc(JSON.stringify(a[22]))) + … + '\n'
+const LINE_TSV = Object.fromEntries(TAP_KINDS.map((k) => {
+  const at = (name: string) => LINE_FIELDS[k].indexOf(name);
+  const required = new Set(TAP_FIELDS[k].filter((f) => f.required).map((f) => f.name));
+  const parts = TAP_COLUMNS.map((c) => {
+    const text = c.type.includes('String');
+    const value = c.name === 'proxy' || c.name === 'stream' || c.name === 'batch' ? `b.${c.name}`
+      : c.name === 'seq' ? 'seq' : c.name === 'v' ? null : at(c.name) >= 0 ? `a[${at(c.name)}]` : null;
+    if (value === null) return JSON.stringify(c.name === 'v' ? '1' : String(c.dflt));
+    const shown = c.name === 'headers' ? `esc(JSON.stringify(${value}))` : text ? `esc(${value})` : `String(${value})`;
+    return value.startsWith('a[') && !required.has(c.name) ? `(${value} === null ? ${JSON.stringify(String(c.dflt))} : ${shown})` : `(${shown})`;
+  });
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return [k, new Function('b', 'seq', 'a', 'esc', `return ${parts.join(" + '\\t' + ")} + '\\n';`)];
+})) as Record<TapKind, (b: BatchKey, seq: number, a: unknown[], esc: (s: string) => string) => string>;
+
+/** What a row takes from its batch. */
+export interface BatchKey { proxy: string; stream: string; batch: number }
+
+/** A checked event line's values (checkLine, ./tap-lines.ts) as a TSV row of TAP_INSERT_COLUMNS, with its newline. */
+export function lineRow(b: BatchKey, seq: number, a: unknown[]): string {
+  return LINE_TSV[a[0] as TapKind](b, seq, a, tsvEscape);
+}
 
 /**
  * Batches' events as TabSeparated rows of TAP_INSERT_COLUMNS, in Buffers of

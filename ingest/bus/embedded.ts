@@ -20,8 +20,8 @@ export class EmbeddedPublisher implements TapPublisher {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  publish(batch: TapBatch): Promise<PublishResult> {
-    const body = encodeBatch(batch);
+  publish(batch: TapBatch, frame?: Buffer): Promise<PublishResult> {
+    const body = frame ?? encodeBatch(batch);
     return new Promise((resolve) => {
       const req = http.request(this.#url, {
         method: 'POST', agent: this.#agent, timeout: this.#timeoutMs,

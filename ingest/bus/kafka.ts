@@ -80,10 +80,10 @@ export class KafkaPublisher implements TapPublisher {
     this.#brokers = opts.brokers.join(',');
   }
 
-  async publish(batch: TapBatch): Promise<PublishResult> {
+  async publish(batch: TapBatch, frame?: Buffer): Promise<PublishResult> {
     const what = `kafka ${this.#brokers} topic ${this.#topic}: tap batch ${batch.batch} of ${batch.proxy}/${batch.stream}`;
     if (this.#closed) return { ok: false, retriable: true, code: 'INGEST_ERR_CLOSED', message: `${what}: publisher closed` };
-    const value = encodeBatch(batch);
+    const value = frame ?? encodeBatch(batch);
     if (value.length > this.#maxBytes) {
       return { ok: false, retriable: false, code: 'INGEST_ERR_TOO_LARGE', message: `${what}: ${value.length} bytes, the limit is ${this.#maxBytes}` };
     }

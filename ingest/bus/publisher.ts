@@ -10,6 +10,7 @@ export type PublishResult =
   | { ok: false; retriable: boolean; code: string; message: string };
 
 export interface TapPublisher {
-  publish(batch: TapBatch): Promise<PublishResult>;
+  /** Sends a sealed batch: `frame` when given (its encoding from sealFrame, so it is not encoded twice), else encodeBatch(batch). */
+  publish(batch: TapBatch, frame?: Buffer): Promise<PublishResult>;
   close(): Promise<void>;
 }

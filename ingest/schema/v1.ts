@@ -182,6 +182,14 @@ const COMMON_SPEC = specOf(COMMON);
 const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMON, ...BY_KIND[k] })])) as Record<TapKind, Spec>;
 const isKind = oneOf(TAP_KINDS);
 
+/** One field of a kind, in schema order: its check (null when the value is fine) and whether it is required. */
+export interface TapField { name: string; check: (v: unknown) => string | null; required: boolean }
+
+/** Every field of each kind in schema order (common ones first, `v` and `kind` leading), for codecs that write fields by position. */
+export const TAP_FIELDS: Readonly<Record<TapKind, readonly TapField[]>> = Object.fromEntries(TAP_KINDS.map((k) => [
+  k, KIND_SPECS[k].checks.map(([name, check, required]) => ({ name, check, required })),
+])) as Record<TapKind, TapField[]>;
+
 const NO_PROBLEMS: readonly string[] = Object.freeze([]);
 
 /** Every problem with `e` as a tap ("field: what is wrong"); an empty (shared, frozen) array when there are none. */

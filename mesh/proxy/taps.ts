@@ -18,7 +18,7 @@
 // - dropped events (buffer full) never get a seq either, for the same reason.
 
 import {
-  GENESIS_HASH, sealBatch, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher,
+  GENESIS_HASH, sealFrame, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher,
 } from '../../ingest/index.ts';
 
 type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
@@ -68,6 +68,8 @@ export class TapEmitter {
   #prevHash = GENESIS_HASH;
   #lost = 0;
   #inFlight: TapBatch | null = null;
+  /** #inFlight's frame, encoded when it was sealed. */
+  #inFlightFrame: Buffer = Buffer.alloc(0);
   /** Highest seq acknowledged or failed for good; -1 before any. */
   #settledThrough = -1;
   #linger: NodeJS.Timeout | null = null;
@@ -115,7 +117,7 @@ export class TapEmitter {
     if (this.#retryTimer && this.#inFlight) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
-      void this.#attempt(this.#inFlight);
+      void this.#attempt(this.#inFlight, this.#inFlightFrame);
     }
     return new Promise<void>((resolve) => {
       this.#flushWaiters.push({ seq, resolve: () => { this.#urgent--; resolve(); } });
@@ -172,16 +174,19 @@ export class TapEmitter {
     if (this.#linger) { clearTimeout(this.#linger); this.#linger = null; }
     if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
     const events = this.#queue.splice(0, this.#o.batchSize);
-    this.#inFlight = sealBatch({
+    // Sealed and encoded once; a retry resends the same frame.
+    const { batch, frame } = sealFrame({
       proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
       first_seq: events[0].seq, lost: this.#lost, events, prev_hash: this.#prevHash,
     });
+    this.#inFlight = batch;
+    this.#inFlightFrame = frame;
     this.#c.batches_sent++;
-    void this.#attempt(this.#inFlight);
+    void this.#attempt(batch, frame);
   }
 
-  async #attempt(batch: TapBatch): Promise<void> {
-    const result = await this.#o.publisher!.publish(batch);
+  async #attempt(batch: TapBatch, frame: Buffer): Promise<void> {
+    const result = await this.#o.publisher!.publish(batch, frame);
     if (this.#inFlight !== batch) return; // closed meanwhile
     const lastSeq = batch.first_seq + batch.events.length - 1;
     if (result.ok) {
@@ -192,7 +197,7 @@ export class TapEmitter {
     } else if (result.retriable) {
       this.#c.retries++;
       this.#c.last_error = `tap batch ${batch.batch} from ${batch.proxy}: ${result.code}: ${result.message}`;
-      this.#retryTimer = setTimeout(() => { this.#retryTimer = null; void this.#attempt(batch); }, this.#retryDelay);
+      this.#retryTimer = setTimeout(() => { this.#retryTimer = null; void this.#attempt(batch, frame); }, this.#retryDelay);
       this.#retryDelay = Math.min(this.#retryDelay * 2, this.#o.retryMaxMs);
       return;
     } else {
