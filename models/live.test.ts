@@ -27,10 +27,12 @@ const rng = seededRandom(5);
 const written: AlertRecord[] = [];
 const logs: string[] = [];
 let clock = t0;
+/** How far the clock moves each time the detector reads it (0: it stands still). */
+let step = 0;
 
-/** One bucket of payments' inbound traffic (12 requests from cart) as one sealed batch. */
-function bucketBatch(i: number) {
-  const slow = i >= FAULT[0] && i < FAULT[1] ? 8 : 1;
+/** One bucket of payments' inbound traffic (12 requests from cart) as one sealed batch; 8× slower in FAULT or when `slow`. */
+function bucketBatch(i: number, slow1 = false) {
+  const slow = slow1 || (i >= FAULT[0] && i < FAULT[1]) ? 8 : 1;
   const events: L7RequestTap[] = Array.from({ length: 12 }, (_, k) => ({
     v: 1, kind: 'l7.request', proxy: 'payments-1', seq: k, ts: t0 + i * B + k * 700, direction: 'inbound', conn_id: `c${i}`,
     src_service: 'cart', src_instance: 'cart-1', src_addr: '127.0.0.1', src_port: 40000,
@@ -45,7 +47,7 @@ function options(modelDir: string): LiveDetectorOptions {
   return {
     source: { series: (scope, f, u) => store.rollupSeries(scope, f, u) },
     sink: { write: async (a) => { written.push(a); await store.writeAlert(a); }, recent: () => store.alerts({ limit: 100 }) },
-    modelDir, now: () => clock, tickMs: 0, lagMs: LAG, scopes: ['service'],
+    modelDir, now: () => (clock += step), tickMs: 0, lagMs: LAG, scopes: ['service'],
     trainAfterMs: 20 * 60_000, retrainEveryMs: 6 * 3_600_000, minHistoryRows: 100,
     log: (l) => { logs.push(l); },
     train: { units: 4, epochs: 4, hysteresis: { openAfter: 2, closeAfter: 5 } },
@@ -140,6 +142,42 @@ test('retrain(subject) queues that subject and replaces its model with a new ver
   assert.equal(live.counters().trainings, 1, logs.join('\n'));
   const now = live.status()[0].model_version;
   assert.ok(now !== null && now >= String(old), `${old} → ${now}`);
+});
+
+test('buckets slowed while the detector trains are left out: windows ending in them are not scored and no alert opens; scored, the same buckets open one', async () => {
+  // The test clock moves 15 s per read while the model trains, as a real
+  // one does for seconds; the buckets its run overlaps are made slow.
+  step = 15_000;
+  live.retrain('payments');
+  await live.idle();
+  step = 0;
+  const [from, to] = live.trainingSpans().at(-1)!;
+  const inRun = (i: number) => t0 + i * B <= to && t0 + (i + 1) * B > from;
+  const first = Math.floor((from - t0) / B), last = Math.floor((to - t0) / B);
+  assert.ok(last - first >= 2, `the run spans ${last - first + 1} buckets`);
+  const before = written.length;
+  const skipped = live.counters().windows_skipped_training;
+  for (let i = END; i <= last + 10; i++) {
+    await store.writeBatch(bucketBatch(i, inRun(i)));
+    clock = Math.max(clock, t0 + (i + 1) * B + LAG);
+    await live.tick();
+  }
+  assert.ok(live.counters().windows_skipped_training - skipped >= last - first, `${live.counters().windows_skipped_training - skipped} windows skipped`);
+  assert.equal(live.status()[0].last_scored, t0 + (last + 10) * B, 'scoring went on past the run');
+  assert.deepEqual(written.slice(before).map((a) => [a.state, (a.opened_at - t0) / B]), [], 'no alert');
+  // The same buckets, scored by a detector that does not mask (and has no training span anyway).
+  const control: AlertRecord[] = [];
+  const plain = await startLiveDetector({
+    ...options(join(dir, 'models')), maskOwnTraining: false,
+    sink: { write: async (a) => { control.push(a); }, recent: () => store.alerts({ limit: 100 }) },
+  });
+  try {
+    await plain.tick();
+    assert.ok(control.some((a) => a.state === 'open' && a.opened_at >= t0 + first * B), `the slow buckets alert when scored: ${JSON.stringify(control.map((a) => [a.state, (a.opened_at - t0) / B]))}`);
+    assert.equal(plain.counters().windows_skipped_training, 0);
+  } finally {
+    await plain.close();
+  }
 });
 
 test('an alert left open for a subject that has no model any more is resolved at start, saying why', async () => {
