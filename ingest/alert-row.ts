@@ -46,13 +46,16 @@ export interface SeriesStateRow {
   denies: number;
 }
 
-/** A merged rollup row as numbers; the edge subject is "src→dst". Latency quantiles are [p50, p90, p99]. */
-export function rowToRollup(r: SeriesStateRow): RollupRow {
+/** The subject of a merged rollup row: the service, or "src→dst" for an edge. */
+export const rollupSubject = (r: { service?: string; src_service?: string; dst_service?: string }) => r.service ?? `${r.src_service}→${r.dst_service}`;
+
+/** A merged rollup row as numbers, with its connection count (null: none recorded). Latency quantiles are [p50, p90, p99]. */
+export function rowToRollup(r: SeriesStateRow, connections: number | null): RollupRow {
   const q = (i: number) => (typeof r.latency?.[i] === 'number' && Number.isFinite(r.latency[i]) ? r.latency[i] as number : 0);
   return {
-    bucket: Number(r.bucket), subject: r.service ?? `${r.src_service}→${r.dst_service}`,
+    bucket: Number(r.bucket), subject: rollupSubject(r),
     requests: Number(r.requests), errors: Number(r.errors), p50_ms: q(0), p99_ms: q(2),
     req_bytes: Number(r.req_bytes), resp_bytes: Number(r.resp_bytes), retries: Number(r.retries),
-    denies: Number(r.denies),
+    denies: Number(r.denies), connections,
   };
 }

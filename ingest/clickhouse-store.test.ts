@@ -85,7 +85,7 @@ test('clickhouse-server: the database-qualified single-node legacy DDL that `mes
   for (let i = 0; i < 2; i++) for (const s of schemaStatements({ dialect: 'legacy', database: 'meshlens_cli' })) await sql(s);
   const tables = await sql("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name");
   assert.equal(tables.trim().split('\n').join(' '),
-    'alerts rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
+    'alerts rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
 });
 
 test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for want of the cluster)', async () => {
@@ -94,11 +94,11 @@ test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for 
   }
 });
 
-test('clickhouse-server: a store whose rollups predate the denies column gets it and new views on init (ALTER TABLE on 18.16); older rows read 0, newer ones count', async () => {
+test('clickhouse-server: a store whose rollups predate the denies column and the connections table gets them and new views on init (ALTER TABLE on 18.16); older rows read 0 (connections: null), newer ones count', async () => {
   const database = `upgrade_${process.pid}`;
   const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
   await sql(`CREATE DATABASE IF NOT EXISTS ${database}`);
-  const statements = schemaStatements({ dialect: 'legacy', database });
+  const statements = schemaStatements({ dialect: 'legacy', database }).filter((q) => !q.includes('rollup_conn_10s')); // not there yet either
   for (const s of statements.filter((q) => !q.includes('MATERIALIZED VIEW'))) await sql(s);
   for (const t of ['rollup_service_10s', 'rollup_edge_10s']) await sql(`ALTER TABLE ${database}.${t} DROP COLUMN denies`);
   for (const s of statements.filter((q) => q.includes('MATERIALIZED VIEW'))) {
@@ -117,7 +117,8 @@ test('clickhouse-server: a store whose rollups predate the denies column gets it
     const denied = sampleL7({ ts: b0 + 10_001, direction: 'inbound', src_service: 'web', dst_service: 'cart', status: 403, decision: 'deny', decision_reason: 'no' });
     for (const b of sampleChain('cart-1', 'new', [[denied]])) await s.writeBatch(b);
     const rows = await s.rollupSeries('service', b0, b0 + 20_000);
-    assert.deepEqual(rows.map((r) => [r.bucket - b0, r.requests, r.denies]), [[0, 1, 0], [10_000, 1, 1]]);
+    // Connections count from when the table exists: none for the older row.
+    assert.deepEqual(rows.map((r) => [r.bucket - b0, r.requests, r.denies, r.connections]), [[0, 1, 0, null], [10_000, 1, 1, 1]]);
   } finally {
     await s.close();
   }

@@ -4,7 +4,7 @@
 // and a ClickHouse server behave the same by construction (and one test
 // suite, ./store-suite.ts, checks both).
 
-import { alertToRow, rowToAlert, rowToRollup, type SeriesStateRow } from './alert-row.ts';
+import { alertToRow, rollupSubject, rowToAlert, rowToRollup, type SeriesStateRow } from './alert-row.ts';
 import { eventCount, type StorableBatch, type TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
@@ -224,7 +224,10 @@ export class SqlTapStore implements TapStore {
     const q = this.#queries();
     const params = { from: Math.max(0, Math.floor(fromMs)), until: Math.max(0, Math.floor(untilMs)) };
     const rows = await this.#rows<SeriesStateRow>(`reading ${scope} rollup series`, scope === 'service' ? q.serviceSeries : q.edgeSeries, params);
-    return rows.map(rowToRollup);
+    const conns = await this.#rows<{ bucket: number; service?: string; src_service?: string; dst_service?: string; connections: number }>(
+      `reading ${scope} connection series`, scope === 'service' ? q.serviceConnections : q.edgeConnections, params);
+    const connections = new Map(conns.map((c) => [`${c.bucket}|${rollupSubject(c)}`, Number(c.connections)]));
+    return rows.map((r) => rowToRollup(r, connections.get(`${r.bucket}|${rollupSubject(r)}`) ?? null));
   }
 
   async writeAlert(a: StoredAlert): Promise<void> {

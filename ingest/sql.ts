@@ -119,9 +119,8 @@ const TAP_COLUMNS_DDL = '\n  ' + TAP_COLUMNS.map((c) =>
  * created before them gets them by ALTER TABLE and its views are recreated
  * (rollupUpgradeStatements). Rows aggregated before that read as 0.
  *   denies   requests the inbound policy denied
- * (Distinct connections per bucket, uniqState(conn_id), was tried as a
- * model input and left out: see LIVE_FEATURES in models/rollup-series.ts;
- * it would cost every insert a hash per tap for nothing read.)
+ * (Distinct connections per bucket have a table of their own,
+ * rollup_conn_10s, which older stores simply gain.)
  */
 export const ROLLUP_ADDED_COLUMNS: readonly { name: string; type: string }[] = [
   { name: 'denies', type: 'AggregateFunction(sum, UInt64)' },
@@ -197,6 +196,21 @@ export const TABLES: readonly TableDef[] = [
     legacy: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${BATCH_KEY}`, partitioned: true },
   },
   {
+    // Distinct connections that carried requests into a service in a bucket,
+    // per caller, as the CALLEE's sidecar saw them (inbound taps): the
+    // "active connections" of a service (all callers) and of an edge. Not
+    // the caller's side: an app opens more connections to its own sidecar
+    // whenever its requests pile up, so there every edge out of a slow
+    // service grows (replayed demo run 09:05: cart→inventory 10 → 37 per
+    // minute while payments was slow) while the callee's side stays flat
+    // off the fault's path. A table of its own, so that stores created
+    // before it only gain a table, and the edge rollups stay client side.
+    name: 'rollup_conn_10s', timeCol: 'bucket', rollup: true, shardKey: 'dst_service',
+    columns: () => `\n  bucket UInt64, src_service String, dst_service String, proxy String, stream String, batch UInt64,\n  connections AggregateFunction(uniq, String)`,
+    modern: { engine: 'ReplacingMergeTree', order: `bucket, dst_service, src_service, ${BATCH_KEY}` },
+    legacy: { engine: 'ReplacingMergeTree', order: `bucket, dst_service, src_service, ${BATCH_KEY}`, partitioned: true },
+  },
+  {
     // A row per state change of an alert (open, updates, resolved), the newest
     // by updated_at kept; reads say FINAL. opened_at never changes for an id,
     // so all of an alert's rows share a partition and collapse. Kept as long
@@ -223,8 +237,8 @@ const BUCKET = `intDiv(ts, ${ROLLUP_BUCKET_MS}) * ${ROLLUP_BUCKET_MS} AS bucket`
 // The external service name is a constant of the schema, not input.
 const EXTERNAL = `'${EXTERNAL_SERVICE.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-/** A materialized view from `taps` into a rollup table. */
-export interface ViewDef { name: string; to: string; select: (d: SqlDialect, from: string) => string }
+/** A materialized view from `taps` into a rollup table; `added`: its table's columns added after the first release (rollupUpgradeStatements). */
+export interface ViewDef { name: string; to: string; select: (d: SqlDialect, from: string) => string; added: readonly { name: string; type: string }[] }
 
 const rollupSelect = (keys: string, where: string) => (_d: SqlDialect, from: string) => `SELECT ${BUCKET}, ${keys}, ${BATCH_KEY},${ROLLUP_STATES}
 FROM ${from} WHERE kind = 'l7.request' AND ${where}
@@ -232,12 +246,20 @@ GROUP BY bucket, ${keys.replace(/\w+ AS /g, '')}, ${BATCH_KEY}`;
 
 export const VIEWS: readonly ViewDef[] = [
   // A service's own view of what it served: inbound requests only.
-  { name: 'rollup_service_10s_mv', to: 'rollup_service_10s', select: rollupSelect('dst_service AS service', "direction = 'inbound'") },
+  { name: 'rollup_service_10s_mv', to: 'rollup_service_10s', select: rollupSelect('dst_service AS service', "direction = 'inbound'"), added: ROLLUP_ADDED_COLUMNS },
   // An edge is seen from the client side (outbound, which also sees upstream
   // failures); clients without a sidecar only appear inbound as 'external'.
   {
     name: 'rollup_edge_10s_mv', to: 'rollup_edge_10s',
     select: rollupSelect('src_service, dst_service', `(direction = 'outbound' OR (direction = 'inbound' AND src_service = ${EXTERNAL}))`),
+    added: ROLLUP_ADDED_COLUMNS,
+  },
+  {
+    // Connections into each service per caller, from the callee's side (see rollup_conn_10s).
+    name: 'rollup_conn_10s_mv', to: 'rollup_conn_10s', added: [],
+    select: (_d, from) => `SELECT ${BUCKET}, src_service, dst_service, ${BATCH_KEY}, uniqState(conn_id) AS connections
+FROM ${from} WHERE kind = 'l7.request' AND direction = 'inbound'
+GROUP BY bucket, src_service, dst_service, ${BATCH_KEY}`,
   },
 ];
 
@@ -312,7 +334,7 @@ export function rollupUpgradeStatements(columnsOf: (table: string) => readonly s
   for (const v of VIEWS) {
     const have = columnsOf(v.to);
     if (have.length === 0) continue; // not created yet: schemaStatements makes it whole
-    const missing = ROLLUP_ADDED_COLUMNS.filter((c) => !have.includes(c.name));
+    const missing = v.added.filter((c) => !have.includes(c.name));
     if (missing.length === 0) continue;
     for (const c of missing) out.push(`ALTER TABLE ${qualified(o, v.to)} ADD COLUMN ${c.name} ${c.type}`);
     out.push(`DROP TABLE IF EXISTS ${qualified(o, v.name)}`);
@@ -374,6 +396,9 @@ export interface Queries {
   recentTaps(keys: readonly TapFilterColumn[]): string;
   serviceSeries: string;
   edgeSeries: string;
+  /** Distinct inbound connections per bucket and service, and per bucket and edge (rollup_conn_10s). */
+  serviceConnections: string;
+  edgeConnections: string;
   /** Newest state per alert; `byState` filters on that newest state. */
   alerts(byState: boolean): string;
 }
@@ -421,6 +446,14 @@ FROM rollup_service_10s${final(d)} WHERE ${windowWhere} GROUP BY bucket, service
     edgeSeries: `
 SELECT bucket, src_service, dst_service,${seriesSelect}
 FROM rollup_edge_10s${final(d)} WHERE ${windowWhere} GROUP BY bucket, src_service, dst_service ORDER BY bucket, src_service, dst_service ${JSON_NUMBERS}`,
+    // rollup_conn_10s is ReplacingMergeTree in every layout (it came after the
+    // 'token' one), so always FINAL: a batch written twice counts once.
+    serviceConnections: `
+SELECT bucket, dst_service AS service, uniqMerge(connections) AS connections
+FROM rollup_conn_10s FINAL WHERE ${windowWhere} GROUP BY bucket, service ORDER BY bucket, service ${JSON_NUMBERS}`,
+    edgeConnections: `
+SELECT bucket, src_service, dst_service, uniqMerge(connections) AS connections
+FROM rollup_conn_10s FINAL WHERE ${windowWhere} GROUP BY bucket, src_service, dst_service ORDER BY bucket, src_service, dst_service ${JSON_NUMBERS}`,
     // FINAL in a subquery: the state filter must see only each id's newest row.
     alerts: (byState) => `
 SELECT id, scope, subject, state, opened_at, updated_at, resolved_at, score, threshold, features, explanation, model_version

@@ -34,6 +34,30 @@ export function modelStoreTests(openStore: () => Promise<TapStore>): void {
     await assert.rejects(s.rollupSeries('pod' as 'service', 0, 1), { code: 'INGEST_ERR_CONFIG' });
   });
 
+  test('rollupSeries counts distinct connections on the callee side: per service over its callers, per edge, each batch once, null where none were seen', async () => {
+    const s = await openStore();
+    const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
+    // cart's sidecar, inbound: web on connections w1, w2 (w1 twice), the
+    // load generator on x1; the first 10 s bucket only.
+    const at = (i: number, src: string, conn: string) => sampleL7({ ts: b0 + i, direction: 'inbound', src_service: src, dst_service: 'cart', conn_id: conn });
+    const cartIn = sampleChain('cart-1', 'c1', [[at(0, 'web', 'w1'), at(1, 'web', 'w2')], [at(2, 'web', 'w1'), at(3, 'external', 'x1')]]);
+    // web's sidecar, outbound to cart on many app connections: not counted
+    // (the caller's side follows its own concurrency, see rollup_conn_10s).
+    const webOut = sampleChain('web-1', 'w1', [Array.from({ length: 6 }, (_, i) => sampleL7({
+      ts: b0 + i, direction: 'outbound', src_service: 'web', dst_service: 'cart', conn_id: `app-${i}`,
+    }))]);
+    for (const b of cartIn) await s.writeBatch(b);
+    await s.writeBatches([...webOut, cartIn[1]]); // cartIn[1] again, inside another group
+    const svc = await s.rollupSeries('service', b0, b0 + 10_000);
+    assert.deepEqual(svc.map((r) => [r.subject, r.requests, r.connections]), [['cart', 4, 3]]);
+    const edges = await s.rollupSeries('edge', b0, b0 + 10_000);
+    assert.deepEqual(edges.map((r) => [r.subject, r.requests, r.connections]), [['external→cart', 1, 1], ['web→cart', 6, 2]]);
+    // An edge whose callee saw nothing (its requests never arrived): no count.
+    const lost = sampleChain('web-1', 'w2', [[sampleL7({ ts: b0 + 10_000, direction: 'outbound', src_service: 'web', dst_service: 'gone', status: 503 })]]);
+    await s.writeBatch(lost[0]);
+    assert.deepEqual((await s.rollupSeries('edge', b0 + 10_000, b0 + 20_000)).map((r) => [r.subject, r.connections]), [['web→gone', null]]);
+  });
+
   test('an alert written open, updated and resolved reads back once in its newest state, filtered by that state', async () => {
     const s = await openStore();
     const t = Math.floor(Date.now() / 10_000) * 10_000 - 600_000;

@@ -75,6 +75,14 @@ export interface RollupRow {
   retries: number;
   /** Requests the inbound policy denied. */
   denies: number;
+  /**
+   * Distinct connections that carried requests in the bucket, as the
+   * callee's sidecar saw them (all callers for a service, one for an
+   * edge); null where none were recorded (no inbound taps: no requests, an
+   * upstream the requests never reached, or buckets older than the store's
+   * connection rollups).
+   */
+  connections: number | null;
 }
 
 /** One state of an anomaly alert (models/ writes them); the store answers with each id's newest. */

@@ -7,11 +7,11 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChdbStore, GENESIS_HASH, sealBatch, type L7RequestTap, type TapStore } from '../ingest/index.ts';
-import { startLiveDetector, type AlertRecord, type LiveDetector, type LiveDetectorOptions } from './index.ts';
+import { LIVE_FEATURES, startLiveDetector, type AlertRecord, type LiveDetector, type LiveDetectorOptions } from './index.ts';
 import { seededRandom } from './random.ts';
 
 const B = 10_000;
@@ -88,6 +88,8 @@ test('after the warm-up the service gets a model trained in the background and s
   assert.equal(live.counters().trainings, 1, logs.join('\n'));
   assert.deepEqual(await readdir(join(dir, 'models', 'service')), ['payments']);
   assert.ok(logs.some((l) => l.startsWith('models: trained service payments') && l.includes('nice 19')), 'the worker trained at the lowest CPU priority');
+  const saved = JSON.parse(await readFile(join(dir, 'models', 'service', 'payments', 'detector.json'), 'utf8')) as { scaler: { inputNames: string[] } };
+  assert.deepEqual(saved.scaler.inputNames, LIVE_FEATURES.filter((c) => c !== 'connections'), 'a 22-minute baseline: no connections column');
 });
 
 test('a latency fault opens one alert naming latency, updates it while open, resolves it after, and the store holds its newest state; a restart while it is open carries it on', async () => {

@@ -21,7 +21,7 @@ import type { TrainOptions } from './detector.ts';
 import { LiveAlerts } from './live-alerts.ts';
 import { installModel, loadLiveModels, modelVersion, subjectDir, type LiveModel } from './live-models.ts';
 import type { AlertRecord, AlertSink, LiveScope, RollupPoint, RollupSource } from './live-types.ts';
-import { BUCKET_MS, bySubject, historyStart, rollupSeries, selectColumns } from './rollup-series.ts';
+import { BUCKET_MS, bySubject, historyStart, liveColumns, rollupSeries, selectColumns } from './rollup-series.ts';
 import { sliceSeries } from './series.ts';
 import { trainInWorker } from './train-job.ts';
 
@@ -260,7 +260,7 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
     const until = completeUntil();
     const from = Math.max(s.firstBucket ?? until - trainHistoryMs, until - trainHistoryMs);
     const pts = (await o.source.series(s.scope, from, until)).filter((p: RollupPoint) => p.subject === s.subject);
-    const series = rollupSeries(pts, from, until);
+    const series = selectColumns(rollupSeries(pts, from, until), liveColumns(until - from));
     for (const [a, b] of s.excluded) series.rows.forEach((r, i) => { if (series.ts[i] >= a && series.ts[i] <= b) r.fill(NaN); });
     maskTraining(series);
     const rows = series.rows.filter((r) => r[0] > 0).length;

@@ -8,24 +8,34 @@
 import type { RollupPoint } from './live-types.ts';
 import type { Series } from './series.ts';
 
-// Distinct connections per bucket (uniq of conn_id) is not a live feature:
-// with keep-alive pools it follows concurrency, i.e. rate × latency, so it
-// only repeats latency, and on the caller's other edges too.
-// Replayed on the 09:05-10:06 demo run (meshlens replay) with it, the
-// payments latency fault also opened "active connections per request"
-// alerts on cart → inventory and web → catalog, and one false alarm opened
-// on web after the exfiltration fault; without it, none.
-// Counted on the callee's side instead (its sidecar's inbound taps: the
-// caller's app opens more connections to its own sidecar whenever its
-// requests pile up, so cart's and web's counts to every callee tripled
-// while payments was slow; inventory's and catalog's own stayed flat), the
-// sibling edges stayed quiet, but the count still follows the callee's
-// peak concurrency, i.e. its latency tail, and doubles its weight. Replays
-// with it (2026-11-29): the 09:05 run gained a false alarm on web (one
-// 10-s stall: p99 250 → 439 ms, connections 15 → 51), the 07:31 run four
-// off-path alerts during the catalog outage (cart, inventory and their
-// edges, p50 latency with connections); each fault was found 10 s sooner.
-export const LIVE_FEATURES = ['requests', 'error_rate', 'p50_ms', 'p99_ms', 'bytes_in', 'bytes_out', 'retries', 'denies'] as const;
+// `connections`: distinct connections that carried requests in the bucket,
+// counted on the callee's side (rollup_conn_10s in ingest/sql.ts; features.ts
+// makes it per request). Counted on the caller's side it followed the
+// caller's concurrency: the caller's app opens more connections to its own
+// sidecar whenever its requests pile up, so while payments was slow (demo
+// run 09:05) cart's and web's counts to every callee tripled and the
+// replay opened alerts on cart → inventory and web → catalog, whose own
+// counts stayed flat.
+//
+// Even on the callee's side it follows the callee's peak concurrency, i.e.
+// rate × latency: a model has to learn that coupling to tell a connection
+// leak from a slowdown, and from the demo's 15-minute baseline it cannot
+// (replays with it, 2026-11-29: the 09:05 run gained a false alarm on web,
+// one 10-s stall with p99 250 → 439 ms and connections 15 → 51; the 07:31
+// run four off-path alerts in the catalog outage). So a model gets the
+// column only when its baseline covers a day (CONNECTIONS_MIN_BASELINE_MS,
+// the same rule as for the time of day in features.ts), as the offline
+// evaluation's models do (2 days, connections = pool + 2 × rate × p50 in
+// every scenario, connection leaks found without latency faults alerting
+// on connections).
+export const LIVE_FEATURES = ['requests', 'error_rate', 'p50_ms', 'p99_ms', 'bytes_in', 'bytes_out', 'retries', 'denies', 'connections'] as const;
+/** Shortest baseline whose model gets `connections` (see above). */
+export const CONNECTIONS_MIN_BASELINE_MS = 86_400_000;
+
+/** The live columns a model trained on `baselineMs` of history uses. */
+export function liveColumns(baselineMs: number): string[] {
+  return LIVE_FEATURES.filter((c) => c !== 'connections' || baselineMs >= CONNECTIONS_MIN_BASELINE_MS);
+}
 export const BUCKET_MS = 10_000;
 
 function row(p: RollupPoint): number[] {
@@ -34,6 +44,7 @@ function row(p: RollupPoint): number[] {
     r, r > 0 ? p.errors / r : NaN,
     r > 0 ? p.p50_ms : NaN, r > 0 ? p.p99_ms : NaN,
     p.req_bytes, p.resp_bytes, p.retries, p.denies,
+    r > 0 && p.connections !== null ? p.connections : NaN,
   ];
 }
 
