@@ -137,17 +137,17 @@ function eachLine(f: Frame, take: (a: unknown[], i: number) => void): void {
   let start = f.start;
   for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
     let a: unknown;
-    const where = `event ${i} (line ${i + 2}, seq ${f.header.first_seq + i})`;
+    const where = () => `event ${i} (line ${i + 2}, seq ${f.header.first_seq + i})`;
     try {
       a = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
     } catch (err) {
-      problems.push(`${where}: not JSON: ${why(err)}`);
+      problems.push(`${where()}: not JSON: ${why(err)}`);
       start = f.ends[i] + 1;
       continue;
     }
     start = f.ends[i] + 1;
     const found = checkLine(a);
-    if (found !== null) for (const p of found) problems.push(`${where}: ${p}`);
+    if (found !== null) for (const p of found) problems.push(`${where()}: ${p}`);
     else if (problems.length === 0) take(a as unknown[], i);
   }
   if (problems.length > 0) throw new IngestError('INGEST_ERR_MALFORMED', `${f.label}: ${listed(problems)}`);
