@@ -21,6 +21,7 @@ import {
   GENESIS_HASH, sealFrame, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher,
 } from '../../ingest/index.ts';
 
+type Sealed = ReturnType<typeof sealFrame>;
 type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
 /** What stages push: a tap without the emitter-assigned proxy and seq. */
 export type TapInput = Unnumbered<L4OpenTap | L4CloseTap | L7RequestTap>;
@@ -67,9 +68,8 @@ export class TapEmitter {
   #nextBatch = 0;
   #prevHash = GENESIS_HASH;
   #lost = 0;
-  #inFlight: TapBatch | null = null;
-  /** #inFlight's frame, encoded when it was sealed. */
-  #inFlightFrame: Buffer = Buffer.alloc(0);
+  /** The batch being sent, with its frame (sealed and encoded once; a retry resends the same frame). */
+  #inFlight: Sealed | null = null;
   /** Highest seq acknowledged or failed for good; -1 before any. */
   #settledThrough = -1;
   #linger: NodeJS.Timeout | null = null;
@@ -117,7 +117,7 @@ export class TapEmitter {
     if (this.#retryTimer && this.#inFlight) {
       clearTimeout(this.#retryTimer);
       this.#retryTimer = null;
-      void this.#attempt(this.#inFlight, this.#inFlightFrame);
+      void this.#attempt(this.#inFlight);
     }
     return new Promise<void>((resolve) => {
       this.#flushWaiters.push({ seq, resolve: () => { this.#urgent--; resolve(); } });
@@ -143,7 +143,7 @@ export class TapEmitter {
     const left = this.#pending();
     if (left > 0) {
       this.#c.abandoned += left;
-      this.#countLost([...this.#queue, ...(this.#inFlight?.events ?? [])]);
+      this.#countLost([...this.#queue, ...(this.#inFlight?.batch.events ?? [])]);
       this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms`;
     }
     this.#queue = [];
@@ -158,7 +158,7 @@ export class TapEmitter {
   }
 
   #pending(): number {
-    return this.#queue.length + (this.#inFlight?.events.length ?? 0);
+    return this.#queue.length + (this.#inFlight?.batch.events.length ?? 0);
   }
 
   #pump(): void {
@@ -174,20 +174,18 @@ export class TapEmitter {
     if (this.#linger) { clearTimeout(this.#linger); this.#linger = null; }
     if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
     const events = this.#queue.splice(0, this.#o.batchSize);
-    // Sealed and encoded once; a retry resends the same frame.
-    const { batch, frame } = sealFrame({
+    this.#inFlight = sealFrame({
       proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
       first_seq: events[0].seq, lost: this.#lost, events, prev_hash: this.#prevHash,
     });
-    this.#inFlight = batch;
-    this.#inFlightFrame = frame;
     this.#c.batches_sent++;
-    void this.#attempt(batch, frame);
+    void this.#attempt(this.#inFlight);
   }
 
-  async #attempt(batch: TapBatch, frame: Buffer): Promise<void> {
+  async #attempt(sealed: Sealed): Promise<void> {
+    const { batch, frame } = sealed;
     const result = await this.#o.publisher!.publish(batch, frame);
-    if (this.#inFlight !== batch) return; // closed meanwhile
+    if (this.#inFlight !== sealed) return; // closed meanwhile
     const lastSeq = batch.first_seq + batch.events.length - 1;
     if (result.ok) {
       this.#c.acked += batch.events.length;
@@ -197,7 +195,7 @@ export class TapEmitter {
     } else if (result.retriable) {
       this.#c.retries++;
       this.#c.last_error = `tap batch ${batch.batch} from ${batch.proxy}: ${result.code}: ${result.message}`;
-      this.#retryTimer = setTimeout(() => { this.#retryTimer = null; void this.#attempt(batch, frame); }, this.#retryDelay);
+      this.#retryTimer = setTimeout(() => { this.#retryTimer = null; void this.#attempt(sealed); }, this.#retryDelay);
       this.#retryDelay = Math.min(this.#retryDelay * 2, this.#o.retryMaxMs);
       return;
     } else {
