@@ -127,55 +127,56 @@ function readFrame(frame: Uint8Array): Frame {
 }
 
 /**
- * Parses each schema 3 event line, checks it (checkLine) and hands the
- * values to `take`, until MAX_LISTED problems; throws INGEST_ERR_MALFORMED
+ * JSON.parse of each event line, handed to `visit` with the problem list,
+ * until MAX_LISTED problems; a line that is not JSON is a problem named by
+ * `where(i)`. Returns the problems.
+ */
+function parseLines(f: Frame, where: (i: number) => string, visit: (v: unknown, i: number, problems: string[]) => void): string[] {
+  const problems: string[] = [];
+  let start = f.start;
+  for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
+    let v: unknown;
+    try {
+      v = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
+    } catch (err) {
+      problems.push(`${where(i)}: not JSON: ${why(err)}`);
+      continue;
+    } finally {
+      start = f.ends[i] + 1;
+    }
+    visit(v, i, problems);
+  }
+  return problems;
+}
+
+/**
+ * Checks each schema 3 event line (checkLine) and hands its values to
+ * `take` while no problem has been found; throws INGEST_ERR_MALFORMED
  * listing them at the end, so `take` may have seen some lines of a batch
  * that is then refused.
  */
 function eachLine(f: Frame, take: (a: unknown[], i: number) => void): void {
-  const problems: string[] = [];
-  let start = f.start;
-  for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
-    let a: unknown;
-    const where = () => `event ${i} (line ${i + 2}, seq ${f.header.first_seq + i})`;
-    try {
-      a = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
-    } catch (err) {
-      problems.push(`${where()}: not JSON: ${why(err)}`);
-      start = f.ends[i] + 1;
-      continue;
-    }
-    start = f.ends[i] + 1;
-    const found = checkLine(a);
-    if (found !== null) for (const p of found) problems.push(`${where()}: ${p}`);
-    else if (problems.length === 0) take(a as unknown[], i);
-  }
+  const where = (i: number) => `event ${i} (line ${i + 2}, seq ${f.header.first_seq + i})`;
+  const problems = parseLines(f, where, (a, i, found) => {
+    const bad = checkLine(a);
+    if (bad !== null) for (const p of bad) found.push(`${where(i)}: ${p}`);
+    else if (found.length === 0) take(a as unknown[], i);
+  });
   if (problems.length > 0) throw new IngestError('INGEST_ERR_MALFORMED', `${f.label}: ${listed(problems)}`);
 }
 
 /** Schema 2 event lines as taps: each a JSON object through validateTap, then matched with the batch (proxy, seq). */
 function objectEvents(f: Frame): TapEvent[] {
   const events: TapEvent[] = new Array(f.count);
-  const problems: string[] = [];
-  let start = f.start;
-  for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
-    let e: unknown;
-    try {
-      e = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
-    } catch (err) {
-      problems.push(`event ${i} (line ${i + 2}): not JSON: ${why(err)}`);
-      start = f.ends[i] + 1;
-      continue;
-    }
-    start = f.ends[i] + 1;
-    const found = validateTap(e);
-    if (found.length > 0) {
+  const problems = parseLines(f, (i) => `event ${i} (line ${i + 2})`, (e, i, found) => {
+    const bad = validateTap(e);
+    if (bad.length > 0) {
       const ev = e as Record<string, unknown>;
       const seq = ev !== null && typeof ev === 'object' && ev.seq !== undefined ? ` (seq ${String(ev.seq).slice(0, 32)})` : '';
-      for (const p of found) problems.push(`event ${i}${seq}: ${p}`);
+      for (const p of bad) found.push(`event ${i}${seq}: ${p}`);
     }
     events[i] = e as TapEvent;
-  }
+  });
   if (problems.length > 0) throw new IngestError('INGEST_ERR_MALFORMED', `${f.label}: ${listed(problems)}`);
   const { proxy, first_seq } = f.header;
   for (let i = 0; i < f.count; i++) {
