@@ -115,11 +115,11 @@ export class Collector {
     const results: CollectorResult[] = new Array(frames.length);
     const checked: { i: number; batch: RowBatch }[] = [];
     // Each batch's events become rows as soon as they are decoded (schema 3
-    // lines without ever being event objects), and what is parsed dies young: a group holds tens of thousands of taps
-    // until its INSERT, and holding them as objects made the garbage
-    // collector copy them out of the young generation (measured, 100k
-    // taps: decode + encode 11-12 µs per tap holding all of them, 8 µs
-    // encoding each batch at once).
+    // lines without ever being event objects), and what is parsed dies
+    // young: a group holds tens of thousands of taps until its INSERT, and
+    // holding them as objects made the garbage collector copy them out of
+    // the young generation (measured, 100k taps: decode + encode 11-12 µs
+    // per tap holding all of them, 8 µs encoding each batch at once).
     // (Rows take fewer bytes than their JSON, so a small group fits one chunk.)
     const rows = new LineChunks(Math.min(1 << 20, frames.reduce((n, f) => n + f.byteLength, 0)));
     for (let i = 0; i < frames.length; i++) {

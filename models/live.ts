@@ -108,12 +108,11 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
   };
   /** When this detector's training jobs ran, [start, end] in ms (the clock buckets are stamped with). */
   const trainingSpans: [number, number][] = [];
-  /** Whether bucket [b, b + BUCKET_MS) overlaps a training run. */
-  const duringTraining = (b: number) => trainingSpans.some(([from, to]) => b <= to && b + BUCKET_MS > from);
+  /** Whether bucket [b, b + BUCKET_MS) is masked: it overlaps a training run (and masking is on). */
+  const duringTraining = (b: number) => o.maskOwnTraining !== false && trainingSpans.some(([from, to]) => b <= to && b + BUCKET_MS > from);
   /** Blanks the rows of `series` that overlap a training run (NaN: a gap). */
   const maskTraining = (series: { ts: number[]; rows: number[][] }) => {
-    if (o.maskOwnTraining === false || trainingSpans.length === 0) return;
-    series.rows.forEach((r, i) => { if (duringTraining(series.ts[i])) r.fill(NaN); });
+    if (trainingSpans.length > 0) series.rows.forEach((r, i) => { if (duringTraining(series.ts[i])) r.fill(NaN); });
   };
   const queue: Subject[] = [];
   let running: Promise<void> | null = null;
@@ -211,7 +210,7 @@ export async function startLiveDetector(o: LiveDetectorOptions): Promise<LiveDet
       for (let i = W - 1; i < series.ts.length; i++) {
         const ts = series.ts[i];
         if (s.lastScored !== undefined && ts <= s.lastScored) continue;
-        if (o.maskOwnTraining !== false && duringTraining(ts)) {
+        if (duringTraining(ts)) {
           counters.windows_skipped_training++;
           s.lastScored = ts;
           continue;
