@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createChdbStore, type StoredAlert, type TapStore } from '../ingest/index.ts';
 import { startLiveDetector, type LiveDetector } from '../models/index.ts';
 import { startUi, type RunningUi } from './index.ts';
+import { readSnapshot } from './api/alert-events.ts';
 import { shopTrafficBatches } from './testing/shop-traffic.ts';
 
 let dir: string;
@@ -103,6 +104,22 @@ test('GET /api/events sends the alerts on connect and again when an alert opens'
   assert.deepEqual(events[0].open.map((a: StoredAlert) => a.subject), ['cart']);
   assert.deepEqual(events[0].resolved.map((a: StoredAlert) => a.subject), ['payments']);
   assert.deepEqual(events[1].open.map((a: StoredAlert) => a.subject), ['inventory', 'cart']);
+});
+
+test('an alert resolved between the open and resolved reads shows only as resolved in the stream snapshot', async () => {
+  const open = alert('search', t + 120_000);
+  await store.writeAlert(open);
+  const resolveBetween: Pick<TapStore, 'alerts'> = {
+    async alerts(opts) {
+      const rows = await store.alerts(opts);
+      if (opts.state === 'open') await store.writeAlert({ ...open, state: 'resolved', updated_at: t + 150_000, resolved_at: t + 150_000 });
+      return rows;
+    },
+  };
+  const snap = await readSnapshot(resolveBetween);
+  assert.deepEqual(snap.resolved.map((a) => [a.subject, a.state]).filter(([s]) => s === 'search'), [['search', 'resolved']]);
+  assert.ok(!snap.open.some((a) => a.id === open.id), 'the resolved alert is gone from the open list');
+  assert.ok(snap.open.some((a) => a.subject === 'cart'), 'alerts still open stay');
 });
 
 test('POST /api/models/retrain queues the named subject, 404s an unknown one, and 503s without models', async () => {

@@ -55,11 +55,7 @@ export class AlertEventStream {
   #refresh(): Promise<void> {
     this.#reading ??= (async () => {
       try {
-        const [open, resolved] = await Promise.all([
-          this.#store.alerts({ state: 'open', limit: OPEN_SHOWN }),
-          this.#store.alerts({ state: 'resolved', limit: RESOLVED_SHOWN }),
-        ]);
-        const data = JSON.stringify({ open, resolved } satisfies AlertSnapshot);
+        const data = JSON.stringify(await readSnapshot(this.#store));
         const changed = data !== this.#last;
         const fresh = this.#last === null;
         this.#last = data;
@@ -81,4 +77,17 @@ export class AlertEventStream {
       this.sent++;
     }
   }
+}
+
+/**
+ * Open alerts, then resolved ones, as one consistent picture. Resolving is
+ * final for an alert id, so an alert resolved between the two reads shows
+ * only as resolved; reading open first means no alert can fall between the
+ * lists (resolved read first, then open, would miss one resolved in between).
+ */
+export async function readSnapshot(store: Pick<TapStore, 'alerts'>): Promise<AlertSnapshot> {
+  const open = await store.alerts({ state: 'open', limit: OPEN_SHOWN });
+  const resolved = await store.alerts({ state: 'resolved', limit: RESOLVED_SHOWN });
+  const done = new Set(resolved.map((a) => a.id));
+  return { open: open.filter((a) => !done.has(a.id)), resolved };
 }
