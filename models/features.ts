@@ -1,9 +1,12 @@
 // From rollup columns to model inputs, robust to heavy tails and the daily rhythm.
 //
-// 1. Derive: when a `requests` column exists, volume columns (bytes, connections,
-//    retries) become per-request ratios. A flash crowd raises volumes together
-//    with requests; exfiltration raises bytes out per request; a connection
-//    leak raises connections per request. Other columns pass through as given.
+// 1. Derive: when a request-rate column exists, volume columns (bytes,
+//    connections, retries, denies, error counts) become per-request ratios. A
+//    flash crowd raises volumes together with requests; exfiltration raises
+//    bytes out per request; a connection leak raises connections per request.
+//    Other columns pass through as given. Which column is which is read from
+//    the names (columns.ts: `rps`, `tx_bytes`, `activeConnections` too), and
+//    the plan is saved with the scaler.
 // 2. Compress: non-negative columns go through log(x + c), c = half the
 //    training median, so one p99 spike does not dominate a window.
 // 3. Deseasonalise: subtract a robust centre per time-of-day bin (median per
@@ -30,6 +33,7 @@
 // ignored when scoring (see `oneSided`).
 // Missing values stay NaN: scoring masks them out, the model sees the centre.
 
+import { legacyPlan, planColumns, type ColumnPlan } from './columns.ts';
 import { stepMs, type Series } from './series.ts';
 
 export const CLIP = 8;
@@ -63,7 +67,6 @@ const LABELS: Record<string, string> = {
   connections_per_request: 'active connections per request', retries_per_request: 'retries',
   denies_per_request: 'policy denies',
 };
-const PER_REQUEST = ['bytes_in', 'bytes_out', 'connections', 'retries', 'denies'];
 
 export interface ScaledFeature {
   name: string;
@@ -78,7 +81,6 @@ export interface ScaledFeature {
 }
 
 export type Side = 'low' | 'high' | 'both';
-const ONE_SIDED: Record<string, Side> = { requests: 'low', connections_per_request: 'high' };
 
 /** A deviation (or reconstruction error) with its harmless side set to zero. */
 export function oneSided(e: number, side: Side): number {
@@ -92,6 +94,8 @@ export interface Scaler {
   features: ScaledFeature[];
   /** Whether the model sees the time of day (step 5); absent in models saved before it, which did. */
   timeOfDay?: boolean;
+  /** Which columns step 1 divided by which; absent in models saved before it (exact rollup names then). */
+  plan?: ColumnPlan;
 }
 
 export interface ScaledRows {
@@ -103,14 +107,25 @@ export interface ScaledRows {
 
 export function featureLabel(name: string): string { return LABELS[name] ?? name.replace(/_/g, ' '); }
 
-/** Step 1: derived column names and values. */
-export function deriveColumns(s: Series): Series {
-  const req = s.names.indexOf('requests');
+/** Step 1: derived column names and values, by `plan` (default: read from the names). */
+export function deriveColumns(s: Series, plan: ColumnPlan = planColumns(s.names)): Series {
+  const req = plan.requests === null ? -1 : s.names.indexOf(plan.requests);
   if (req < 0) return s;
-  const names = s.names.map((n) => (PER_REQUEST.includes(n) ? `${n}_per_request` : n));
-  const ratio = s.names.map((n) => PER_REQUEST.includes(n));
+  const ratio = s.names.map((n) => plan.perRequest.some((p) => p.name === n));
+  const names = s.names.map((n, j) => (ratio[j] ? `${n}_per_request` : n));
   const rows = s.rows.map((r) => r.map((v, j) => (ratio[j] ? (r[req] > 0 ? v / r[req] : NaN) : v)));
   return { ts: s.ts, names, rows };
+}
+
+/** Which deviations of a derived column count (see the header): fewer requests, more connections per request. */
+function sideOf(plan: ColumnPlan, inputName: string): Side {
+  if (inputName === plan.requests) return 'low';
+  return plan.perRequest.some((p) => p.name === inputName && p.kind === 'connections') ? 'high' : 'both';
+}
+
+/** A label for a derived column: the rollups' own wording, else the name's words. */
+function labelOf(plan: ColumnPlan, inputName: string, name: string): string {
+  return inputName === plan.requests && !(name in LABELS) ? 'request rate' : featureLabel(name);
 }
 
 const median = (xs: number[]) => {
@@ -122,7 +137,8 @@ const median = (xs: number[]) => {
 const todBin = (ts: number, bins: number) => Math.floor((((ts % DAY) + DAY) % DAY) / (DAY / bins));
 
 export function fitScaler(train: Series): Scaler {
-  const d = deriveColumns(train);
+  const plan = planColumns(train.names);
+  const d = deriveColumns(train, plan);
   const span = train.ts.length ? train.ts[train.ts.length - 1] - train.ts[0] + stepMs(train.ts) : 0;
   const bins = span >= DAY ? TOD_BINS : 1;
   const features = d.names.map((name, j): ScaledFeature => {
@@ -145,16 +161,17 @@ export function fitScaler(train: Series): Scaler {
     let spread = 1.4826 * median(resid.map((r) => Math.abs(r - rc)));
     if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
     if (log) spread = Math.max(spread, MIN_LOG_SPREAD);
-    return { name, label: featureLabel(name), log, offset, centre, spread, side: ONE_SIDED[name] ?? 'both' };
+    const input = train.names[j];
+    return { name, label: labelOf(plan, input, name), log, offset, centre, spread, side: sideOf(plan, input) };
   });
-  return { version: 1, inputNames: [...train.names], features, timeOfDay: span >= DAY };
+  return { version: 1, inputNames: [...train.names], features, timeOfDay: span >= DAY, plan };
 }
 
 export function applyScaler(sc: Scaler, s: Series): ScaledRows {
   if (s.names.join(',') !== sc.inputNames.join(',')) {
     throw new Error(`columns ${s.names.join(',')} do not match the model's ${sc.inputNames.join(',')}`);
   }
-  const d = deriveColumns(s);
+  const d = deriveColumns(s, sc.plan ?? legacyPlan(sc.inputNames));
   const values = d.rows.map((r, i) => sc.features.map((f, j) => {
     const v = r[j];
     if (!Number.isFinite(v)) return NaN;
