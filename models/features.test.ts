@@ -83,3 +83,56 @@ test('an error rate that was zero all through training is far out at 50% and cle
   assert.ok(x[1][1] > 2, `1% errors: ${x[1][1]}`);
   assert.ok(x[2][2] > 0.5 && x[2][2] < 2, `p50 +7%: ${x[2][2]} spreads`);
 });
+
+// Days of 1-minute rows: a smooth daily curve with a slow wander of demand
+// (half-hour memory, a different path each day) and a nightly batch job that
+// doubles p50 from 02:00 to 02:30.
+function wanderAndBatch(days: number, seed: number): Series {
+  const rng = seededRandom(seed);
+  const ts: number[] = [], rows: number[][] = [];
+  let walk = 0;
+  for (let i = 0; i < days * 1440; i++) {
+    const t = Date.UTC(2026, 0, 5) + i * 60_000;
+    walk = 0.97 * walk + 0.04 * rng.normal();
+    const req = 100 * (0.625 + 0.375 * Math.sin((2 * Math.PI * t) / DAY)) * Math.exp(walk + 0.02 * rng.normal());
+    const minute = (t % DAY) / 60_000;
+    const p50 = 20 * (minute >= 120 && minute < 150 ? 2 : 1) * Math.exp(0.03 * rng.normal());
+    ts.push(t);
+    rows.push([req, p50]);
+  }
+  return { ts, names: ['requests', 'p50_ms'], rows };
+}
+
+test('the rhythm is followed as finely as another day confirms: 30-min bins for a nightly batch, coarse ones for a wandering demand', () => {
+  const sc = fitScaler(wanderAndBatch(4, 11));
+  const bins = Object.fromEntries(sc.features.map((f) => [f.name, f.centre.length]));
+  assert.equal(bins.p50_ms, 48, 'the 30-minute batch needs 30-minute bins');
+  assert.equal(bins.requests, 12, 'the demand wander is not learnt as rhythm');
+  // The next day, the batch is normal and so is a different wander.
+  const next = wanderAndBatch(5, 12);
+  const x = applyScaler(sc, { ...next, ts: next.ts.slice(4 * 1440), rows: next.rows.slice(4 * 1440) });
+  const batch = x.values.slice(120, 150).map((r) => Math.abs(r[1])).sort((p, q) => p - q);
+  assert.ok(batch[15] < 2, `batch p50 a median ${batch[15].toFixed(2)} spreads from normal`);
+  const far = x.values.filter((r) => r[0] < -4).length;
+  assert.ok(far < 1440 * 0.01, `${far} minutes of the next day's demand more than 4 spreads low`);
+});
+
+test('from one day the rhythm is learnt in 2-hour bins: one day cannot tell its wander from the rhythm', () => {
+  const sc = fitScaler(wanderAndBatch(1, 13));
+  assert.deepEqual(sc.features.map((f) => f.centre.length), [12, 12]);
+  assert.equal(fitScaler(wanderAndBatch(0.5, 13)).features[0].centre.length, 1, 'under a day: one centre');
+});
+
+test('columns named by another exporter get the same treatment: tx_bytes per rps, and only a drop of rps counts', () => {
+  const s = rhythm();
+  const renamed: Series = { ...s, names: ['rps', 'tx_bytes', 'latency_p99'] };
+  const sc = fitScaler(renamed);
+  assert.deepEqual(sc.features.map((f) => [f.name, f.label, f.side]), [
+    ['rps', 'request rate', 'low'], ['tx_bytes_per_request', 'tx bytes per request', 'both'], ['latency_p99', 'latency p99', 'both'],
+  ]);
+  // A flash crowd: three times the requests, each with its usual bytes.
+  const crowd: Series = { ...renamed, rows: renamed.rows.map((r) => [r[0] * 3, r[1] * 3, r[2]]) };
+  const x = applyScaler(sc, crowd).values.slice(1000, 1100);
+  assert.ok(x.every((r) => Math.abs(r[1]) < 4), 'bytes per request stay normal');
+  assert.ok(x.every((r) => r[0] <= ONE_SIDED_CAP), 'more requests are capped as harmless');
+});

@@ -10,8 +10,12 @@
 // 2. Compress: non-negative columns go through log(x + c), c = half the
 //    training median, so one p99 spike does not dominate a window.
 // 3. Deseasonalise: subtract a robust centre per time-of-day bin (median per
-//    30-minute bin of the training data, smoothed around the clock) when the
-//    training data covers at least a day; otherwise one global median.
+//    bin of the training data) when the training data covers at least a day;
+//    otherwise one global median. The bins (2 h, 1 h or 30 min) are chosen
+//    per column by how well one half of the baseline's days predicts the
+//    other (`chooseBins`); from one day, 2 h. Learnt in 30-minute bins from
+//    one day, a demand that wanders over half an hour was learnt as rhythm
+//    and the next day alerted wherever it wandered differently.
 // 4. Scale: divide by 1.4826 × MAD of the residuals, never less than
 //    MIN_LOG_SPREAD for log columns, and clip to ±CLIP. The floor is the
 //    smallest change worth an alert: a very steady column (inventory's p50
@@ -59,7 +63,18 @@ export const MIN_LOG_SPREAD = 0.05;
  */
 export const ERROR_CAP = 36;
 const DAY = 86_400_000;
-const TOD_BINS = 48;
+/**
+ * Time-of-day centres to choose from, coarsest first: 2 h, 1 h and 30 min
+ * bins, smoothed and read linearly between bin middles (a smooth rhythm), or
+ * 30 min bins read as steps (a rhythm with edges, such as a nightly batch).
+ */
+interface BinChoice { bins: number; smooth: boolean; linear: boolean }
+const TOD_BIN_CHOICES: BinChoice[] = [
+  { bins: 12, smooth: true, linear: true }, { bins: 24, smooth: true, linear: true },
+  { bins: 48, smooth: true, linear: true }, { bins: 48, smooth: false, linear: false },
+];
+/** Values a bin needs for its own median. */
+const MIN_PER_BIN = 5;
 
 const LABELS: Record<string, string> = {
   requests: 'request rate', error_rate: 'error rate', p50_ms: 'p50 latency', p99_ms: 'p99 latency',
@@ -73,9 +88,11 @@ export interface ScaledFeature {
   label: string;
   log: boolean;
   offset: number;
-  /** Robust centre per time-of-day bin (length TOD_BINS, or 1 when no rhythm was learnt). */
+  /** Robust centre per time-of-day bin (12, 24 or 48 bins, or 1 when no rhythm was learnt). */
   centre: number[];
   spread: number;
+  /** A time of day reads its centre linearly between bin middles; else (and in older models) its bin's value. */
+  linear?: boolean;
   /** Which deviations count: 'low' (only below normal), 'high', or 'both'. */
   side: Side;
 }
@@ -135,12 +152,56 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const todBin = (ts: number, bins: number) => Math.floor((((ts % DAY) + DAY) % DAY) / (DAY / bins));
+/** Centre of the time of day: linear between the middles of the bins, around the clock. */
+function centreAt(centre: number[], ts: number, linear: boolean): number {
+  const n = centre.length;
+  if (!linear || n === 1) return centre[todBin(ts, n)];
+  const pos = ((((ts % DAY) + DAY) % DAY) / DAY) * n - 0.5;
+  const lo = Math.floor(pos), frac = pos - lo;
+  return centre[(lo + n) % n] * (1 - frac) + centre[(lo + 1) % n] * frac;
+}
+
+/** Median per time-of-day bin (the overall median where a bin has too few values), optionally smoothed 1-2-1 around the clock. */
+function binCentres(ts: number[], xs: number[], { bins, smooth }: BinChoice): number[] {
+  if (bins === 1) return [median(xs)];
+  const byBin: number[][] = Array.from({ length: bins }, () => []);
+  xs.forEach((x, i) => byBin[todBin(ts[i], bins)].push(x));
+  const global = median(xs);
+  const raw = byBin.map((b) => (b.length >= MIN_PER_BIN ? median(b) : global));
+  return smooth ? raw.map((c, b) => 0.25 * raw[(b + bins - 1) % bins] + 0.5 * c + 0.25 * raw[(b + 1) % bins]) : raw;
+}
+
+/**
+ * How finely to follow the daily rhythm: the choice whose centres, learnt on
+ * the even days of the baseline, best predict the odd days and the other way
+ * round (mean absolute residual; the coarser choice wins ties within 1%).
+ * Fine bins follow a sharp daily feature (a nightly batch) but, learnt from a
+ * day or two, they also learn each day's slow wander as if it were the rhythm,
+ * and then the next day is "anomalous" wherever it wanders differently. From
+ * one day there is nothing to compare, and the coarsest choice is used.
+ */
+function chooseBins(ts: number[], xs: number[], days: number): BinChoice {
+  if (days < 2) return TOD_BIN_CHOICES[0];
+  const t0 = ts[0];
+  const fold = ts.map((t) => Math.floor((t - t0) / DAY) % 2);
+  const part = (k: number) => ({ ts: ts.filter((_, i) => fold[i] === k), xs: xs.filter((_, i) => fold[i] === k) });
+  const [a, b] = [part(0), part(1)];
+  const errs = TOD_BIN_CHOICES.map((c) => {
+    const ca = binCentres(a.ts, a.xs, c), cb = binCentres(b.ts, b.xs, c);
+    let sum = 0;
+    b.xs.forEach((x, i) => { sum += Math.abs(x - centreAt(ca, b.ts[i], c.linear)); });
+    a.xs.forEach((x, i) => { sum += Math.abs(x - centreAt(cb, a.ts[i], c.linear)); });
+    return sum / xs.length;
+  });
+  const best = Math.min(...errs);
+  return TOD_BIN_CHOICES[errs.findIndex((e) => e <= best * 1.01)];
+}
 
 export function fitScaler(train: Series): Scaler {
   const plan = planColumns(train.names);
   const d = deriveColumns(train, plan);
   const span = train.ts.length ? train.ts[train.ts.length - 1] - train.ts[0] + stepMs(train.ts) : 0;
-  const bins = span >= DAY ? TOD_BINS : 1;
+  const days = span / DAY;
   const features = d.names.map((name, j): ScaledFeature => {
     const col = d.rows.map((r) => r[j]);
     const finite = col.filter(Number.isFinite);
@@ -150,19 +211,18 @@ export function fitScaler(train: Series): Scaler {
     const positive = finite.filter((v) => v > 0);
     const offset = !log ? 0 : med > 0 ? med / 2 : positive.length ? Math.max(1e-9, Math.min(...positive, 1)) : ALWAYS_ZERO_OFFSET;
     const tf = (v: number) => (log ? Math.log(v + offset) : v);
-    const byBin: number[][] = Array.from({ length: bins }, () => []);
-    col.forEach((v, i) => { if (Number.isFinite(v)) byBin[todBin(d.ts[i], bins)].push(tf(v)); });
-    const global = median(finite.map(tf));
-    const raw = byBin.map((b) => (b.length >= 20 ? median(b) : global));
-    const centre = bins === 1 ? raw : raw.map((c, b) => 0.25 * raw[(b + bins - 1) % bins] + 0.5 * c + 0.25 * raw[(b + 1) % bins]);
+    const at = d.ts.filter((_, i) => Number.isFinite(col[i]));
+    const xs = finite.map(tf);
+    const choice = days >= 1 ? chooseBins(at, xs, days) : { bins: 1, smooth: false, linear: false };
+    const centre = binCentres(at, xs, choice);
     const resid: number[] = [];
-    col.forEach((v, i) => { if (Number.isFinite(v)) resid.push(tf(v) - centre[todBin(d.ts[i], bins)]); });
+    col.forEach((v, i) => { if (Number.isFinite(v)) resid.push(tf(v) - centreAt(centre, d.ts[i], choice.linear)); });
     const rc = median(resid);
     let spread = 1.4826 * median(resid.map((r) => Math.abs(r - rc)));
     if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
     if (log) spread = Math.max(spread, MIN_LOG_SPREAD);
     const input = train.names[j];
-    return { name, label: labelOf(plan, input, name), log, offset, centre, spread, side: sideOf(plan, input) };
+    return { name, label: labelOf(plan, input, name), log, offset, centre, linear: choice.linear, spread, side: sideOf(plan, input) };
   });
   return { version: 1, inputNames: [...train.names], features, timeOfDay: span >= DAY, plan };
 }
@@ -175,7 +235,7 @@ export function applyScaler(sc: Scaler, s: Series): ScaledRows {
   const values = d.rows.map((r, i) => sc.features.map((f, j) => {
     const v = r[j];
     if (!Number.isFinite(v)) return NaN;
-    const x = ((f.log ? Math.log(Math.max(0, v) + f.offset) : v) - f.centre[todBin(d.ts[i], f.centre.length)]) / f.spread;
+    const x = ((f.log ? Math.log(Math.max(0, v) + f.offset) : v) - centreAt(f.centre, d.ts[i], f.linear === true)) / f.spread;
     return Math.max(f.side === 'high' ? -ONE_SIDED_CAP : -CLIP, Math.min(f.side === 'low' ? ONE_SIDED_CAP : CLIP, x));
   }));
   const tod = d.ts.map((t): [number, number] => {
