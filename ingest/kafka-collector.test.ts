@@ -107,7 +107,9 @@ test('batches from two publishers consumed by a group of two collectors are stor
 
 test('members joining and leaving while records flow: every tap stored once, no gaps recorded, offsets committed to the end', async (t) => {
   const proxies = ['kr-a', 'kr-b', 'kr-c', 'kr-d', 'kr-e', 'kr-f'];
-  const rebalanceChains = proxies.map((p) => sampleChain(p, 's', Array.from({ length: 150 }, () => events(3))));
+  // Enough batches for ~3 minutes: publishing must outlast slow group joins
+  // (150, ~45 s, ran out on a loaded CI machine before member b had a partition).
+  const rebalanceChains = proxies.map((p) => sampleChain(p, 's', Array.from({ length: 600 }, () => events(3))));
   const pubs = proxies.map(() => new KafkaPublisher({ brokers: mock.brokers, topic: 'kc-rebalance' }));
   t.after(() => Promise.all(pubs.map((p) => p.close())));
   const stored = async () => { let n = 0; for (const p of proxies) n += await store.countTaps({ proxy: p }); return n; };
