@@ -215,8 +215,7 @@ export function fitScaler(train: Series): Scaler {
     const xs = finite.map(tf);
     const choice = days >= 1 ? chooseBins(at, xs, days) : { bins: 1, smooth: false, linear: false };
     const centre = binCentres(at, xs, choice);
-    const resid: number[] = [];
-    col.forEach((v, i) => { if (Number.isFinite(v)) resid.push(tf(v) - centreAt(centre, d.ts[i], choice.linear)); });
+    const resid = xs.map((x, i) => x - centreAt(centre, at[i], choice.linear));
     const rc = median(resid);
     let spread = 1.4826 * median(resid.map((r) => Math.abs(r - rc)));
     if (!(spread > 1e-9)) spread = Math.sqrt(resid.reduce((a, r) => a + (r - rc) ** 2, 0) / resid.length) || 1;
