@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { runDetect } from './detect-cli.ts';
-import { eventScore, spansOf } from './metrics.ts';
+import { evaluate } from './evaluate.ts';
 import { generateScenario, type Scenario, type ScenarioOptions } from './scenario.ts';
 
 interface Shape {
@@ -69,30 +69,18 @@ console.log('| shape | what | event F1 | found | false alarms / service-day | on
 console.log('|---|---|---|---|---|---|---|');
 try {
   for (const shape of SHAPES.filter((s) => picked.includes(s.name))) {
-    let found = 0, incidents = 0, falseAlarms = 0, days = 0, flash = 0;
-    const missed: string[] = [];
-    for (const seed of seeds) {
-      const scn = generateScenario({ seed, service: `svc-${seed}`, ...shape.scenario });
-      const file = join(dir, `${shape.name}-${seed}.csv`);
+    const scenarios = seeds.map((seed) => generateScenario({ seed, service: `svc-${seed}`, ...shape.scenario }));
+    const row = await evaluate(shape.name, async (scn) => {
+      const file = join(dir, `${shape.name}-${scn.service}.csv`);
       await writeFile(file, toCsv(scn, shape));
       const out = { text: '' }, err = { text: '' };
       await runDetect({ csv: file, trainRows: scn.trainRows }, { out: sink(out), err: sink(err) });
-      const open = out.text.trim().split('\n').slice(1).map((l) => l.endsWith(',1'));
-      const events = scn.incidents.map((e) => ({ ...e, start: e.start - scn.trainRows, end: e.end - scn.trainRows }));
-      const spans = spansOf(open);
-      const ev = eventScore(events, spans, 12);
-      found += ev.found; incidents += ev.incidents; falseAlarms += ev.falseAlarms;
-      days += (open.length * (scn.series.ts[1] - scn.series.ts[0])) / 86_400_000;
-      for (const e of events) {
-        const hit = spans.some((a) => a.start >= e.start && a.start < e.end);
-        if (!e.benign && !hit) missed.push(e.kind);
-        if (e.benign && hit) flash++;
-      }
-      process.stderr.write(`eval:shapes: ${shape.name} seed ${seed}: found ${ev.found}/${ev.incidents}, ${ev.falseAlarms} false alarms\n`);
-    }
-    const p = found + falseAlarms ? found / (found + falseAlarms) : 0, r = incidents ? found / incidents : 0;
-    const f1 = p + r ? (2 * p * r) / (p + r) : 0;
-    console.log(`| ${shape.name} | ${shape.what} | ${f1.toFixed(3)} | ${found}/${incidents} | ${(falseAlarms / days).toFixed(2)} (${falseAlarms}) | ${flash} | ${missed.join(', ') || '-'} |`);
+      process.stderr.write(`eval:shapes: ${shape.name} ${scn.service} scored\n`);
+      return { open: out.text.trim().split('\n').slice(1).map((l) => l.endsWith(',1')) };
+    }, scenarios);
+    const missed = Object.entries(row.missed).map(([k, n]) => `${k}×${n}`).join(', ') || '-';
+    console.log(`| ${shape.name} | ${shape.what} | ${row.eventF1.toFixed(3)} | ${row.found}/${row.incidents} | ` +
+      `${row.falseAlarmsPerServiceDay.toFixed(2)} (${row.falseAlarms}) | ${row.flashCrowdAlerts} | ${missed} |`);
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

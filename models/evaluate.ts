@@ -7,7 +7,9 @@ import type { Scenario } from './scenario.ts';
 import { stepMs } from './series.ts';
 import type { RowScores } from './baselines.ts';
 
-export type RowScorer = (scn: Scenario) => Promise<RowScores> | RowScores;
+/** Alert flags for the scored rows, decided by the detector itself (`meshlens detect`'s anomaly column). */
+export interface AlertRows { open: boolean[] }
+export type RowScorer = (scn: Scenario) => Promise<RowScores | AlertRows> | RowScores | AlertRows;
 
 export interface EvalRow {
   detector: string;
@@ -34,10 +36,10 @@ export async function evaluate(detector: string, scorer: RowScorer, scenarios: S
   const delays: number[] = [];
   const missed: Record<string, number> = {};
   for (const scn of scenarios) {
-    const { scores, threshold } = await scorer(scn);
+    const r = await scorer(scn);
     const from = scn.trainRows, to = scn.series.rows.length;
-    const test = scores.slice(from, to);
-    const open = alertFlags(test, threshold, opts.hysteresis);
+    const open = 'open' in r ? r.open : alertFlags(r.scores.slice(from, to), r.threshold, opts.hysteresis);
+    if (open.length !== to - from) throw new Error(`${detector} on ${scn.service}: ${open.length} alert flags for ${to - from} scored rows`);
     const spans = spansOf(open);
     const events = scn.incidents.map((e) => ({ ...e, start: e.start - from, end: e.end - from }));
     const ev = eventScore(events, spans, opts.graceRows ?? 12);
