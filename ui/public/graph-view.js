@@ -3,7 +3,7 @@
 // colours all come from the layout. Elements are keyed by service and by
 // src→dst so a refresh moves and updates them instead of redrawing.
 //
-// Test hooks: <g class="node" data-service>, <g class="edge" data-src data-dst data-rps>.
+// Test hooks: <g class="node" data-service>, <g class="edge" data-src data-dst data-rps> (the exact rate the label is formatted from).
 
 import { formatErrorRate, formatLatency, formatRps, healthLevel } from '/graph.js';
 
@@ -39,7 +39,7 @@ export function drawGraph(svgEl, layout, tooltip, selection) {
     })
     .attr('data-src', (e) => e.src)
     .attr('data-dst', (e) => e.dst)
-    .attr('data-rps', (e) => e.rps.toFixed(2))
+    .attr('data-rps', (e) => String(e.rps))
     .on('mouseenter mousemove', (ev, e) => showTip(tooltip, ev, `${e.src} → ${e.dst}`, statsRows(e)))
     .on('mouseleave', () => { tooltip.hidden = true; })
     .call((g) => g.transition(t).attr('opacity', 1))
