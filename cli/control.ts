@@ -3,10 +3,13 @@
 // member), the control plane (registry, config streams) and the web UI,
 // composed here and nowhere else.
 
+import { resolve } from 'node:path';
 import { Collector, GroupCommit, handleTapPost, type CollectorCounters, type TapStore } from '../ingest/index.ts';
 import { startControlPlane, type ControlPlane } from '../mesh/control/index.ts';
 import { startUi } from '../ui/index.ts';
+import { operatorToken } from '../access/index.ts';
 import { readAuthzPolicy } from './authz-policy.ts';
+import { IDENTITY_FLAGS, identityProblems, openCertificateAuthority } from './identity.ts';
 import { startCollectorOnKafka } from './collector.ts';
 import { MODEL_FLAGS, modelProblems, startModels } from './models.ts';
 import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
@@ -19,6 +22,8 @@ export const CONTROL_FLAGS: FlagSpec[] = [
   { name: 'listen', type: 'hostport', env: 'MESHLENS_CONTROL_LISTEN', default: '127.0.0.1:7071', help: 'control plane address (config streams, embedded tap collector)' },
   { name: 'policy', type: 'string', env: 'MESHLENS_POLICY', help: `inbound authorization policy for every sidecar: .rego file, directory or OPA bundle .tar.gz (entrypoint meshlens/authz/decision; meshlens up: the demo shop's, '' for none)` },
   { name: 'ui', type: 'hostport', env: 'MESHLENS_UI_LISTEN', default: '127.0.0.1:7070', help: 'web UI address' },
+  { name: 'ui-host', type: 'string', env: 'MESHLENS_UI_HOSTS', help: 'more names the UI answers to, NAME or NAME:PORT, comma-separated (always: its address, localhost, 127.0.0.1, [::1])' },
+  ...IDENTITY_FLAGS,
   ...MODEL_FLAGS,
 ];
 
@@ -28,11 +33,18 @@ export interface RunningControl {
   collector: { counters(): CollectorCounters };
   control: ControlPlane;
   uiUrl: string;
+  /** PEM file of the trust bundle sidecars check the control plane with. */
+  trustBundleFile: string;
+  /** The operator token: the UI's (?token=, cookie, Bearer), kept in <data-dir>/operator-token. */
+  operatorToken: string;
   close(): Promise<void>;
 }
 
 export async function runControl(f: FlagValues, log: (line: string) => void): Promise<RunningControl> {
-  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f)]);
+  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f), ...identityProblems(f)]);
+  // Before the store: a token file with loose permissions stops the start at once.
+  const operatorCredential = await operatorToken(f['data-dir'] ? resolve(String(f['data-dir'])) : undefined);
+  log(`operator token: ${operatorCredential.file ? `${operatorCredential.created ? 'made ' : ''}${operatorCredential.file}` : 'in memory (no --data-dir)'}`);
   const { store, describe } = await openStore(f);
   const closers: (() => Promise<void>)[] = [() => store.close()];
   const closeAll = async () => { for (const c of closers.splice(0).reverse()) await c(); };
@@ -51,15 +63,17 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
 
     const listen = splitHostPort(String(f.listen));
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
+    const { ca, bundleFile } = await openCertificateAuthority(f, log);
     const control = await startControlPlane({
-      host: listen.host, port: listen.port, policyBundle,
-      taps: embedded ? (req, res) => handleTapPost(embedded, req, res, { group }) : undefined,
+      host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token,
+      svidTtlMs: Number(f['svid-ttl-min']) * 60_000, log: (m) => log(`control: ${m}`),
+      taps: embedded ? (req, res, _sender) => handleTapPost(embedded, req, res, { group }) : undefined,
       extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),
     });
     closers.push(() => control.close());
     log(`control plane: ${control.url} (config streams${embedded ? ', tap collector' : ''})`);
     const pol = control.status().policy;
-    log(pol.digest ? `inbound policy: ${pol.source}, bundle ${pol.digest.slice(0, 12)} (${pol.bytes} bytes); replace with PUT ${control.url}/v1/policy/bundle` : 'inbound policy: none (sidecars let every request through)');
+    log(pol.digest ? `inbound policy: ${pol.source}, bundle ${pol.digest.slice(0, 12)} (${pol.bytes} bytes); replace with PUT ${control.url}/v1/policy/bundle (Authorization: Bearer <operator token>)` : 'inbound policy: none (sidecars let every request through)');
 
     const uiAddr = splitHostPort(String(f.ui));
     // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
@@ -71,11 +85,12 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
         return { ...control.status(), tap_lost_events: lost, ...(models ? { models: models.counters() } : {}) };
       },
     };
-    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined });
+    const uiHosts = f['ui-host'] ? String(f['ui-host']).split(',').map((h) => h.trim()).filter(Boolean) : [];
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, token: operatorCredential.token, hosts: uiHosts });
     closers.push(() => ui.close());
-    log(`ui: ${ui.url}`);
+    log(`ui: ${ui.loginUrl}`);
 
-    return { store, collector, control, uiUrl: ui.url, close: closeAll };
+    return { store, collector, control, uiUrl: ui.url, trustBundleFile: bundleFile, operatorToken: operatorCredential.token, close: closeAll };
   } catch (e) {
     await closeAll();
     throw e;

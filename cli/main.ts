@@ -27,7 +27,7 @@ const COMMANDS: Record<string, Command> = {
   sidecar: {
     summary: 'Run a sidecar proxy (see `meshlens sidecar --help`).',
     run: async (argv, log) => {
-      const sc = await startSidecar(parseSidecarArgs(argv));
+      const sc = await startSidecar(parseSidecarArgs(argv, process.env));
       const addr = (a?: { host: string; port: number }) => (a ? `${a.host}:${a.port}` : '-');
       log(`sidecar: inbound ${addr(sc.inboundAddress)}, outbound ${addr(sc.outboundAddress)}`);
       return { close: async () => { await sc.close(); log(`sidecar: stopped, ${JSON.stringify(sc.stats())}`); } };

@@ -1,10 +1,12 @@
 // `meshlens status`: what the control plane knows, as a table.
 
 import type { ControlStatus } from '../mesh/control/index.ts';
+import { controlClient } from './control-client.ts';
 import type { FlagSpec, FlagValues } from './flags.ts';
 
 export const STATUS_FLAGS: FlagSpec[] = [
-  { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'http://127.0.0.1:7071', help: 'control plane URL' },
+  { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
+  { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where the operator token and the CA bundle are (<data-dir>/operator-token, <data-dir>/ca/bundle.pem)' },
   { name: 'json', type: 'bool', default: false, help: 'print the raw JSON' },
 ];
 
@@ -12,9 +14,10 @@ export async function printStatus(f: FlagValues, log: (line: string) => void): P
   const url = `${f.control}/v1/status`;
   let st: ControlStatus;
   try {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    st = await res.json() as ControlStatus;
+    const client = await controlClient({ url: String(f.control), dataDir: String(f['data-dir']) });
+    const res = await client.request('GET', '/v1/status');
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+    st = res.body as ControlStatus;
   } catch (e) {
     throw new Error(`cannot read ${url}: ${(e as Error).message}`);
   }

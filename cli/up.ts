@@ -2,6 +2,7 @@
 // (store, collector, UI) plus the demo mesh and its load generator.
 
 import { faultSchedule, startDemoMesh, startLoad, type DemoMesh, type FaultPlan, type LoadGenerator } from '../demo/index.ts';
+import { loginUrl } from '../access/index.ts';
 import { DEMO_POLICY_DIR } from './authz-policy.ts';
 import { CONTROL_FLAGS, runControl } from './control.ts';
 import type { FlagSpec, FlagValues } from './flags.ts';
@@ -38,7 +39,14 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
         every_ms: Math.max(1, Number(f['fault-every-min'])) * 60_000,
         duration_ms: Number(f['fault-minutes']) * 60_000,
       } : undefined;
-      mesh = await startDemoMesh({ controlUrl: core.control.url, log, sidecarFlags, faults });
+      const control = core.control;
+      mesh = await startDemoMesh({
+        control: {
+          url: control.url, trustBundleFile: core.trustBundleFile, status: () => control.status(),
+          joinToken: (service, proxy) => control.tokens.issue({ service, proxy }),
+        },
+        log, sidecarFlags, faults,
+      });
       if (faults) {
         const plan = faultSchedule(faults, 4).map((x) => `${x.kind} on ${x.service} at +${x.start_ms / 60_000} min`);
         log(`demo: faults for ${faults.duration_ms / 60_000} min each: ${plan.join(', ')}, then every ${faults.every_ms / 60_000} min`);
@@ -50,7 +58,7 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
         log(`load: ${rps} req/s into web`);
       }
     }
-    log(`meshlens is up: open ${core.uiUrl} (Ctrl-C stops)`);
+    log(`meshlens is up: open ${loginUrl(core.uiUrl, core.operatorToken)} (Ctrl-C stops)`);
     let lastWritten = 0;
     report = setInterval(() => {
       const c = core.collector.counters();

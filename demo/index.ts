@@ -1,6 +1,6 @@
 // Public surface of the demo application.
 export { DEMO_TOPOLOGY, quietTopology, type DemoService } from './topology.ts';
-export { startDemoMesh, type DemoMesh, type DemoMeshOptions } from './mesh.ts';
+export { startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh, type DemoMeshOptions } from './mesh.ts';
 export { runDemoApps } from './apps.ts';
 export { startLoad, sendExactly, type LoadGenerator, type LoadStats } from './load.ts';
 export { startWorkload } from './workload.ts';

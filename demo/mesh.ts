@@ -7,8 +7,25 @@ import { Child, freePorts } from './child.ts';
 import type { FaultPlan } from './faults.ts';
 import { DEMO_TOPOLOGY, type DemoService } from './topology.ts';
 
+/** What the demo needs from the control plane it runs on (the process that composes both). */
+export interface DemoControl {
+  /** https:// URL of the control plane. */
+  url: string;
+  /** PEM file of the mesh's trust bundle (sidecars check the control plane with it). */
+  trustBundleFile: string;
+  /** A join token for one sidecar's first certificate. */
+  joinToken(service: string, proxy: string): string | Promise<string>;
+  /** Registry and ACK state. */
+  status(): DemoControlStatus | Promise<DemoControlStatus>;
+}
+
+export interface DemoControlStatus {
+  services: Record<string, unknown[]>;
+  proxies: { proxy: string; connected: boolean; sent_version: number; acked_version: number }[];
+}
+
 export interface DemoMeshOptions {
-  controlUrl: string;
+  control: DemoControl;
   topology?: DemoService[];
   log?: (line: string) => void;
   /** Extra flags for every sidecar (e.g. a small tap buffer in tests). */
@@ -28,7 +45,7 @@ export interface AppSpec {
 }
 
 export interface DemoMesh {
-  /** The front door: web's inbound sidecar listener. */
+  /** The front door: web's ingress listener (plaintext; callers are external). */
   ingressUrl: string;
   sidecars: Map<string, Child>;
   apps: Child;
@@ -38,9 +55,11 @@ export interface DemoMesh {
 export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
   const topology = opts.topology ?? DEMO_TOPOLOGY;
   const log = opts.log ?? (() => {});
-  const ports = await freePorts(topology.length * 3);
+  const ports = await freePorts(topology.length * 3 + 1);
+  const ingressPort = ports[topology.length * 3];
   const specs: AppSpec[] = [];
-  const sidecarArgs: [string, string[]][] = [];
+  const sidecarArgs: [string, string[], NodeJS.ProcessEnv][] = [];
+  const tokens = await Promise.all(topology.map((service) => opts.control.joinToken(service.name, `${service.name}-1`)));
   topology.forEach((service, i) => {
     const [app, inbound, outbound] = ports.slice(i * 3, i * 3 + 3);
     const id = `${service.name}-1`;
@@ -48,15 +67,17 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
     sidecarArgs.push([id, [
       'sidecar', '--id', id, '--service', service.name, '--instance', id,
       '--listen', `127.0.0.1:${inbound}`, '--upstream', `127.0.0.1:${app}`,
-      '--outbound', `127.0.0.1:${outbound}`, '--control', opts.controlUrl,
+      '--outbound', `127.0.0.1:${outbound}`, '--control', opts.control.url, '--trust-bundle', opts.control.trustBundleFile,
+      // The front door: traffic from outside the mesh enters through web's ingress listener only.
+      ...(service.name === 'web' ? ['--ingress', `127.0.0.1:${ingressPort}`] : []),
       ...(opts.sidecarFlags ?? []),
-    ]]);
+    ], { MESHLENS_JOIN_TOKEN: tokens[i] }]);
   });
 
   const apps = new Child('apps', ['demo-apps', '--spec', JSON.stringify(specs)], log);
-  const sidecars = new Map(sidecarArgs.map(([id, args]) => [id, new Child(`sidecar ${id}`, args, log)]));
+  const sidecars = new Map(sidecarArgs.map(([id, args, env]) => [id, new Child(`sidecar ${id}`, args, log, env)]));
   const mesh: DemoMesh = {
-    ingressUrl: `http://127.0.0.1:${ports[topology.findIndex((s) => s.name === 'web') * 3 + 1]}`,
+    ingressUrl: `http://127.0.0.1:${ingressPort}`,
     sidecars,
     apps,
     async close() {
@@ -66,7 +87,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
     },
   };
   try {
-    await waitForMesh(opts.controlUrl, topology.map((s) => s.name), mesh, opts.readyTimeoutMs ?? 90_000);
+    await waitForMesh(opts.control, topology.map((s) => s.name), mesh, opts.readyTimeoutMs ?? 90_000);
   } catch (e) {
     await mesh.close();
     throw e;
@@ -75,7 +96,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
 }
 
 /** Waits until every service is registered, every sidecar ACKed its newest snapshot, and the front door answers. */
-async function waitForMesh(controlUrl: string, services: string[], mesh: DemoMesh, timeoutMs: number): Promise<void> {
+async function waitForMesh(control: DemoControl, services: string[], mesh: DemoMesh, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing yet';
   while (Date.now() < deadline) {
@@ -83,9 +104,7 @@ async function waitForMesh(controlUrl: string, services: string[], mesh: DemoMes
       if (!c.running) throw new Error(`demo mesh: ${c.name} exited during start-up`);
     }
     try {
-      const st = await (await fetch(`${controlUrl}/v1/status`)).json() as {
-        services: Record<string, unknown[]>; proxies: { proxy: string; connected: boolean; sent_version: number; acked_version: number }[];
-      };
+      const st = await control.status();
       const missing = services.filter((s) => !(st.services[s]?.length > 0));
       const unacked = st.proxies.filter((p) => p.connected && p.acked_version < p.sent_version).map((p) => p.proxy);
       last = `missing services [${missing.join(', ')}], sidecars without ACK [${unacked.join(', ')}]`;

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Child, quietTopology, startDemoMesh, startLoad, type DemoMesh } from '../demo/index.ts';
 import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
-import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
+import { demoControl, assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,7 +19,7 @@ test('a Kafka collector killed with SIGKILL mid-stream and restarted leaves ever
   let collector = startCollector();
   let mesh: DemoMesh | undefined;
   try {
-    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
+    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
     const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     // Wait until the collector is writing, then kill it in the middle of the stream.
     await eventually('the collector writing taps', async () => await core.store.countTaps({ kind: 'l7.request' }) > 500, 60_000);

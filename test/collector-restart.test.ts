@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Child, freePorts, quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
 import { createChdbStore } from '../ingest/index.ts';
-import { assertNoSidecarLoss, assertTapsPerHop, eventually, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, assertTapsPerHop, eventually, remoteDemoControl, tempDir } from './stack.ts';
 
 const N = 1_000;
 
@@ -11,16 +11,17 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
   const lines: string[] = [];
   const log = (l: string) => lines.push(l);
   const [controlPort, uiPort] = await freePorts(2);
-  const controlUrl = `http://127.0.0.1:${controlPort}`;
+  const controlUrl = `https://127.0.0.1:${controlPort}`;
   const startControl = () => new Child('control', ['control', '--data-dir', dir.path, '--listen', `127.0.0.1:${controlPort}`, '--ui', `127.0.0.1:${uiPort}`], log);
-  const status = async () => (await (await fetch(`${controlUrl}/v1/status`)).json()) as {
+  const remote = remoteDemoControl(controlUrl, dir.path);
+  const status = async () => (await remote.statusJson()) as unknown as {
     collector: { events_written: number; batches_duplicate: number }; proxies: { connected: boolean }[];
   };
 
   let control = startControl();
   let mesh: DemoMesh | undefined;
   try {
-    mesh = await startDemoMesh({ controlUrl, topology: quietTopology(), log });
+    mesh = await startDemoMesh({ control: remote, topology: quietTopology(), log, readyTimeoutMs: 90_000 });
     const first = await sendExactly(mesh.ingressUrl, N / 2, 16);
     assert.deepEqual([...first], [[200, N / 2]]);
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quietTopology, startDemoMesh, startLoad, type DemoMesh } from '../demo/index.ts';
 import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
-import { DEMO_HOPS, eventually, kafkaSidecarFlags, sidecarFinalStats, startScaledOutControl } from './stack.ts';
+import { demoControl, DEMO_HOPS, eventually, kafkaSidecarFlags, sidecarFinalStats, startScaledOutControl } from './stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TAP_BUFFER = 2_000;
@@ -21,7 +21,7 @@ test('while the Kafka cluster is gone, traffic is unaffected, sidecars buffer up
   let mesh: DemoMesh | undefined;
   try {
     mesh = await startDemoMesh({
-      controlUrl: core.control.url, topology: quietTopology(), log,
+      control: demoControl(core), topology: quietTopology(), log,
       sidecarFlags: kafkaSidecarFlags(kafka.brokers, ['--tap-buffer', String(TAP_BUFFER), '--tap-flush-ms', '60000']),
     });
     const load = startLoad({ target: mesh.ingressUrl, rps: 40 });

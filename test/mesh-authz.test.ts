@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { quietTopology, startDemoMesh, type DemoMesh } from '../demo/index.ts';
-import { assertNoSidecarLoss, DEMO_HOPS, eventually, sidecarFinalStats, startTestControl, tempDir } from './stack.ts';
+import { demoControl, assertNoSidecarLoss, DEMO_HOPS, eventually, sidecarFinalStats, startTestControl, tempDir } from './stack.ts';
 
 const DEMO_POLICY = join(import.meta.dirname, '..', 'demo', 'policy');
 const BROWSE = 40; // GET /products: allowed at every hop
@@ -34,7 +34,7 @@ test('the demo policy allows the shop\'s calls and denies anonymous checkout and
     const digest = core.control.status().policy.digest;
     assert.match(digest, /^[0-9a-f]{64}$/, 'the control plane holds the demo policy');
     // Ready means every sidecar ACKed its snapshot, which it does only once the bundle is loaded.
-    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log: (l) => lines.push(l) });
+    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l) });
     const payments = core.control.registry.services().get('payments')![0];
     const paymentsUrl = `http://${payments.addr}:${payments.port}`;
 

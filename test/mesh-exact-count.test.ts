@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
-import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
+import { demoControl, assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
 
 const N = 1_200;
 
@@ -11,7 +11,7 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
   const core = await startTestControl(dir.path, lines);
   let mesh: DemoMesh | undefined;
   try {
-    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log: (l) => lines.push(l) });
+    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l) });
     const statuses = await sendExactly(mesh.ingressUrl, N, 32);
     assert.deepEqual([...statuses], [[200, N]], 'every request through the mesh succeeds');
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { quietTopology, startDemoMesh, startLoad, type DemoMesh } from '../demo/index.ts';
 import { startKafkaMock, startTestClickHouseServer } from '../peers/index.ts';
-import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
+import { demoControl, assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, kafkaSidecarFlags, startScaledOutControl } from './stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,7 +14,7 @@ test('on Kafka and a ClickHouse server, the whole loop survives the server stopp
   const core = await startScaledOutControl({ brokers: kafka.brokers, clickhouseUrl: ch.url }, lines);
   let mesh: DemoMesh | undefined;
   try {
-    mesh = await startDemoMesh({ controlUrl: core.control.url, topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
+    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log, sidecarFlags: kafkaSidecarFlags(kafka.brokers) });
     const load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     await sleep(5_000);
     await ch.stop();

@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { after } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runControl, CONTROL_FLAGS } from '../cli/control.ts';
+import { runControl, CONTROL_FLAGS, type RunningControl } from '../cli/control.ts';
+import { controlClient } from '../cli/control-client.ts';
+import type { DemoControl, DemoControlStatus } from '../demo/index.ts';
 import { parseFlags } from '../cli/flags.ts';
 import type { TapStore } from '../ingest/index.ts';
 
@@ -106,4 +108,31 @@ export async function assertTapsPerHop(store: TapStore, n: number): Promise<void
   }
   const all = await store.countTaps({ kind: 'l7.request' });
   if (all !== n * DEMO_HOPS.length) throw new Error(`${all} l7.request taps in all, expected ${n * DEMO_HOPS.length}: taps outside the expected hops`);
+}
+
+/** The demo's view of a control plane running in this process. */
+export function demoControl(core: RunningControl): DemoControl {
+  return {
+    url: core.control.url, trustBundleFile: core.trustBundleFile, status: () => core.control.status(),
+    joinToken: (service, proxy) => core.control.tokens.issue({ service, proxy }),
+  };
+}
+
+/** The demo's view of a control plane running as another process (`meshlens control --data-dir dir`): its operator API. */
+export function remoteDemoControl(url: string, dataDir: string): DemoControl & { statusJson(): Promise<Record<string, unknown>> } {
+  const client = () => controlClient({ url, dataDir });
+  const statusJson = async () => {
+    const r = await (await client()).request('GET', '/v1/status');
+    if (r.status !== 200) throw new Error(`control status: HTTP ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+    return r.body as Record<string, unknown>;
+  };
+  return {
+    url, trustBundleFile: join(dataDir, 'ca', 'bundle.pem'), statusJson,
+    status: async () => (await statusJson()) as unknown as DemoControlStatus,
+    joinToken: async (service, proxy) => {
+      const r = await (await client()).request('POST', '/v1/identity/join-tokens', { service, proxy });
+      if (r.status !== 201) throw new Error(`join token for ${proxy}: HTTP ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      return (r.body as { token: string }).token;
+    },
+  };
 }

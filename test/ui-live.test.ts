@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { startDemoMesh, startLoad, DEMO_TOPOLOGY, type DemoMesh } from '../demo/index.ts';
-import { startTestControl, tempDir } from './stack.ts';
+import { demoControl, startTestControl, tempDir } from './stack.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
@@ -14,7 +14,7 @@ test('the UI of a running mesh shows every demo service and a live, non-zero req
   let load: ReturnType<typeof startLoad> | undefined;
   let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
   try {
-    mesh = await startDemoMesh({ controlUrl: core.control.url, log: (l) => lines.push(l) });
+    mesh = await startDemoMesh({ control: demoControl(core), log: (l) => lines.push(l) });
     load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage();

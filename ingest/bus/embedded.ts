@@ -7,24 +7,38 @@
 // Anything else, or no answer, is treated as retriable.
 
 import http from 'node:http';
+import https from 'node:https';
 import { encodeBatch, type TapBatch } from '../batch.ts';
 import type { PublishResult, TapPublisher } from './publisher.ts';
 
+export interface EmbeddedPublisherOptions {
+  timeoutMs?: number;
+  /**
+   * The connection pool to post through; for an https:// collector an
+   * https.Agent carrying the sidecar's client certificate (the control plane
+   * takes taps over mTLS only). Asked per batch, so a renewed certificate is
+   * used from the next batch on.
+   */
+  agent?: () => http.Agent;
+}
+
 export class EmbeddedPublisher implements TapPublisher {
-  readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #ownAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #agent: () => http.Agent;
   readonly #url: URL;
   readonly #timeoutMs: number;
 
-  constructor(collectorUrl: string, opts: { timeoutMs?: number } = {}) {
+  constructor(collectorUrl: string, opts: EmbeddedPublisherOptions = {}) {
     this.#url = new URL('/v1/taps', collectorUrl);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#agent = opts.agent ?? (() => this.#ownAgent);
   }
 
   publish(batch: TapBatch, frame?: Buffer): Promise<PublishResult> {
     const body = frame ?? encodeBatch(batch);
     return new Promise((resolve) => {
-      const req = http.request(this.#url, {
-        method: 'POST', agent: this.#agent, timeout: this.#timeoutMs,
+      const req = (this.#url.protocol === 'https:' ? https : http).request(this.#url, {
+        method: 'POST', agent: this.#agent(), timeout: this.#timeoutMs,
         headers: { 'content-type': 'application/x-ndjson', 'content-length': body.length },
       }, (res) => {
         const chunks: Buffer[] = [];
@@ -50,6 +64,6 @@ export class EmbeddedPublisher implements TapPublisher {
   }
 
   async close(): Promise<void> {
-    this.#agent.destroy();
+    this.#ownAgent.destroy();
   }
 }

@@ -47,19 +47,26 @@ export class ConfigStreams {
     return [...this.#state.values()].sort((a, b) => a.proxy.localeCompare(b.proxy));
   }
 
-  /** GET /v1/config/stream?proxy=&service=&instance=&inbound=addr:port */
-  open(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  /**
+   * GET /v1/config/stream?inbound=addr:port[&proxy=&service=&instance=]
+   * `who` is what the client certificate proves: the proxy and service come
+   * from it (query values, if given, must agree), and the endpoint is
+   * registered at the address the sidecar connects from, never one it names.
+   */
+  open(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, who: { proxy: string; service: string; addr: string }): void {
     const problems: string[] = [];
-    const proxy = query.get('proxy') ?? '';
-    const service = query.get('service') ?? '';
-    const instance = query.get('instance') || proxy;
+    const { proxy, service } = who;
+    const instance = proxy;
     const inbound = query.get('inbound') ?? '';
-    if (!/^[\w.-]{1,128}$/.test(proxy)) problems.push('proxy: must be 1-128 characters of [A-Za-z0-9_.-]');
-    if (!/^[\w.-]{1,128}$/.test(service)) problems.push('service: must be 1-128 characters of [A-Za-z0-9_.-]');
+    for (const [k, v] of [['proxy', proxy], ['service', service]] as const) {
+      const asked = query.get(k);
+      if (asked !== null && asked !== v) problems.push(`${k}: "${asked.slice(0, 128)}" is not the certificate's ${k} "${v}"`);
+    }
     const m = /^(.+):(\d{1,5})$/.exec(inbound);
-    if (inbound !== '' && (!m || Number(m[2]) > 65535)) problems.push(`inbound: "${inbound}" is not addr:port`);
+    if (inbound !== '' && (!m || Number(m[2]) > 65535 || Number(m[2]) === 0)) problems.push(`inbound: "${inbound.slice(0, 128)}" is not addr:port`);
+    else if (m && m[1].replace(/^\[|\]$/g, '') !== who.addr) problems.push(`inbound: ${m[1].slice(0, 64)} is not the address this sidecar connects from (${who.addr}); an endpoint registers only where it is`);
     if (problems.length > 0) {
-      res.writeHead(400, { 'content-type': 'application/json' });
+      res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ code: 'MESH_ERR_BAD_STREAM_REQUEST', message: problems.join('; ') }));
       return;
     }
@@ -90,12 +97,13 @@ export class ConfigStreams {
     this.#send(proxy);
   }
 
-  /** POST /v1/config/ack with a ConfigAck body. Returns an error message or null. */
-  ack(body: unknown): string | null {
+  /** POST /v1/config/ack with a ConfigAck body, from `sender` (the client certificate's proxy). Returns an error message or null. */
+  ack(body: unknown, sender: string): string | null {
     const a = body as Partial<ConfigAck>;
     if (!a || typeof a.proxy !== 'string' || typeof a.version !== 'number' || typeof a.ok !== 'boolean') {
       return 'ack must be {proxy: string, version: number, ok: boolean, error?: string}';
     }
+    if (a.proxy !== sender) return `ack for proxy "${a.proxy.slice(0, 128)}" from the certificate of "${sender}": a sidecar ACKs only its own config`;
     const st = this.#state.get(a.proxy);
     if (!st) return `ack from unknown proxy "${a.proxy}"`;
     if (a.ok) {

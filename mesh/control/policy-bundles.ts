@@ -70,12 +70,8 @@ export class PolicyBundles {
     res.end(bytes);
   }
 
-  /** PUT /v1/policy/bundle: loopback callers only (no other authentication exists yet). */
+  /** PUT /v1/policy/bundle: the server has authenticated the operator (Host, Origin, token) before this. */
   put(req: IncomingMessage, res: ServerResponse, version: () => number): void {
-    if (!isLoopback(req.socket.remoteAddress)) {
-      req.resume();
-      return reply(res, 403, { code: 'MESH_ERR_FORBIDDEN', message: `policy bundles may be pushed from loopback only, not ${req.socket.remoteAddress}` });
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BUNDLE_BYTES) chunks.push(c); });
@@ -90,10 +86,6 @@ export class PolicyBundles {
       );
     });
   }
-}
-
-function isLoopback(addr: string | undefined): boolean {
-  return addr === '::1' || /^(::ffff:)?127\./.test(addr ?? '');
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {

@@ -1,26 +1,61 @@
-// The control plane's HTTP face: config streams and ACKs for sidecars, the
-// inbound authorization bundle (by digest; replaced by PUT from loopback or
-// setPolicyBundle), the registry and status for people, and (embedded mode)
-// the tap collector's POST endpoint, handed in by whoever composes the process.
+// The control plane's HTTPS face. Every client is asked for a certificate;
+// what a route needs depends on who calls it:
+//
+//   sidecars, over mTLS with their SVID (identity from the certificate only):
+//     GET  /v1/config/stream        config snapshots (the stream registers the endpoint)
+//     POST /v1/config/ack           ACK/NACK of a version, for the certificate's own proxy
+//     GET  /v1/policy/bundles/<d>   an authorization bundle by digest
+//     POST /v1/taps                 the embedded collector (the batch's proxy must be the sender)
+//     POST /v1/identity/renew       a fresh SVID for the same identity
+//   workloads without a certificate yet, with a join token:
+//     POST /v1/identity/svid
+//   operators (Authorization: Bearer <operator token>; Host must be a name this
+//   server answers to, against DNS rebinding; a foreign Origin is refused):
+//     PUT  /v1/policy/bundle, GET /v1/status, POST /v1/identity/join-tokens
+//   anyone:
+//     GET  /v1/identity/bundle, GET /healthz
+//
+// The control plane's own certificate is an SVID of the same CA
+// (spiffe://<td>/ns/meshlens/sa/control, also valid for its DNS names and
+// IPs so that plain HTTPS clients such as the CLI can check it), renewed at
+// half its lifetime.
 
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { accessPolicy, judgeRequest, type AccessPolicy } from '../../access/index.ts';
+import { CertificateAuthority, JoinTokens, DEFAULT_SVID_TTL_MS, isName } from '../../identity/index.ts';
 import { ConfigStreams, type ProxyState } from './config-stream.ts';
+import { IdentityApi, type IdentityCounters } from './identity-api.ts';
+import { remoteAddress, verifiedPeer } from './peer.ts';
 import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
 import { ServiceRegistry } from './registry.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
+import { CONTROL_SERVICE, CONTROL_NAMESPACE } from './snapshot.ts';
 
 export interface ControlPlaneOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
   settings?: Partial<MeshSettings>;
-  /** Handles POST /v1/taps (the embedded collector). Absent: 404. */
-  taps?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The mesh CA; its bundle is what every party trusts. */
+  ca: CertificateAuthority;
+  /** Join tokens for workloads' first certificates (default: a new, empty set). */
+  tokens?: JoinTokens;
+  /** Lifetime of the SVIDs issued (default 1 h). */
+  svidTtlMs?: number;
+  /** Extra DNS names the control plane's certificate is valid for (localhost and the listen address always are). */
+  serverNames?: string[];
+  /** The operator token (access/): required, there is no default that lets everyone in. */
+  operatorToken: string;
+  /** Handles POST /v1/taps (the embedded collector) with the proxy id the client certificate proves. Absent: 404. */
+  taps?: (req: IncomingMessage, res: ServerResponse, sender: string) => void;
   /** Extra status merged into GET /v1/status (e.g. collector counters). */
   extraStatus?: () => Record<string, unknown>;
   /** Inbound authorization bundle (OPA .tar.gz with entrypoint AUTHZ_ENTRYPOINT) in force from the start. */
   policyBundle?: { bytes: Uint8Array; source: string };
+  log?: (m: string) => void;
 }
 
 export interface ControlStatus {
@@ -28,12 +63,16 @@ export interface ControlStatus {
   services: Record<string, { instance: string; addr: string; port: number }[]>;
   proxies: ProxyState[];
   policy: PolicyStatus;
+  identity: IdentityCounters & { trust_domain: string; refused_sidecar_requests: number };
   [k: string]: unknown;
 }
 
 export interface ControlPlane {
+  /** https://host:port */
   url: string;
   registry: ServiceRegistry;
+  ca: CertificateAuthority;
+  tokens: JoinTokens;
   status(): ControlStatus;
   /**
    * Checks and installs a new inbound authorization bundle; every sidecar gets
@@ -45,62 +84,171 @@ export interface ControlPlane {
 }
 
 const MAX_ACK_BYTES = 64 * 1024;
+const MAX_TOKEN_REQUEST_BYTES = 4 * 1024;
 
-export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`meshlens control: ${m}\n`));
   const registry = new ServiceRegistry();
   const policy = new PolicyBundles();
   if (opts.policyBundle) await policy.set(opts.policyBundle.bytes, opts.policyBundle.source);
+  const ca = opts.ca;
+  const tokens = opts.tokens ?? new JoinTokens();
+  const identity = new IdentityApi(ca, tokens, opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS, log);
   const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest);
   policy.onChange(() => streams.pushAll());
+  let refusedSidecar = 0;
 
   const status = (): ControlStatus => ({
     version: streams.version,
     services: Object.fromEntries(registry.services()),
     proxies: streams.proxies(),
     policy: policy.status(),
+    identity: { ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar },
     ...opts.extraStatus?.(),
   });
 
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://control');
-    const route = `${req.method} ${url.pathname}`;
-    const BUNDLE = 'GET /v1/policy/bundles/';
-    if (route.startsWith(BUNDLE)) return policy.serve(res, route.slice(BUNDLE.length));
-    switch (route) {
-      case 'PUT /v1/policy/bundle': return policy.put(req, res, () => streams.version);
-      case 'GET /v1/config/stream': return streams.open(req, res, url.searchParams);
-      case 'POST /v1/config/ack': return readJson(req, MAX_ACK_BYTES, (err, body) => {
-        const problem = err ?? streams.ack(body);
-        if (problem) return reply(res, 400, { code: 'MESH_ERR_BAD_ACK', message: problem });
-        res.writeHead(204).end();
-      });
-      case 'POST /v1/taps':
-        if (opts.taps) return opts.taps(req, res);
-        return reply(res, 404, { code: 'MESH_ERR_NO_COLLECTOR', message: 'this control plane runs no collector' });
-      case 'GET /v1/status': return reply(res, 200, status());
-      case 'GET /healthz': return reply(res, 200, { ok: true });
-      default: return reply(res, 404, { code: 'MESH_ERR_NOT_FOUND', message: `no route for ${route}` });
-    }
+  const host = opts.host ?? '127.0.0.1';
+  const ownIdentity = () => ca.issueOwn({
+    service: CONTROL_SERVICE, namespace: CONTROL_NAMESPACE, proxy: CONTROL_SERVICE, ttlMs: opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS,
+    dnsNames: ['localhost', ...(opts.serverNames ?? []), ...(/^[\d.]+$|:/.test(host) ? [] : [host])],
+    ips: ['127.0.0.1', '::1', ...(/^[\d.]+$/.test(host) && host !== '127.0.0.1' ? [host] : [])],
   });
+  const contextOf = (own: Awaited<ReturnType<typeof ownIdentity>>) => ({ key: own.keyPem, cert: own.chainPem, ca: ca.bundle.toPem() });
+  let own = await ownIdentity();
+
+  const server = https.createServer({
+    ...contextOf(own), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+  }, (req, res) => { void route(req, res); });
+
+  const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) => {
+    req.resume();
+    reply(res, status, { code, message });
+  };
+
+  /** The sidecar the client certificate proves, or a 401 already sent. */
+  const sidecar = (req: IncomingMessage, res: ServerResponse) => {
+    const peer = verifiedPeer(req);
+    if (peer.ok) return peer.svid;
+    refusedSidecar++;
+    log(`refused ${req.method} ${req.url?.slice(0, 200)} from ${remoteAddress(req)}: ${peer.message}`);
+    refuse(req, res, 401, 'MESH_ERR_UNAUTHENTICATED', peer.message);
+    return null;
+  };
+
+  let access: AccessPolicy; // set once the port is known
+  let refusedOperator = 0;
+  const operator = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const v = judgeRequest(req, access, { credentials: true });
+    if (v.ok) return true;
+    refusedOperator++;
+    log(`refused operator request ${req.method} ${req.url?.split('?')[0].slice(0, 200)} from ${remoteAddress(req)} (Host ${JSON.stringify(req.headers.host ?? '')}, Origin ${JSON.stringify(req.headers.origin ?? '')}): ${v.code}`);
+    refuse(req, res, v.status, v.code, v.message);
+    return false;
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://control');
+    const r = `${req.method} ${url.pathname}`;
+    const BUNDLE = 'GET /v1/policy/bundles/';
+    try {
+      if (r.startsWith(BUNDLE)) {
+        if (sidecar(req, res)) policy.serve(res, r.slice(BUNDLE.length));
+        return;
+      }
+      switch (r) {
+        case 'GET /healthz': return reply(res, 200, { ok: true });
+        case 'GET /v1/identity/bundle': return identity.bundle(res);
+        case 'POST /v1/identity/svid': return await identity.svid(req, res);
+        case 'POST /v1/identity/renew': return await identity.renew(req, res);
+        case 'GET /v1/config/stream': {
+          const svid = sidecar(req, res);
+          if (svid) streams.open(req, res, url.searchParams, { proxy: svid.proxy, service: svid.service, addr: remoteAddress(req) });
+          return;
+        }
+        case 'POST /v1/config/ack': {
+          const svid = sidecar(req, res);
+          if (!svid) return;
+          return readJson(req, MAX_ACK_BYTES, (err, body) => {
+            const problem = err ?? streams.ack(body, svid.proxy);
+            if (problem) return reply(res, 400, { code: 'MESH_ERR_BAD_ACK', message: problem });
+            res.writeHead(204).end();
+          });
+        }
+        case 'POST /v1/taps': {
+          if (!opts.taps) return refuse(req, res, 404, 'MESH_ERR_NO_COLLECTOR', 'this control plane runs no collector');
+          const svid = sidecar(req, res);
+          if (svid) opts.taps(req, res, svid.proxy);
+          return;
+        }
+        case 'PUT /v1/policy/bundle':
+          if (operator(req, res)) policy.put(req, res, () => streams.version);
+          return;
+        case 'GET /v1/status':
+          if (operator(req, res)) reply(res, 200, status());
+          return;
+        case 'POST /v1/identity/join-tokens':
+          if (!operator(req, res)) return;
+          return readJson(req, MAX_TOKEN_REQUEST_BYTES, (err, body) => {
+            const b = body as { service?: unknown; proxy?: unknown; ttl_s?: unknown } | undefined;
+            const problem = err ?? (typeof b?.service !== 'string' || !isName(b.service) ? 'service: 1-128 of [A-Za-z0-9._-]'
+              : typeof b.proxy !== 'string' || !isName(b.proxy) ? 'proxy: 1-128 of [A-Za-z0-9._-]'
+                : b.ttl_s !== undefined && (typeof b.ttl_s !== 'number' || !(b.ttl_s > 0 && b.ttl_s <= 86_400)) ? 'ttl_s: seconds in (0, 86400]' : null);
+            if (problem) return reply(res, 400, { code: 'MESH_ERR_BAD_REQUEST', message: problem });
+            const token = tokens.issue({ service: b!.service as string, proxy: b!.proxy as string }, b!.ttl_s ? Number(b!.ttl_s) * 1000 : undefined);
+            reply(res, 201, { token, service: b!.service, proxy: b!.proxy });
+          });
+        default: return refuse(req, res, 404, 'MESH_ERR_NOT_FOUND', `no route for ${r.slice(0, 200)}`);
+      }
+    } catch (e) {
+      log(`${r.slice(0, 200)}: ${(e as Error).stack}`);
+      if (!res.headersSent) reply(res, 500, { code: 'MESH_ERR_INTERNAL', message: 'internal error' });
+      else res.destroy();
+    }
+  }
+
   // Config streams live for hours: no idle or request deadline on them.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 30_000;
+  // A handshake that fails (no TLS, a bad certificate) is counted and logged, never a crash.
+  let handshakeFailures = 0;
+  server.on('tlsClientError', (e: Error, s: TLSSocket) => {
+    handshakeFailures++;
+    if (handshakeFailures <= 20 || handshakeFailures % 1000 === 0) log(`TLS handshake from ${s.remoteAddress} failed (${handshakeFailures} so far): ${e.message}`);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, host, () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
+  access = accessPolicy({ token: opts.operatorToken, listenHost: host, port, names: opts.serverNames, codePrefix: 'MESH_ERR', scheme: 'https' });
+
+  // Our own certificate renews at half its life; connections keep the one they shook hands with.
+  let renewal: NodeJS.Timeout;
+  const scheduleRenewal = () => {
+    renewal = setTimeout(async () => {
+      try {
+        own = await ownIdentity();
+        server.setSecureContext(contextOf(own));
+      } catch (e) {
+        log(`renewing the control plane's own certificate failed: ${(e as Error).message}`);
+      }
+      scheduleRenewal();
+    }, Math.max(1_000, (own.svid.notAfter - Date.now()) / 2));
+    renewal.unref();
+  };
+  scheduleRenewal();
 
   return {
-    url: `http://${address}:${port}`,
-    registry,
-    status,
+    url: `https://${address.includes(':') ? `[${address}]` : address}:${port}`,
+    registry, ca, tokens,
+    status: () => ({ ...status(), tls_handshake_failures: handshakeFailures, refused_operator_requests: refusedOperator }),
     async setPolicyBundle(bytes, source) {
       const digest = await policy.set(bytes, source);
       return { digest, version: streams.version };
     },
     async close() {
+      clearTimeout(renewal);
       streams.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -8,12 +8,19 @@ import { DEFAULT_TAP_CAPTURE, type Cluster, type ConfigSnapshot, type Route, typ
 export interface MeshSettings {
   connect_timeout_ms: number;
   request_timeout_ms: number;
+  /** Every cluster's concurrency bound in each sidecar (Cluster.max_concurrent, max_queue). */
+  max_concurrent: number;
+  max_queue: number;
   taps: TapCapture;
 }
 
 export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   connect_timeout_ms: 1_000,
   request_timeout_ms: 15_000,
+  // As generous as Envoy's circuit-breaker default (1024 requests per cluster):
+  // a guard against runaway fan-out; a latency bound needs a per-mesh figure near capacity.
+  max_concurrent: 1024,
+  max_queue: 0,
   taps: DEFAULT_TAP_CAPTURE,
 };
 
@@ -26,6 +33,7 @@ export function buildSnapshot(
     clusters.push({
       service: name, endpoints, lb: 'round_robin',
       connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,
+      max_concurrent: settings.max_concurrent, max_queue: settings.max_queue,
     });
     routes.push({ authority: name, backends: [{ cluster: name, weight: 1 }] });
   }

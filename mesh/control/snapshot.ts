@@ -4,7 +4,8 @@
 // response (NDJSON, one snapshot per line, newest wins) and the sidecar
 // answers each version with an ACK or a NACK:
 //
-//   GET  /v1/config/stream?proxy=<id>&service=<svc>&instance=<inst>&inbound=<addr:port>
+//   (all over mTLS: the sidecar's proxy id and service come from its certificate; see server.ts)
+//   GET  /v1/config/stream?inbound=<addr:port>
 //        -> 200, Content-Type: application/x-ndjson, one ConfigSnapshot per line;
 //           the stream stays open; the registry marks the endpoint healthy while
 //           it is open and removes it when it closes.
@@ -12,7 +13,7 @@
 //   GET  /v1/policy/bundles/<policy_digest>
 //        -> 200, the inbound authorization bundle (OPA bundle .tar.gz) whose
 //           sha256 is the digest; immutable, cacheable. 404 for an unknown digest.
-//   PUT  /v1/policy/bundle   body: bundle bytes (loopback callers only)
+//   PUT  /v1/policy/bundle   body: bundle bytes (operators only)
 //        -> 200 {digest, version}: every sidecar gets a new snapshot with it.
 //
 // A sidecar ACKs a snapshot once its policy_digest's bundle is loaded (or the
@@ -21,6 +22,10 @@
 //
 // A sidecar keeps serving with its last accepted snapshot while the control
 // plane is away, and reconnects with backoff.
+
+/** The control plane's own identity: spiffe://<td>/ns/meshlens/sa/control. */
+export const CONTROL_SERVICE = 'control';
+export const CONTROL_NAMESPACE = 'meshlens';
 
 export interface Endpoint {
   /** Instance name, e.g. "cart-1". */
@@ -36,6 +41,14 @@ export interface Cluster {
   lb: 'round_robin';
   connect_timeout_ms: number;
   request_timeout_ms: number;
+  /**
+   * Requests in flight to this cluster from one sidecar before more wait or are
+   * refused 503 MESH_ERR_OVERLOADED (mesh/proxy/stages/admission.ts); absent: no
+   * cluster bound, only the sidecar's own.
+   */
+  max_concurrent?: number;
+  /** Requests that may wait for one of those slots (FIFO, bounded in time by the sidecar); absent: 0. */
+  max_queue?: number;
 }
 
 export interface Route {

@@ -11,6 +11,7 @@
 // policy keeps deciding. If a retry loads it later, the version is ACKed then.
 
 import http from 'node:http';
+import https from 'node:https';
 import type { ConfigAck, ConfigSnapshot } from '../control/snapshot.ts';
 import { snapshotProblem } from './config-validate.ts';
 import type { InboundPolicy } from './inbound-policy.ts';
@@ -31,6 +32,8 @@ export interface ConfigStreamOptions {
   retryInitialMs?: number;
   retryMaxMs?: number;
   log?: (message: string) => void;
+  /** For an https:// control plane: the client certificate and server check, asked per connection (certificates renew). */
+  tls?: () => https.RequestOptions;
 }
 
 export interface ConfigStreamCounters {
@@ -66,7 +69,8 @@ export class ConfigStream {
     if (this.#closed) return;
     const url = new URL('/v1/config/stream', this.#o.controlUrl);
     url.search = new URLSearchParams({ proxy: this.#o.proxy, service: this.#o.service, instance: this.#o.instance, inbound: this.#o.inbound }).toString();
-    const req = http.get(url, { agent: false, headers: { accept: 'application/x-ndjson' } }, (res) => {
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const req = get(url, { ...this.#o.tls?.(), agent: false, headers: { accept: 'application/x-ndjson' } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return this.#retry(`config stream ${url.host}: control plane answered ${res.statusCode}`);
@@ -152,8 +156,9 @@ export class ConfigStream {
   #ack(ack: ConfigAck): void {
     const body = JSON.stringify(ack);
     const p = new Promise<void>((resolve) => {
-      const req = http.request(new URL('/v1/config/ack', this.#o.controlUrl), {
-        method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      const url = new URL('/v1/config/ack', this.#o.controlUrl);
+      const req = (url.protocol === 'https:' ? https : http).request(url, {
+        ...this.#o.tls?.(), method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       }, (res) => {
         res.resume();
         if (res.statusCode !== 204 && res.statusCode !== 200) this.#ackFailed(ack, `control plane answered ${res.statusCode}`);

@@ -26,7 +26,7 @@ export interface TrackedConnection {
 }
 
 export function trackConnection(
-  rt: SidecarRuntime, direction: 'inbound' | 'outbound', socket: net.Socket, src: Peer, dst: Peer,
+  rt: SidecarRuntime, direction: 'inbound' | 'outbound', socket: net.Socket, src: Peer, dst: Peer, tls = '',
 ): TrackedConnection {
   const conn: TrackedConnection = { id: rt.nextConnId(), src, dst };
   const ts = rt.now();
@@ -37,6 +37,9 @@ export function trackConnection(
     v: 1 as const, ts, direction, conn_id: conn.id,
     src_service: conn.src.service, src_instance: conn.src.instance, src_addr: conn.src.addr, src_port: conn.src.port,
     dst_service: conn.dst.service, dst_instance: conn.dst.instance, dst_addr: conn.dst.addr, dst_port: conn.dst.port,
+    ...(conn.src.identity ? { src_identity: conn.src.identity } : {}),
+    ...(conn.dst.identity ? { dst_identity: conn.dst.identity } : {}),
+    ...(tls ? { tls_version: tls } : {}),
   });
   if (rt.taps.enabled) rt.taps.push({ ...base(), kind: 'l4.open' });
 

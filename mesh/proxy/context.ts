@@ -10,7 +10,8 @@ import type { Decision } from './inbound-policy.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import type { RoutingState } from './routing-table.ts';
 
-export interface Peer { service: string; instance: string; addr: string; port: number }
+/** One side of a connection or request; `identity` is a SPIFFE id proven by a certificate, '' if none. */
+export interface Peer { service: string; instance: string; addr: string; port: number; identity?: string }
 
 export interface RequestContext {
   readonly runtime: SidecarRuntime;
@@ -27,6 +28,8 @@ export interface RequestContext {
   authority: string;
   src: Peer;
   dst: Peer;
+  /** TLS version of the mesh hop this request travelled ('' for plaintext): inbound the downstream connection, outbound the upstream one. */
+  tls: string;
   route?: Route;
   cluster?: Cluster;
   endpoint?: Endpoint;

@@ -3,7 +3,16 @@
 // MeshError; the rescue stage (stages/rescue.ts) is the one place that turns
 // an error into a response, as linkerd's inbound ServerRescue does.
 
-import type http from 'node:http';
+import http from 'node:http';
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly retriable: boolean;
+  /** The connection cannot be trusted to carry another request: answer with `connection: close`. */
+  readonly close?: boolean;
+  /** Seconds the client should wait before trying again (`retry-after`). */
+  readonly retryAfterS?: number;
+}
 
 export const MESH_ERRORS = {
   MESH_ERR_NO_ROUTE: { status: 404, retriable: false },
@@ -12,16 +21,36 @@ export const MESH_ERRORS = {
   MESH_ERR_UPSTREAM_TIMEOUT: { status: 504, retriable: true },
   /** Upstream closed the connection before or while answering. */
   MESH_ERR_UPSTREAM_RESET: { status: 502, retriable: true },
+  /** The upstream's certificate did not prove the service the route chose (mTLS). Not retried: it is not who we meant to call. */
+  MESH_ERR_UPSTREAM_IDENTITY: { status: 502, retriable: false },
   /** Downstream client went away before the exchange finished; nobody reads the status. */
   MESH_ERR_DOWNSTREAM_RESET: { status: 499, retriable: false },
-  /** Conflicting Content-Length / Transfer-Encoding: a request-smuggling shape. */
-  MESH_ERR_BAD_FRAMING: { status: 400, retriable: false },
+  /**
+   * Conflicting Content-Length / Transfer-Encoding, or Transfer-Encoding on
+   * HTTP/1.0 (RFC 9112 §6.1): a request-smuggling shape; where the body ends is unknown.
+   */
+  MESH_ERR_BAD_FRAMING: { status: 400, retriable: false, close: true },
+  /** A transfer coding other than exactly `chunked` (e.g. `gzip, chunked`): not implemented (RFC 9112 §6.1). */
+  MESH_ERR_UNSUPPORTED_TRANSFER_CODING: { status: 501, retriable: false, close: true },
+  /** Not HTTP/1.0 or 1.1 (HTTP/0.9 request lines, HTTP/2.0 over HTTP/1 syntax). */
+  MESH_ERR_BAD_VERSION: { status: 400, retriable: false, close: true },
+  /** Two Host headers, none on HTTP/1.1, or one that is not host[:port]. */
+  MESH_ERR_BAD_HOST: { status: 400, retriable: false },
+  /** Outbound request with no authority to route by (HTTP/1.0 without Host, origin-form target). */
+  MESH_ERR_NO_AUTHORITY: { status: 400, retriable: false },
+  /** A request target that cannot be normalised safely (stages/normalize-path.ts). */
+  MESH_ERR_BAD_PATH: { status: 400, retriable: false },
   MESH_ERR_BAD_REQUEST: { status: 400, retriable: false },
   MESH_ERR_REQUEST_TIMEOUT: { status: 408, retriable: false },
   /** The inbound authorization policy denied the request (or none could be loaded: fail-closed). */
   MESH_ERR_POLICY_DENIED: { status: 403, retriable: false },
+  /**
+   * A concurrency bound (sidecar direction or cluster) is full: refused before any
+   * work (stages/admission.ts). Not retriable here: an immediate retry meets the same bound.
+   */
+  MESH_ERR_OVERLOADED: { status: 503, retriable: false, retryAfterS: 1 },
   MESH_ERR_INTERNAL: { status: 500, retriable: false },
-} as const;
+} as const satisfies Record<string, ErrorSpec>;
 
 export type MeshErrorCode = keyof typeof MESH_ERRORS;
 
@@ -49,6 +78,15 @@ export function toMeshError(e: unknown): MeshError {
   return new MeshError('MESH_ERR_INTERNAL', `sidecar bug: ${message}`, { cause: e });
 }
 
+/** `connection: close` and `retry-after` as the catalogue says for this code. */
+function connectionHeaders(err: MeshError): Record<string, string> {
+  const spec: ErrorSpec = MESH_ERRORS[err.code];
+  const out: Record<string, string> = {};
+  if (spec.close) out.connection = 'close';
+  if (spec.retryAfterS !== undefined) out['retry-after'] = String(spec.retryAfterS);
+  return out;
+}
+
 /** Header that names the sidecar's error code on every error response. */
 export const ERROR_HEADER = 'x-meshlens-error';
 
@@ -65,6 +103,7 @@ export function writeErrorResponse(res: http.ServerResponse, err: MeshError): nu
     'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     [ERROR_HEADER]: err.code,
+    ...connectionHeaders(err),
   });
   res.end(body);
   return Buffer.byteLength(body);
@@ -76,7 +115,7 @@ export function writeErrorResponse(res: http.ServerResponse, err: MeshError): nu
  */
 export function rawErrorResponse(err: MeshError): string {
   const body = errorBody(err);
-  const reason = err.status === 400 ? 'Bad Request' : err.status === 408 ? 'Request Timeout' : 'Error';
+  const reason = http.STATUS_CODES[err.status] ?? 'Error';
   return `HTTP/1.1 ${err.status} ${reason}\r\n` +
     'content-type: text/plain; charset=utf-8\r\n' +
     `content-length: ${Buffer.byteLength(body)}\r\n` +

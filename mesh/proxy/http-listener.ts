@@ -1,17 +1,27 @@
-// HTTP/1.1 listeners: inbound (mesh → workload) and outbound (workload → mesh,
-// HTTP proxy mode). Each request runs its direction's stage chain; each
-// downstream connection gets l4 taps. Requests Node's parser refuses never
-// reach the chain: conflicting framing headers are answered 400
-// MESH_ERR_BAD_FRAMING here and the connection is closed.
+// HTTP/1.1 listeners, three kinds:
+//   inbound   mesh → workload. With an identity: mutual TLS only (strict);
+//             the caller is the SPIFFE id of the peer certificate, checked
+//             against the trust bundle in the handshake. Without one (no
+//             control plane issuing SVIDs): plaintext, every caller external.
+//   ingress   outside → workload, plaintext; every caller is external.
+//   outbound  workload → mesh (HTTP proxy mode).
+// Each request runs its direction's stage chain; each downstream connection
+// gets l4 taps. Requests Node's parser refuses never reach the chain:
+// conflicting framing headers are answered 400 MESH_ERR_BAD_FRAMING here and
+// the connection is closed.
 
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { readSvid } from '../../identity/index.ts';
 import { performance } from 'node:perf_hooks';
 import { EXTERNAL_SERVICE } from '../../ingest/index.ts';
 import { INBOUND_CHAIN, OUTBOUND_CHAIN } from './chain.ts';
 import type { Peer, RequestContext } from './context.ts';
 import { trackConnection, type TrackedConnection } from './connection-taps.ts';
 import { MeshError, rawErrorResponse } from './errors.ts';
+import { refuseHttp09 } from './http09-guard.ts';
 import type { HostPort } from './options.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import { runChain } from './stage.ts';
@@ -23,36 +33,64 @@ const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CON
 
 const connections = new WeakMap<net.Socket, TrackedConnection>();
 
+export type ListenerKind = 'inbound' | 'ingress' | 'outbound';
+
+/** Handshakes refused are logged one by one up to this many, then every 1000th. */
+const HANDSHAKE_LOG_LIMIT = 20;
+
 export interface Listener {
   readonly address: HostPort;
   close(graceMs: number): Promise<void>;
 }
 
-export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound' | 'outbound', at: HostPort): Promise<Listener> {
-  const server = http.createServer({ keepAlive: true });
+export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, at: HostPort): Promise<Listener> {
+  const direction = kind === 'outbound' ? 'outbound' : 'inbound';
+  const identity = kind === 'inbound' ? rt.identity : null;
+  // requireHostHeader off: Node would answer a Host-less HTTP/1.1 request with a bare 400,
+  // uncounted and untapped; stages/message-checks.ts refuses it instead.
+  const server = identity ? mtlsServer(rt) : http.createServer({ keepAlive: true, requireHostHeader: false });
   // Idle client connections stay open 65 s (nginx uses 75 s): longer than any
   // client pool's idle timeout (ours is 4 s), so a client never reuses a
   // socket we are closing at that instant.
   server.keepAliveTimeout = 65_000;
   const sockets = new Set<net.Socket>();
+  const ownId = () => rt.identity?.current().svid.uri ?? '';
   const own = (socket: net.Socket): Peer => ({
-    service: rt.opts.service, instance: rt.opts.instance, addr: plainAddr(socket.localAddress), port: socket.localPort ?? 0,
+    service: rt.opts.service, instance: rt.opts.instance, addr: plainAddr(socket.localAddress), port: socket.localPort ?? 0, identity: ownId(),
   });
-  const client = (socket: net.Socket, service: string, instance: string): Peer => ({
-    service, instance, addr: plainAddr(socket.remoteAddress), port: socket.remotePort ?? 0,
+  const client = (socket: net.Socket, service: string, instance: string, id = ''): Peer => ({
+    service, instance, addr: plainAddr(socket.remoteAddress), port: socket.remotePort ?? 0, identity: id,
   });
+  /** Who called, as far as this listener can prove it: the peer certificate on mTLS, else external. */
+  const caller = (socket: net.Socket): Peer => {
+    if (!identity) return client(socket, EXTERNAL_SERVICE, '');
+    const svid = readSvid((socket as TLSSocket).getPeerX509Certificate()!);
+    return client(socket, svid.service, svid.proxy, svid.uri);
+  };
+  const tlsOf = (socket: net.Socket) => (identity ? (socket as TLSSocket).getProtocol() ?? '' : '');
 
-  server.on('connection', (socket: net.Socket) => {
+  const onConnection = (socket: net.Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    // A connection's peer is known per request (caller headers, routes), not at accept:
-    // inbound callers are 'external' until mTLS identifies them at the handshake;
-    // an outbound proxy connection may carry requests for many services (dst '').
+    // Inbound, the caller is known at accept (mTLS: from the handshake, which
+    // is over by now); an outbound proxy connection may carry requests for
+    // many services (dst '').
     const conn = direction === 'inbound'
-      ? trackConnection(rt, direction, socket, client(socket, EXTERNAL_SERVICE, ''), own(socket))
-      : trackConnection(rt, direction, socket, client(socket, rt.opts.service, rt.opts.instance), { ...own(socket), service: '', instance: '' });
+      ? trackConnection(rt, direction, socket, caller(socket), own(socket), tlsOf(socket))
+      : trackConnection(rt, direction, socket, client(socket, rt.opts.service, rt.opts.instance, ownId()), { ...own(socket), service: '', instance: '', identity: '' });
     connections.set(socket, conn);
-  });
+    refuseHttp09(server, socket);
+  };
+  // A TLS server's 'connection' is the raw TCP socket, before any handshake.
+  server.on(identity ? 'secureConnection' : 'connection', onConnection);
+  if (identity) {
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
+      const n = ++rt.counters.tls_handshake_failures;
+      if (n <= HANDSHAKE_LOG_LIMIT || n % 1000 === 0) {
+        rt.log(`inbound ${plainAddr(socket.remoteAddress)}:${socket.remotePort}: refused at the TLS handshake (${n} so far): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+      }
+    });
+  }
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const conn = connections.get(socket);
@@ -61,6 +99,9 @@ export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound'
       rt.counters.bad_framing++;
       meshErr = new MeshError('MESH_ERR_BAD_FRAMING',
         `conflicting or duplicate Content-Length/Transfer-Encoding headers (${err.code}: ${(err as { reason?: string }).reason ?? err.message}); request refused`);
+    } else if (err instanceof MeshError) {
+      rt.counters.bad_requests++; // refused before Node's parser would (http09-guard.ts)
+      meshErr = err;
     } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       rt.counters.bad_requests++;
       meshErr = new MeshError('MESH_ERR_REQUEST_TIMEOUT', 'request headers not received in time');
@@ -82,18 +123,12 @@ export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound'
     const ctx: RequestContext = {
       runtime: rt, direction, req, res, connId: conn?.id ?? '', config: rt.table.current,
       startedAt: rt.now(), startedHr: performance.now(), authority,
-      src: direction === 'inbound' ? client(socket, EXTERNAL_SERVICE, '') : client(socket, rt.opts.service, rt.opts.instance),
-      dst: direction === 'inbound' ? own(socket) : { service: authority, instance: '', addr: '', port: 0 },
+      src: direction === 'inbound' ? { ...(conn?.src ?? caller(socket)) } : client(socket, rt.opts.service, rt.opts.instance, ownId()),
+      dst: direction === 'inbound' ? own(socket) : { service: authority, instance: '', addr: '', port: 0, identity: '' },
+      tls: direction === 'inbound' ? tlsOf(socket) : '',
       upstreamHeaders: {}, strippedHeaders: new Set(), upstream: '', reqBytes: 0, respBytes: 0, retries: 0,
     };
     runChain(direction === 'inbound' ? INBOUND_CHAIN : OUTBOUND_CHAIN, ctx)
-      .then(() => {
-        // The caller learned per request becomes the connection's source for its l4.close.
-        if (conn && direction === 'inbound') {
-          conn.src.service = ctx.src.service;
-          conn.src.instance = ctx.src.instance;
-        }
-      })
       .catch((e: unknown) => {
         rt.log(`${direction} request chain failed outside rescue: ${e instanceof Error ? e.stack : String(e)}`);
         res.destroy();
@@ -101,10 +136,13 @@ export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound'
   });
 
   const address = await listen(server, at);
+  // New connections get the renewed certificate; open ones keep theirs.
+  const unsubscribe = identity ? identity.onRotate(() => (server as https.Server).setSecureContext(tlsContext(rt))) : () => {};
 
   return {
     address,
     async close(graceMs: number) {
+      unsubscribe();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       const grace = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -114,6 +152,22 @@ export async function startHttpListener(rt: SidecarRuntime, direction: 'inbound'
       await Promise.all([...sockets].map((s) => new Promise((r) => (s.destroyed ? r(null) : s.once('close', r)))));
     },
   };
+}
+
+function tlsContext(rt: SidecarRuntime) {
+  const m = rt.identity!.current();
+  return { key: m.keyPem, cert: m.chainPem, ca: m.bundlePem };
+}
+
+/**
+ * Strict mTLS: a client without a certificate that chains to the mesh's
+ * bundle never completes the handshake, so no byte of its request is parsed.
+ */
+function mtlsServer(rt: SidecarRuntime): https.Server {
+  return https.createServer({
+    ...tlsContext(rt), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'], keepAlive: true,
+    requireHostHeader: false,
+  });
 }
 
 /** Host without port, lower-case: from an absolute-form target, else the Host header. */

@@ -24,7 +24,30 @@ export interface SidecarOptions {
   upstream?: HostPort;
   /** Outbound listener (workload → mesh, HTTP proxy mode); http mode only. */
   outbound?: HostPort;
-  /** Control plane base URL; without it the sidecar runs standalone. */
+  /**
+   * Ingress listener: plaintext HTTP from outside the mesh, to the local
+   * workload; every caller is `external`. With an identity, the inbound
+   * listener takes mTLS from other sidecars only (strict), so traffic from
+   * outside enters here or nowhere.
+   */
+  ingress?: HostPort;
+  /** PEM file of the mesh's trust bundle: how this sidecar checks the control plane before it has an identity. */
+  trustBundleFile?: string;
+  /** Join token for the first certificate (`meshlens sidecar` reads it from MESHLENS_JOIN_TOKEN, never argv). */
+  joinToken?: string;
+  /**
+   * Where this sidecar keeps what must outlive its process: `identity/` (its
+   * key, 0600, and certificate, so a restarted sidecar needs no new join
+   * token) and `spool/` (unsent taps).
+   */
+  stateDir?: string;
+  /** Identity material issued elsewhere (tests; other tooling): used as is, never renewed. */
+  staticIdentity?: { keyPem: string; chainPem: string; bundlePem: string };
+  /**
+   * Control plane base URL; without it the sidecar runs standalone. https://
+   * (meshlens control): the sidecar gets an SVID and speaks mTLS. http:// is
+   * only for test doubles of the control plane: no identity, every caller external.
+   */
   controlUrl?: string;
   /** Collector base URL for taps; defaults to controlUrl. */
   collectorUrl?: string;
@@ -49,6 +72,10 @@ export interface SidecarOptions {
     retryMaxMs?: number;
     /** How long close() keeps trying to deliver buffered taps before counting them abandoned. */
     closeFlushMs?: number;
+    /** With stateDir: the tap spool's size bound in bytes (unsent taps may take half; more are dropped and counted). */
+    spoolMaxBytes?: number;
+    /** With stateDir: fdatasync the tap spool at most this often (0: after every write). A crash of the process loses nothing written; of the machine, up to this much. */
+    spoolFsyncMs?: number;
   };
   /**
    * A policy the control plane names but this sidecar could not load: deny
@@ -69,6 +96,15 @@ export interface SidecarOptions {
   controlRetryMaxMs?: number;
   /** How long close() waits for in-flight requests and tap delivery. */
   closeGraceMs?: number;
+  /**
+   * Requests in flight per direction (inbound, outbound) before more wait or
+   * are refused 503 MESH_ERR_OVERLOADED (stages/admission.ts); default 1024.
+   */
+  maxConcurrent?: number;
+  /** Requests that may wait for a slot per direction (FIFO); default 0: refuse at once. */
+  maxQueue?: number;
+  /** Longest a request waits in any admission queue before it is refused; default 250. */
+  maxQueueWaitMs?: number;
 }
 
 export class SidecarConfigError extends Error {
@@ -89,15 +125,17 @@ export function parseHostPort(s: string): HostPort | null {
 }
 
 const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
-  '[--outbound ADDR:PORT] [--control URL] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
-  '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] ' +
+  '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
+  '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
-  '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N]';
+  '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] ' +
+  '[--max-concurrent N] [--max-queue N] [--max-queue-wait-ms N]';
 
-/** Parses `meshlens sidecar` flags; throws SidecarConfigError listing every problem. */
-export function parseSidecarArgs(argv: string[]): SidecarOptions {
+/** Parses `meshlens sidecar` flags (and MESHLENS_JOIN_TOKEN from env); throws SidecarConfigError listing every problem. */
+export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): SidecarOptions {
   const problems: string[] = [];
   const opts: SidecarOptions = { service: '', routes: [], taps: {} };
+  if (env.MESHLENS_JOIN_TOKEN) opts.joinToken = env.MESHLENS_JOIN_TOKEN;
   const taps = opts.taps!;
   const hostPort = (flag: string, v: string): HostPort | undefined => {
     const hp = parseHostPort(v);
@@ -110,8 +148,8 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
     return n;
   };
   const url = (flag: string, v: string): string | undefined => {
-    try { const u = new URL(v); if (u.protocol === 'http:') return v; } catch { /* reported below */ }
-    problems.push(`${flag}: expected an http:// URL, got '${v}'`);
+    try { const u = new URL(v); if (u.protocol === 'http:' || u.protocol === 'https:') return v; } catch { /* reported below */ }
+    problems.push(`${flag}: expected an https:// (or, for a test double, http://) URL, got '${v}'`);
     return undefined;
   };
   const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -135,6 +173,9 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
       case '--listen': opts.listen = hostPort(flag, v); break;
       case '--upstream': opts.upstream = hostPort(flag, v); break;
       case '--outbound': opts.outbound = hostPort(flag, v); break;
+      case '--ingress': opts.ingress = hostPort(flag, v); break;
+      case '--trust-bundle': opts.trustBundleFile = v; break;
+      case '--state-dir': opts.stateDir = v; break;
       case '--control': opts.controlUrl = url(flag, v); break;
       case '--collector': opts.collectorUrl = url(flag, v); break;
       case '--bus':
@@ -156,11 +197,16 @@ export function parseSidecarArgs(argv: string[]): SidecarOptions {
       case '--tap-batch': taps.batchSize = int(flag, v, 1); break;
       case '--tap-linger-ms': taps.lingerMs = int(flag, v, 0); break;
       case '--tap-flush-ms': taps.closeFlushMs = int(flag, v, 0); break;
+      case '--tap-spool-max-bytes': taps.spoolMaxBytes = int(flag, v, 1024 * 1024); break;
+      case '--tap-spool-fsync-ms': taps.spoolFsyncMs = int(flag, v, 0); break;
       case '--policy-header-allow': opts.policyHeaderAllow = list(v).map((h) => h.toLowerCase()); break;
       case '--policy-fetch-timeout-ms': opts.policyFetchTimeoutMs = int(flag, v, 1); break;
       case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
       case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
       case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
+      case '--max-concurrent': opts.maxConcurrent = int(flag, v, 1); break;
+      case '--max-queue': opts.maxQueue = int(flag, v, 0); break;
+      case '--max-queue-wait-ms': opts.maxQueueWaitMs = int(flag, v, 1); break;
       default: problems.push(`unknown flag ${flag}`);
     }
   }
@@ -178,16 +224,23 @@ export function checkSidecarOptions(o: SidecarOptions): string[] {
     if (!o.listen || !o.upstream) p.push('tcp mode needs --listen and --upstream');
     if (o.outbound) p.push('--outbound: only in http mode');
   } else {
-    if (!o.listen && !o.outbound) p.push('http mode needs --listen (inbound) or --outbound');
-    if (o.listen && !o.upstream) p.push('--upstream: required with --listen (the workload address)');
+    if (!o.listen && !o.ingress && !o.outbound) p.push('http mode needs --listen (inbound), --ingress or --outbound');
+    if ((o.listen || o.ingress) && !o.upstream) p.push('--upstream: required with --listen or --ingress (the workload address)');
   }
   if (o.bus === 'kafka' && (o.brokers ?? []).length === 0) p.push('--brokers: required with --bus kafka');
   if (o.bus !== 'kafka' && (o.brokers !== undefined || o.topic !== undefined)) p.push('--brokers/--topic: only with --bus kafka');
+  if (o.controlUrl?.startsWith('https:') && !o.trustBundleFile && !o.staticIdentity) p.push('--trust-bundle: required with an https:// --control (how the control plane is checked)');
+  if (o.ingress && mode === 'tcp') p.push('--ingress: only in http mode');
   // No collector and no control plane is fine: taps are then counted as not_shipped.
   return p;
 }
 
-export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' | 'upstream' | 'outbound' | 'controlUrl' | 'collectorUrl' | 'taps' | 'brokers' | 'topic'>> {
+export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' | 'upstream' | 'outbound' | 'ingress' | 'trustBundleFile' | 'joinToken' | 'staticIdentity' | 'stateDir' | 'controlUrl' | 'collectorUrl' | 'taps' | 'brokers' | 'topic'>> {
+  ingress?: HostPort;
+  trustBundleFile?: string;
+  joinToken?: string;
+  staticIdentity?: SidecarOptions['staticIdentity'];
+  stateDir?: string;
   brokers?: string[];
   topic?: string;
   listen?: HostPort;
@@ -223,6 +276,8 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
       retryInitialMs: o.taps?.retryInitialMs ?? 50,
       retryMaxMs: o.taps?.retryMaxMs ?? 5_000,
       closeFlushMs: o.taps?.closeFlushMs ?? 10_000,
+      spoolMaxBytes: o.taps?.spoolMaxBytes ?? 64 * 1024 * 1024,
+      spoolFsyncMs: o.taps?.spoolFsyncMs ?? 1_000,
     },
     policyFailOpen: o.policyFailOpen ?? false,
     policyHeaderAllow: o.policyHeaderAllow ?? DEFAULT_POLICY_HEADERS,
@@ -232,5 +287,8 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     tcpIdleMs: o.tcpIdleMs ?? 300_000,
     controlRetryMaxMs: o.controlRetryMaxMs ?? 5_000,
     closeGraceMs: o.closeGraceMs ?? 2_000,
+    maxConcurrent: o.maxConcurrent ?? 1024,
+    maxQueue: o.maxQueue ?? 0,
+    maxQueueWaitMs: o.maxQueueWaitMs ?? 250,
   };
 }

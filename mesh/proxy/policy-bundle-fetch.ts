@@ -4,12 +4,14 @@
 // that names the digest and the step, for the NACK.
 
 import http from 'node:http';
+import https from 'node:https';
 import { bundleDigest, loadAuthzBundle, type AuthzPolicy } from '../../policy/index.ts';
 import { AUTHZ_ENTRYPOINT, MAX_BUNDLE_BYTES, policyBundlePath } from '../control/snapshot.ts';
 
-export async function fetchAuthzPolicy(controlUrl: string, digest: string, timeoutMs: number): Promise<AuthzPolicy> {
+/** `tls`: client certificate and server check for an https:// control plane (bundles are served over mTLS only). */
+export async function fetchAuthzPolicy(controlUrl: string, digest: string, timeoutMs: number, tls?: https.RequestOptions): Promise<AuthzPolicy> {
   const url = new URL(policyBundlePath(digest), controlUrl);
-  const bytes = await fetchBytes(url, timeoutMs).catch((e: Error) => {
+  const bytes = await fetchBytes(url, timeoutMs, tls).catch((e: Error) => {
     throw new Error(`policy bundle ${digest.slice(0, 12)}: fetch ${url.pathname} from ${url.host} failed: ${e.message}`, { cause: e });
   });
   const got = bundleDigest(bytes);
@@ -17,9 +19,10 @@ export async function fetchAuthzPolicy(controlUrl: string, digest: string, timeo
   return loadAuthzBundle(bytes, AUTHZ_ENTRYPOINT);
 }
 
-function fetchBytes(url: URL, timeoutMs: number): Promise<Buffer> {
+function fetchBytes(url: URL, timeoutMs: number, tls?: https.RequestOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const req = get(url, { ...tls, agent: false, timeout: timeoutMs }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return reject(new Error(`control plane answered ${res.statusCode}`));

@@ -6,18 +6,39 @@ import type { EndpointPools } from './endpoint-pools.ts';
 import type { InboundPolicy } from './inbound-policy.ts';
 import type { RoutingTable } from './routing-table.ts';
 import type { TapEmitter } from './taps.ts';
+import type { WorkloadIdentity } from './workload-identity.ts';
 
 export interface DirectionCounters { requests: number; errors: Record<string, number> }
+
+/** One concurrency bound (stages/admission.ts): a direction of this sidecar, or one cluster. */
+export interface AdmissionCounters {
+  /** Requests holding a slot now. */
+  in_flight: number;
+  /** Requests waiting in the queue now. */
+  waiting: number;
+  /** Requests given a slot (at once or after waiting). */
+  admitted: number;
+  /** Requests that had to wait (some were admitted later, some shed). */
+  queued: number;
+  /** Requests this bound refused with MESH_ERR_OVERLOADED (queue full or waited too long). */
+  shed: number;
+}
+
+export const newAdmissionCounters = (): AdmissionCounters => ({ in_flight: 0, waiting: 0, admitted: 0, queued: 0, shed: 0 });
 
 export interface SidecarCounters {
   inbound: DirectionCounters;
   outbound: DirectionCounters;
   /** Requests refused before parsing finished: conflicting framing headers. */
   bad_framing: number;
-  /** Other unparseable requests and header timeouts. */
+  /** Other unparseable requests (HTTP/0.9 request lines among them) and header timeouts. */
   bad_requests: number;
   connections_total: number;
   connections_open: number;
+  /** Concurrency bounds per direction and per cluster (outbound). */
+  admission: { inbound: AdmissionCounters; outbound: AdmissionCounters; clusters: Record<string, AdmissionCounters> };
+  /** Inbound connections refused at the TLS handshake (plaintext, no or a foreign certificate). */
+  tls_handshake_failures: number;
 }
 
 export interface SidecarRuntime {
@@ -29,6 +50,8 @@ export interface SidecarRuntime {
   /** Inbound authorization (policy stage). */
   readonly policy: InboundPolicy;
   readonly counters: SidecarCounters;
+  /** This sidecar's SVID source; null without a control plane that issues one (no mTLS, every caller external). */
+  readonly identity: WorkloadIdentity | null;
   readonly now: () => number;
   /** Connection id unique within this proxy: stream prefix + counter. */
   nextConnId(): string;
@@ -39,6 +62,7 @@ export function newCounters(): SidecarCounters {
   return {
     inbound: { requests: 0, errors: {} },
     outbound: { requests: 0, errors: {} },
-    bad_framing: 0, bad_requests: 0, connections_total: 0, connections_open: 0,
+    admission: { inbound: newAdmissionCounters(), outbound: newAdmissionCounters(), clusters: {} },
+    bad_framing: 0, bad_requests: 0, connections_total: 0, connections_open: 0, tls_handshake_failures: 0,
   };
 }

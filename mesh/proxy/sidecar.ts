@@ -3,7 +3,9 @@
 // grace period, then flushes taps.
 
 import { randomBytes } from 'node:crypto';
-import { EmbeddedPublisher, KafkaPublisher, type TapPublisher } from '../../ingest/index.ts';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { EmbeddedPublisher, KafkaPublisher, type TapBatch, type TapPublisher } from '../../ingest/index.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { InboundPolicy, type InboundPolicyCounters } from './inbound-policy.ts';
@@ -13,7 +15,9 @@ import { checkSidecarOptions, resolveOptions, SidecarConfigError, type HostPort,
 import { RoutingTable, standaloneSnapshot } from './routing-table.ts';
 import { newCounters, type SidecarCounters, type SidecarRuntime } from './runtime.ts';
 import { TapEmitter, type TapEmitterCounters } from './taps.ts';
+import { TapRecovery, type TapRecoveryStats } from './tap-recovery.ts';
 import { startTcpListener } from './tcp-listener.ts';
+import { WorkloadIdentity, type IdentityCounters } from './workload-identity.ts';
 
 export interface SidecarStats extends SidecarCounters {
   proxy: string;
@@ -22,7 +26,11 @@ export interface SidecarStats extends SidecarCounters {
   config: ConfigStreamCounters | { version: number; standalone: true };
   pools: { pools: number; sockets: number };
   taps: TapEmitterCounters;
+  /** With --state-dir: streams earlier processes left in the tap spool, and their delivery. */
+  tap_recovery: TapRecoveryStats | null;
   policy: InboundPolicyCounters;
+  /** This sidecar's SVID, or null when it has none (no mTLS). */
+  identity: IdentityCounters | null;
 }
 
 export interface Sidecar {
@@ -31,6 +39,10 @@ export interface Sidecar {
   readonly inboundAddress: HostPort | undefined;
   /** Bound outbound (HTTP proxy) listener, if any. */
   readonly outboundAddress: HostPort | undefined;
+  /** Bound ingress (plaintext, callers external) listener, if any. */
+  readonly ingressAddress: HostPort | undefined;
+  /** The SVID source, when the sidecar has an identity. */
+  readonly identity: WorkloadIdentity | null;
   readonly taps: TapEmitter;
   stats(): SidecarStats;
   close(): Promise<void>;
@@ -42,54 +54,78 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const opts = resolveOptions(options);
   const stream = randomBytes(8).toString('hex');
   const log = (m: string) => process.stderr.write(`meshlens sidecar ${opts.id}: ${m}\n`);
+  const identity = await obtainIdentity(opts, log);
+  // Taps to an https:// collector go over mTLS; the pool is replaced when the certificate renews.
+  let tapAgent: https.Agent | null = null;
+  const tapsAgent = () => {
+    if (tapAgent) return tapAgent;
+    const { key, cert, ca, checkServerIdentity } = identity!.controlTls();
+    return (tapAgent = new https.Agent({ key, cert, ca, checkServerIdentity, keepAlive: true, maxSockets: 1 }));
+  };
+  identity?.onRotate(() => { tapAgent = null; });
   const publisher: TapPublisher | null = opts.bus === 'kafka'
     ? new KafkaPublisher({ brokers: opts.brokers!, topic: opts.topic, clientId: `meshlens-sidecar-${opts.id}` })
-    : opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl) : null;
+    : opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl, identity ? { agent: tapsAgent } : {}) : null;
+  const onRejected = (b: TapBatch, code: string, message: string) => log(`tap batch ${b.batch} of stream ${b.stream} (${b.events.length} events) rejected for good: ${code}: ${message}`);
+  // With a state dir, unsent taps are spooled to disk and an earlier process's spool is delivered first (./tap-recovery.ts).
+  const recovery = opts.stateDir && publisher && opts.taps.enabled ? TapRecovery.open({
+    stateDir: opts.stateDir, spool: { maxBytes: opts.taps.spoolMaxBytes, fsyncMs: opts.taps.spoolFsyncMs },
+    publisher, emitter: { ...opts.taps, onRejected, onSpoolError: log }, log,
+  }) : null;
   const taps = new TapEmitter({
     proxy: opts.id, stream,
     publisher,
     ...opts.taps,
-    onRejected: (b, code, message) => log(`tap batch ${b.batch} (${b.events.length} events) rejected for good: ${code}: ${message}`),
+    onRejected,
+    spool: recovery?.spool, initialLost: recovery?.carriedLost, onSpoolError: log,
   });
+  recovery?.start();
   const table = new RoutingTable(standaloneSnapshot(opts));
-  const pools = new EndpointPools();
+  const pools = new EndpointPools({ identity });
   let config: ConfigStream | null = null;
   const policy = new InboundPolicy({
     failOpen: opts.policyFailOpen,
     // Without a control plane no snapshot ever names a bundle, so load is never called.
-    load: (digest) => fetchAuthzPolicy(opts.controlUrl ?? '', digest, opts.policyFetchTimeoutMs),
+    load: (digest) => fetchAuthzPolicy(opts.controlUrl ?? '', digest, opts.policyFetchTimeoutMs, identity?.controlTls()),
     onRecovered: (version) => config?.confirm(version),
     log,
   });
   let conn = 0;
   const rt: SidecarRuntime = {
-    opts, stream, table, pools, taps, policy, counters: newCounters(), now: Date.now, log,
+    opts, stream, table, pools, taps, policy, identity, counters: newCounters(), now: Date.now, log,
     nextConnId: () => `${stream.slice(0, 8)}-${(conn++).toString(36)}`,
   };
 
   const listeners: Listener[] = [];
   let inbound: Listener | undefined;
   let outbound: Listener | undefined;
+  let ingress: Listener | undefined;
   try {
     if (opts.mode === 'tcp') {
       inbound = await startTcpListener(rt, opts.listen!, opts.upstream!);
     } else {
       if (opts.listen) inbound = await startHttpListener(rt, 'inbound', opts.listen);
       if (opts.outbound) outbound = await startHttpListener(rt, 'outbound', opts.outbound);
+      if (opts.ingress) ingress = await startHttpListener(rt, 'ingress', opts.ingress);
     }
   } catch (e) {
-    for (const l of [inbound, outbound]) await l?.close(0);
+    for (const l of [inbound, outbound, ingress]) await l?.close(0);
+    identity?.close();
+    await recovery?.close(0);
     await taps.close(0);
+    recovery?.release();
     policy.close();
     throw new Error(`sidecar ${opts.id}: cannot listen: ${(e as Error).message}`, { cause: e });
   }
-  for (const l of [inbound, outbound]) if (l) listeners.push(l);
+  for (const l of [inbound, outbound, ingress]) if (l) listeners.push(l);
+  if (!identity && inbound) log('no workload identity (no https:// control plane): the inbound listener is plaintext and every caller is external');
 
   config = opts.controlUrl
     ? new ConfigStream({
       controlUrl: opts.controlUrl, proxy: opts.id, service: opts.service, instance: opts.instance,
       inbound: inbound ? `${inbound.address.host}:${inbound.address.port}` : '', table, policy,
       retryMaxMs: opts.controlRetryMaxMs, log,
+      tls: identity ? () => identity.controlTls() : undefined,
     })
     : null;
   config?.start();
@@ -99,13 +135,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     id: opts.id,
     inboundAddress: inbound?.address,
     outboundAddress: outbound?.address,
+    ingressAddress: ingress?.address,
+    identity,
     taps,
     stats: () => ({
       proxy: opts.id, stream, mode: opts.mode, ...rt.counters,
       config: config?.counters() ?? { version: table.current.version, standalone: true },
       pools: pools.stats(),
       taps: taps.counters(),
+      tap_recovery: recovery?.stats() ?? null,
       policy: policy.counters(),
+      identity: identity?.counters() ?? null,
     }),
     close() {
       closing ??= (async () => {
@@ -113,9 +153,31 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         policy.close();
         await Promise.all(listeners.map((l) => l.close(opts.closeGraceMs)));
         pools.close();
+        // The old streams first: the new stream's emitter closes the publisher they share.
+        await recovery?.close(opts.taps.closeFlushMs);
         await taps.close(opts.taps.closeFlushMs);
+        recovery?.release();
+        identity?.close();
       })();
       return closing;
     },
   };
+}
+
+/** The sidecar's SVID: static material, or issued by an https:// control plane; null without either. */
+async function obtainIdentity(opts: ReturnType<typeof resolveOptions>, log: (m: string) => void): Promise<WorkloadIdentity | null> {
+  const https = opts.controlUrl?.startsWith('https:');
+  if (!opts.staticIdentity && !https) return null;
+  let bootstrapBundlePem: string | undefined;
+  if (opts.trustBundleFile) {
+    try {
+      bootstrapBundlePem = readFileSync(opts.trustBundleFile, 'utf8');
+    } catch (e) {
+      throw new SidecarConfigError([`--trust-bundle: cannot read ${opts.trustBundleFile}: ${(e as Error).message}`]);
+    }
+  }
+  return WorkloadIdentity.obtain({
+    proxy: opts.id, service: opts.service, controlUrl: https ? opts.controlUrl : undefined,
+    bootstrapBundlePem, joinToken: opts.joinToken, stateDir: opts.stateDir, static: opts.staticIdentity, log,
+  });
 }

@@ -6,10 +6,10 @@
 //
 // Input document, one per request (what a bundle's meshlens/authz/decision sees):
 //   {
-//     source:      { service: "web",    // ctx.src.service: the caller's sidecar says so
-//                                       // (x-meshlens-src); "external" from outside the mesh
-//                    identity: "web" }, // the SPIFFE id once mTLS exists; the service
-//                                       // name until then (the contract)
+//     source:      { service: "web",    // from the caller's mTLS certificate (its SPIFFE id's
+//                                       // service); "external" without one (ingress, plaintext)
+//                    identity: "spiffe://meshlens.local/ns/default/sa/web" },
+//                                       // the verified SPIFFE id; "" for external callers
 //     destination: { service: "cart" }, // the service this sidecar fronts
 //     request:     { method: "GET",
 //                    path: "/checkout", // without query string or fragment
@@ -41,7 +41,7 @@ export const policyStage: Stage = {
 
 export function policyInput(ctx: RequestContext): unknown {
   return {
-    source: { service: ctx.src.service, identity: ctx.src.service },
+    source: { service: ctx.src.service, identity: ctx.src.identity ?? '' },
     destination: { service: ctx.dst.service },
     request: {
       method: ctx.req.method ?? '',

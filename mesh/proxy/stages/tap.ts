@@ -42,6 +42,9 @@ function l7Tap(ctx: RequestContext): TapInput {
     trace_id: traceIdFrom(ctx.req.headers.traceparent),
     error: ctx.error?.code ?? '',
   };
+  if (ctx.src.identity) ev.src_identity = ctx.src.identity;
+  if (ctx.dst.identity) ev.dst_identity = ctx.dst.identity;
+  if (ctx.tls) ev.tls_version = ctx.tls;
   const headers = tapHeaders(ctx.req.headers, capture);
   if (headers) ev.headers = headers;
   if (ctx.decision) {

@@ -3,6 +3,8 @@
 // has been handed to the client in full; rejects with a MeshError otherwise.
 
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { MeshError } from '../errors.ts';
 import type { RequestContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
@@ -31,9 +33,28 @@ export const upstreamStage: Stage = {
   handle: forward,
 };
 
-/** Requests whose body is known to be empty can be replayed on a fresh connection. */
-function hasBody(req: http.IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+type BodyFraming = 'none' | 'length' | 'chunked';
+
+/**
+ * How the request body is delimited toward the upstream, whatever the method.
+ * Transfer-Encoding is hop-by-hop, so it is dropped with the others and set
+ * again here: Node's client chunks a body by itself only for methods it
+ * expects one on (not GET, HEAD, DELETE, OPTIONS), and would otherwise write
+ * a GET's body raw, unframed, where the workload parses it as a second
+ * request no policy checked and no tap recorded (request smuggling).
+ * Content-Length is end-to-end and forwarded as received. A coding other than
+ * `chunked` alone is refused (stages/message-checks.ts answers first; this
+ * check keeps the upstream safe without it).
+ */
+function bodyFraming(req: http.IncomingMessage): BodyFraming | MeshError {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) {
+    if (te.trim().toLowerCase() !== 'chunked') {
+      return new MeshError('MESH_ERR_BAD_FRAMING', `Transfer-Encoding ${JSON.stringify(te)} cannot be forwarded: only "chunked" alone is; request refused`);
+    }
+    return 'chunked';
+  }
+  return Number(req.headers['content-length'] ?? 0) > 0 ? 'length' : 'none';
 }
 
 /** The peer closed a kept-alive socket just as we reused it: nothing reached the upstream's handler. */
@@ -42,7 +63,10 @@ function isStaleReuse(up: http.ClientRequest, e: NodeJS.ErrnoException, responde
 }
 
 function forward(ctx: RequestContext): Promise<void> {
-  return attempt(ctx, !hasBody(ctx.req));
+  const framing = bodyFraming(ctx.req);
+  if (framing instanceof MeshError) return Promise.reject(framing);
+  // Requests whose body is known to be empty can be replayed on a fresh connection.
+  return attempt(ctx, framing === 'none', framing);
 }
 
 // Node documents the race this guards against (http.ClientRequest#reusedSocket):
@@ -50,7 +74,7 @@ function forward(ctx: RequestContext): Promise<void> {
 // ECONNRESET before any response. A request without a body is replayed once
 // on a new connection; one with a body has been consumed and fails as
 // MESH_ERR_UPSTREAM_RESET (the retry stage, a later issue, decides for those).
-function attempt(ctx: RequestContext, mayReplay: boolean): Promise<void> {
+function attempt(ctx: RequestContext, mayReplay: boolean, framing: BodyFraming): Promise<void> {
   const ep = ctx.endpoint!;
   const target = `${ep.addr}:${ep.port}`;
   ctx.upstream = target;
@@ -59,13 +83,20 @@ function attempt(ctx: RequestContext, mayReplay: boolean): Promise<void> {
   const headers = forwardHeaders(ctx.req.headers, ctx.strippedHeaders);
   headers.host ??= ctx.authority;
   Object.assign(headers, ctx.upstreamHeaders);
+  if (framing === 'chunked') {
+    headers['transfer-encoding'] = 'chunked'; // makes Node's client chunk the body for any method
+    delete headers['content-length'];
+  }
+
+  // Outbound with an identity: mTLS to the peer sidecar, whose certificate must name the chosen service.
+  const peer = ctx.direction === 'outbound' && ctx.runtime.pools.mtls ? ctx.runtime.identity!.peerId(ctx.cluster!.service) : undefined;
 
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     let responded = false;
-    const up = http.request({
+    const up = (peer ? https : http).request({
       host: ep.addr, port: ep.port, method: ctx.req.method, path, headers, setHost: false,
-      agent: ctx.runtime.pools.agentFor(ep.addr, ep.port),
+      agent: ctx.runtime.pools.agentFor(ep.addr, ep.port, peer),
     });
     const fail = (err: MeshError) => {
       if (settled) return;
@@ -89,10 +120,12 @@ function attempt(ctx: RequestContext, mayReplay: boolean): Promise<void> {
         settled = true;
         ctx.signal?.removeEventListener('abort', onAbort);
         up.destroy();
-        attempt(ctx, false).then(resolve, reject);
+        attempt(ctx, false, framing).then(resolve, reject);
         return;
       }
-      if (!responded && e.code && CONNECT_CODES.has(e.code)) {
+      if (peer && !responded && (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /^peer is /.test(e.message) || e.code?.startsWith('ERR_SSL') || e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'CERT_HAS_EXPIRED')) {
+        fail(new MeshError('MESH_ERR_UPSTREAM_IDENTITY', `upstream ${target} is not ${peer}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '), { cause: e }));
+      } else if (!responded && e.code && CONNECT_CODES.has(e.code)) {
         fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} failed: ${e.code}`, { cause: e }));
       } else {
         fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${responded ? 'reset mid-response' : 'closed before answering'}: ${e.code ?? e.message}`, { cause: e }));
@@ -100,6 +133,10 @@ function attempt(ctx: RequestContext, mayReplay: boolean): Promise<void> {
     });
     up.on('response', (upRes) => {
       responded = true;
+      if (peer) {
+        ctx.dst.identity = peer; // checked in the handshake (checkServerIdentity)
+        ctx.tls = (upRes.socket as TLSSocket).getProtocol?.() ?? '';
+      }
       const resHeaders = forwardHeaders(upRes.headers, new Set());
       ctx.res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, resHeaders);
       upRes.on('data', (chunk: Buffer) => { ctx.respBytes += chunk.length; });
