@@ -51,23 +51,26 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
   try {
     log(`store: ${describe}, ${await store.countTaps({})} taps already stored`);
 
+    // Every collector believes only batches signed by a sidecar certificate of this CA.
+    const { ca, bundleFile } = await openCertificateAuthority(f, log);
+    const trust = () => ca.bundle;
     // Embedded: the collector sits behind POST /v1/taps. Kafka: it consumes the topic.
-    const embedded = f.bus === 'embedded' && f.collector ? new Collector(store) : null;
+    const embedded = f.bus === 'embedded' && f.collector ? new Collector(store, { trust }) : null;
     // With no collector here (--no-collector), an unstarted one stands in: its counters stay zero.
-    let collector: { counters(): CollectorCounters; close(): Promise<void> } = embedded ?? new Collector(store);
+    let collector: { counters(): CollectorCounters; close(): Promise<void> } = embedded ?? new Collector(store, { trust });
     if (embedded) await embedded.start();
     // Sidecars' batches that arrive within 200 ms go to the store as one INSERT.
     const group = embedded ? new GroupCommit(embedded, { lingerMs: 200, maxWrites: 1 }) : undefined;
-    if (f.bus === 'kafka' && f.collector) collector = await startCollectorOnKafka(f, store, log);
+    if (f.bus === 'kafka' && f.collector) collector = await startCollectorOnKafka(f, store, log, trust);
     closers.push(() => collector.close());
 
     const listen = splitHostPort(String(f.listen));
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
-    const { ca, bundleFile } = await openCertificateAuthority(f, log);
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token,
       svidTtlMs: Number(f['svid-ttl-min']) * 60_000, log: (m) => log(`control: ${m}`),
-      taps: embedded ? (req, res, _sender) => handleTapPost(embedded, req, res, { group }) : undefined,
+      // The sender is the proxy the client certificate proves; a batch under another proxy's name is refused.
+      taps: embedded ? (req, res, sender) => handleTapPost(embedded, req, res, { group, sender }) : undefined,
       extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),
     });
     closers.push(() => control.close());
@@ -86,7 +89,7 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
       },
     };
     const uiHosts = f['ui-host'] ? String(f['ui-host']).split(',').map((h) => h.trim()).filter(Boolean) : [];
-    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, token: operatorCredential.token, hosts: uiHosts });
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, token: operatorCredential.token, hosts: uiHosts, log });
     closers.push(() => ui.close());
     log(`ui: ${ui.loginUrl}`);
 

@@ -1,6 +1,7 @@
 // `meshlens up`: the whole loop on one machine — the embedded control plane
 // (store, collector, UI) plus the demo mesh and its load generator.
 
+import { join, resolve } from 'node:path';
 import { faultSchedule, startDemoMesh, startLoad, type DemoMesh, type FaultPlan, type LoadGenerator } from '../demo/index.ts';
 import { loginUrl } from '../access/index.ts';
 import { DEMO_POLICY_DIR } from './authz-policy.ts';
@@ -46,6 +47,8 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
           joinToken: (service, proxy) => control.tokens.issue({ service, proxy }),
         },
         log, sidecarFlags, faults,
+        // Sidecars keep identity and unsent taps here across restarts (and across `meshlens up` runs).
+        stateDir: join(resolve(String(f['data-dir'])), 'sidecars'),
       });
       if (faults) {
         const plan = faultSchedule(faults, 4).map((x) => `${x.kind} on ${x.service} at +${x.start_ms / 60_000} min`);

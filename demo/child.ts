@@ -2,6 +2,8 @@
 // are prefixed and forwarded to a log function, stop() sends SIGTERM and
 // escalates to SIGKILL after a deadline. Children exit when their stdin
 // closes (MESHLENS_EXIT_WITH_PARENT), so a killed parent leaves no orphans.
+// A child that exits without stop() having been called ended unexpectedly;
+// ./supervisor.ts restarts such children.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
@@ -12,6 +14,9 @@ const BIN = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
 export class Child {
   readonly proc: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** How it ended: exit code, or the signal that ended it. */
+  readonly ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #stopRequested = false;
 
   constructor(readonly name: string, args: string[], log: (line: string) => void, env: NodeJS.ProcessEnv = {}) {
     this.proc = spawn(process.execPath, [BIN, ...args], {
@@ -30,8 +35,12 @@ export class Child {
         }
       });
     }
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+    this.ended = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = this.ended.then((e) => e.code);
   }
+
+  /** True once stop() was called: an exit after it is expected. */
+  get stopRequested(): boolean { return this.#stopRequested; }
 
   get running(): boolean {
     return this.proc.exitCode === null && this.proc.signalCode === null;
@@ -42,6 +51,7 @@ export class Child {
   }
 
   async stop(deadlineMs = 5_000): Promise<void> {
+    this.#stopRequested = true;
     if (!this.running) return;
     this.proc.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), deadlineMs);

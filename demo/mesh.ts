@@ -1,10 +1,16 @@
 // Runs the demo application on a control plane: one process with the five
 // workloads, and one sidecar process per service. Used by `meshlens up` and
-// by the end-to-end tests.
+// by the end-to-end tests. A supervisor (./supervisor.ts) restarts a
+// sidecar that dies; each sidecar keeps its identity and tap spool in its
+// own --state-dir, so it comes back as itself.
 
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Child, freePorts } from './child.ts';
 import type { FaultPlan } from './faults.ts';
+import { Supervisor } from './supervisor.ts';
 import { DEMO_TOPOLOGY, type DemoService } from './topology.ts';
 
 /** What the demo needs from the control plane it runs on (the process that composes both). */
@@ -34,6 +40,14 @@ export interface DemoMeshOptions {
   readyTimeoutMs?: number;
   /** Scheduled faults (see faults.ts); absent: none. */
   faults?: FaultPlan;
+  /**
+   * Where sidecars keep state across restarts: `<stateDir>/<proxy id>` each
+   * (`meshlens up`: `<data-dir>/sidecars`). Absent: a temporary directory,
+   * removed by close().
+   */
+  stateDir?: string;
+  /** Delay before restarting a sidecar that died (doubles for each restart in a row); default 200 ms. */
+  restartBackoffMs?: number;
 }
 
 export interface AppSpec {
@@ -47,7 +61,10 @@ export interface AppSpec {
 export interface DemoMesh {
   /** The front door: web's ingress listener (plaintext; callers are external). */
   ingressUrl: string;
+  /** Each sidecar's current process (a restart replaces it), by proxy id. */
   sidecars: Map<string, Child>;
+  /** Restarts of each sidecar so far, by proxy id. */
+  restarts(): Record<string, number>;
   apps: Child;
   close(): Promise<void>;
 }
@@ -58,6 +75,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
   const ports = await freePorts(topology.length * 3 + 1);
   const ingressPort = ports[topology.length * 3];
   const specs: AppSpec[] = [];
+  const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'meshlens-demo-sidecars-'));
   const sidecarArgs: [string, string[], NodeJS.ProcessEnv][] = [];
   const tokens = await Promise.all(topology.map((service) => opts.control.joinToken(service.name, `${service.name}-1`)));
   topology.forEach((service, i) => {
@@ -68,6 +86,7 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
       'sidecar', '--id', id, '--service', service.name, '--instance', id,
       '--listen', `127.0.0.1:${inbound}`, '--upstream', `127.0.0.1:${app}`,
       '--outbound', `127.0.0.1:${outbound}`, '--control', opts.control.url, '--trust-bundle', opts.control.trustBundleFile,
+      '--state-dir', join(stateDir, id),
       // The front door: traffic from outside the mesh enters through web's ingress listener only.
       ...(service.name === 'web' ? ['--ingress', `127.0.0.1:${ingressPort}`] : []),
       ...(opts.sidecarFlags ?? []),
@@ -75,15 +94,22 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
   });
 
   const apps = new Child('apps', ['demo-apps', '--spec', JSON.stringify(specs)], log);
-  const sidecars = new Map(sidecarArgs.map(([id, args, env]) => [id, new Child(`sidecar ${id}`, args, log, env)]));
+  const supervisor = new Supervisor({ log, backoffMs: opts.restartBackoffMs });
+  for (const [id, args, env] of sidecarArgs) supervisor.start(id, `sidecar ${id}`, args, env);
+  let closing: Promise<void> | null = null;
   const mesh: DemoMesh = {
     ingressUrl: `http://127.0.0.1:${ingressPort}`,
-    sidecars,
+    sidecars: supervisor.children,
+    restarts: () => supervisor.restarts(),
     apps,
-    async close() {
-      // Sidecars first: each flushes its taps to the collector on SIGTERM.
-      await Promise.all([...sidecars.values()].map((c) => c.stop(15_000)));
-      await apps.stop();
+    close() {
+      closing ??= (async () => {
+        // Sidecars first: each flushes its taps to the collector on SIGTERM.
+        await supervisor.stop(15_000);
+        await apps.stop();
+        if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
+      })();
+      return closing;
     },
   };
   try {

@@ -1,10 +1,14 @@
 // Decoding and checking one received batch frame (format: ./batch.ts): the
 // header, the hash line against the bytes, and every event: schema 3 lines
 // through checkLine (./tap-lines.ts), schema 2 objects through validateTap
-// and against the batch (same proxy, contiguous seq). Stateless; the hash
-// chain across batches is ./chain.ts's job.
+// and against the batch (same proxy, contiguous seq), and the shape of a
+// schema 4 frame's signature line. Stateless; whether the signature is
+// believed is ./batch-verifier.ts's job (called through decodeRowBatch's
+// `admit`, before any event is parsed), the hash chain across batches
+// ./chain.ts's.
 
-import { frameBodyHash, READ_SCHEMAS, type BatchSchema, type RowBatch, type TapBatch } from './batch.ts';
+import type { BatchSignature } from './batch-signer.ts';
+import { frameBodyHash, READ_SCHEMAS, SIGNED_BATCH_SCHEMA, type BatchSchema, type BatchSigned, type RowBatch, type TapBatch } from './batch.ts';
 import { IngestError } from './errors.ts';
 import type { LineChunks } from './line-chunks.ts';
 import { validateTap, type TapEvent } from './schema/v1.ts';
@@ -60,7 +64,7 @@ function readHeader(buf: Buffer, end: number): Record<string, unknown> {
   if (!(READ_SCHEMAS as readonly unknown[]).includes(o.schema)) {
     const old = o.schema === 1 ? ' (schema 1, one JSON object per batch, is what sidecars sent before batch frames)' : '';
     throw new IngestError('INGEST_ERR_SCHEMA_VERSION',
-      `${label}: schema ${JSON.stringify(o.schema)} is not supported${old}; this collector reads batch frames of schema ${READ_SCHEMAS.join(' and ')}`);
+      `${label}: schema ${JSON.stringify(o.schema)} is not supported${old}; this collector reads batch frames of schema ${READ_SCHEMAS.slice(0, -1).join(', ')} and ${READ_SCHEMAS.at(-1)}`);
   }
   const problems: string[] = [];
   for (const [field, [ok, msg]] of Object.entries(HEADER_FIELDS)) {
@@ -72,7 +76,31 @@ function readHeader(buf: Buffer, end: number): Record<string, unknown> {
   return o;
 }
 
-/** A frame whose header, line layout and hash line are checked. */
+/** Longest signature line read (a P-256 leaf and two intermediates take ~3 KB). */
+const MAX_SIGNATURE_LINE = 16 * 1024;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The signature line's fields, or a list of what is wrong with them. */
+function readSignature(text: string): BatchSignature | string {
+  if (text.length > MAX_SIGNATURE_LINE) return `the signature line is ${text.length} bytes, at most ${MAX_SIGNATURE_LINE} are read`;
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    return `the signature line is not JSON: ${why(e)}`;
+  }
+  const problems: string[] = [];
+  const r = (o !== null && typeof o === 'object' && !Array.isArray(o) ? o : {}) as Record<string, unknown>;
+  if (typeof r.sig !== 'string' || !BASE64.test(r.sig) || r.sig.length > 200) problems.push('sig: must be base64 of a DER ECDSA signature');
+  if (!Array.isArray(r.x5c) || r.x5c.length < 1 || r.x5c.length > 4 || !r.x5c.every((c) => typeof c === 'string' && BASE64.test(c))) {
+    problems.push('x5c: must be 1 to 4 base64 DER certificates, the leaf first');
+  }
+  for (const k of Object.keys(r)) if (k !== 'sig' && k !== 'x5c') problems.push(`${k}: unknown field`);
+  if (problems.length > 0) return `the signature line must be {"sig":"<base64>","x5c":["<base64 DER leaf>",…]}: ${problems.join('; ')}`;
+  return { sig: r.sig as string, x5c: r.x5c as string[] };
+}
+
+/** A frame whose header, line layout, hash line (and signature line's shape) are checked. */
 interface Frame {
   buf: Buffer;
   header: Omit<TapBatch, 'events'>;
@@ -98,21 +126,30 @@ function readFrame(frame: Uint8Array): Frame {
   const count = o.events as number;
   const malformed = (what: string) => new IngestError('INGEST_ERR_MALFORMED', `${label}: ${what}`);
 
-  // Line ends first: the frame must be header, `count` event lines, hash line.
+  // Line ends first: the frame must be header, `count` event lines, hash
+  // line, and in schema 4 the signature line.
+  const signed = o.schema === SIGNED_BATCH_SCHEMA;
+  const n = count + (signed ? 2 : 1);
   const ends: number[] = [];
-  for (let at = headerEnd + 1; at > 0 && at < buf.length && ends.length <= count;) {
+  for (let at = headerEnd + 1; at > 0 && at < buf.length && ends.length < n;) {
     const j = buf.indexOf(0x0a, at);
     if (j < 0) throw malformed(`line ${ends.length + 2} has no newline (every line of a frame ends in \\n)`);
     ends.push(j);
     at = j + 1;
   }
-  if (headerEnd < 0 || ends.length !== count + 1 || ends[count] !== buf.length - 1) {
+  if (headerEnd < 0 || ends.length !== n || ends[n - 1] !== buf.length - 1) {
     const lines = headerEnd < 0 ? 1 : ends.length + 1;
-    throw malformed(`the header says ${count} events, so the frame must have ${count + 2} lines (header, events, hash line); it has ${lines}${ends.length > count + 1 ? ' or more' : ''}`);
+    throw malformed(`the header says ${count} events, so the frame must have ${n + 1} lines (header, events, hash line${signed ? ', signature line' : ''}); it has ${lines}${ends.length === n ? ' or more' : ''}`);
   }
   const bodyEnd = count === 0 ? headerEnd + 1 : ends[count - 1] + 1;
-  const m = HASH_LINE.exec(buf.toString('latin1', bodyEnd, buf.length - 1));
-  if (!m) throw malformed('the last line must be {"hash":"<64 lower-case hex digits>"}');
+  const m = HASH_LINE.exec(buf.toString('latin1', bodyEnd, ends[count]));
+  if (!m) throw malformed(`line ${count + 2} must be {"hash":"<64 lower-case hex digits>"}`);
+  let signature: BatchSignature | undefined;
+  if (signed) {
+    const s = readSignature(buf.toString('latin1', ends[count] + 1, buf.length - 1));
+    if (typeof s === 'string') throw malformed(s);
+    signature = s;
+  }
   const hash = m[1];
   const actual = frameBodyHash(buf, bodyEnd);
   if (actual !== hash) {
@@ -122,6 +159,7 @@ function readFrame(frame: Uint8Array): Frame {
   const header = {
     schema: o.schema as BatchSchema, proxy: o.proxy as string, stream: o.stream as string, batch: o.batch as number,
     first_seq: o.first_seq as number, lost: o.lost as number, prev_hash: o.prev_hash as string, hash,
+    ...(signature ? { signature } : {}),
   };
   return { buf, header, label, count, ends, start: headerEnd + 1 };
 }
@@ -196,6 +234,7 @@ function objectEvents(f: Frame): TapEvent[] {
  * header (schema 3 events take proxy and seq from the header).
  */
 export function decodeBatch(frame: Uint8Array): TapBatch {
+  // A schema 4 batch keeps its signature line, read but not verified.
   const f = readFrame(frame);
   if (f.header.schema === 2) return { ...f.header, events: objectEvents(f) };
   const events: TapEvent[] = new Array(f.count);
@@ -204,15 +243,31 @@ export function decodeBatch(frame: Uint8Array): TapBatch {
   return { ...f.header, events };
 }
 
+/** What decodeRowBatch's `admit` sees: a frame whose shape and hash are checked, its events not yet parsed. */
+export interface FrameHead {
+  header: Omit<TapBatch, 'events'>;
+  /** "batch 3 of web-1/s1", for messages. */
+  label: string;
+}
+
 /**
  * decodeBatch's checks with the events written as `taps` rows into `w`
  * (the collector's form, ./collector.ts). A schema 3 line goes from its
  * parsed values to its row, with no event object between; a refused
- * batch leaves nothing in `w`.
+ * batch leaves nothing in `w`. `admit`, when given, judges the frame
+ * after its hash is checked and before any event line is parsed (the
+ * collector's sender and signature checks): it throws to refuse the
+ * frame, and what it returns is the batch's `signed`.
  */
-export function decodeRowBatch(frame: Uint8Array, w: LineChunks): RowBatch {
+export function decodeRowBatch(frame: Uint8Array, w: LineChunks, admit?: (f: FrameHead) => BatchSigned | undefined): RowBatch {
   const f = readFrame(frame);
-  if (f.header.schema === 2) return toRowBatch({ ...f.header, events: objectEvents(f) }, w);
+  const signed = admit?.(f);
+  const b = f.header.schema === 2 ? toRowBatch({ ...f.header, events: objectEvents(f) }, w) : lineRows(f, w);
+  if (signed) b.signed = signed;
+  return b;
+}
+
+function lineRows(f: Frame, w: LineChunks): RowBatch {
   const h = f.header;
   try {
     eachLine(f, (a, i) => w.put(lineRow(h, h.first_seq + i, a), false)); // a row ends in "\n"

@@ -22,6 +22,27 @@
 //
 //   hash = sha256_hex(every byte of the frame before the hash line)
 //
+// Schema 4 is a *signed* schema 3 frame: the same lines, then one more
+// after the hash line, written by a sidecar that holds an X.509 SVID
+// (identity/; the signer: ./batch-signer.ts):
+//
+//   {"sig":"MEUCIQ…","x5c":["MIIB…", …]}
+//
+//   sig  base64 of the DER ECDSA (P-256, SHA-256) signature of the ASCII
+//        bytes "meshlens-tap-batch-v1:" + hash (the hash line's 64 hex digits)
+//   x5c  base64 DER certificates, the signer's leaf first, then any
+//        intermediates up to (not including) a root of the trust bundle
+//
+// The signature covers the hash, and the hash covers the header and every
+// event, so it covers the whole batch; the signature line itself is not
+// hashed, so the chain (prev_hash) is the same whoever signed. The header's
+// schema 4 is hashed and signed: a signed frame cannot be passed off as an
+// unsigned one of the same hash. A collector with a trust bundle believes a
+// batch only if the leaf chains to the bundle, its subject CN is the
+// header's proxy and the signature verifies (./batch-verifier.ts); one
+// without a bundle reads schemas 2, 3 and 4 and checks no signature.
+// sealFrame writes schema 4 when given a signer, schema 3 (or 2) without.
+//
 // The hash covers the bytes as sent (header, with prev_hash, and events), so
 // the collector checks it without re-serialising anything, and events are
 // parsed line by line: one JSON.parse of a whole batch of a thousand events
@@ -31,16 +52,21 @@
 // the hash over a re-serialisation; the collector refuses it by name.
 
 import { createHash } from 'node:crypto';
+import { signatureLine, type BatchSignature, type BatchSigner } from './batch-signer.ts';
 import { LineChunks } from './line-chunks.ts';
 import type { TapEvent } from './schema/v1.ts';
 import { eventLine } from './tap-lines.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
-/** The batch frame format sidecars write. */
+/** The batch frame format sidecars write without a signer. */
 export const BATCH_SCHEMA = 3 as const;
-/** The frame formats collectors read. */
-export const READ_SCHEMAS = [2, 3] as const;
+/** The frame format of a signed batch (schema 3 lines and a signature line). */
+export const SIGNED_BATCH_SCHEMA = 4 as const;
+/** The frame formats collectors read (a collector with a trust bundle believes only 4). */
+export const READ_SCHEMAS = [2, 3, 4] as const;
 export type BatchSchema = (typeof READ_SCHEMAS)[number];
+/** Event-line formats a batch is sealed in; a signer turns 3 into 4. */
+export type UnsignedSchema = Exclude<BatchSchema, typeof SIGNED_BATCH_SCHEMA>;
 
 export interface TapBatch {
   /** The frame format the hash was taken over; encodeBatch writes it again. */
@@ -57,9 +83,23 @@ export interface TapBatch {
   events: TapEvent[];
   prev_hash: string;
   hash: string;
+  /** Schema 4 only: the signature line, as sealed (a decoded one is NOT verified by decodeBatch). */
+  signature?: BatchSignature;
 }
 
-export type UnsealedBatch = Omit<TapBatch, 'hash' | 'schema'>;
+export type UnsealedBatch = Omit<TapBatch, 'hash' | 'schema' | 'signature'>;
+
+/** Who signed a batch, once a collector has believed the signature (./batch-verifier.ts). */
+export interface BatchSigned {
+  /** The certificate's SPIFFE id (URI SAN). */
+  uri: string;
+  /** Its subject CN, which equals the batch's proxy. */
+  proxy: string;
+  /** SHA-256 fingerprint of the leaf certificate (colon hex, as node prints it). */
+  fingerprint: string;
+  /** The signature (base64 DER), so a stored batch can be checked again against the hash. */
+  sig: string;
+}
 
 /**
  * A decoded batch whose events are already encoded as `taps` rows
@@ -73,6 +113,8 @@ export interface RowBatch extends Omit<TapBatch, 'events'> {
   count: number;
   /** TabSeparated rows of TAP_INSERT_COLUMNS, one line per event. */
   rows: Buffer[];
+  /** Set by a collector that verified the batch's signature. */
+  signed?: BatchSigned;
 }
 
 /** A batch as the store and the chain take it: with its events, or with them encoded. */
@@ -95,6 +137,7 @@ export function batchHeader(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA
  * event that disagrees with it is refused here rather than lost.
  */
 function bodyChunks(b: UnsealedBatch, schema: BatchSchema, chunkBytes = 256 * 1024): Buffer[] {
+  // Schema 4's header and event lines are schema 3's; the signature line comes after the hash.
   const w = new LineChunks(chunkBytes);
   w.put(JSON.stringify(batchHeader(b, schema)), true);
   if (schema === 2) {
@@ -124,24 +167,56 @@ export function batchHash(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA):
   return sha256(bodyChunks(b, schema));
 }
 
-/** A batch with its hash, for a frame of `schema` (sidecars write BATCH_SCHEMA; 2 is for testing collectors). */
-export function sealBatch(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): TapBatch {
-  return { ...b, schema, hash: batchHash(b, schema) };
-}
-
-/** Seals a batch and returns its frame too, encoding the events once. */
-export function sealFrame(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): { batch: TapBatch; frame: Buffer } {
-  const body = bodyChunks(b, schema);
-  const hash = sha256(body);
-  return { batch: { ...b, schema, hash }, frame: Buffer.concat([...body, hashLine(hash)]) };
+/**
+ * The schema a batch is sealed in: `schema`'s lines, signed (4) when there
+ * is a signer. Schema 2 frames are never signed (sidecars stopped writing
+ * them before signatures).
+ */
+function sealedSchema(schema: UnsignedSchema, signer: BatchSigner | null | undefined): BatchSchema {
+  if (!signer) return schema;
+  if (schema !== 3) throw new TypeError(`a signed batch frame is schema ${SIGNED_BATCH_SCHEMA} (schema 3 lines and a signature line); schema ${schema} cannot be signed`);
+  return SIGNED_BATCH_SCHEMA;
 }
 
 /**
- * A sealed batch as its frame, with the hash it carries (not a fresh one):
- * a batch altered after sealing makes a frame the collector rejects.
+ * A batch with its hash, for a frame of `schema` (sidecars write
+ * BATCH_SCHEMA; 2 is for testing collectors), signed (schema 4) when a
+ * signer is given.
+ */
+export function sealBatch(b: UnsealedBatch, schema: UnsignedSchema = BATCH_SCHEMA, signer?: BatchSigner | null): TapBatch {
+  const s = sealedSchema(schema, signer);
+  const { signature: _old, ...unsigned } = b as TapBatch; // a batch sealed again never keeps an old signature
+  const hash = batchHash(unsigned, s);
+  return signer ? { ...unsigned, schema: s, hash, signature: signer.sign(hash) } : { ...unsigned, schema: s, hash };
+}
+
+/**
+ * Seals a batch and returns its frame too, encoding the events once; with
+ * a signer (the emitter's current one, null while it has no certificate)
+ * the frame is schema 4 and carries the signature line.
+ */
+export function sealFrame(b: UnsealedBatch, schema: UnsignedSchema = BATCH_SCHEMA, signer?: BatchSigner | null): { batch: TapBatch; frame: Buffer } {
+  const s = sealedSchema(schema, signer);
+  const { signature: _old, ...unsigned } = b as TapBatch;
+  const body = bodyChunks(unsigned, s);
+  const hash = sha256(body);
+  if (!signer) return { batch: { ...unsigned, schema: s, hash }, frame: Buffer.concat([...body, hashLine(hash)]) };
+  const signature = signer.sign(hash);
+  return { batch: { ...unsigned, schema: s, hash, signature }, frame: Buffer.concat([...body, hashLine(hash), Buffer.from(signatureLine(signature))]) };
+}
+
+/**
+ * A sealed batch as its frame, with the hash (and signature) it carries,
+ * not fresh ones: a batch altered after sealing makes a frame the collector
+ * rejects.
  */
 export function encodeBatch(b: TapBatch): Buffer {
-  return Buffer.concat([...bodyChunks(b, b.schema), hashLine(b.hash)]);
+  const tail = [hashLine(b.hash)];
+  if (b.schema === SIGNED_BATCH_SCHEMA) {
+    if (!b.signature) throw new TypeError(`batch ${b.batch} of ${b.proxy}/${b.stream}: a schema ${SIGNED_BATCH_SCHEMA} batch needs its signature`);
+    tail.push(Buffer.from(signatureLine(b.signature)));
+  }
+  return Buffer.concat([...bodyChunks(b, b.schema), ...tail]);
 }
 
 /** The hash of a frame's bytes before its hash line (decodeBatch compares it with the line). */

@@ -43,23 +43,24 @@ test('chdb: the database-qualified single-node DDL that `meshlens schema` prints
     for (let i = 0; i < 2; i++) for (const sql of schemaStatements({ database: 'meshlens_cli' })) session.query(sql);
     const tables = session.query("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name", 'CSV').toString();
     assert.equal(tables.replace(/"/g, '').trim().split('\n').join(' '),
-      'alerts rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss taps');
+      'alerts rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss tap_rejects taps');
   } finally {
     session.close();
     await chdb.drainPending();
   }
 });
 
-test('chdb: a store whose rollups predate the denies column and the connections table gets them and new views on init; older rows read 0 (connections: null), newer ones count', async () => {
+test('chdb: a store whose rollups predate the denies column and the connections table, and whose chain records predate signers, gets them and new views on init; older rows read 0 (connections: null), newer ones count', async () => {
   const dir = freshDir();
   const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
   // The schema as it was: today's, minus the added columns, with views that do not fill them.
   const chdb = await import('chdb');
   const session = new chdb.Session(dir);
   try {
-    const statements = schemaStatements().filter((q) => !q.includes('rollup_conn_10s')); // not there yet either
+    const statements = schemaStatements().filter((q) => !q.includes('rollup_conn_10s') && !q.includes('tap_rejects')); // not there yet either
     for (const sql of statements.filter((s) => !s.includes('MATERIALIZED VIEW'))) session.query(sql);
     for (const t of ['rollup_service_10s', 'rollup_edge_10s']) session.query(`ALTER TABLE ${t} DROP COLUMN denies`);
+    for (const c of ['signer', 'signer_cert', 'signature']) session.query(`ALTER TABLE tap_batches DROP COLUMN ${c}`);
     for (const sql of statements.filter((s) => s.includes('MATERIALIZED VIEW'))) {
       const old = sql.replace(",\n  sumState(toUInt64(decision = 'deny')) AS denies", '');
       assert.notEqual(old, sql, 'the view SQL still has the lines this test removes');
@@ -81,6 +82,7 @@ test('chdb: a store whose rollups predate the denies column and the connections 
     const rows = await s.rollupSeries('service', b0, b0 + 20_000);
     // Connections count from when the table exists: none for the older row.
     assert.deepEqual(rows.map((r) => [r.bucket - b0, r.requests, r.denies, r.connections]), [[0, 1, 0, null], [10_000, 1, 1, 1]]);
+    assert.equal(await s.countRejects({}), 0, 'tap_rejects is there');
   } finally {
     await s.close();
   }

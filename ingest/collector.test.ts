@@ -41,6 +41,7 @@ function storeWith(over: Partial<TapStore>): TapStore {
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
     rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
+    recordRejects: (r) => store.recordRejects(r), batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
     ...over,
   };
 }
@@ -118,7 +119,7 @@ test('schema 2 frames (event objects, from sidecars not yet upgraded) are still 
 
 test('a batch that is not a tap batch is rejected naming each bad field', async () => {
   const c = new Collector(store);
-  const r1 = await c.accept(rawFrame({ schema: 4 }, []));
+  const r1 = await c.accept(rawFrame({ schema: 5 }, []));
   assert.ok(!r1.ok && r1.code === 'INGEST_ERR_SCHEMA_VERSION');
   const [old] = sampleChain('p-old', 's', [events(1)]);
   const r1b = await c.accept(Buffer.from(JSON.stringify({ ...old, schema: 1 }))); // a schema 1 sidecar: one JSON object

@@ -20,13 +20,28 @@
 // A gap in a stream (batches or seqs missing, see ./chain.ts) is accepted:
 // the missing seqs are recorded as tap loss (reason 'sequence_gap') and the
 // chain re-anchors at the batch that arrived.
+//
+// Who may write a stream: with `trust`, a batch is believed only if it is
+// signed by the certificate of the proxy its header names
+// (./batch-verifier.ts), and with a per-frame `sender` (the proxy the
+// transport authenticated) only if the header names that sender. Both are
+// checked after the frame's hash and before its events are parsed or its
+// chain judged, so a refused batch changes nothing in any stream: a forged
+// batch far ahead neither moves a head nor opens a gap. Every batch refused
+// for good (signature, sender, chain, malformed) is written to tap_rejects
+// with its reason before its result is given, then counted by code; if
+// that write fails, the frame gets a retriable store error instead and
+// comes again.
 
-import type { RowBatch } from './batch.ts';
-import { decodeRowBatch } from './batch-check.ts';
+import type { Svid, TrustBundle } from '../identity/index.ts';
+import type { BatchSigned, RowBatch } from './batch.ts';
+import { decodeRowBatch, type FrameHead } from './batch-check.ts';
+import { BatchVerifier, type BatchVerifierCounters } from './batch-verifier.ts';
 import { ChainVerifier, type ChainOptions, type ChainVerdict } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
 import type { TapStore } from './store.ts';
 import { LineChunks } from './line-chunks.ts';
+import { rejectRow } from './tap-reject.ts';
 
 export type CollectorResult =
   | { ok: true; duplicate: boolean; events: number }
@@ -45,21 +60,47 @@ export interface CollectorCounters {
   batches_rejected: number;
   events_written: number;
   rejected_by_code: Record<string, number>;
+  /** Refused frames written to tap_rejects (every final refusal of a frame the collector judged). */
+  rejects_recorded: number;
+  /** Batch signatures that verified (with `trust`). */
+  signatures_verified: number;
+  /** Certificate chains walked to the trust bundle: once per certificate, the rest come from the cache. */
+  certificate_chains_verified: number;
 }
 
 export interface CollectorOptions extends ChainOptions {
-  /** Clock for loss records (tests inject it). */
+  /** Clock for loss and reject records and certificate validity (tests inject it). */
   now?: () => number;
+  /**
+   * The roots sidecar certificates chain to (or a function giving the
+   * current bundle, asked per batch, so a CA rotation takes effect at
+   * once). With it, every batch must be signed (schema 4) by a certificate
+   * that chains to these roots and whose subject CN is the header's
+   * proxy; anything else is refused with INGEST_ERR_SIGNATURE.
+   *
+   * WITHOUT it, batches are NOT authenticated: unsigned frames (schemas 2
+   * and 3) are accepted as before and a schema 4 signature is read but not
+   * checked, so whoever reaches the bus can write any proxy's taps. That
+   * is for unit tests, benchmarks and a mesh without identities; a
+   * collector that faces sidecars sets it.
+   */
+  trust?: TrustBundle | (() => TrustBundle);
+  /** How long after its certificate expired a signed batch is still believed (default 24 h; see ./batch-verifier.ts). */
+  expiredGraceMs?: number;
 }
 
+/** A verdict before it is counted: accepted, or refused with this error. */
+type Outcome = CollectorResult | IngestError;
+
 export class Collector {
-  readonly #counters: CollectorCounters = {
+  readonly #counters: Omit<CollectorCounters, keyof BatchVerifierCounters> = {
     batches_accepted: 0, batches_duplicate: 0, batches_stale: 0, batches_after_gap: 0, events_gap_lost: 0,
-    batches_rejected: 0, events_written: 0, rejected_by_code: {},
+    batches_rejected: 0, events_written: 0, rejected_by_code: {}, rejects_recorded: 0,
   };
   readonly #store: TapStore;
   readonly #now: () => number;
   readonly #chainOpts: ChainOptions;
+  readonly #signatures: BatchVerifier | null;
   /** Tail of the work queue of each stream; deleted when the stream goes idle. */
   readonly #tails = new Map<string, Promise<unknown>>();
   #chain: Promise<ChainVerifier> | null = null;
@@ -70,6 +111,7 @@ export class Collector {
     this.#store = store;
     this.#now = opts.now ?? Date.now;
     this.#chainOpts = { behindHead: opts.behindHead };
+    this.#signatures = opts.trust ? new BatchVerifier(opts.trust, { expiredGraceMs: opts.expiredGraceMs, now: this.#now }) : null;
   }
 
   /** Recovers the chains from the store; accept() does this itself on first use. */
@@ -101,18 +143,26 @@ export class Collector {
     return this.#chain;
   }
 
-  /** Decodes, checks, verifies and stores one batch frame. Never throws. */
-  async accept(frame: Uint8Array): Promise<CollectorResult> {
-    return (await this.acceptMany([frame]))[0];
+  /**
+   * Decodes, checks, verifies and stores one batch frame. Never throws.
+   * `sender`: the proxy id the transport authenticated, if any (see acceptMany).
+   */
+  async accept(frame: Uint8Array, sender?: string): Promise<CollectorResult> {
+    return (await this.acceptMany([frame], [sender]))[0];
   }
 
   /**
    * Decodes and verifies each batch frame (each stream's in chain order),
    * stores the new ones in one store write, and returns one result per
-   * frame, in order. Never throws.
+   * frame, in order. Never throws. `senders[i]`, when set, is the proxy id
+   * the transport authenticated for frames[i] (the mTLS peer of POST
+   * /v1/taps): a frame whose header names another proxy is refused
+   * (INGEST_ERR_SENDER). Kafka records have none.
    */
-  async acceptMany(frames: readonly Uint8Array[]): Promise<CollectorResult[]> {
-    const results: CollectorResult[] = new Array(frames.length);
+  async acceptMany(frames: readonly Uint8Array[], senders: readonly (string | undefined)[] = []): Promise<CollectorResult[]> {
+    const results: Outcome[] = new Array(frames.length);
+    /** SPIFFE id of each frame's certificate, once believed (for tap_rejects). */
+    const signers: string[] = new Array(frames.length).fill('');
     const checked: { i: number; batch: RowBatch }[] = [];
     // Each batch's events become rows as soon as they are decoded (schema 3
     // lines without ever being event objects), and what is parsed dies
@@ -124,16 +174,32 @@ export class Collector {
     const rows = new LineChunks(Math.min(1 << 20, frames.reduce((n, f) => n + f.byteLength, 0)));
     for (let i = 0; i < frames.length; i++) {
       if (this.#closed) {
-        results[i] = this.refuse(new IngestError('INGEST_ERR_CLOSED', 'collector is closed'));
+        results[i] = new IngestError('INGEST_ERR_CLOSED', 'collector is closed');
         continue;
       }
       try {
-        checked.push({ i, batch: decodeRowBatch(frames[i], rows) });
+        const admit = (f: FrameHead) => this.#admit(f, senders[i], (svid) => { signers[i] = svid.uri; });
+        checked.push({ i, batch: decodeRowBatch(frames[i], rows, admit) });
       } catch (e) {
-        results[i] = this.refuse(asIngestError(e, 'collector: checking batch'));
+        results[i] = asIngestError(e, 'collector: checking batch');
       }
     }
-    if (checked.length === 0) return results;
+    if (checked.length > 0) await this.#judge(checked, results);
+    await this.#recordRejects(frames, senders, signers, results);
+    return results.map((r) => (r instanceof IngestError ? this.refuse(r) : r));
+  }
+
+  /** The sender and signature checks of one frame (decodeRowBatch's `admit`): who signed it, or a refusal. */
+  #admit(f: FrameHead, sender: string | undefined, believed: (svid: Svid) => void): BatchSigned | undefined {
+    if (sender !== undefined && f.header.proxy !== sender) {
+      throw new IngestError('INGEST_ERR_SENDER',
+        `${f.label}: sent over a connection authenticated as ${sender}, but the header names proxy ${f.header.proxy}; a sidecar sends only its own batches`);
+    }
+    return this.#signatures?.verify(f, believed);
+  }
+
+  /** Judges and stores the decoded batches, each stream's one group at a time; fills in their outcomes. */
+  async #judge(checked: { i: number; batch: RowBatch }[], results: Outcome[]): Promise<void> {
     // Wait until every stream of the group is idle, then hold them all: a
     // stream's batches are judged one group (or one accept) at a time.
     const keys = [...new Set(checked.map(({ batch: b }) => `${b.proxy}\u0000${b.stream}`))];
@@ -144,16 +210,34 @@ export class Collector {
     const judged = await run;
     for (const k of keys) if (this.#tails.get(k) === tail) this.#tails.delete(k);
     checked.forEach((c, j) => { results[c.i] = judged[j]; });
-    return results;
   }
 
-  async #acceptInOrder(group: RowBatch[]): Promise<CollectorResult[]> {
+  /**
+   * Writes a tap_rejects row for every frame refused for good; if that
+   * fails, those frames get the (retriable) store error instead, so they
+   * come again rather than be refused unrecorded.
+   */
+  async #recordRejects(frames: readonly Uint8Array[], senders: readonly (string | undefined)[], signers: string[], results: Outcome[]): Promise<void> {
+    const refused = results.flatMap((r, i) => (r instanceof IngestError && !r.retriable ? [i] : []));
+    if (refused.length === 0) return;
+    const at = this.#now();
+    const rows = refused.map((i) => rejectRow(frames[i], results[i] as IngestError, at, { sender: senders[i], signer: signers[i] }));
+    try {
+      await this.#store.recordRejects(rows);
+      this.#counters.rejects_recorded += rows.length;
+    } catch (e) {
+      const err = asIngestError(e, `collector: recording ${rows.length} refused batch frame${rows.length === 1 ? '' : 's'} in tap_rejects`);
+      for (const i of refused) results[i] = err;
+    }
+  }
+
+  async #acceptInOrder(group: RowBatch[]): Promise<Outcome[]> {
     const where = (b: RowBatch) => `collector: batch ${b.batch} of ${b.proxy}/${b.stream}`;
     let chain: ChainVerifier;
     try {
       chain = await this.#verifier();
     } catch (e) {
-      return group.map((b) => this.refuse(asIngestError(e, where(b))));
+      return group.map((b) => asIngestError(e, where(b)));
     }
     const verdicts: (ChainVerdict | IngestError)[] = [];
     const undo: (() => void)[] = [];
@@ -186,11 +270,11 @@ export class Collector {
     } catch (e) {
       for (const u of undo.reverse()) u();
       const err = asIngestError(e, fresh.length === 1 ? where(fresh[0]) : `collector: ${fresh.length} batches from ${where(fresh[0]).slice(11)} on`);
-      return group.map(() => this.refuse(err));
+      return group.map(() => err);
     }
     return group.map((b, j) => {
       const v = verdicts[j];
-      if (v instanceof IngestError) return this.refuse(v);
+      if (v instanceof IngestError) return v;
       if (v.kind === 'duplicate') {
         this.#counters.batches_duplicate++;
         if (v.stale) this.#counters.batches_stale++;
@@ -215,7 +299,8 @@ export class Collector {
 
   /** A snapshot of the counters (a copy: later batches do not change it). */
   counters(): CollectorCounters {
-    return { ...this.#counters, rejected_by_code: { ...this.#counters.rejected_by_code } };
+    const s = this.#signatures?.counters ?? { signatures_verified: 0, certificate_chains_verified: 0 };
+    return { ...this.#counters, ...s, rejected_by_code: { ...this.#counters.rejected_by_code } };
   }
 
   /** Resolves when every batch received so far has its outcome. */

@@ -16,6 +16,16 @@ export const INGEST_ERRORS = {
   INGEST_ERR_SEQ: { status: 400, retriable: false },
   /** Hash chain broken: altered batch, wrong prev_hash, batch gap, conflicting resend. */
   INGEST_ERR_CHAIN: { status: 409, retriable: false },
+  /**
+   * The batch is not signed by its own proxy: unsigned where the collector
+   * requires signatures, a certificate that does not chain to the trust
+   * bundle or names another proxy, a signature that does not cover the
+   * frame's hash. 400, not 403: the embedded bus resends anything but
+   * 400/409/413, and resending the same frame cannot fix its signature.
+   */
+  INGEST_ERR_SIGNATURE: { status: 400, retriable: false },
+  /** The frame names another proxy than the one the transport authenticated (the mTLS peer of POST /v1/taps). */
+  INGEST_ERR_SENDER: { status: 400, retriable: false },
   /** The store failed; nothing was acknowledged, the same batch may be resent. */
   INGEST_ERR_STORE: { status: 503, retriable: true },
   /** The store or collector is closed (shutting down). */

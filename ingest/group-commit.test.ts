@@ -29,6 +29,7 @@ function recording(writes: number[], gate?: { wait: Promise<void> | null }): Tap
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
     rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
+    recordRejects: (r) => store.recordRejects(r), batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
     writeBatches: async (bs: readonly StorableBatch[]) => {
       writes.push(bs.length);
       if (gate?.wait) await gate.wait;

@@ -41,7 +41,7 @@ export interface GroupCommitOptions {
 /** Default linger of a group (see the header). */
 export const DEFAULT_GROUP_LINGER_MS = 500;
 
-interface Pending { bodies: Uint8Array[]; resolve: (r: CollectorResult[]) => void }
+interface Pending { bodies: Uint8Array[]; senders: readonly (string | undefined)[] | undefined; resolve: (r: CollectorResult[]) => void }
 
 export class GroupCommit {
   readonly #collector: Collector;
@@ -65,12 +65,16 @@ export class GroupCommit {
     this.#maxWrites = opts.maxWrites ?? 2;
   }
 
-  /** Judges `bodies` (batch frames of one partition, in order) with the next group; one result each. */
-  submit(bodies: Uint8Array[], bytes: number): Promise<CollectorResult[]> {
+  /**
+   * Judges `bodies` (batch frames of one partition, in order) with the next
+   * group; one result each. `senders`: the proxy each body's transport
+   * authenticated, if any (Collector.acceptMany).
+   */
+  submit(bodies: Uint8Array[], bytes: number, senders?: readonly (string | undefined)[]): Promise<CollectorResult[]> {
     if (bodies.length === 0) return Promise.resolve([]);
     return new Promise((resolve) => {
       if (this.#pending.length === 0) this.#since = performance.now();
-      this.#pending.push({ bodies, resolve });
+      this.#pending.push({ bodies, senders, resolve });
       this.#bytes += bytes;
       this.#schedule();
     });
@@ -93,9 +97,10 @@ export class GroupCommit {
     this.#bytes = 0;
     this.#writing++;
     const bodies = group.flatMap((p) => p.bodies);
+    const senders = group.flatMap((p) => p.bodies.map((_, i) => p.senders?.[i]));
     this.groups++;
     this.grouped += bodies.length;
-    void this.#collector.acceptMany(bodies).catch((e: unknown) => {
+    void this.#collector.acceptMany(bodies, senders).catch((e: unknown) => {
       // acceptMany never throws; should it, every record gets a retriable result rather than a hang.
       const err = asIngestError(e, 'collector: group commit');
       return bodies.map(() => this.#collector.refuse(err));

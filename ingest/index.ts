@@ -1,14 +1,19 @@
-// Public surface of ingest/: the tap schema, batches and their hash chain,
-// the store interface and its chdb implementation, the SQL schema, the
-// publishers sidecars use, and the collector with its HTTP handler.
+// Public surface of ingest/: the tap schema, batches, their hash chain and
+// their signatures, the store interface and its chdb implementation, the
+// SQL schema, the publishers sidecars use, and the collector with its HTTP
+// handler.
 
 export * from './schema/v1.ts';
 export {
-  GENESIS_HASH, BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, type RowBatch, type StorableBatch, type TapBatch, type UnsealedBatch,
+  GENESIS_HASH, BATCH_SCHEMA, SIGNED_BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, type UnsignedSchema, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame,
+  type BatchSigned, type RowBatch, type StorableBatch, type TapBatch, type UnsealedBatch,
 } from './batch.ts';
+export { BatchSigner, signedMessage, signatureLine, type BatchSignature } from './batch-signer.ts';
+export { BatchVerifier, DEFAULT_EXPIRED_GRACE_MS, type BatchVerifierCounters, type BatchVerifierOptions } from './batch-verifier.ts';
 export type {
-  ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
+  BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
 } from './store.ts';
+export { rejectRow, REJECT_HEAD_BYTES } from './tap-reject.ts';
 export { createChdbStore, type ChdbStoreOptions } from './chdb-store.ts';
 export {
   schemaStatements, dedupToken, ROLLUP_BUCKET_MS, ROLLUP_QUANTILES,
@@ -20,10 +25,10 @@ export type { PublishResult, TapPublisher } from './bus/publisher.ts';
 export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
 export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
-export { decodeBatch, decodeRowBatch } from './batch-check.ts';
+export { decodeBatch, decodeRowBatch, type FrameHead } from './batch-check.ts';
 export { LineChunks } from './line-chunks.ts';
 export { GroupCommit, DEFAULT_GROUP_LINGER_MS, type GroupCommitOptions } from './group-commit.ts';
-export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
+export { handleTapPost, tlsPeerProxy, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
 export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';
 export { useTapsGzip, TAPS_GZIP_LEVEL } from './bus/kafka-gzip.ts';
 export { ensureTopic, DEFAULT_TAPS_TOPIC, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';

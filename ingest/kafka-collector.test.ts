@@ -36,6 +36,7 @@ function failingStore(): TapStore {
     writeBatch: async (b) => { down(); return store.writeBatch(b); },
     writeBatches: async (bs) => { down(); return store.writeBatches(bs); },
     recordLoss: async (l) => { down(); return store.recordLoss(l); },
+    recordRejects: async (r) => { down(); return store.recordRejects(r); }, batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
     rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     close: async () => {},
   };

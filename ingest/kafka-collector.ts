@@ -6,7 +6,8 @@
 //   stored / duplicate          resolve + commit
 //   rejected for good           counted by code (Collector.refuse), logged,
 //   (not a frame, too large, bad   resolve + commit: a hostile record never
-//    schema, broken chain)         stalls its partition
+//    schema, broken chain, bad     stalls its partition; a frame the Collector
+//    signature with `trust`)       judged is in tap_rejects first
 //   retriable (store down)      not committed, not skipped: the same record
 //                                is retried with backoff until the store is
 //                                back or the partition moves
@@ -39,6 +40,7 @@ import { IngestError } from './errors.ts';
 import { GroupCommit } from './group-commit.ts';
 import { PartitionLanes, type LaneRecord } from './partition-lanes.ts';
 import type { TapStore } from './store.ts';
+import type { TrustBundle } from '../identity/index.ts';
 
 /** Largest record the collector decodes (the producer's limit is 1 MiB). */
 export const DEFAULT_COLLECTOR_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -71,6 +73,10 @@ export interface KafkaCollectorOptions {
   fetchWaitMs?: number;
   log?: (m: string) => void;
   now?: () => number;
+  /** Believe only batches signed by their proxy's certificate chaining to this bundle (CollectorOptions.trust; without it, NOT authenticated). */
+  trust?: TrustBundle | (() => TrustBundle);
+  /** CollectorOptions.expiredGraceMs: records can be read long after they were signed. */
+  expiredGraceMs?: number;
 }
 
 export interface KafkaCollectorCounters extends CollectorCounters {
@@ -106,7 +112,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   const retryInitial = opts.retryInitialMs ?? 100;
   const retryMax = opts.retryMaxMs ?? 5_000;
   const heartbeatMs = opts.heartbeatIntervalMs ?? 1_000;
-  const collector = new Collector(opts.store, { now: opts.now, behindHead: 'duplicate' });
+  const collector = new Collector(opts.store, { now: opts.now, behindHead: 'duplicate', trust: opts.trust, expiredGraceMs: opts.expiredGraceMs });
   const groups = new GroupCommit(collector, { lingerMs: opts.groupLingerMs, maxBytes: opts.groupMaxBytes, maxWrites: opts.groupMaxWrites });
   const c = { records: 0, rebalances: 0, partitions: [] as number[] };
 

@@ -2,7 +2,8 @@
 // end-to-end ones): every field filled the way a sidecar would fill it.
 
 import { createHash } from 'node:crypto';
-import { GENESIS_HASH, sealBatch, type BatchSchema, type TapBatch } from './batch.ts';
+import type { BatchSigner } from './batch-signer.ts';
+import { GENESIS_HASH, sealBatch, type TapBatch, type UnsignedSchema } from './batch.ts';
 import type { L4OpenTap, L7RequestTap, TapEvent } from './schema/v1.ts';
 
 type Without<T> = Omit<T, 'v' | 'kind'>;
@@ -30,9 +31,10 @@ export function sampleL4Open(over: Partial<Without<L4OpenTap>> = {}): L4OpenTap 
 /**
  * Seals `groups` as consecutive batches of one stream, renumbering proxy and
  * seq so the chain is valid. `lost` gives each batch's cumulative drop count;
- * `schema` the frame format (default: what sidecars write).
+ * `schema` the frame format (default: what sidecars write); `signer` signs
+ * every batch (schema 4).
  */
-export function sampleChain(proxy: string, stream: string, groups: TapEvent[][], opts: { lost?: number[]; firstBatch?: number; firstSeq?: number; prevHash?: string; schema?: BatchSchema } = {}): TapBatch[] {
+export function sampleChain(proxy: string, stream: string, groups: TapEvent[][], opts: { lost?: number[]; firstBatch?: number; firstSeq?: number; prevHash?: string; schema?: UnsignedSchema; signer?: BatchSigner } = {}): TapBatch[] {
   const out: TapBatch[] = [];
   let seq = opts.firstSeq ?? 0;
   let prev = opts.prevHash ?? GENESIS_HASH;
@@ -41,7 +43,7 @@ export function sampleChain(proxy: string, stream: string, groups: TapEvent[][],
     const renumbered = events.map((e) => ({ ...e, proxy, seq: seq++ }));
     const b = sealBatch({
       proxy, stream, batch: (opts.firstBatch ?? 0) + i, first_seq, lost: opts.lost?.[i] ?? 0, events: renumbered, prev_hash: prev,
-    }, opts.schema);
+    }, opts.schema, opts.signer);
     prev = b.hash;
     out.push(b);
   });

@@ -8,11 +8,11 @@ import { alertToRow, rollupSubject, rowToAlert, rowToRollup, type SeriesStateRow
 import { eventCount, type StorableBatch, type TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
-  dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements, TAP_FILTER_COLUMNS,
-  type Queries, type SchemaOptions, type SqlDialect, type StoreLayout, type TapFilterColumn,
+  dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, REJECT_FILTER_COLUMNS, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements,
+  TAP_FILTER_COLUMNS, tableUpgradeStatements, type Queries, type SchemaOptions, type SqlDialect, type StoreLayout,
 } from './sql.ts';
 import type {
-  ChainHead, GraphStats, LossSummary, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapStore,
+  BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
 } from './store.ts';
 import { encodeTapRows, rowToTap, TAP_INSERT_COLUMNS } from './tap-row.ts';
 
@@ -99,10 +99,11 @@ export class SqlTapStore implements TapStore {
     const existing = await this.#run('reading the taps engine', () => this.#engine.rows<{ engine: string }>(
       "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'taps'", {}));
     this.#layout = dialect === 'modern' && existing[0]?.engine === 'MergeTree' ? 'token' : 'replacing';
-    const cols = await this.#run('reading the rollup columns', () => this.#engine.rows<{ table: string; name: string }>(
-      "SELECT table, name FROM system.columns WHERE database = currentDatabase() AND table LIKE 'rollup_%'", {}));
+    const cols = await this.#run('reading the columns of existing tables', () => this.#engine.rows<{ table: string; name: string }>(
+      'SELECT table, name FROM system.columns WHERE database = currentDatabase()', {}));
     const columnsOf = (t: string) => cols.filter((c) => c.table === t).map((c) => c.name);
-    for (const sql of [...rollupUpgradeStatements(columnsOf, { ...this.#schema, dialect }), ...schemaStatements({ ...this.#schema, dialect })]) {
+    const opts = { ...this.#schema, dialect };
+    for (const sql of [...tableUpgradeStatements(columnsOf, opts), ...rollupUpgradeStatements(columnsOf, opts), ...schemaStatements(opts)]) {
       await this.#run(`creating schema (${sql.slice(0, 60).replace(/\s+/g, ' ')}…)`, () => this.#engine.exec(sql));
     }
     this.#dialect = dialect;
@@ -149,10 +150,14 @@ export class SqlTapStore implements TapStore {
     const chunks = encodeTapRows(group);
     if (chunks.length > 0) await this.#insert(what, 'taps', { format: 'TabSeparated', columns: TAP_INSERT_COLUMNS, chunks }, token);
     const now = this.#now();
-    await this.#insert(what, 'tap_batches', group.map((b) => ({
-      proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: eventCount(b),
-      hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: now,
-    })), token);
+    await this.#insert(what, 'tap_batches', group.map((b) => {
+      const signed = 'signed' in b ? b.signed : undefined;
+      return {
+        proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: eventCount(b),
+        hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: now,
+        signer: signed?.uri ?? '', signer_cert: signed?.fingerprint ?? '', signature: signed?.sig ?? '',
+      };
+    }), token);
   }
 
   async chainHeads(): Promise<ChainHead[]> {
@@ -161,6 +166,14 @@ export class SqlTapStore implements TapStore {
     return rows.map((r) => ({
       proxy: r.proxy, stream: r.stream, batch: Number(r.head_batch), hash: r.head_hash, last_seq: Number(r.last_seq), lost: Number(r.head_lost),
     }));
+  }
+
+  async batchRecord(proxy: string, stream: string, batch: number): Promise<BatchRecord | null> {
+    if (!Number.isSafeInteger(batch) || batch < 0) throw new IngestError('INGEST_ERR_CONFIG', `batchRecord: batch must be an integer >= 0, got ${batch}`);
+    const [r] = await this.#rows<BatchRecord>(`reading the chain record of batch ${batch} of ${proxy}/${stream}`, this.#queries().batchRecord, { proxy, stream, batch });
+    if (!r) return null;
+    const n = (k: 'batch' | 'first_seq' | 'events' | 'lost' | 'received_at') => Number(r[k]);
+    return { ...r, batch: n('batch'), first_seq: n('first_seq'), events: n('events'), lost: n('lost'), received_at: n('received_at') };
   }
 
   async recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void> {
@@ -174,6 +187,27 @@ export class SqlTapStore implements TapStore {
   async lossSummary(): Promise<LossSummary[]> {
     const rows = await this.#rows<LossSummary>('reading tap loss', this.#queries().lossSummary);
     return rows.map((r) => ({ proxy: r.proxy, reason: r.reason, events: Number(r.events), records: Number(r.records), last_ts: Number(r.last_ts) }));
+  }
+
+  async recordRejects(rejects: readonly TapReject[]): Promise<void> {
+    this.#queries();
+    if (rejects.length === 0) return;
+    // Rows of a group; ReplacingMergeTree keys collapse a frame refused again (see ./sql.ts).
+    await this.#insert(`recording ${rejects.length} refused batch frames (first: ${rejects[0].code} from ${rejects[0].proxy || '?'})`,
+      'tap_rejects', rejects.map((r) => ({ ...r })), null);
+  }
+
+  async rejects(filter: RejectFilter, limit: number): Promise<TapReject[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new IngestError('INGEST_ERR_CONFIG', `rejects: limit must be an integer >= 0, got ${limit}`);
+    const [keys, params] = filterParams(REJECT_FILTER_COLUMNS, filter, 'reject filter');
+    const rows = await this.#rows<TapReject>('reading tap rejects', this.#queries().rejects(keys), { ...params, limit });
+    return rows.map((r) => ({ ...r, received_at: Number(r.received_at), batch: Number(r.batch), frame_bytes: Number(r.frame_bytes) }));
+  }
+
+  async countRejects(filter: RejectFilter): Promise<number> {
+    const [keys, params] = filterParams(REJECT_FILTER_COLUMNS, filter, 'reject filter');
+    const rows = await this.#rows<{ n: number }>('counting tap rejects', this.#queries().countRejects(keys), params);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async serviceGraph(windowS: number, untilMs?: number): Promise<ServiceGraph> {
@@ -206,14 +240,14 @@ export class SqlTapStore implements TapStore {
   }
 
   async countTaps(filter: TapFilter): Promise<number> {
-    const [keys, params] = filterParams(filter);
+    const [keys, params] = filterParams(TAP_FILTER_COLUMNS, filter, 'tap filter');
     const rows = await this.#rows<{ n: number }>('counting taps', this.#queries().countTaps(keys), params);
     return Number(rows[0]?.n ?? 0);
   }
 
   async recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]> {
     if (!Number.isInteger(limit) || limit < 0) throw new IngestError('INGEST_ERR_CONFIG', `recentTaps: limit must be an integer >= 0, got ${limit}`);
-    const [keys, params] = filterParams(filter);
+    const [keys, params] = filterParams(TAP_FILTER_COLUMNS, filter, 'tap filter');
     const rows = await this.#rows('reading recent taps', this.#queries().recentTaps(keys), { ...params, limit });
     return rows.map(rowToTap);
   }
@@ -262,14 +296,14 @@ function graphStats(r: StatsRow, seconds: number): GraphStats {
   return { rps: requests / seconds, requests, errors, error_rate: requests > 0 ? errors / requests : 0, p50_ms: q(0), p99_ms: q(2) };
 }
 
-/** Filter keys present (from the allow-list only) and their parameter values. */
-function filterParams(filter: TapFilter): [TapFilterColumn[], Record<string, string>] {
-  const keys: TapFilterColumn[] = [];
+/** Filter keys present (from the allow-list `columns` only) and their parameter values. */
+function filterParams<K extends string>(columns: Record<K, string>, filter: Partial<Record<K, unknown>>, what: string): [K[], Record<string, string>] {
+  const keys: K[] = [];
   const params: Record<string, string> = {};
-  for (const k of Object.keys(TAP_FILTER_COLUMNS) as TapFilterColumn[]) {
+  for (const k of Object.keys(columns) as K[]) {
     const v = filter[k];
     if (v === undefined) continue;
-    if (typeof v !== 'string') throw new IngestError('INGEST_ERR_CONFIG', `tap filter: ${k} must be a string`);
+    if (typeof v !== 'string') throw new IngestError('INGEST_ERR_CONFIG', `${what}: ${k} must be a string`);
     keys.push(k);
     params[k] = v;
   }

@@ -1,5 +1,6 @@
-// The one SQL schema: raw taps, chain records, loss records, the 10-second
-// rollups the service graph and the anomaly models read, and alert states. Every backend (chdb, a ClickHouse server,
+// The one SQL schema: raw taps, chain records (with who signed each batch),
+// loss records, refused batches (tap_rejects), the 10-second rollups the
+// service graph and the anomaly models read, and alert states. Every backend (chdb, a ClickHouse server,
 // a cluster via ./sql-cluster.ts) runs statements generated from the table
 // definitions here; no other file spells a column.
 //
@@ -154,7 +155,18 @@ export interface TableDef {
   shardKey: string;
   /** ReplacingMergeTree version column: the row with the highest value wins (else the last inserted). */
   version?: string;
+  /** Columns added after the table's first release: a store created before gets them by ALTER TABLE (tableUpgradeStatements). */
+  added?: readonly { name: string; type: string }[];
 }
+
+/**
+ * Who signed a stored batch (./batch.ts BatchSigned), '' for a batch a
+ * collector without a trust bundle stored: the certificate's SPIFFE id,
+ * its SHA-256 fingerprint and the signature of the batch's hash.
+ */
+const TAP_BATCH_SIGNER_COLUMNS = [
+  { name: 'signer', type: "String DEFAULT ''" }, { name: 'signer_cert', type: "String DEFAULT ''" }, { name: 'signature', type: "String DEFAULT ''" },
+] as const;
 
 // LowCardinality needs allow_experimental_low_cardinality_type on 18.16: plain String there.
 const plain = (d: SqlDialect, cols: string) => (d === 'legacy' ? cols.replace(/LowCardinality\((\w+)\)/g, '$1') : cols);
@@ -170,9 +182,11 @@ export const TABLES: readonly TableDef[] = [
     name: 'tap_batches', timeCol: 'received_at', rollup: false, shardKey: 'proxy, stream',
     columns: () => `
   proxy String, stream String, batch UInt64, first_seq UInt64, events UInt32,
-  hash String, prev_hash String, lost UInt64, received_at UInt64`,
+  hash String, prev_hash String, lost UInt64, received_at UInt64,
+  ${TAP_BATCH_SIGNER_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')}`,
     modern: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch' },
     legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch', partitioned: true },
+    added: TAP_BATCH_SIGNER_COLUMNS,
   },
   {
     // A loss is recorded again (with a new ts) when its batch is resent, so the
@@ -182,6 +196,19 @@ export const TABLES: readonly TableDef[] = [
   proxy String, stream String, ts UInt64, from_seq UInt64, count UInt64, reason LowCardinality(String)`),
     modern: { engine: 'MergeTree', order: 'proxy, stream, ts' },
     legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, from_seq, count, reason', partitioned: false },
+  },
+  {
+    // Batch frames the collector refused for good (./store.ts TapReject),
+    // one row per distinct frame and code (a redelivered or replayed frame
+    // collapses; reads say FINAL). Not partitioned on legacy servers, so a
+    // frame refused again on another day still collapses there. Kept as
+    // long as rollups: it is the record of who tried to write what.
+    name: 'tap_rejects', timeCol: 'received_at', rollup: true, shardKey: 'proxy, stream',
+    columns: (d) => plain(d, `
+  received_at UInt64, proxy String, stream String, batch Int64, code LowCardinality(String), reason String,
+  signer String, sender String, frame_bytes UInt64, frame_sha256 String, frame_head String`),
+    modern: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch, frame_sha256, code' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch, frame_sha256, code', partitioned: false },
   },
   {
     name: 'rollup_service_10s', timeCol: 'bucket', rollup: true, shardKey: 'service',
@@ -342,6 +369,22 @@ export function rollupUpgradeStatements(columnsOf: (table: string) => readonly s
   return out;
 }
 
+/**
+ * ALTER TABLE ADD COLUMN for the `added` columns a table created before
+ * them lacks, given the columns each table has; tables not yet created are
+ * left to schemaStatements. Run before schemaStatements.
+ */
+export function tableUpgradeStatements(columnsOf: (table: string) => readonly string[], opts: SingleNodeOptions = {}): string[] {
+  const o = singleNode(opts);
+  const out: string[] = [];
+  for (const t of TABLES) {
+    const have = columnsOf(t.name);
+    if (have.length === 0) continue;
+    for (const c of t.added ?? []) if (!have.includes(c.name)) out.push(`ALTER TABLE ${qualified(o, t.name)} ADD COLUMN ${c.name} ${c.type}`);
+  }
+  return out;
+}
+
 /** The dedup token of one batch's rows in any table: proxy:stream:batch. */
 export function dedupToken(proxy: string, stream: string, batch: number): string {
   return `${proxy}:${stream}:${batch}`;
@@ -389,6 +432,7 @@ const final = (layout: StoreLayout) => (layout === 'replacing' ? ' FINAL' : '');
 /** The queries of one dialect. */
 export interface Queries {
   chainHeads: string;
+  batchRecord: string;
   lossSummary: string;
   serviceStats: string;
   edgeStats: string;
@@ -401,6 +445,8 @@ export interface Queries {
   edgeConnections: string;
   /** Newest state per alert; `byState` filters on that newest state. */
   alerts(byState: boolean): string;
+  countRejects(keys: readonly RejectFilterColumn[]): string;
+  rejects(keys: readonly RejectFilterColumn[]): string;
 }
 
 const statsSelect = `
@@ -428,6 +474,11 @@ SELECT proxy, stream, max(b.batch) AS head_batch,
   argMax(toInt64(b.first_seq) + toInt64(b.events) - 1, b.batch) AS last_seq,
   argMax(b.lost, b.batch) AS head_lost
 FROM tap_batches AS b GROUP BY proxy, stream ORDER BY proxy, stream ${JSON_NUMBERS}`,
+    // A batch stored twice has identical rows but for received_at: the first is its record.
+    batchRecord: `
+SELECT proxy, stream, batch, first_seq, events, hash, prev_hash, lost, received_at, signer, signer_cert, signature
+FROM tap_batches WHERE proxy = {proxy:String} AND stream = {stream:String} AND batch = {batch:UInt64}
+ORDER BY received_at LIMIT 1 ${JSON_NUMBERS}`,
     lossSummary: `
 SELECT proxy, reason, sum(count) AS events, count() AS records, max(ts) AS last_ts
 FROM tap_loss${lossFinal} GROUP BY proxy, reason ORDER BY proxy, reason ${JSON_NUMBERS}`,
@@ -459,8 +510,18 @@ FROM rollup_conn_10s FINAL WHERE ${windowWhere} GROUP BY bucket, src_service, ds
 SELECT id, scope, subject, state, opened_at, updated_at, resolved_at, score, threshold, features, explanation, model_version
 FROM (SELECT * FROM alerts FINAL)${byState ? ' WHERE state = {state:String}' : ''}
 ORDER BY updated_at DESC, id LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
+    // tap_rejects is ReplacingMergeTree in every layout: always FINAL.
+    countRejects: (keys) => `SELECT count() AS n FROM tap_rejects FINAL ${filterWhere(REJECT_FILTER_COLUMNS, keys)} ${JSON_NUMBERS}`,
+    rejects: (keys) => `
+SELECT received_at, proxy, stream, batch, code, reason, signer, sender, frame_bytes, frame_sha256, frame_head
+FROM tap_rejects FINAL ${filterWhere(REJECT_FILTER_COLUMNS, keys)}
+ORDER BY received_at DESC, proxy, stream, batch, frame_sha256 LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
   };
 }
+
+/** Filterable tap_rejects columns and their parameter types. */
+export const REJECT_FILTER_COLUMNS = { proxy: 'String', code: 'String' } as const;
+export type RejectFilterColumn = keyof typeof REJECT_FILTER_COLUMNS;
 
 /** Filterable tap columns and their parameter types; the only names a WHERE may use. */
 export const TAP_FILTER_COLUMNS = {
@@ -469,7 +530,10 @@ export const TAP_FILTER_COLUMNS = {
 export type TapFilterColumn = keyof typeof TAP_FILTER_COLUMNS;
 
 /** WHERE clause over the given filter keys (names from the allow-list, values as parameters). */
-export function tapWhere(keys: readonly TapFilterColumn[]): string {
+function filterWhere<K extends string>(columns: Record<K, string>, keys: readonly K[]): string {
   if (keys.length === 0) return '';
-  return 'WHERE ' + keys.map((k) => `${k} = {${k}:${TAP_FILTER_COLUMNS[k]}}`).join(' AND ');
+  return 'WHERE ' + keys.map((k) => `${k} = {${k}:${columns[k]}}`).join(' AND ');
 }
+
+/** WHERE clause over the given tap filter keys. */
+export const tapWhere = (keys: readonly TapFilterColumn[]): string => filterWhere(TAP_FILTER_COLUMNS, keys);

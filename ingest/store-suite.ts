@@ -8,6 +8,7 @@ import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
 import type { TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
 import { modelStoreTests } from './store-suite-models.ts';
+import { rejectStoreTests } from './store-suite-rejects.ts';
 import { toRowBatch } from './tap-row.ts';
 
 export interface StoreBackend {
@@ -236,5 +237,6 @@ export function storeSuite(name: string, backend: StoreBackend): void {
     });
 
     modelStoreTests(() => openStore());
+    rejectStoreTests(() => openStore());
   });
 }

@@ -60,6 +60,53 @@ export interface LossSummary {
   last_ts: number;
 }
 
+/**
+ * A batch frame the collector refused for good (bad signature, wrong
+ * sender, broken chain, malformed): what it claimed, why it was refused
+ * and how it began. One row per distinct frame and code: the same frame
+ * refused again (a Kafka redelivery, a replay) collapses into its row;
+ * the collector's counters count every refusal.
+ */
+export interface TapReject {
+  received_at: number;
+  /** What the header claims ('' / -1 where it is unreadable). */
+  proxy: string;
+  stream: string;
+  batch: number;
+  /** INGEST_ERR_* code, and the collector's message. */
+  code: string;
+  reason: string;
+  /** SPIFFE id of the certificate the frame was signed with, if that certificate was believed; else ''. */
+  signer: string;
+  /** The proxy the transport authenticated (mTLS peer of POST /v1/taps); '' when none (Kafka). */
+  sender: string;
+  frame_bytes: number;
+  /** SHA-256 (hex) of the whole frame. */
+  frame_sha256: string;
+  /** The frame's first REJECT_HEAD_BYTES bytes as UTF-8 (a character cut at the end, or bytes that are not UTF-8, read as U+FFFD). */
+  frame_head: string;
+}
+
+export interface RejectFilter { proxy?: string; code?: string }
+
+/** A stored batch's chain record: where a tap (proxy, stream, batch) came from and who signed it. */
+export interface BatchRecord {
+  proxy: string;
+  stream: string;
+  batch: number;
+  first_seq: number;
+  events: number;
+  hash: string;
+  prev_hash: string;
+  lost: number;
+  received_at: number;
+  /** SPIFFE id of the certificate whose signature the collector verified; '' if stored without (no trust bundle). */
+  signer: string;
+  /** SHA-256 fingerprint of that certificate, and its signature (base64 DER) over "meshlens-tap-batch-v1:" + hash. */
+  signer_cert: string;
+  signature: string;
+}
+
 export type RollupScope = 'service' | 'edge';
 
 /** One 10-second rollup bucket of one service, or of one edge (subject "src→dst"). */
@@ -113,17 +160,27 @@ export interface TapStore {
   /**
    * Writes verified batches (several streams; each stream's in chain order)
    * in as few inserts as the backend allows. A batch comes with its events
-   * or, from the collector, as a RowBatch whose rows are already encoded.
+   * or, from the collector, as a RowBatch whose rows are already encoded
+   * (and, when its signature was verified, who signed it: kept in
+   * tap_batches).
    * Idempotent per batch in any grouping: a batch written again, alone or
    * among others, is stored once.
    */
   writeBatches(batches: readonly StorableBatch[]): Promise<void>;
   /** The newest stored batch of every (proxy, stream). */
   chainHeads(): Promise<ChainHead[]>;
+  /** The chain record of one stored batch (who signed it, its hash), or null. */
+  batchRecord(proxy: string, stream: string, batch: number): Promise<BatchRecord | null>;
   /** Records that a proxy lost events: sequence gap seen, or drops it reported. */
   recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void>;
   /** Every recorded loss, summed per proxy and reason. */
   lossSummary(): Promise<LossSummary[]>;
+  /** Stores refused batch frames in tap_rejects; writing the same rows again stores them once. */
+  recordRejects(rejects: readonly TapReject[]): Promise<void>;
+  /** Refused frames matching the filter, newest first. */
+  rejects(filter: RejectFilter, limit: number): Promise<TapReject[]>;
+  /** Number of distinct refused frames matching the filter. */
+  countRejects(filter: RejectFilter): Promise<number>;
   /** Graph of the last `windowS` seconds of rollups, ending at `untilMs` (default now). */
   serviceGraph(windowS: number, untilMs?: number): Promise<ServiceGraph>;
   /** Number of stored tap events matching the filter (duplicates collapsed). */

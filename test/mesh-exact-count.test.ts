@@ -27,8 +27,21 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
     assert.equal(heads.length, DEMO_HOPS.filter((h, i, a) => a.findIndex((x) => x.proxy === h.proxy) === i).length, 'one chain per sidecar');
     assert.ok(heads.every((h) => h.lost === 0), 'no sidecar reported lost taps');
     assert.equal(core.collector.counters().batches_rejected, 0);
-    const uiStatus = await (await fetch(`${core.uiUrl}/api/status`)).json() as { control: { tap_lost_events: number } };
+    const uiStatus = await (await fetch(`${core.uiUrl}/api/status`, { headers: { authorization: `Bearer ${core.operatorToken}` } })).json() as { control: { tap_lost_events: number } };
     assert.equal(uiStatus.control.tap_lost_events, 0, 'the UI reports no tap loss');
+
+    // Every hop between services is mTLS: both SPIFFE ids and the TLS version are in its taps.
+    const hops = await core.store.recentTaps({ kind: 'l7.request', proxy: 'cart-1', direction: 'inbound' }, 100);
+    assert.ok(hops.length > 0);
+    for (const t of hops) {
+      assert.deepEqual([t.src_identity, t.dst_identity, t.tls_version], ['spiffe://meshlens.local/ns/default/sa/web', 'spiffe://meshlens.local/ns/default/sa/cart', 'TLSv1.3']);
+    }
+    // Every batch stored is signed by the sidecar that made it.
+    for (const h of heads) {
+      const rec = await core.store.batchRecord(h.proxy, h.stream, h.batch);
+      assert.equal(rec?.signer, `spiffe://meshlens.local/ns/default/sa/${h.proxy.replace(/-1$/, '')}`, `batch ${h.batch} of ${h.proxy}`);
+    }
+    assert.equal(await core.store.countRejects({}), 0, 'no batch refused');
 
     const sample = await core.store.recentTaps({ kind: 'l7.request', proxy: 'web-1', direction: 'inbound' }, 1000);
     assert.ok(sample.length > 0);

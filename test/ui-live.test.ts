@@ -18,7 +18,11 @@ test('the UI of a running mesh shows every demo service and a live, non-zero req
     load = startLoad({ target: mesh.ingressUrl, rps: 40 });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage();
-    await page.goto(core.uiUrl);
+    // As a person would: the URL `meshlens control` printed, which carries the operator token.
+    const printed = /^ui: (http:\/\/\S+\/\?token=\S+)$/.exec(lines.find((l) => l.startsWith('ui: ')) ?? '')?.[1];
+    assert.equal(printed, `${core.uiUrl}/?token=${core.operatorToken}`);
+    await page.goto(printed!);
+    assert.equal(page.url(), `${core.uiUrl}/`, 'signed in, the token left the address bar');
     for (const s of DEMO_TOPOLOGY) {
       await page.waitForSelector(`#service-graph g.node[data-service="${s.name}"]`, { timeout: 30_000 });
     }

@@ -51,26 +51,27 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function call(base: string, path: string, method = 'GET'): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, { method });
+/** A script's call: Authorization: Bearer, no Origin (the UI accepts that for POST too). */
+async function call(server: RunningUi, path: string, method = 'GET'): Promise<{ status: number; body: any }> {
+  const res = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${server.token}` } });
   return { status: res.status, body: await res.json() };
 }
 
 test('GET /api/alerts lists each alert in its newest state, newest change first, filtered by state', async () => {
-  const all = await call(ui.url, '/api/alerts');
+  const all = await call(ui, '/api/alerts');
   assert.equal(all.status, 200);
   assert.equal(all.body.state, 'all');
   assert.equal(all.body.limit, 50);
   assert.deepEqual(all.body.alerts.map((a: StoredAlert) => [a.subject, a.state]), [['payments', 'resolved'], ['cart', 'open']]);
-  const open = await call(ui.url, '/api/alerts?state=open&limit=5');
+  const open = await call(ui, '/api/alerts?state=open&limit=5');
   assert.deepEqual(open.body.alerts, [alert('cart', t + 30_000)]);
-  const resolved = await call(ui.url, '/api/alerts?state=resolved');
+  const resolved = await call(ui, '/api/alerts?state=resolved');
   assert.deepEqual(resolved.body.alerts.map((a: StoredAlert) => [a.subject, a.resolved_at]), [['payments', t + 60_000]]);
 });
 
 test('a bad alert state or limit gets 400 naming the parameter', async () => {
   for (const [q, name] of [['state=closed', 'state'], ['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=x', 'limit']]) {
-    const { status, body } = await call(ui.url, `/api/alerts?${q}`);
+    const { status, body } = await call(ui, `/api/alerts?${q}`);
     assert.equal(status, 400, q);
     assert.equal(body.code, 'UI_ERR_BAD_PARAM');
     assert.match(body.message, new RegExp(`parameter ${name}\\b`));
@@ -81,7 +82,7 @@ test('a bad alert state or limit gets 400 naming the parameter', async () => {
 function alertEvents(done: (events: any[]) => boolean, onFirst?: () => Promise<void>): Promise<any[]> {
   return new Promise((resolve, reject) => {
     const events: any[] = [];
-    const req = http.get(`${ui.url}/api/events`, (res) => {
+    const req = http.get(`${ui.url}/api/events`, { headers: { authorization: `Bearer ${ui.token}` } }, (res) => {
       let buf = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -123,15 +124,15 @@ test('an alert resolved between the open and resolved reads shows only as resolv
 });
 
 test('POST /api/models/retrain queues the named subject, 404s an unknown one, and 503s without models', async () => {
-  const one = await call(ui.url, '/api/models/retrain?subject=cart', 'POST');
+  const one = await call(ui, '/api/models/retrain?subject=cart', 'POST');
   assert.equal(one.status, 202);
   assert.deepEqual(one.body, { queued: ['service:cart'] });
-  const edge = await call(ui.url, `/api/models/retrain?subject=${encodeURIComponent('cart→payments')}`, 'POST');
+  const edge = await call(ui, `/api/models/retrain?subject=${encodeURIComponent('cart→payments')}`, 'POST');
   assert.deepEqual(edge.body, { queued: ['edge:cart→payments'] });
-  const none = await call(ui.url, '/api/models/retrain?subject=nobody', 'POST');
+  const none = await call(ui, '/api/models/retrain?subject=nobody', 'POST');
   assert.equal(none.status, 404);
   assert.match(none.body.message, /nobody/);
-  const off = await call(bare.url, '/api/models/retrain', 'POST');
+  const off = await call(bare, '/api/models/retrain', 'POST');
   assert.equal(off.status, 503);
   assert.equal(off.body.code, 'UI_ERR_UNAVAILABLE');
   await live.idle(); // too little history: the queued runs wait without training

@@ -52,8 +52,32 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+test('opened without the token, the page shows no data and says to open the URL printed at start', async () => {
+  const stranger = await browser.newPage();
+  try {
+    await stranger.goto(ui.url);
+    await stranger.waitForSelector('#signed-out:not([hidden])');
+    assert.equal(await stranger.isHidden('#main'), true, 'the panels are hidden');
+    const text = (await stranger.textContent('#signed-out'))?.replace(/\s+/g, ' ') ?? '';
+    assert.match(text, /Open the URL that meshlens up \(or meshlens control\) printed when it started: meshlens is up: open http:\/\/…\/\?token=…/);
+    assert.match(text, /<data-dir>\/operator-token/);
+    assert.match(await stranger.textContent('#signed-out-detail') ?? '', /^UI_ERR_UNAUTHENTICATED: no operator credentials/);
+    assert.equal(await stranger.textContent('#mesh-status'), 'not signed in');
+    if (process.env.MESHLENS_UI_SIGNED_OUT_SCREENSHOT) await stranger.screenshot({ path: process.env.MESHLENS_UI_SIGNED_OUT_SCREENSHOT, fullPage: true });
+  } finally {
+    await stranger.close();
+  }
+});
+
+test('the operator opens the printed URL: signed in by an HttpOnly SameSite=Strict cookie, and the token leaves the address bar', async () => {
+  await page.goto(ui.loginUrl);
+  assert.equal(page.url(), `${ui.url}/`);
+  const cookies = await page.context().cookies(ui.url);
+  assert.deepEqual(cookies.map((c) => [c.value === ui.token, c.httpOnly, c.sameSite]), [[true, true, 'Strict']]);
+  assert.equal(await page.isHidden('#signed-out'), true);
+});
+
 test('before any traffic the page says it is waiting for traffic and draws no nodes', async () => {
-  await page.goto(ui.url);
   assert.equal(await page.title(), 'meshlens');
   await page.waitForFunction(() => document.getElementById('live')?.dataset.state === 'live');
   assert.equal(await page.isVisible('#graph-empty'), true);

@@ -30,8 +30,11 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The operator's credentials, as a script would send them (the browser's cookie is ui/browser.test.ts's). */
+const auth = () => ({ authorization: `Bearer ${ui.token}` });
+
 async function get(path: string): Promise<{ status: number; type: string; body: any; text: string }> {
-  const res = await fetch(ui.url + path);
+  const res = await fetch(ui.url + path, { headers: auth() });
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
   return { status: res.status, type, text, body: type.includes('json') ? JSON.parse(text) : undefined };
@@ -116,7 +119,7 @@ test('an unknown API route is a JSON 404', async () => {
 /** Reads an event stream until the first event named `name`, then hangs up. */
 function firstEvent(path: string, name: string): Promise<{ data: any; contentType: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(ui.url + path, (res) => {
+    const req = http.get(ui.url + path, { headers: auth() }, (res) => {
       let buf = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {

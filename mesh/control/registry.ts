@@ -3,6 +3,13 @@
 // An instance is registered while its sidecar holds the config stream open
 // (the stream doubles as the health signal, as an xDS stream does) and is
 // removed when the stream closes. Listeners hear every change.
+//
+// A service stays *known* after its last instance is gone (a crashed
+// sidecar, before its supervisor restarts it): snapshots keep its route
+// with no endpoints, so callers get 503 MESH_ERR_NO_ENDPOINT, which says
+// "it exists, try again", rather than 404 MESH_ERR_NO_ROUTE, which says it
+// never did. Known names live as long as the control plane process (a
+// restarted one learns them again as sidecars reconnect).
 
 import type { Endpoint } from './snapshot.ts';
 
@@ -14,10 +21,12 @@ export interface Registration extends Endpoint {
 
 export class ServiceRegistry {
   readonly #byProxy = new Map<string, Registration>();
+  readonly #known = new Set<string>();
   readonly #listeners = new Set<() => void>();
 
   register(r: Registration): void {
     this.#byProxy.set(r.proxy, r);
+    this.#known.add(r.service);
     this.#changed();
   }
 
@@ -35,6 +44,12 @@ export class ServiceRegistry {
     }
     for (const eps of out.values()) eps.sort((a, b) => a.instance.localeCompare(b.instance));
     return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** Every service ever registered, with its endpoints now (none when all its instances are gone); name order. */
+  routable(): Map<string, Endpoint[]> {
+    const live = this.services();
+    return new Map([...this.#known].sort((a, b) => a.localeCompare(b)).map((s) => [s, live.get(s) ?? []]));
   }
 
   registrations(): Registration[] {

@@ -1,6 +1,8 @@
 // Builds each sidecar's ConfigSnapshot from the registry. Every service gets
 // a route whose authority is its name and one cluster of its endpoints, so a
-// workload reaches `http://cart/...` through its outbound sidecar.
+// workload reaches `http://cart/...` through its outbound sidecar. A
+// service whose instances are all gone keeps its route and an empty
+// cluster (registry.routable()): callers get 503, not 404.
 
 import type { ServiceRegistry } from './registry.ts';
 import { DEFAULT_TAP_CAPTURE, type Cluster, type ConfigSnapshot, type Route, type TapCapture } from './snapshot.ts';
@@ -29,7 +31,7 @@ export function buildSnapshot(
 ): ConfigSnapshot {
   const clusters: Cluster[] = [];
   const routes: Route[] = [];
-  for (const [name, endpoints] of registry.services()) {
+  for (const [name, endpoints] of registry.routable()) {
     clusters.push({
       service: name, endpoints, lb: 'round_robin',
       connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,

@@ -94,6 +94,13 @@ export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, 
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
     const conn = connections.get(socket);
+    if (err.code === 'HPE_CLOSED_CONNECTION' && socket.writable) {
+      // Bytes after a request that ends the connection (HTTP/1.0, `connection: close`) are not
+      // processed (RFC 9112 §9.6); the response in flight still goes out, then the connection closes.
+      rt.counters.bad_requests++;
+      socket.pause();
+      return;
+    }
     let meshErr: MeshError | null;
     if (err.code && FRAMING_CODES.has(err.code)) {
       rt.counters.bad_framing++;

@@ -8,7 +8,16 @@ import { ERROR_HEADER, startSidecar, type Sidecar } from './index.ts';
 import { startControlServer, type ControlServer } from './testing/control-server.ts';
 import { allowCallers, authzBundle } from './testing/policy-bundles.ts';
 import { startRecordingCollector, type RecordingCollector } from './testing/recording-collector.ts';
+import { mtlsRequest, testIdentities, type StaticIdentity } from './testing/identities.ts';
 import { request, startHttpServer } from './testing/servers.ts';
+
+const ids = await testIdentities();
+const callers = new Map<string, Promise<StaticIdentity>>();
+/** The SVID of `service`'s first sidecar (one per service for the file). */
+const svidOf = (service: string) => {
+  if (!callers.has(service)) callers.set(service, ids.identity(service));
+  return callers.get(service)!;
+};
 
 function snapshot(version: number, policy_digest: string): ConfigSnapshot {
   return { version, proxy: 'cart-1', service: 'cart', routes: [], clusters: [], taps: { query_allow: [], header_allow: [] }, policy_digest };
@@ -26,12 +35,14 @@ async function cartBehindSidecar(t: { after(fn: () => Promise<void>): void }, op
   const collector = await startRecordingCollector();
   const sidecar = await startSidecar({
     id: 'cart-1', service: 'cart', instance: 'cart-1', controlUrl: control.url, collectorUrl: collector.url,
-    listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port },
+    staticIdentity: await svidOf('cart'),
+    listen: { host: '127.0.0.1', port: 0 }, ingress: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port },
     closeGraceMs: 200, controlRetryMaxMs: 50, policyFailOpen: opts.failOpen, taps: { lingerMs: 5 },
   });
   t.after(async () => { await sidecar.close(); await collector.close(); await control.close(); await workload.close(); });
-  const call = (from: string | null, path = '/cart', headers: Record<string, string> = {}) =>
-    request(sidecar.inboundAddress!.port, { path, headers: { ...headers, ...(from ? { 'x-meshlens-src': from } : {}) } });
+  // A mesh caller presents its service's SVID (mTLS); a caller outside the mesh comes in through the ingress listener.
+  const call = async (from: string | null, path = '/cart', headers: Record<string, string> = {}) =>
+    (from ? mtlsRequest(sidecar.inboundAddress!.port, await svidOf(from), { path, headers }) : request(sidecar.ingressAddress!.port, { path, headers }));
   return { seen, workload, control, collector, sidecar, call };
 }
 
@@ -85,7 +96,7 @@ test('the policy sees the documented input: source, destination, method, path wi
   assert.equal(r.status, 200);
   const [tap] = await inboundTaps(m.sidecar, m.collector);
   assert.deepEqual(JSON.parse(tap.decision_reason!), {
-    source: { service: 'web', identity: 'web' },
+    source: { service: 'web', identity: 'spiffe://test.local/ns/default/sa/web' },
     destination: { service: 'cart' },
     request: { method: 'GET', path: '/checkout', headers: { authorization: 'Bearer t', 'x-request-id': 'r-1' } },
   });
@@ -180,4 +191,44 @@ test('with policyFailOpen a named bundle that cannot be fetched lets requests th
   assert.deepEqual([tap.decision, tap.decision_reason], ['none', 'policy_unavailable_fail_open']);
   const p = m.sidecar.stats().policy;
   assert.deepEqual([p.fail_open, p.unavailable, p.denied], [true, 1, 0]);
+});
+
+test('finding 2: x-meshlens-src cannot make a caller someone else: plaintext to the mesh listener never reaches the policy, a mesh caller is its certificate, an outside caller stays external', async (t) => {
+  const m = await cartBehindSidecar(t);
+  const webOnly = await allowCallers(['web'], 'only web may call cart');
+  assert.equal((await pushPolicy(m.control, 1, webOnly)).ok, true);
+  // The attack as found: curl -H 'x-meshlens-src: web' straight to the sidecar, in plaintext.
+  await assert.rejects(request(m.sidecar.inboundAddress!.port, { path: '/cart', headers: { 'x-meshlens-src': 'web' } }), /socket hang up|ECONNRESET|EPROTO/);
+  // A certificate-less TLS client does not get through the handshake either.
+  await assert.rejects(mtlsRequest(m.sidecar.inboundAddress!.port, null, { path: '/cart', headers: { 'x-meshlens-src': 'web' }, bundlePem: ids.ca.bundle.toPem() }));
+  // catalog's real certificate with web's name in the header: still catalog, denied.
+  const spoofed = await m.call('catalog', '/cart', { 'x-meshlens-src': 'web', 'x-meshlens-src-instance': 'web-1' });
+  assert.equal(spoofed.status, 403);
+  // From outside, through the ingress: external, denied.
+  assert.equal((await m.call(null, '/cart', { 'x-meshlens-src': 'web' })).status, 403);
+  // The honest caller beside them.
+  assert.equal((await m.call('web', '/cart', { 'x-meshlens-src': 'payments' })).status, 200);
+  assert.deepEqual(m.seen, ['GET /cart'], 'only the honest request reached the workload');
+  const taps = await inboundTaps(m.sidecar, m.collector);
+  assert.deepEqual(taps.map((e) => [e.src_service, e.src_identity ?? '', e.status, e.tls_version ?? '']), [
+    ['catalog', 'spiffe://test.local/ns/default/sa/catalog', 403, 'TLSv1.3'],
+    ['external', '', 403, ''],
+    ['web', 'spiffe://test.local/ns/default/sa/web', 200, 'TLSv1.3'],
+  ], 'exactly one tap per request that got past the handshake, each naming the proven caller');
+  assert.ok(taps.every((e) => e.dst_identity === 'spiffe://test.local/ns/default/sa/cart'));
+  assert.equal(m.sidecar.stats().tls_handshake_failures, 2);
+});
+
+test('the workload never sees an x-meshlens-* header, whatever the caller sent', async (t) => {
+  let seen: http.IncomingHttpHeaders = {};
+  const workload = await startHttpServer((req, res) => { seen = req.headers; res.end('ok'); });
+  const sidecar = await startSidecar({
+    id: 'cart-1', service: 'cart', staticIdentity: await svidOf('cart'), listen: { host: '127.0.0.1', port: 0 },
+    upstream: { host: '127.0.0.1', port: workload.port }, taps: { enabled: false }, closeGraceMs: 100,
+  });
+  t.after(async () => { await sidecar.close(); await workload.close(); });
+  const r = await mtlsRequest(sidecar.inboundAddress!.port, await svidOf('web'), { headers: { 'x-meshlens-src': 'admin', 'X-Meshlens-Anything': '1', 'x-keep': 'yes' } });
+  assert.equal(r.status, 200);
+  assert.equal(seen['x-keep'], 'yes');
+  assert.deepEqual(Object.keys(seen).filter((h) => h.startsWith('x-meshlens-')), []);
 });

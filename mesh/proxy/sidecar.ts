@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { EmbeddedPublisher, KafkaPublisher, type TapBatch, type TapPublisher } from '../../ingest/index.ts';
+import { BatchSigner, EmbeddedPublisher, KafkaPublisher, type TapBatch, type TapPublisher } from '../../ingest/index.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { InboundPolicy, type InboundPolicyCounters } from './inbound-policy.ts';
@@ -62,21 +62,28 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     const { key, cert, ca, checkServerIdentity } = identity!.controlTls();
     return (tapAgent = new https.Agent({ key, cert, ca, checkServerIdentity, keepAlive: true, maxSockets: 1 }));
   };
-  identity?.onRotate(() => { tapAgent = null; });
+  // Each tap batch is signed with the sidecar's key; the signer follows the certificate's renewals.
+  let signer: BatchSigner | null = null;
+  const tapSigner = () => {
+    if (!identity) return null;
+    if (!signer) { const m = identity.current(); signer = new BatchSigner(m.keyPem, m.chainPem); }
+    return signer;
+  };
+  identity?.onRotate(() => { tapAgent = null; signer = null; });
   const publisher: TapPublisher | null = opts.bus === 'kafka'
     ? new KafkaPublisher({ brokers: opts.brokers!, topic: opts.topic, clientId: `meshlens-sidecar-${opts.id}` })
-    : opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl, identity ? { agent: tapsAgent } : {}) : null;
+    : opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl, identity && opts.collectorUrl.startsWith('https:') ? { agent: tapsAgent } : {}) : null;
   const onRejected = (b: TapBatch, code: string, message: string) => log(`tap batch ${b.batch} of stream ${b.stream} (${b.events.length} events) rejected for good: ${code}: ${message}`);
   // With a state dir, unsent taps are spooled to disk and an earlier process's spool is delivered first (./tap-recovery.ts).
   const recovery = opts.stateDir && publisher && opts.taps.enabled ? TapRecovery.open({
     stateDir: opts.stateDir, spool: { maxBytes: opts.taps.spoolMaxBytes, fsyncMs: opts.taps.spoolFsyncMs },
-    publisher, emitter: { ...opts.taps, onRejected, onSpoolError: log }, log,
+    publisher, emitter: { ...opts.taps, onRejected, onSpoolError: log, signer: tapSigner }, log,
   }) : null;
   const taps = new TapEmitter({
     proxy: opts.id, stream,
     publisher,
     ...opts.taps,
-    onRejected,
+    onRejected, signer: tapSigner,
     spool: recovery?.spool, initialLost: recovery?.carriedLost, onSpoolError: log,
   });
   recovery?.start();

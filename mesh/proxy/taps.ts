@@ -16,12 +16,20 @@
 //   chain verifier (ingest/chain.ts) wants first_seq = last stored seq + 1;
 //   only `lost` grows.
 // - dropped events (buffer full) never get a seq either, for the same reason.
+//
+// With a spool (./tap-spool.ts, `--state-dir`), every pushed tap, sealed
+// frame and settled batch is also written to disk, so a crash loses only
+// the taps pushed in its last event-loop turn; the next start resumes the
+// stream from the spool (`resume`, ./tap-recovery.ts). close() then leaves
+// what it could not deliver in the spool (counted `spooled`, not lost).
 
 import {
-  GENESIS_HASH, sealFrame, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher,
+  GENESIS_HASH, sealFrame, type BatchSigner, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher, type UnsealedBatch,
 } from '../../ingest/index.ts';
+import type { RecoveredStream } from './tap-spool-read.ts';
+import { TapSpool, type TapSpoolCounters, type TapSpoolOptions } from './tap-spool.ts';
 
-type Sealed = ReturnType<typeof sealFrame>;
+type Sealed = { batch: TapBatch; frame: Buffer };
 type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
 /** What stages push: a tap without the emitter-assigned proxy and seq. */
 export type TapInput = Unnumbered<L4OpenTap | L4CloseTap | L7RequestTap>;
@@ -39,6 +47,20 @@ export interface TapEmitterOptions {
   retryMaxMs: number;
   /** Called when a batch is rejected for good, so the sidecar can log it. */
   onRejected?: (batch: TapBatch, code: string, message: string) => void;
+  /** Keep unsent taps on disk too (`<state-dir>/spool/<stream>.spool`). */
+  spool?: TapSpoolOptions;
+  /** Continue a stream an earlier process left in its spool (stream and proxy must be the spool's) instead of starting one. */
+  resume?: Pick<RecoveredStream, 'chain' | 'inFlight' | 'events'>;
+  /** Taps already lost when the stream starts (a damaged spool of an earlier process): the first batch reports them. */
+  initialLost?: number;
+  /** Called once if the spool fails (a disk error): the emitter carries on in memory only. */
+  onSpoolError?: (message: string) => void;
+  /**
+   * Signs each batch with the sidecar's key as it is sealed (frame schema 4);
+   * asked per batch, so a renewed certificate signs from the next batch on.
+   * Absent or null: unsigned frames, which a collector with a trust bundle refuses.
+   */
+  signer?: () => BatchSigner | null;
 }
 
 export interface TapEmitterCounters {
@@ -53,12 +75,15 @@ export interface TapEmitterCounters {
   abandoned: number;
   /** Pushed with no collector configured. */
   not_shipped: number;
+  /** Still undelivered when close() hit its deadline, but kept in the spool for the next start. */
+  spooled: number;
   batches_sent: number;
   retries: number;
   buffered: number;
   /** dropped + rejected + abandoned, by tap kind: what ClickHouse will never see. */
   lost_by_kind: Record<string, number>;
   last_error: string;
+  spool?: TapSpoolCounters;
 }
 
 export class TapEmitter {
@@ -78,14 +103,29 @@ export class TapEmitter {
   #flushWaiters: { seq: number; resolve: () => void }[] = [];
   #urgent = 0;
   #closed = false;
+  #closing: Promise<void> | null = null;
+  readonly #spool: TapSpool | null = null;
   readonly #c: TapEmitterCounters = {
-    emitted: 0, acked: 0, dropped: 0, rejected: 0, abandoned: 0, not_shipped: 0,
+    emitted: 0, acked: 0, dropped: 0, rejected: 0, abandoned: 0, not_shipped: 0, spooled: 0,
     batches_sent: 0, retries: 0, buffered: 0, lost_by_kind: {}, last_error: '',
   };
 
   constructor(opts: TapEmitterOptions) {
     this.#o = opts;
     this.#retryDelay = opts.retryInitialMs;
+    this.#lost = opts.initialLost ?? 0;
+    if (opts.resume) this.#resume(opts.resume);
+    if (opts.spool && opts.publisher && this.enabled) {
+      this.#spool = new TapSpool(opts.spool, { proxy: opts.proxy, stream: opts.stream }, () => ({
+        batch: this.#nextBatch, prev_hash: this.#prevHash, seq: this.#settledThrough + 1, lost: this.#lost,
+        inFlight: this.#inFlight && { frame: this.#inFlight.frame, events: this.#inFlight.batch.events.length },
+        queue: this.#queue,
+      }), (m) => { this.#c.last_error = m; opts.onSpoolError?.(m); });
+    }
+    if (this.#inFlight) {
+      this.#c.batches_sent++;
+      void this.#attempt(this.#inFlight);
+    }
   }
 
   get enabled(): boolean { return this.#o.enabled !== false; }
@@ -93,10 +133,11 @@ export class TapEmitter {
   push(input: TapInput): void {
     if (!this.enabled) return;
     if (this.#o.publisher === null) { this.#c.not_shipped++; return; }
-    if (this.#closed || this.#pending() >= this.#o.bufferSize) {
+    if (this.#closed || this.#pending() >= this.#o.bufferSize || this.#spool?.add(input) === false) {
       this.#c.dropped++;
       this.#lost++;
       this.#countLost([input]);
+      this.#spool?.dropped(1);
       return;
     }
     this.#queue.push({ ...input, proxy: this.#o.proxy, seq: this.#nextSeq++ } as TapEvent);
@@ -105,7 +146,9 @@ export class TapEmitter {
   }
 
   counters(): TapEmitterCounters {
-    return { ...this.#c, buffered: this.#pending(), lost_by_kind: { ...this.#c.lost_by_kind } };
+    const c: TapEmitterCounters = { ...this.#c, buffered: this.#pending(), lost_by_kind: { ...this.#c.lost_by_kind } };
+    if (this.#spool) c.spool = this.#spool.counters();
+    return c;
   }
 
   /** Resolves when every event pushed so far is acknowledged or has failed for good. */
@@ -126,12 +169,17 @@ export class TapEmitter {
   }
 
   /**
-   * Flushes until `deadlineMs`, then counts what is left as abandoned and stops.
+   * Flushes until `deadlineMs`, then counts what is left as abandoned (or,
+   * with a spool, leaves it there as `spooled`) and stops.
    * Flushes again while events keep arriving (a closing listener's l4.close
    * taps land after the first flush began), so nothing is discarded uncounted.
    */
-  async close(deadlineMs = 2_000): Promise<void> {
-    if (this.#closed) return;
+  close(deadlineMs = 2_000): Promise<void> {
+    this.#closing ??= this.#close(deadlineMs);
+    return this.#closing;
+  }
+
+  async #close(deadlineMs: number): Promise<void> {
     const deadline = Date.now() + deadlineMs;
     while (this.#pending() > 0 && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
@@ -141,7 +189,12 @@ export class TapEmitter {
     }
     this.#closed = true;
     const left = this.#pending();
-    if (left > 0) {
+    this.#spool?.close(left > 0);
+    if (left > 0 && this.#spool?.intact) {
+      // On disk: the next start with this state dir sends them.
+      this.#c.spooled = left;
+      this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms; kept in ${this.#spool.file} for the next start`;
+    } else if (left > 0) {
       this.#c.abandoned += left;
       this.#countLost([...this.#queue, ...(this.#inFlight?.batch.events ?? [])]);
       this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms`;
@@ -174,10 +227,12 @@ export class TapEmitter {
     if (this.#linger) { clearTimeout(this.#linger); this.#linger = null; }
     if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
     const events = this.#queue.splice(0, this.#o.batchSize);
-    this.#inFlight = sealFrame({
+    this.#inFlight = this.#seal({
       proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
       first_seq: events[0].seq, lost: this.#lost, events, prev_hash: this.#prevHash,
     });
+    // On disk before the publisher sees it: a batch the collector may have stored is never lost to a crash.
+    this.#spool?.sealed(this.#inFlight.frame, events.length);
     this.#c.batches_sent++;
     void this.#attempt(this.#inFlight);
   }
@@ -209,7 +264,36 @@ export class TapEmitter {
     this.#settledThrough = lastSeq;
     this.#flushWaiters = this.#flushWaiters.filter((w) => (w.seq <= lastSeq ? (w.resolve(), false) : true));
     if (!result.ok) this.#giveBackSeqs(batch.events.length);
+    // After the state has moved on: a compaction triggered here writes the settled state.
+    if (result.ok) this.#spool?.acked(batch.batch, batch.hash, lastSeq + 1);
+    else this.#spool?.rejected(batch.batch, batch.events.length);
     this.#pump();
+  }
+
+  /**
+   * The one place a batch becomes a frame: what this returns is what the
+   * spool stores and the publisher sends, byte for byte (a per-batch
+   * signature belongs here). A recovered frame in flight is re-sent as it
+   * was; only taps never sealed come through here again.
+   */
+  #seal(b: UnsealedBatch): Sealed {
+    return sealFrame(b, undefined, this.#o.signer?.() ?? undefined);
+  }
+
+  /** Takes over an earlier process's stream where its spool left it. */
+  #resume(r: NonNullable<TapEmitterOptions['resume']>): void {
+    this.#nextBatch = r.chain.batch;
+    this.#prevHash = r.chain.prev_hash;
+    this.#lost = r.chain.lost;
+    this.#settledThrough = r.chain.seq - 1;
+    let seq = r.chain.seq;
+    if (r.inFlight) {
+      this.#inFlight = r.inFlight;
+      seq += r.inFlight.batch.events.length;
+    }
+    this.#queue = r.events.map((e) => ({ ...e, proxy: this.#o.proxy, seq: seq++ }) as TapEvent);
+    this.#nextSeq = seq;
+    this.#c.emitted = seq - r.chain.seq;
   }
 
   /** After a rejection: the rejected seqs were never stored, so later events move down to fill them. */

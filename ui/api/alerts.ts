@@ -1,7 +1,8 @@
 // Alerts in the JSON API and the models' retrain button:
 //
 //   GET  /api/alerts?state=open|resolved|all&limit=   {state, limit, alerts}: newest change first, limit 1..500 (default 50)
-//   POST /api/models/retrain?subject=                   202 {queued: ["service:cart", …]}; 503 UI_ERR_UNAVAILABLE without models
+//   POST /api/models/retrain?subject=                   202 {queued: ["service:cart", …]}; 503 UI_ERR_UNAVAILABLE without models;
+//                                                       any other method 405 (a GET never retrains)
 //
 // The store keeps one row per alert state change and answers with each
 // alert's newest state (ingest/sql.ts); the live detector (models/) writes.
@@ -42,6 +43,10 @@ export function alertRouter(store: TapStore, models: ModelControl | undefined): 
       throw new UiError('UI_ERR_NOT_FOUND', `no service or edge named ${JSON.stringify(subject)} has rollups yet`);
     }
     res.status(202).json({ queued });
+  });
+  r.all('/models/retrain', (req, res) => {
+    res.set('allow', 'POST');
+    throw new UiError('UI_ERR_METHOD_NOT_ALLOWED', `${req.method} /api/models/retrain: retraining changes state, so it takes POST only`);
   });
   return r;
 }

@@ -10,6 +10,16 @@ export const UI_ERRORS = {
   UI_ERR_BAD_PARAM: 400,
   /** No such API route. */
   UI_ERR_NOT_FOUND: 404,
+  /** The route exists for another method (POST /api/models/retrain: a GET never changes state). */
+  UI_ERR_METHOD_NOT_ALLOWED: 405,
+  /** No operator credentials, or not this server's token (ui/api/operator-access.ts; access/ judges). */
+  UI_ERR_UNAUTHENTICATED: 401,
+  /** The Host header names no name the UI serves (DNS rebinding guard). */
+  UI_ERR_HOST_NOT_ALLOWED: 421,
+  /** A foreign Origin, or a state change without one (and without a bearer token). */
+  UI_ERR_ORIGIN_NOT_ALLOWED: 403,
+  /** A state change the browser marks Sec-Fetch-Site: cross-site. */
+  UI_ERR_CROSS_SITE: 403,
   /** The feature asked for is not running in this process (e.g. models with --no-models). */
   UI_ERR_UNAVAILABLE: 503,
   /** Anything unexpected. */

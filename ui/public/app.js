@@ -1,6 +1,8 @@
 // The page's data layer: live graph over server-sent events (falling back to
 // polling /api/graph if the stream stays silent), taps and status by polling.
 // Layout comes from /graph.js (ui/graph, unit-tested); graph-view.js draws.
+// The API needs the operator's session cookie (set by the ?token= link printed
+// at start): on a 401 the page stops every request and says how to sign in.
 
 import { formatRps, HEALTH_COLORS, layoutGraph, summarizeMeshStatus } from '/graph.js';
 import { drawGraph } from '/graph-view.js';
@@ -17,6 +19,7 @@ const els = {
   svg: $('service-graph'), empty: $('graph-empty'), error: $('graph-error'), tooltip: $('tooltip'),
   totals: $('graph-totals'), refreshed: $('last-refresh'), live: $('live'), status: $('mesh-status'),
   window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'), alerts: $('alerts'),
+  main: $('main'), signedOut: $('signed-out'), signedOutDetail: $('signed-out-detail'),
 };
 
 const asked = Number(new URLSearchParams(location.search).get('window'));
@@ -26,6 +29,7 @@ let lastGraphAt = 0;
 let lastGraph = null;
 /** Service whose taps the table shows; null = all. Chosen by clicking a node. */
 let selected = null;
+const timers = [];
 
 function select(service) {
   selected = service;
@@ -68,15 +72,34 @@ function connect() {
     const { code, message } = JSON.parse(ev.data);
     showFailure(`store unavailable (${code}): ${message}`);
   });
-  // EventSource reconnects by itself; the watchdog below covers the gap.
-  events.onerror = () => { els.live.dataset.state = 'down'; };
+  // EventSource reconnects by itself; the watchdog below covers the gap. It
+  // gives up for good on an HTTP error (a 401): ask the API why.
+  events.onerror = () => {
+    els.live.dataset.state = 'down';
+    if (events.readyState === EventSource.CLOSED) refreshStatus();
+  };
 }
 
 async function getJson(path) {
+  if (document.body.dataset.auth === 'signed-out') throw new Error('not signed in');
   const res = await fetch(path);
-  const body = await res.json();
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 401) signOut(body);
   if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
   return body;
+}
+
+/** No (or a stale) session: stop asking, and show how to sign in instead of an empty graph. */
+function signOut(body) {
+  if (document.body.dataset.auth === 'signed-out') return;
+  document.body.dataset.auth = 'signed-out';
+  timers.splice(0).forEach(clearInterval);
+  events?.close();
+  els.live.dataset.state = 'down';
+  els.status.textContent = 'not signed in';
+  els.main.hidden = true;
+  els.signedOut.hidden = false;
+  els.signedOutDetail.textContent = `${body.code ?? 'UI_ERR_UNAUTHENTICATED'}: ${body.message ?? 'no operator credentials'}`;
 }
 
 /** The stream is silent (proxy buffering, server restart): poll until events flow again. */
@@ -106,7 +129,7 @@ async function refreshStatus() {
     const { control, ui } = await getJson('/api/status');
     els.status.replaceChildren(...statusParts(control, ui));
   } catch (e) {
-    els.status.textContent = `status unavailable: ${e.message}`;
+    if (document.body.dataset.auth !== 'signed-out') els.status.textContent = `status unavailable: ${e.message}`;
   }
 }
 
@@ -152,6 +175,4 @@ drawLegend();
 connect();
 refreshTaps();
 refreshStatus();
-setInterval(watchdog, GRAPH_STALE_MS / 2);
-setInterval(refreshTaps, TAPS_EVERY_MS);
-setInterval(refreshStatus, STATUS_EVERY_MS);
+timers.push(setInterval(watchdog, GRAPH_STALE_MS / 2), setInterval(refreshTaps, TAPS_EVERY_MS), setInterval(refreshStatus, STATUS_EVERY_MS));
