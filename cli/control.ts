@@ -68,7 +68,7 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token,
-      svidTtlMs: Number(f['svid-ttl-min']) * 60_000, log: (m) => log(`control: ${m}`),
+      svidTtlMs: Number(f['svid-ttl-s']) * 1000, log: (m) => log(`control: ${m}`),
       // The sender is the proxy the client certificate proves; a batch under another proxy's name is refused.
       taps: embedded ? (req, res, sender) => handleTapPost(embedded, req, res, { group, sender }) : undefined,
       extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),

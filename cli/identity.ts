@@ -8,7 +8,7 @@ import type { FlagSpec, FlagValues } from './flags.ts';
 
 export const IDENTITY_FLAGS: FlagSpec[] = [
   { name: 'trust-domain', type: 'string', env: 'MESHLENS_TRUST_DOMAIN', default: DEFAULT_TRUST_DOMAIN, help: 'SPIFFE trust domain of this mesh (spiffe://<trust-domain>/ns/<ns>/sa/<service>)' },
-  { name: 'svid-ttl-min', type: 'int', env: 'MESHLENS_SVID_TTL_MIN', default: 60, help: 'lifetime of the workload certificates issued; sidecars renew at half of it' },
+  { name: 'svid-ttl-s', type: 'int', env: 'MESHLENS_SVID_TTL_S', default: 3600, help: 'lifetime in seconds of the workload certificates issued; sidecars renew at half of what is left' },
   { name: 'ca-cert', type: 'string', env: 'MESHLENS_CA_CERT', help: 'external CA: PEM certificate (an intermediate your PKI issued for the mesh); with --ca-key and --ca-bundle' },
   { name: 'ca-key', type: 'string', env: 'MESHLENS_CA_KEY', help: 'external CA: its PKCS#8 PEM private key (mode 0600)' },
   { name: 'ca-bundle', type: 'string', env: 'MESHLENS_CA_BUNDLE', help: 'external CA: PEM roots that anchor --ca-cert' },
@@ -18,7 +18,7 @@ export function identityProblems(f: FlagValues): string[] {
   const p = spiffeProblems({ trustDomain: String(f['trust-domain']), namespace: 'default', service: 'x' }).map((m) => `--trust-domain: ${m}`);
   const external = ['ca-cert', 'ca-key', 'ca-bundle'].filter((k) => f[k] !== undefined);
   if (external.length > 0 && external.length < 3) p.push('--ca-cert, --ca-key and --ca-bundle: give all three for an external CA, or none');
-  if (!(Number(f['svid-ttl-min']) >= 1)) p.push('--svid-ttl-min: at least 1');
+  if (!(Number(f['svid-ttl-s']) >= 4)) p.push('--svid-ttl-s: at least 4 seconds');
   return p;
 }
 

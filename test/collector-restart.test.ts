@@ -21,6 +21,8 @@ test('taps buffered by the sidecars while the collector is killed arrive once it
   let control = startControl();
   let mesh: DemoMesh | undefined;
   try {
+    // The control process writes its operator token and CA at start: wait until it answers.
+    await eventually('control plane up', async () => { try { await status(); return true; } catch { return false; } });
     mesh = await startDemoMesh({ control: remote, topology: quietTopology(), log, readyTimeoutMs: 90_000 });
     const first = await sendExactly(mesh.ingressUrl, N / 2, 16);
     assert.deepEqual([...first], [[200, N / 2]]);

@@ -22,8 +22,9 @@
 // thread pool (default 1 s, so such a crash loses at most about the last
 // second plus one sync; 0: after every write, on the event loop, several
 // times slower: bench/spool.ts) and at close. The cost, measured by
-// `npm run bench:spool`: about 3.6 CPU µs per tap over the emitter's own
-// ~2 µs, most of it JSON.stringify of the event line.
+// `npm run bench:spool` (2026-12-07): 3.3-4.3 CPU µs per tap on top of the
+// emitter's own 2.1-2.7 (2.6x), most of it JSON.stringify of the event
+// line; ~1 KB written per tap (event line, then the frame).
 //
 // Bounds. Unsent data (unsealed event lines plus the frame in flight) may
 // take at most half of `maxBytes`; a push beyond that is refused and the

@@ -12,7 +12,9 @@
 //                                       // the verified SPIFFE id; "" for external callers
 //     destination: { service: "cart" }, // the service this sidecar fronts
 //     request:     { method: "GET",
-//                    path: "/checkout", // without query string or fragment
+//                    path: "/checkout", // normalised (stages/normalize-path.ts: `//checkout`,
+//                                       // `/%63heckout`, `/a/../checkout` are all this), without
+//                                       // query string or fragment; what the workload is sent
 //                    headers: { … } }   // only --policy-header-allow names, lower-case;
 //   }                                   // never recorded in taps
 //

@@ -1,0 +1,171 @@
+// `npm run bench:overload`: which bound keeps admitted requests fast in a
+// burst. One sidecar (its own process, --no-taps) in front of a workload of
+// bounded capacity (its own process: C requests at a time, S ms each, the
+// rest wait in its FIFO, as a thread pool with a backlog would), loaded
+// open-loop at 1× (a normal load, 60% of capacity) and 4×. Side by side in
+// one run, each configuration with its own sidecar and workload:
+//   defaults        --max-concurrent 1024, no queue: a guard, not a latency bound
+//   limit C         --max-concurrent C
+//   limit C + queue --max-concurrent C --max-queue C
+// Open loop: arrivals follow a fixed Poisson schedule (seeded) whatever the
+// server does, and latency counts from the scheduled send time, so a slow
+// server cannot slow the load down and hide its own latency (no coordinated
+// omission). Admitted = answered 200; shed = 503 MESH_ERR_OVERLOADED. The
+// last column compares each p99 with the default sidecar's p99 at 1×: the
+// issue's bar is ≤ 2× at 4× load.
+//
+//   npm run bench:overload
+//   npm run bench:overload -- --seconds 8 --capacity 8 --service-ms 20 --load 0.6 --burst 4
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+
+// Child mode: the bounded workload.
+if (process.argv[2] === '--serve-workload') {
+  const [port, capacity, serviceMs] = process.argv.slice(3, 6).map(Number);
+  let active = 0;
+  const backlog: (() => void)[] = [];
+  const done = () => { active--; const next = backlog.shift(); if (next) next(); };
+  http.createServer((req, res) => {
+    req.resume();
+    const serve = () => { active++; setTimeout(() => { res.end('ok'); done(); }, serviceMs); };
+    if (active < capacity) serve(); else backlog.push(serve);
+  }).listen(port, '127.0.0.1');
+} else {
+  await main();
+}
+
+async function main() {
+  const SECONDS = arg('seconds', 6);
+  const CAPACITY = arg('capacity', 8);
+  const SERVICE_MS = arg('service-ms', 20);
+  const LOAD = arg('load', 0.6);
+  const BURST = arg('burst', 4);
+  const normalRps = (LOAD * CAPACITY * 1000) / SERVICE_MS;
+
+  const { freePorts } = await import('../demo/index.ts');
+  const children: ChildProcess[] = [];
+  process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+  const start = (args: string[]) => {
+    const c = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'inherit'] });
+    children.push(c);
+  };
+
+  const configs = [
+    { name: 'defaults (1024)', flags: [] as string[] },
+    { name: `limit ${CAPACITY}`, flags: ['--max-concurrent', String(CAPACITY)] },
+    { name: `limit ${CAPACITY} + queue ${CAPACITY}`, flags: ['--max-concurrent', String(CAPACITY), '--max-queue', String(CAPACITY)] },
+  ];
+  const ports = await freePorts(configs.length * 2);
+  const self = fileURLToPath(import.meta.url);
+  const bin = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
+  const targets = configs.map((c, i) => {
+    const [workload, sidecar] = [ports[2 * i], ports[2 * i + 1]];
+    start(['--import', 'tsx', self, '--serve-workload', String(workload), String(CAPACITY), String(SERVICE_MS)]);
+    start([bin, 'sidecar', '--service', 'bench', '--listen', `127.0.0.1:${sidecar}`, '--upstream', `127.0.0.1:${workload}`, '--no-taps', ...c.flags]);
+    return { ...c, port: sidecar, workload };
+  });
+  for (const t of targets) { await waitForPort(t.workload); await waitForPort(t.port); }
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8192 });
+  interface Phase { offered: number; latencies: number[]; shed: number; other: number }
+
+  /** Poisson arrivals at `rps` for `seconds`; resolves when every request has its answer. */
+  async function load(port: number, rps: number, seconds: number, seed: number): Promise<Phase> {
+    const rand = mulberry32(seed);
+    const phase: Phase = { offered: 0, latencies: [], shed: 0, other: 0 };
+    const pending: Promise<void>[] = [];
+    const t0 = performance.now();
+    let next = t0;
+    const end = t0 + seconds * 1000;
+    while (next < end) {
+      const now = performance.now();
+      while (next <= now && next < end) {
+        const scheduled = next;
+        phase.offered++;
+        pending.push(send(port).then((r) => {
+          if (r === 200) phase.latencies.push(performance.now() - scheduled);
+          else if (r === 'shed') phase.shed++;
+          else phase.other++;
+        }));
+        next += -Math.log(1 - rand()) * (1000 / rps);
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(pending);
+    return phase;
+  }
+
+  function send(port: number): Promise<number | 'shed' | 'error'> {
+    return new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 503 && res.headers['x-meshlens-error'] === 'MESH_ERR_OVERLOADED' ? 'shed' : res.statusCode ?? 0));
+        res.on('error', () => resolve('error'));
+      });
+      req.on('error', () => resolve('error'));
+    });
+  }
+
+  const results: { name: string; load: string; rps: number; phase: Phase }[] = [];
+  for (const t of targets) {
+    await load(t.port, normalRps, 1, 1); // warm-up: JIT, pools
+    for (const [label, factor] of [['1×', 1], [`${BURST}×`, BURST]] as const) {
+      const rps = normalRps * factor;
+      results.push({ name: t.name, load: label, rps, phase: await load(t.port, rps, SECONDS, 42) });
+      process.stderr.write(`${t.name} at ${label}: done\n`);
+    }
+  }
+
+  const pct = (xs: number[], p: number) => {
+    if (xs.length === 0) return NaN;
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+  };
+  const normalP99 = pct(results[0].phase.latencies, 99);
+  console.log(`\nbench:overload — workload: ${CAPACITY} at a time × ${SERVICE_MS} ms (capacity ${(CAPACITY * 1000 / SERVICE_MS).toFixed(0)} req/s), ` +
+    `1× = ${normalRps.toFixed(0)} req/s (${(LOAD * 100).toFixed(0)}%), ${SECONDS} s per phase, Poisson arrivals; ${new Date().toISOString()}`);
+  console.log(`${'sidecar'.padEnd(22)}${'load'.padStart(5)}${'offered'.padStart(9)}${'admitted'.padStart(10)}${'shed'.padStart(8)}${'errors'.padStart(8)}` +
+    `${'p50 ms'.padStart(9)}${'p99 ms'.padStart(10)}${'p99 / normal'.padStart(14)}`);
+  for (const r of results) {
+    const p = r.phase;
+    const p99 = pct(p.latencies, 99);
+    console.log(`${r.name.padEnd(22)}${r.load.padStart(5)}${String(p.offered).padStart(9)}${String(p.latencies.length).padStart(10)}` +
+      `${`${((100 * p.shed) / p.offered).toFixed(1)}%`.padStart(8)}${String(p.other).padStart(8)}` +
+      `${pct(p.latencies, 50).toFixed(1).padStart(9)}${p99.toFixed(1).padStart(10)}${`${(p99 / normalP99).toFixed(2)}×`.padStart(14)}`);
+  }
+  console.log(`\nnormal = p99 of the default sidecar at 1× (${normalP99.toFixed(1)} ms). The machine is shared: compare ratios, not absolutes.`);
+  agent.destroy();
+  process.exit(0);
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listening on ${port}`);
+}
+
+/** A small seeded PRNG, so every configuration meets the same arrival schedule. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
