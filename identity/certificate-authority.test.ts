@@ -122,3 +122,26 @@ test('a join token is good once, for the grant it was issued with, and not after
   assert.throws(() => tokens.redeem('mlj_guess'), /unknown/);
   assert.throws(() => tokens.issue({ service: '../etc', proxy: 'x' }), /service/);
 });
+
+test('a two-step rotation trusts the new root before it signs anything, survives a restart half-way, then signs with it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'meshlens-ca-'));
+  try {
+    const ca = await CertificateAuthority.open({ dir, trustDomain: TD });
+    const old = ca.bundle.roots[0];
+    await ca.beginRotation();
+    assert.equal(ca.bundle.roots.length, 2);
+    const during = certificatesFromPem((await workload(ca, 'web', 'web-1')).chainPem);
+    assert.ok(during[0].checkIssued(old), 'still signed by the old root while the new one spreads');
+    await assert.rejects(ca.beginRotation(), /already under way/);
+    const reopened = await CertificateAuthority.open({ dir, trustDomain: TD });
+    assert.equal(reopened.pendingRoot?.fingerprint256, ca.pendingRoot?.fingerprint256, 'the pending root is kept on disk');
+    await reopened.completeRotation();
+    const after = certificatesFromPem((await workload(reopened, 'web', 'web-1')).chainPem);
+    assert.ok(!after[0].checkIssued(old), 'signed by the new root');
+    assert.ok(reopened.bundle.verify(during) && reopened.bundle.verify(after));
+    assert.equal(reopened.pendingRoot, null);
+    await assert.rejects(reopened.completeRotation(), /no rotation under way/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,16 +4,22 @@
 // is refused at start), its certificate in <dir>/cert.pem, and the trust
 // bundle every party checks against in <dir>/bundle.pem.
 //
-// Rotation (rotate()): a new root key and certificate are made and used for
-// every certificate signed from then on; the old root stays in the bundle
-// (<dir>/previous.pem) until it expires, so SVIDs it signed keep verifying
-// while workloads renew onto the new root.
+// Rotation has two steps, so that no party ever meets a certificate it does
+// not trust yet:
+//   beginRotation()     a new root is made and added to the bundle; signing
+//                       stays on the old root. Workloads pick the new bundle
+//                       up with their next renewal (within half a certificate
+//                       lifetime), collectors at once.
+//   completeRotation()  signing moves to the new root; the old one stays in
+//                       the bundle (<dir>/previous.pem) until it expires, so
+//                       SVIDs it signed keep verifying until they are renewed.
+// rotate() does both at once, for a mesh with no workloads yet.
 //
 // An external CA (your organisation's PKI) plugs in with fromFiles(): give
 // it an intermediate certificate and key your PKI issued for the mesh and
 // your root as the bundle; SVIDs then carry the intermediate in their chain.
 
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { formatSpiffeId, isName, type SpiffeId } from './spiffe.ts';
@@ -64,6 +70,7 @@ export class CertificateAuthority {
   readonly #dir: string | null;
   readonly trustDomain: string;
   readonly #now: () => number;
+  #next: { keys: CryptoKeyPair; cert: X509Certificate } | null = null;
 
   private constructor(opts: { keys: CryptoKeyPair; cert: X509Certificate; chain: X509Certificate[]; bundle: TrustBundle; dir: string | null; trustDomain: string; now: () => number }) {
     this.#keys = opts.keys;
@@ -85,7 +92,14 @@ export class CertificateAuthority {
       if (!cert) throw new IdentityError(`${join(dir, 'cert.pem')}: no certificate`);
       const previous = existsSync(join(dir, 'previous.pem')) ? certificatesFromPem(readFileSync(join(dir, 'previous.pem'), 'utf8')) : [];
       const live = previous.filter((c) => Date.parse(c.validTo) > now());
-      return new CertificateAuthority({ keys, cert, chain: [], bundle: new TrustBundle([cert, ...live]), dir, trustDomain, now });
+      const ca = new CertificateAuthority({ keys, cert, chain: [], bundle: new TrustBundle([cert, ...live]), dir, trustDomain, now });
+      if (existsSync(join(dir, 'next-key.pem'))) {
+        // A rotation was under way when the process stopped: it still is.
+        const [next] = certificatesFromPem(readFileSync(join(dir, 'next-cert.pem'), 'utf8'));
+        ca.#next = { keys: await keyPairFromPem(readPrivate(join(dir, 'next-key.pem'))), cert: next };
+        ca.#bundle = new TrustBundle([...ca.#bundle.roots, next]);
+      }
+      return ca;
     }
     const { keys, cert } = await newRoot(trustDomain, now());
     const ca = new CertificateAuthority({ keys, cert, chain: [], bundle: new TrustBundle([cert]), dir, trustDomain, now });
@@ -157,15 +171,38 @@ export class CertificateAuthority {
     return { ...(await this.sign({ ...req, csrPem: csr.toString('pem') })), keyPem: await privateKeyPem(keys.privateKey) };
   }
 
-  /** A new root from now on; the old one stays trusted until it expires. Only for a CA kept by meshlens. */
-  async rotate(): Promise<void> {
+  /** The root made by beginRotation(), not yet signing; null when no rotation is under way. */
+  get pendingRoot(): X509Certificate | null { return this.#next?.cert ?? null; }
+
+  /** Step 1: a new root, trusted from now on, not yet signing. Only for a CA kept by meshlens. */
+  async beginRotation(): Promise<void> {
     if (!this.#isOwnRoot()) throw new IdentityError('rotate: an external CA is rotated by its own PKI');
-    const previous = this.#bundle.roots.filter((r) => Date.parse(r.validTo) > this.#now());
-    const { keys, cert } = await newRoot(this.trustDomain, this.#now());
-    this.#keys = keys;
-    this.#cert = cert;
-    this.#bundle = new TrustBundle([cert, ...previous]);
+    if (this.#next) throw new IdentityError('rotate: a rotation is already under way');
+    this.#next = await newRoot(this.trustDomain, this.#now());
+    this.#bundle = new TrustBundle([...this.#bundle.roots, this.#next.cert]);
+    await this.#save(this.#previous());
+  }
+
+  /** Step 2: sign with the new root; the old one stays trusted until it expires. */
+  async completeRotation(): Promise<void> {
+    if (!this.#next) throw new IdentityError('rotate: no rotation under way (beginRotation first)');
+    const previous = this.#bundle.roots.filter((r) => r !== this.#next!.cert && Date.parse(r.validTo) > this.#now());
+    this.#keys = this.#next.keys;
+    this.#cert = this.#next.cert;
+    this.#next = null;
+    this.#bundle = new TrustBundle([this.#cert, ...previous]);
     await this.#save(previous);
+  }
+
+  /** Both steps at once (no workload holds a certificate yet). */
+  async rotate(): Promise<void> {
+    await this.beginRotation();
+    await this.completeRotation();
+  }
+
+  /** Trusted roots other than the signing one and the pending one. */
+  #previous(): X509Certificate[] {
+    return this.#bundle.roots.filter((r) => r !== this.#cert && r !== this.#next?.cert);
   }
 
   #isOwnRoot(): boolean {
@@ -179,6 +216,13 @@ export class CertificateAuthority {
     writePrivate(join(dir, 'key.pem'), await privateKeyPem(this.#keys.privateKey));
     writeFileSync(join(dir, 'cert.pem'), this.#cert.toString());
     writeFileSync(join(dir, 'previous.pem'), previous.map((c) => c.toString()).join(''));
+    if (this.#next) {
+      writePrivate(join(dir, 'next-key.pem'), await privateKeyPem(this.#next.keys.privateKey));
+      writeFileSync(join(dir, 'next-cert.pem'), this.#next.cert.toString());
+    } else {
+      rmSync(join(dir, 'next-key.pem'), { force: true });
+      rmSync(join(dir, 'next-cert.pem'), { force: true });
+    }
     writeFileSync(join(dir, 'bundle.pem.tmp'), this.#bundle.toPem());
     renameSync(join(dir, 'bundle.pem.tmp'), join(dir, 'bundle.pem'));
   }

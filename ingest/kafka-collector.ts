@@ -31,6 +31,15 @@
 // fetches it again from the committed offset) and the chain heads are
 // reloaded from the store, because the previous owner of a partition may
 // have advanced its streams.
+//
+// A crash kafkajs does not recover from (a non-retriable error: it
+// disconnects and stays down) would leave a collector that looks alive and
+// consumes nothing, its old member holding partitions until the session
+// expires. librdkafka's mock cluster does this to a follower whose SyncGroup
+// arrives after the leader's has completed the generation (INVALID_REQUEST;
+// a real broker answers it with the assignment), which a loaded machine
+// makes likely. So the collector starts the consumer again itself, with
+// backoff, as a new member, and counts it (`restarts`).
 
 import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
 import { useTapsGzip } from './bus/kafka-gzip.ts';
@@ -93,6 +102,8 @@ export interface KafkaCollectorCounters extends CollectorCounters {
   /** Attempts that failed retriably and were tried again. */
   store_retries: number;
   rebalances: number;
+  /** Times the collector started its consumer again (as a new member) after kafkajs gave up on it: a crash it does not recover from, or a failed restart. */
+  restarts: number;
   /** Partitions assigned to this member now. */
   partitions: number[];
   last_error: string;
@@ -114,7 +125,8 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
   const heartbeatMs = opts.heartbeatIntervalMs ?? 1_000;
   const collector = new Collector(opts.store, { now: opts.now, behindHead: 'duplicate', trust: opts.trust, expiredGraceMs: opts.expiredGraceMs });
   const groups = new GroupCommit(collector, { lingerMs: opts.groupLingerMs, maxBytes: opts.groupMaxBytes, maxWrites: opts.groupMaxWrites });
-  const c = { records: 0, rebalances: 0, partitions: [] as number[] };
+  const groupId = opts.groupId ?? 'meshlens-collectors';
+  const c = { records: 0, rebalances: 0, restarts: 0, partitions: [] as number[] };
 
   if (opts.createPartitions !== false) await ensureTopic(opts.brokers, topic, opts.createPartitions ?? DEFAULT_TAPS_PARTITIONS, log);
   useTapsGzip(); // one-buffer inflate (./bus/kafka-gzip.ts)
@@ -126,7 +138,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     },
   });
   const consumer: Consumer = kafka.consumer({
-    groupId: opts.groupId ?? 'meshlens-collectors',
+    groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: heartbeatMs,
     maxBytesPerPartition: maxBytes + 64 * 1024,
@@ -164,16 +176,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     commit: (partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
   });
 
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    c.rebalances++;
-    c.partitions = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
-    lanes.reset();
-    void collector.reload();
-  });
-
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
+  const run = () => consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 64,
@@ -183,12 +186,60 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
       lanes.push(batch.partition, batch.messages.map((m) => ({ offset: m.offset, value: m.value })));
       // Resolved means "fetch on from here", not "stored": the lanes commit once it is.
       resolveOffset(batch.messages[batch.messages.length - 1].offset);
-      await lanes.wait(() => heartbeat().catch(() => undefined), heartbeatMs);
+      // A failed heartbeat (the group is rebalancing) ends the wait with its
+      // error: the handler must return before kafkajs can rejoin. Otherwise a
+      // store outage held the member out of the rebalance until its session
+      // expired (measured on the mock: the joining member had partitions only
+      // after 11 s, while the stuck one still counted all four as its own).
+      await lanes.wait(heartbeat, heartbeatMs);
       await heartbeat().catch(() => undefined);
     },
   });
 
   let closing: Promise<void> | null = null;
+  let restartDelay = retryInitial;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restarting: Promise<void> = Promise.resolve();
+
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    c.rebalances++;
+    c.partitions = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+    restartDelay = retryInitial;
+    log(`kafka: joined group ${groupId} as ${e.payload.isLeader ? 'leader' : 'member'} in ${e.payload.duration} ms: partitions [${c.partitions.join(',')}]`);
+    lanes.reset();
+    void collector.reload();
+  });
+  // kafkajs restarts the consumer itself after a retriable crash (restart: true).
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (e.payload.restart) return;
+    const err = e.payload.error as Error & { type?: string };
+    restartLater(`${err.type ?? err.name}: ${err.message}`);
+  });
+
+  function restartLater(why: string): void {
+    if (closing) return;
+    c.restarts++;
+    c.partitions = [];
+    lanes.reset();
+    log(`kafka: consumer of group ${groupId} stopped (${why}); starting it again in ${restartDelay} ms`);
+    restartTimer = setTimeout(() => {
+      restarting = (async () => {
+        if (closing) return;
+        try {
+          await consumer.connect();
+          await run(); // a crash while joining comes back through CRASH
+        } catch (e) {
+          restartLater(`restart failed: ${(e as Error).message}`);
+        }
+      })();
+    }, restartDelay);
+    restartDelay = Math.min(restartDelay * 2, retryMax);
+  }
+
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await run();
+
   return {
     counters: () => {
       const l = lanes.counters();
@@ -199,6 +250,8 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
     },
     close() {
       closing ??= (async () => {
+        clearTimeout(restartTimer);
+        await restarting;
         // Stop fetching first, then leave: when several members close at once,
         // a member that already stopped does not rejoin the rebalance the
         // others' LeaveGroup starts (measured: 12 s instead of < 1 s on the mock).

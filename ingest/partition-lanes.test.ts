@@ -105,3 +105,14 @@ test('wait() holds the fetch handler while more than maxQueuedBytes are queued, 
   await waiting;
   assert.equal(h.lanes.counters().queued_bytes, 0);
 });
+
+test('wait() ends with the heartbeat\'s error while still over maxQueuedBytes, so a rebalance does not wait for the store', async () => {
+  const h = harness(() => down, { maxQueuedBytes: 100 });
+  h.lanes.push(0, [rec(0, 80), rec(1, 80)]);
+  let ticks = 0;
+  const rebalancing = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
+  await assert.rejects(h.lanes.wait(async () => { if (++ticks === 3) throw rebalancing; }, 5), rebalancing);
+  assert.equal(ticks, 3, 'heartbeats until one fails, then no more');
+  assert.ok(h.lanes.counters().queued_bytes > 100, 'the store is still down: the bytes are still queued');
+  await h.lanes.close();
+});

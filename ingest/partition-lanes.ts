@@ -18,7 +18,8 @@
 //   and the rest is tried again, the same records, with backoff, never
 //   skipped and never committed past;
 // - queued bytes are bounded: past `maxQueuedBytes` the fetch handler waits
-//   (wait()), which is backpressure on the fetch loop.
+//   (wait()), which is backpressure on the fetch loop; a failed heartbeat
+//   ends the wait, so a rebalance never waits for the store.
 //
 // Offsets are committed only for stored records, per partition in order,
 // and never backwards. A rebalance (reset()) drops what is queued and not
@@ -87,7 +88,13 @@ export class PartitionLanes {
     this.#start(lane);
   }
 
-  /** Resolves when queued bytes are under the bound (or at once). */
+  /**
+   * Resolves when queued bytes are under the bound (or at once), calling
+   * `tick` (the fetch handler's heartbeat) every `tickMs` meanwhile. A failing
+   * tick ends the wait with its error: the group is rebalancing, and the
+   * handler must return so kafkajs can rejoin instead of waiting out a store
+   * outage while the group waits for this member.
+   */
   async wait(tick: () => Promise<void>, tickMs: number): Promise<void> {
     while (!this.#closed && this.#c.queued_bytes > this.#o.maxQueuedBytes) {
       await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), sleep(tickMs)]);

@@ -14,7 +14,7 @@ test('a Kafka collector killed with SIGKILL mid-stream and restarted leaves ever
   // The control plane here runs no collector: the collector is its own process, to be killed.
   const core = await startScaledOutControl({ brokers: kafka.brokers, clickhouseUrl: ch.url, collector: false }, lines);
   const startCollector = () => new Child('collector', [
-    'collector', '--brokers', kafka.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', ch.url,
+    'collector', '--brokers', kafka.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', ch.url, '--trust-bundle', core.trustBundleFile,
   ], log);
   let collector = startCollector();
   let mesh: DemoMesh | undefined;

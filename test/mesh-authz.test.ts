@@ -75,7 +75,7 @@ test('the demo policy allows the shop\'s calls and denies anonymous checkout; ou
     assert.ok(outbound.every((t) => t.decision === undefined), 'outbound taps carry no inbound decision');
 
     // The sidecars counted the same decisions and ran the control plane's bundle.
-    const stats = sidecarFinalStats(lines) as Map<string, { tls_handshake_failures: number; policy?: { loaded_digest: string; allowed: number; denied: number; errors: number } }>;
+    const stats = sidecarFinalStats(lines) as unknown as Map<string, { tls_handshake_failures: number; policy?: { loaded_digest: string; allowed: number; denied: number; errors: number } }>;
     assert.equal(stats.get('payments-1')!.tls_handshake_failures, EXTERNAL_TO_PAYMENTS, 'each outside attempt was refused at the handshake and counted');
     assert.deepEqual(stats.get('web-1')!.policy, { ...stats.get('web-1')!.policy, loaded_digest: digest, allowed: allowedThrough, denied: CHECKOUT_ANONYMOUS, errors: 0 });
     assert.deepEqual(stats.get('payments-1')!.policy, { ...stats.get('payments-1')!.policy, loaded_digest: digest, allowed: allowedThrough, denied: 0, errors: 0 });

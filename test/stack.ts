@@ -67,13 +67,15 @@ export function assertNoSidecarLoss(lines: string[], sidecars: number): void {
   }
 }
 
-/** Control plane + Kafka collector + ClickHouse server store + UI, as `meshlens control --bus kafka --store clickhouse` composes them. */
+/** Control plane + Kafka collector + ClickHouse server store + UI, as `meshlens control --bus kafka --store clickhouse` composes them (CA and operator token in a temporary data dir, removed on close). */
 export async function startScaledOutControl(opts: { brokers: string[]; clickhouseUrl: string; collector?: boolean }, lines: string[] = []) {
+  const dir = tempDir('scaled');
   const flags = parseFlags('control', '', [
-    '--bus', 'kafka', '--brokers', opts.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', opts.clickhouseUrl,
+    '--bus', 'kafka', '--brokers', opts.brokers.join(','), '--store', 'clickhouse', '--clickhouse-url', opts.clickhouseUrl, '--data-dir', dir.path,
     '--listen', '127.0.0.1:0', '--ui', '127.0.0.1:0', ...(opts.collector === false ? ['--no-collector'] : []),
   ], CONTROL_FLAGS, {});
-  return runControl(flags, (l) => lines.push(l));
+  const core = await runControl(flags, (l) => lines.push(l));
+  return { ...core, dataDir: dir.path, close: async () => { await core.close(); dir.remove(); } };
 }
 
 export interface SidecarFinalStats {

@@ -8,6 +8,10 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import net from 'node:net';
 import { quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { controlClient } from '../cli/control-client.ts';
 import { GENESIS_HASH, sealFrame, type L7RequestTap } from '../ingest/index.ts';
 import { assertNoSidecarLoss, assertTapsPerHop, demoControl, eventually, sidecarFinalStats, startTestControl, tempDir } from './stack.ts';
 
@@ -129,6 +133,55 @@ test('certificates renew under load every few seconds and no request fails; taps
     }
     assert.equal(await core.store.countRejects({}), 0, 'every batch verified, across certificate changes');
     assert.ok(core.control.status().identity.renewals >= 15);
+  } catch (e) {
+    console.error(lines.slice(-40).join('\n'));
+    throw e;
+  } finally {
+    await mesh?.close();
+    await core.close();
+    dir.remove();
+  }
+});
+
+test('a CA rotation under load: the new root is trusted first, signs after one certificate lifetime, and no request fails', { timeout: 180_000 }, async () => {
+  const dir = tempDir('ca-rotate');
+  const lines: string[] = [];
+  const core = await startTestControl(dir.path, lines, ['--svid-ttl-s', '6']);
+  let mesh: DemoMesh | undefined;
+  try {
+    const stateDir = join(dir.path, 'sidecars');
+    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l), stateDir });
+    const oldRoot = core.control.ca.bundle.roots[0];
+    const operator = await controlClient({ url: core.control.url, dataDir: dir.path });
+    let sent = 0;
+    const statuses = new Map<number, number>();
+    const traffic = async (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        for (const [s, n] of await sendExactly(mesh!.ingressUrl, 40, 8)) statuses.set(s, (statuses.get(s) ?? 0) + n);
+        sent += 40;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await traffic(2_000);
+    const begun = await operator.request('POST', '/v1/identity/rotate-ca');
+    assert.equal(begun.status, 202);
+    assert.equal((begun.body as { state: string }).state, 'spreading');
+    await traffic(2_000);
+    await eventually('the rotation completes', () => core.control.status().identity.rotation.state === 'none', 20_000);
+    await traffic(8_000); // every sidecar renews onto the new root meanwhile
+    assert.deepEqual([...statuses], [[200, sent]], 'no request failed across the rotation');
+    await eventually(`${sent * 9} l7 taps stored`, async () => await core.store.countTaps({ kind: 'l7.request' }) >= sent * 9, 60_000);
+    await mesh.close();
+    assertNoSidecarLoss(lines, mesh.sidecars.size);
+    await assertTapsPerHop(core.store, sent);
+    assert.equal(await core.store.countRejects({}), 0);
+    // Every sidecar ended on a certificate of the new root (its state dir keeps the last one).
+    for (const id of mesh.sidecars.keys()) {
+      const leaf = new X509Certificate(readFileSync(join(stateDir, id, 'identity', 'chain.pem')));
+      assert.ok(!leaf.checkIssued(oldRoot), `${id} holds a certificate of the new root`);
+      assert.ok(core.control.ca.bundle.verify([leaf]));
+    }
   } catch (e) {
     console.error(lines.slice(-40).join('\n'));
     throw e;

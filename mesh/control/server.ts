@@ -11,7 +11,9 @@
 //     POST /v1/identity/svid
 //   operators (Authorization: Bearer <operator token>; Host must be a name this
 //   server answers to, against DNS rebinding; a foreign Origin is refused):
-//     PUT  /v1/policy/bundle, GET /v1/status, POST /v1/identity/join-tokens
+//     PUT  /v1/policy/bundle, GET /v1/status, POST /v1/identity/join-tokens,
+//     POST /v1/identity/rotate-ca (a new root, trusted at once, signing once
+//     every sidecar has renewed onto the new bundle: after one SVID lifetime)
 //   anyone:
 //     GET  /v1/identity/bundle, GET /healthz
 //
@@ -63,7 +65,11 @@ export interface ControlStatus {
   services: Record<string, { instance: string; addr: string; port: number }[]>;
   proxies: ProxyState[];
   policy: PolicyStatus;
-  identity: IdentityCounters & { trust_domain: string; refused_sidecar_requests: number };
+  identity: IdentityCounters & {
+    trust_domain: string; refused_sidecar_requests: number;
+    /** A CA rotation under way: the new root is trusted, and signs from complete_at on. */
+    rotation: { state: 'none' } | { state: 'spreading'; pending_root: string; complete_at: number };
+  };
   [k: string]: unknown;
 }
 
@@ -93,23 +99,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   if (opts.policyBundle) await policy.set(opts.policyBundle.bytes, opts.policyBundle.source);
   const ca = opts.ca;
   const tokens = opts.tokens ?? new JoinTokens();
-  const identity = new IdentityApi(ca, tokens, opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS, log);
+  const svidTtlMs = opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS;
+  const identity = new IdentityApi(ca, tokens, svidTtlMs, log);
   const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest);
   policy.onChange(() => streams.pushAll());
   let refusedSidecar = 0;
+  let rotationDue = 0;
+  let rotationTimer: NodeJS.Timeout | undefined;
 
   const status = (): ControlStatus => ({
     version: streams.version,
     services: Object.fromEntries(registry.services()),
     proxies: streams.proxies(),
     policy: policy.status(),
-    identity: { ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar },
+    identity: {
+      ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
+      rotation: ca.pendingRoot ? { state: 'spreading', pending_root: ca.pendingRoot.fingerprint256, complete_at: rotationDue } : { state: 'none' },
+    },
     ...opts.extraStatus?.(),
   });
 
   const host = opts.host ?? '127.0.0.1';
   const ownIdentity = () => ca.issueOwn({
-    service: CONTROL_SERVICE, namespace: CONTROL_NAMESPACE, proxy: CONTROL_SERVICE, ttlMs: opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS,
+    service: CONTROL_SERVICE, namespace: CONTROL_NAMESPACE, proxy: CONTROL_SERVICE, ttlMs: svidTtlMs,
     dnsNames: ['localhost', ...(opts.serverNames ?? []), ...(/^[\d.]+$|:/.test(host) ? [] : [host])],
     ips: ['127.0.0.1', '::1', ...(/^[\d.]+$/.test(host) && host !== '127.0.0.1' ? [host] : [])],
   });
@@ -186,6 +198,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         case 'GET /v1/status':
           if (operator(req, res)) reply(res, 200, status());
           return;
+        case 'POST /v1/identity/rotate-ca':
+          if (!operator(req, res)) return;
+          req.resume();
+          try {
+            await ca.beginRotation();
+          } catch (e) {
+            return reply(res, 409, { code: 'MESH_ERR_ROTATION', message: (e as Error).message });
+          }
+          log(`identity: CA rotation begun: new root ${ca.pendingRoot!.fingerprint256.slice(0, 23)} trusted now, signing in ${Math.round(svidTtlMs / 1000)} s`);
+          server.setSecureContext(contextOf(own)); // trust certificates of the new root from now on
+          scheduleRotation(svidTtlMs);
+          return reply(res, 202, status().identity.rotation);
         case 'POST /v1/identity/join-tokens':
           if (!operator(req, res)) return;
           return readJson(req, MAX_TOKEN_REQUEST_BYTES, (err, body) => {
@@ -223,6 +247,26 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { address, port } = server.address() as AddressInfo;
   access = accessPolicy({ token: opts.operatorToken, listenHost: host, port, names: opts.serverNames, codePrefix: 'MESH_ERR', scheme: 'https' });
 
+  // Step 2 of a CA rotation, once every sidecar has renewed (and so holds the
+  // new bundle): sign with the new root, our own certificate first.
+  function scheduleRotation(ms: number): void {
+    rotationDue = Date.now() + ms;
+    rotationTimer = setTimeout(async () => {
+      try {
+        await ca.completeRotation();
+        own = await ownIdentity();
+        server.setSecureContext(contextOf(own));
+        log('identity: CA rotation complete: the new root signs every certificate from now on');
+      } catch (e) {
+        log(`identity: completing the CA rotation failed (${(e as Error).message}); retrying in 10 s`);
+        scheduleRotation(10_000);
+      }
+    }, ms);
+    rotationTimer.unref();
+  }
+  // A rotation begun before a restart completes one lifetime after this start (sidecars may have just reconnected).
+  if (ca.pendingRoot) scheduleRotation(svidTtlMs);
+
   // Our own certificate renews at half its life; connections keep the one they shook hands with.
   let renewal: NodeJS.Timeout;
   const scheduleRenewal = () => {
@@ -249,6 +293,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     },
     async close() {
       clearTimeout(renewal);
+      clearTimeout(rotationTimer);
       streams.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

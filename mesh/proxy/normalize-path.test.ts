@@ -39,10 +39,10 @@ test('clamps dot segments above the root and keeps a trailing slash where RFC 39
 });
 
 test('turns absolute-form into origin-form and names the authority it parsed itself', () => {
-  assert.deepEqual(normalizeTarget('http://Catalog:8080//items/./x?id=1'), { target: '/items/x?id=1', authority: 'catalog' });
-  assert.deepEqual(normalizeTarget('http://catalog'), { target: '/', authority: 'catalog' });
-  assert.deepEqual(normalizeTarget('http://catalog?x=1'), { target: '/?x=1', authority: 'catalog' });
-  assert.deepEqual(normalizeTarget('http://[::1]:80/a'), { target: '/a', authority: '::1' });
+  assert.deepEqual(normalizeTarget('http://Catalog:8080//items/./x?id=1'), { target: '/items/x?id=1', authority: 'catalog', host: 'Catalog:8080' });
+  assert.deepEqual(normalizeTarget('http://catalog'), { target: '/', authority: 'catalog', host: 'catalog' });
+  assert.deepEqual(normalizeTarget('HTTP://catalog?x=1'), { target: '/?x=1', authority: 'catalog', host: 'catalog' });
+  assert.deepEqual(normalizeTarget('http://[::1]:80/a'), { target: '/a', authority: '::1', host: '[::1]:80' });
 });
 
 test('refuses what has no safe single spelling', () => {

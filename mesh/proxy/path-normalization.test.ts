@@ -84,3 +84,22 @@ test('refuses targets without one safe spelling with 400 MESH_ERR_BAD_PATH befor
   ], 'refused before the policy: no decision recorded');
   assert.equal(m.sidecar.stats().inbound.errors.MESH_ERR_BAD_PATH, hostile.length);
 });
+
+test('outbound, an absolute-form target is routed by its own authority, which replaces a Host that names another service (RFC 9112 §3.2.2); its path is normalised', async (t) => {
+  const cart = await startRecordingWorkload();
+  const admin = await startRecordingWorkload();
+  const collector = await startRecordingCollector();
+  const web = await startSidecar({
+    id: 'web-1', service: 'web', collectorUrl: collector.url, closeGraceMs: 200, taps: { lingerMs: 5 },
+    outbound: { host: '127.0.0.1', port: 0 },
+    routes: [{ authority: 'cart', endpoints: [{ host: '127.0.0.1', port: cart.port }] }, { authority: 'admin', endpoints: [{ host: '127.0.0.1', port: admin.port }] }],
+  });
+  t.after(async () => { await web.close(); await collector.close(); await cart.close(); await admin.close(); });
+  const r = await request(web.outboundAddress!.port, { path: 'http://Cart//a/../pay?x=1', headers: { host: 'admin' } });
+  assert.equal(r.status, 200);
+  assert.deepEqual(cart.seen.map((s) => [s.url, s.headers.host]), [['/pay?x=1', 'Cart']]);
+  assert.deepEqual(admin.seen, []);
+  await web.taps.flush();
+  const [tap] = collector.events().filter((e): e is L7RequestTap => e.kind === 'l7.request');
+  assert.deepEqual([tap.dst_service, tap.authority, tap.path], ['cart', 'cart', '/pay']);
+});

@@ -9,10 +9,12 @@
 //
 // In order (normalizeTarget):
 //   1. The target must be origin-form (`/…`) or absolute-form (`http://host/…`);
-//      absolute-form loses its scheme and authority (the authority becomes
-//      ctx.authority, parsed here, not by the WHATWG URL parser, which reads
-//      `\` as `/` and so could route by a host the policy never saw). A
-//      fragment is dropped: it is not part of a request target.
+//      absolute-form loses its scheme and authority: the authority becomes
+//      ctx.authority, parsed here, not by the WHATWG URL parser (which reads
+//      `\` as `/` and so could route by a host the policy never saw), and
+//      replaces the Host header, as RFC 9112 §3.2.2 requires of a proxy, so
+//      the workload and the tap see the authority the request was routed by.
+//      A fragment is dropped: it is not part of a request target.
 //   2. Percent-escapes of unreserved characters (RFC 3986 §2.3: ALPHA DIGIT
 //      - . _ ~) are decoded, the rest upper-cased. Refused: %2F (an encoded
 //      slash is a segment to us and a separator to many servers), %5C and `\`
@@ -33,15 +35,21 @@ export const normalizePathStage: Stage = {
     const target = ctx.req.url ?? '';
     const n = normalizeTarget(target);
     if ('problem' in n) throw new MeshError('MESH_ERR_BAD_PATH', `request target ${JSON.stringify(target.slice(0, 256))}: ${n.problem}`);
-    if (n.authority !== undefined) ctx.authority = n.authority;
+    if (n.authority !== undefined) {
+      ctx.authority = n.authority;
+      ctx.req.headers.host = n.host;
+    }
     ctx.req.url = n.target;
     await next();
   },
 };
 
 export type NormalizedTarget =
-  /** Origin-form target; `authority` (host without port, lower-case) when the target was absolute-form. */
-  | { target: string; authority?: string }
+  /**
+   * Origin-form target; when the target was absolute-form, its `host` (host[:port] as sent)
+   * and `authority` (host without port, lower-case).
+   */
+  | { target: string; authority?: string; host?: string }
   | { problem: string };
 
 const ABSOLUTE_FORM = /^(https?):\/\/([^/?#]*)(.*)$/is;
@@ -51,11 +59,13 @@ const HEX2 = /^[0-9A-Fa-f]{2}$/;
 export function normalizeTarget(target: string): NormalizedTarget {
   let rest = target;
   let authority: string | undefined;
+  let host = '';
   if (!target.startsWith('/')) {
     const m = ABSOLUTE_FORM.exec(target);
     if (!m) return { problem: 'not origin-form (/path) or absolute-form (http://host/path)' };
     if (!HOST_VALUE.test(m[2]) || m[2].includes('@')) return { problem: `authority ${JSON.stringify(m[2].slice(0, 256))} is not host[:port]` };
-    authority = m[2].replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+    host = m[2];
+    authority = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
     rest = m[3].startsWith('/') ? m[3] : `/${m[3]}`;
   }
   const hash = rest.indexOf('#');
@@ -64,7 +74,7 @@ export function normalizeTarget(target: string): NormalizedTarget {
   const path = normalizePath(q < 0 ? rest : rest.slice(0, q));
   if (typeof path !== 'string') return path;
   const query = q < 0 ? '' : rest.slice(q);
-  return authority === undefined ? { target: path + query } : { target: path + query, authority };
+  return authority === undefined ? { target: path + query } : { target: path + query, authority, host };
 }
 
 /** An origin-form path (starts with '/', no query) in its one spelling, or why it has none. */
