@@ -9,6 +9,7 @@ import { UP_FLAGS, runUp } from './up.ts';
 import { printStatus, STATUS_FLAGS } from './status.ts';
 import * as detectCli from '../models/detect-cli.ts';
 import { REPLAY_FLAGS, REPLAY_SUMMARY, runReplay } from './replay.ts';
+import { CA_SUMMARY, runCa, runToken, TOKEN_SUMMARY } from './identity-commands.ts';
 
 interface Command {
   summary: string;
@@ -51,6 +52,8 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Show the control plane\'s registry, sidecars and collector counters.',
     run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),
   },
+  token: { summary: TOKEN_SUMMARY, run: runToken },
+  ca: { summary: CA_SUMMARY, run: runCa },
   detect: { summary: detectCli.summary, run: detectCli.run },
   replay: {
     summary: REPLAY_SUMMARY,

@@ -1,0 +1,53 @@
+// The scaled-out path a user follows by hand: `meshlens control`, then for
+// each workload `meshlens token create` and `meshlens sidecar` with the
+// token in MESHLENS_JOIN_TOKEN; a used token does not work twice.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { Child, freePorts } from '../demo/index.ts';
+import { eventually, remoteDemoControl, tempDir } from './stack.ts';
+
+const BIN = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
+const run = promisify(execFile);
+
+test('meshlens token create issues a one-use join token that gives a sidecar its identity, and meshlens status shows it', { timeout: 120_000 }, async () => {
+  const dir = tempDir('identity-cli');
+  const lines: string[] = [];
+  const [controlPort, uiPort, inbound, app] = await freePorts(4);
+  const control = new Child('control', ['control', '--data-dir', dir.path, '--listen', `127.0.0.1:${controlPort}`, '--ui', `127.0.0.1:${uiPort}`, '--no-models'], (l) => lines.push(l));
+  const url = `https://127.0.0.1:${controlPort}`;
+  const remote = remoteDemoControl(url, dir.path);
+  const children: Child[] = [control];
+  try {
+    await eventually('control plane up', async () => { try { await remote.statusJson(); return true; } catch { return false; } });
+    const cli = (...args: string[]) => run(process.execPath, [BIN, ...args, '--control', url, '--data-dir', dir.path]);
+    const { stdout } = await cli('token', 'create', '--service', 'cart', '--proxy', 'cart-7');
+    const token = stdout.trim();
+    assert.match(token, /^mlj_[A-Za-z0-9_-]{43}$/);
+    const sidecarArgs = ['sidecar', '--id', 'cart-7', '--service', 'cart', '--listen', `127.0.0.1:${inbound}`, '--upstream', `127.0.0.1:${app}`,
+      '--control', url, '--trust-bundle', join(dir.path, 'ca', 'bundle.pem')];
+    const sidecar = new Child('sidecar cart-7', sidecarArgs, (l) => lines.push(l), { MESHLENS_JOIN_TOKEN: token });
+    children.push(sidecar);
+    await eventually('cart-7 registered', async () => ((await remote.statusJson()).services as Record<string, unknown[]>).cart?.length === 1);
+    const status = await cli('status');
+    assert.match(status.stdout, /cart-7\s+cart\s+127\.0\.0\.1:\d+\s+yes/);
+
+    // The same token again, for another sidecar: refused, and that sidecar does not start.
+    const again = new Child('sidecar cart-8', ['sidecar', '--id', 'cart-8', '--service', 'cart', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${app}`,
+      '--control', url, '--trust-bundle', join(dir.path, 'ca', 'bundle.pem')], (l) => lines.push(l), { MESHLENS_JOIN_TOKEN: token });
+    children.push(again);
+    assert.notEqual(await again.exited, 0);
+    assert.ok(lines.some((l) => /cart-8.*MESH_ERR_BAD_JOIN_TOKEN.*unknown or already used/.test(l)), 'the refusal is said');
+    assert.equal(((await remote.statusJson()).services as Record<string, unknown[]>).cart.length, 1);
+  } catch (e) {
+    console.error(lines.slice(-30).join('\n'));
+    throw e;
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+    dir.remove();
+  }
+});
