@@ -3,11 +3,14 @@
 // escalates to SIGKILL after a deadline. Children exit when their stdin
 // closes (MESHLENS_EXIT_WITH_PARENT), so a killed parent leaves no orphans.
 // A child that exits without stop() having been called ended unexpectedly;
-// ./supervisor.ts restarts such children.
+// ./supervisor.ts restarts such children. A child given a network
+// namespace runs as `ip netns exec <netns> node …` (ip execs node in place, so
+// signals reach node itself).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { IP_BIN } from './netns.ts';
 
 const BIN = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
 
@@ -18,8 +21,11 @@ export class Child {
   readonly ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #stopRequested = false;
 
-  constructor(readonly name: string, args: string[], log: (line: string) => void, env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [BIN, ...args], {
+  constructor(readonly name: string, args: string[], log: (line: string) => void, env: NodeJS.ProcessEnv = {}, where: { netns?: string } = {}) {
+    const [cmd, argv] = where.netns
+      ? [IP_BIN, ['netns', 'exec', where.netns, process.execPath, BIN, ...args]]
+      : [process.execPath, [BIN, ...args]];
+    this.proc = spawn(cmd, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...env, MESHLENS_EXIT_WITH_PARENT: '1' },
     });

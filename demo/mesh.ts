@@ -3,6 +3,12 @@
 // by the end-to-end tests. A supervisor (./supervisor.ts) restarts a
 // sidecar that dies; each sidecar keeps its identity and tap spool in its
 // own --state-dir, so it comes back as itself.
+//
+// With a DemoNetwork (./netns.ts) each service runs as a pod would: its
+// workload (a process of its own) and its sidecar in one network namespace,
+// the workload and the outbound listener on that namespace's 127.0.0.1 (so
+// only that workload can send as it), the inbound and ingress listeners on
+// its bridge address. Without one, everything shares this host's 127.0.0.1.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -10,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child, freePorts } from './child.ts';
 import type { FaultPlan } from './faults.ts';
+import type { DemoNetwork } from './netns.ts';
 import { Supervisor } from './supervisor.ts';
 import { DEMO_TOPOLOGY, type DemoService } from './topology.ts';
 
@@ -48,6 +55,24 @@ export interface DemoMeshOptions {
   stateDir?: string;
   /** Delay before restarting a sidecar that died (doubles for each restart in a row); default 200 ms. */
   restartBackoffMs?: number;
+  /**
+   * Network namespaces to run each service in, opened (and later closed) by
+   * the caller: the control plane must already listen on its hostAddress.
+   * Absent (the default, and every test but the isolation test's): the
+   * host's network, shared by every workload.
+   */
+  network?: DemoNetwork;
+}
+
+/** Where one service's processes listen, as `host:port` seen from inside their network. */
+export interface WorkloadListeners {
+  /** The network namespace of the workload and its sidecar; null: the host's network. */
+  netns: string | null;
+  app: string;
+  /** The sidecar's mTLS listener (registered in the control plane at this address). */
+  inbound: string;
+  /** The sidecar's outbound listener: the workload's HTTP proxy. */
+  outbound: string;
 }
 
 export interface AppSpec {
@@ -65,7 +90,10 @@ export interface DemoMesh {
   sidecars: Map<string, Child>;
   /** Restarts of each sidecar so far, by proxy id. */
   restarts(): Record<string, number>;
-  apps: Child;
+  /** The workload processes: one for all services, or one per namespace with a DemoNetwork. */
+  apps: Child[];
+  /** Each service's listeners, by service name. */
+  listeners: Map<string, WorkloadListeners>;
   close(): Promise<void>;
 }
 
@@ -74,39 +102,55 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
   const log = opts.log ?? (() => {});
   const ports = await freePorts(topology.length * 3 + 1);
   const ingressPort = ports[topology.length * 3];
+  const hostOf = (service: string) => {
+    if (!opts.network) return { netns: null, address: '127.0.0.1' };
+    const h = opts.network.hosts.get(service);
+    if (!h) throw new Error(`demo mesh: the network has no namespace for ${service} (it has ${[...opts.network.hosts.keys()].join(', ')})`);
+    return h;
+  };
+  const ingress = `${hostOf('web').address}:${ingressPort}`;
+  const hosts = topology.map((s) => hostOf(s.name));
   const specs: AppSpec[] = [];
+  const listeners = new Map<string, WorkloadListeners>();
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'meshlens-demo-sidecars-'));
-  const sidecarArgs: [string, string[], NodeJS.ProcessEnv][] = [];
+  const sidecarArgs: [string, string[], NodeJS.ProcessEnv, string | null][] = [];
   const tokens = await Promise.all(topology.map((service) => opts.control.joinToken(service.name, `${service.name}-1`)));
   topology.forEach((service, i) => {
     const [app, inbound, outbound] = ports.slice(i * 3, i * 3 + 3);
+    const { netns, address } = hosts[i];
+    const l: WorkloadListeners = { netns, app: `127.0.0.1:${app}`, inbound: `${address}:${inbound}`, outbound: `127.0.0.1:${outbound}` };
+    listeners.set(service.name, l);
     const id = `${service.name}-1`;
-    specs.push({ service, port: app, httpProxy: `http://127.0.0.1:${outbound}`, faults: opts.faults });
+    specs.push({ service, port: app, httpProxy: `http://${l.outbound}`, faults: opts.faults });
     sidecarArgs.push([id, [
       'sidecar', '--id', id, '--service', service.name, '--instance', id,
-      '--listen', `127.0.0.1:${inbound}`, '--upstream', `127.0.0.1:${app}`,
-      '--outbound', `127.0.0.1:${outbound}`, '--control', opts.control.url, '--trust-bundle', opts.control.trustBundleFile,
+      '--listen', l.inbound, '--upstream', l.app,
+      '--outbound', l.outbound, '--control', opts.control.url, '--trust-bundle', opts.control.trustBundleFile,
       '--state-dir', join(stateDir, id),
       // The front door: traffic from outside the mesh enters through web's ingress listener only.
-      ...(service.name === 'web' ? ['--ingress', `127.0.0.1:${ingressPort}`] : []),
+      ...(service.name === 'web' ? ['--ingress', ingress] : []),
       ...(opts.sidecarFlags ?? []),
-    ], { MESHLENS_JOIN_TOKEN: tokens[i] }]);
+    ], { MESHLENS_JOIN_TOKEN: tokens[i] }, netns]);
   });
 
-  const apps = new Child('apps', ['demo-apps', '--spec', JSON.stringify(specs)], log);
+  // Shared network: one process for every workload. Namespaces: one each, in its namespace.
+  const apps = opts.network
+    ? specs.map((s, i) => new Child(`app ${s.service.name}`, ['demo-apps', '--spec', JSON.stringify([s])], log, {}, { netns: hosts[i].netns ?? undefined }))
+    : [new Child('apps', ['demo-apps', '--spec', JSON.stringify(specs)], log)];
   const supervisor = new Supervisor({ log, backoffMs: opts.restartBackoffMs });
-  for (const [id, args, env] of sidecarArgs) supervisor.start(id, `sidecar ${id}`, args, env);
+  for (const [id, args, env, netns] of sidecarArgs) supervisor.start(id, `sidecar ${id}`, args, env, netns ?? undefined);
   let closing: Promise<void> | null = null;
   const mesh: DemoMesh = {
-    ingressUrl: `http://127.0.0.1:${ingressPort}`,
+    ingressUrl: `http://${ingress}`,
     sidecars: supervisor.children,
     restarts: () => supervisor.restarts(),
     apps,
+    listeners,
     close() {
       closing ??= (async () => {
         // Sidecars first: each flushes its taps to the collector on SIGTERM.
         await supervisor.stop(15_000);
-        await apps.stop();
+        await Promise.all(apps.map((a) => a.stop()));
         if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
       })();
       return closing;
@@ -126,7 +170,7 @@ async function waitForMesh(control: DemoControl, services: string[], mesh: DemoM
   const deadline = Date.now() + timeoutMs;
   let last = 'nothing yet';
   while (Date.now() < deadline) {
-    for (const c of [mesh.apps, ...mesh.sidecars.values()]) {
+    for (const c of [...mesh.apps, ...mesh.sidecars.values()]) {
       if (!c.running) throw new Error(`demo mesh: ${c.name} exited during start-up`);
     }
     try {

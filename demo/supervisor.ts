@@ -8,7 +8,8 @@
 //
 // A restarted sidecar keeps what it needs in its --state-dir (identity,
 // tap spool), so it comes back as the same proxy and delivers the taps its
-// predecessor left unsent.
+// predecessor left unsent. A child started in a network namespace is
+// restarted in the same one.
 
 import { Child } from './child.ts';
 
@@ -26,6 +27,7 @@ interface Slot {
   name: string;
   args: string[];
   env: NodeJS.ProcessEnv;
+  netns?: string;
   startedAt: number;
   restarts: number;
   inARow: number;
@@ -43,9 +45,9 @@ export class Supervisor {
     this.#o = { backoffMs: 200, maxBackoffMs: 10_000, healthyAfterMs: 30_000, ...opts };
   }
 
-  /** Starts `args` as child `name` (the log prefix) under `key`, and keeps it running until stop(). */
-  start(key: string, name: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
-    const slot: Slot = { name, args, env, startedAt: 0, restarts: 0, inARow: 0, timer: null };
+  /** Starts `args` as child `name` (the log prefix) under `key`, in `netns` if given, and keeps it running until stop(). */
+  start(key: string, name: string, args: string[], env: NodeJS.ProcessEnv = {}, netns?: string): Child {
+    const slot: Slot = { name, args, env, netns, startedAt: 0, restarts: 0, inARow: 0, timer: null };
     this.#slots.set(key, slot);
     return this.#spawn(key, slot);
   }
@@ -63,7 +65,7 @@ export class Supervisor {
   }
 
   #spawn(key: string, slot: Slot): Child {
-    const child = new Child(slot.name, slot.args, this.#o.log, slot.env);
+    const child = new Child(slot.name, slot.args, this.#o.log, slot.env, { netns: slot.netns });
     slot.startedAt = Date.now();
     this.children.set(key, child);
     void child.ended.then(({ code, signal }) => {

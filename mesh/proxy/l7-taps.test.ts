@@ -4,20 +4,26 @@ import { test } from 'node:test';
 import type { L4CloseTap, L7RequestTap } from '../../ingest/index.ts';
 import { startSidecar } from './index.ts';
 import { startRecordingCollector } from './testing/recording-collector.ts';
+import { testIdentities } from './testing/identities.ts';
 import { request, startHttpServer } from './testing/servers.ts';
+
+const ids = await testIdentities();
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-async function meshOfTwo() {
+/** web's outbound sidecar → catalog's inbound sidecar; with `mtls`, identities of one CA make the hop mTLS, as in a mesh; without, catalog takes plaintext and every caller is external. */
+async function meshOfTwo(mtls = false) {
   const collector = await startRecordingCollector();
   const workload = await startHttpServer((req, res) => { req.resume(); req.on('end', () => res.end('hello')); });
   const catalog = await startSidecar({
     id: 'catalog-1', service: 'catalog', instance: 'catalog-1', collectorUrl: collector.url, closeGraceMs: 300,
+    staticIdentity: mtls ? await ids.identity('catalog', 'catalog-1') : undefined,
     listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port },
     queryAllow: ['page', 'id'], headerAllow: ['x-request-id', 'authorization', 'cookie', 'user-agent'],
   });
   const web = await startSidecar({
     id: 'web-1', service: 'web', instance: 'web-1', collectorUrl: collector.url, closeGraceMs: 300,
+    staticIdentity: mtls ? await ids.identity('web', 'web-1') : undefined,
     outbound: { host: '127.0.0.1', port: 0 },
     routes: [{ authority: 'catalog', endpoints: [{ host: '127.0.0.1', port: catalog.inboundAddress!.port }] }],
     queryAllow: ['page', 'id'], headerAllow: ['x-request-id', 'authorization', 'cookie', 'user-agent'],
@@ -27,8 +33,8 @@ async function meshOfTwo() {
   return { collector, workload, catalog, web, close };
 }
 
-test('records one l7.request tap per request and direction with status, sizes, latency, upstream and trace id', async (t) => {
-  const m = await meshOfTwo();
+test('records one l7.request tap per request and direction with status, sizes, latency, upstream, trace id, identities and TLS version', async (t) => {
+  const m = await meshOfTwo(true);
   t.after(m.close);
   const r = await request(m.web.outboundAddress!.port, {
     method: 'POST', path: '/items?id=3&token=s3cret&page=2', body: 'b'.repeat(1234),
@@ -50,6 +56,10 @@ test('records one l7.request tap per request and direction with status, sizes, l
   assert.equal(inb.proxy, 'catalog-1');
   assert.deepEqual([inb.src_service, inb.src_instance, inb.dst_service, inb.dst_instance], ['web', 'web-1', 'catalog', 'catalog-1']);
   assert.equal(inb.upstream, `127.0.0.1:${m.workload.port}`);
+  // Both ends name both identities the handshake proved, and the TLS version.
+  for (const e of [out, inb]) {
+    assert.deepEqual([e.src_identity, e.dst_identity, e.tls_version], ['spiffe://test.local/ns/default/sa/web', 'spiffe://test.local/ns/default/sa/catalog', 'TLSv1.3']);
+  }
   for (const e of [out, inb]) {
     assert.equal(e.method, 'POST');
     assert.equal(e.authority, 'catalog');

@@ -2,6 +2,8 @@
 // parseSidecarArgs (`meshlens sidecar …`) or built directly by tests and the
 // demo. Every problem is reported at once.
 
+import { readFileSync } from 'node:fs';
+
 export interface HostPort { host: string; port: number }
 
 export interface StandaloneRoute {
@@ -125,7 +127,7 @@ export function parseHostPort(s: string): HostPort | null {
 }
 
 const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
-  '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
+  '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
   '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] ' +
@@ -136,6 +138,8 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
   const problems: string[] = [];
   const opts: SidecarOptions = { service: '', routes: [], taps: {} };
   if (env.MESHLENS_JOIN_TOKEN) opts.joinToken = env.MESHLENS_JOIN_TOKEN;
+  let svidKey: string | undefined;
+  let svidCert: string | undefined;
   const taps = opts.taps!;
   const hostPort = (flag: string, v: string): HostPort | undefined => {
     const hp = parseHostPort(v);
@@ -176,6 +180,8 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--ingress': opts.ingress = hostPort(flag, v); break;
       case '--trust-bundle': opts.trustBundleFile = v; break;
       case '--state-dir': opts.stateDir = v; break;
+      case '--svid-key': svidKey = v; break;
+      case '--svid-cert': svidCert = v; break;
       case '--control': opts.controlUrl = url(flag, v); break;
       case '--collector': opts.collectorUrl = url(flag, v); break;
       case '--bus':
@@ -208,6 +214,17 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--max-queue': opts.maxQueue = int(flag, v, 0); break;
       case '--max-queue-wait-ms': opts.maxQueueWaitMs = int(flag, v, 1); break;
       default: problems.push(`unknown flag ${flag}`);
+    }
+  }
+  // A certificate issued by other tooling (cert-manager, your PKI): used as is, never renewed here.
+  if (svidKey !== undefined || svidCert !== undefined) {
+    if (!svidKey || !svidCert || !opts.trustBundleFile) problems.push('--svid-key, --svid-cert and --trust-bundle: give all three for a certificate issued elsewhere');
+    else {
+      try {
+        opts.staticIdentity = { keyPem: readFileSync(svidKey, 'utf8'), chainPem: readFileSync(svidCert, 'utf8'), bundlePem: readFileSync(opts.trustBundleFile, 'utf8') };
+      } catch (e) {
+        problems.push(`--svid-key/--svid-cert/--trust-bundle: ${(e as Error).message}`);
+      }
     }
   }
   problems.push(...checkSidecarOptions(opts));

@@ -29,12 +29,21 @@ test('reports every problem in the sidecar flags at once', () => {
       "--mode: expected http or tcp, got 'udp'",
       "--listen: expected ADDR:PORT, got 'nowhere'",
       "--tap-buffer: expected an integer >= 1, got '-3'",
-      "--control: expected an http:// URL, got 'ftp://x'",
+      "--control: expected an https:// (or, for a test double, http://) URL, got 'ftp://x'",
       'unknown flag --bogus',
-      'http mode needs --listen (inbound) or --outbound',
+      'http mode needs --listen (inbound), --ingress or --outbound',
     ]);
     return true;
   });
+});
+
+test('an https control plane needs a trust bundle, and a certificate from files needs key, certificate and bundle together', () => {
+  assert.throws(() => parseSidecarArgs(['--service', 'cart', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000', '--control', 'https://127.0.0.1:7071']),
+    (e: SidecarConfigError) => e.problems.includes('--trust-bundle: required with an https:// --control (how the control plane is checked)'));
+  assert.throws(() => parseSidecarArgs(['--service', 'cart', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000', '--svid-key', '/nonexistent']),
+    (e: SidecarConfigError) => e.problems.includes('--svid-key, --svid-cert and --trust-bundle: give all three for a certificate issued elsewhere'));
+  const o = parseSidecarArgs(['--service', 'cart', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000'], { MESHLENS_JOIN_TOKEN: 'mlj_x' });
+  assert.equal(o.joinToken, 'mlj_x', 'the join token comes from the environment, never argv');
 });
 
 test('a standalone sidecar started from flags serves traffic and counts its taps as not shipped', async (t) => {
