@@ -21,6 +21,7 @@ export const CONTROL_FLAGS: FlagSpec[] = [
   { name: 'collector', type: 'bool', default: true, help: 'run a collector in this process (with --bus kafka, one member of the group)' },
   { name: 'listen', type: 'hostport', env: 'MESHLENS_CONTROL_LISTEN', default: '127.0.0.1:7071', help: 'control plane address (config streams, embedded tap collector)' },
   { name: 'policy', type: 'string', env: 'MESHLENS_POLICY', help: `inbound authorization policy for every sidecar: .rego file, directory or OPA bundle .tar.gz (entrypoint meshlens/authz/decision; meshlens up: the demo shop's, '' for none)` },
+  { name: 'control-host', type: 'string', env: 'MESHLENS_CONTROL_HOSTS', help: 'more names the control plane answers to and its certificate covers, comma-separated (always: its address, localhost, 127.0.0.1, [::1])' },
   { name: 'ui', type: 'hostport', env: 'MESHLENS_UI_LISTEN', default: '127.0.0.1:7070', help: 'web UI address' },
   { name: 'ui-host', type: 'string', env: 'MESHLENS_UI_HOSTS', help: 'more names the UI answers to, NAME or NAME:PORT, comma-separated (always: its address, localhost, 127.0.0.1, [::1])' },
   ...IDENTITY_FLAGS,
@@ -40,7 +41,8 @@ export interface RunningControl {
   close(): Promise<void>;
 }
 
-export async function runControl(f: FlagValues, log: (line: string) => void): Promise<RunningControl> {
+/** `extra.status`: more fields for the control status (GET /v1/status and the UI's), e.g. `meshlens up`'s demo isolation. */
+export async function runControl(f: FlagValues, log: (line: string) => void, extra: { status?: () => Record<string, unknown> } = {}): Promise<RunningControl> {
   requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f), ...identityProblems(f)]);
   // Before the store: a token file with loose permissions stops the start at once.
   const operatorCredential = await operatorToken(f['data-dir'] ? resolve(String(f['data-dir'])) : undefined);
@@ -68,10 +70,11 @@ export async function runControl(f: FlagValues, log: (line: string) => void): Pr
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token,
+      serverNames: f['control-host'] ? String(f['control-host']).split(',').map((h) => h.trim()).filter(Boolean) : [],
       svidTtlMs: Number(f['svid-ttl-s']) * 1000, log: (m) => log(`control: ${m}`),
       // The sender is the proxy the client certificate proves; a batch under another proxy's name is refused.
       taps: embedded ? (req, res, sender) => handleTapPost(embedded, req, res, { group, sender }) : undefined,
-      extraStatus: () => ({ bus: f.bus, collector: collector.counters() }),
+      extraStatus: () => ({ bus: f.bus, collector: collector.counters(), ...extra.status?.() }),
     });
     closers.push(() => control.close());
     log(`control plane: ${control.url} (config streams${embedded ? ', tap collector' : ''})`);

@@ -1,6 +1,6 @@
 // The `meshlens` command line.
 
-import { parseSidecarArgs, startSidecar } from '../mesh/proxy/index.ts';
+import { parseSidecarArgs, SIDECAR_USAGE, startSidecar } from '../mesh/proxy/index.ts';
 import { runDemoApps } from '../demo/index.ts';
 import { CONTROL_FLAGS, runControl } from './control.ts';
 import { COLLECTOR_FLAGS, runCollector } from './collector.ts';
@@ -28,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   sidecar: {
     summary: 'Run a sidecar proxy (see `meshlens sidecar --help`).',
     run: async (argv, log) => {
+      if (argv.includes('--help') || argv.includes('-h')) { console.log(`usage: ${SIDECAR_USAGE}`); return; }
       const sc = await startSidecar(parseSidecarArgs(argv, process.env));
       const addr = (a?: { host: string; port: number }) => (a ? `${a.host}:${a.port}` : '-');
       log(`sidecar: inbound ${addr(sc.inboundAddress)}, outbound ${addr(sc.outboundAddress)}`);

@@ -2,11 +2,15 @@
 // (store, collector, UI) plus the demo mesh and its load generator.
 
 import { join, resolve } from 'node:path';
-import { faultSchedule, startDemoMesh, startLoad, type DemoMesh, type FaultPlan, type LoadGenerator } from '../demo/index.ts';
+import {
+  DEMO_TOPOLOGY, faultSchedule, isolateDemo, ISOLATE_MODES, relayTcp, startDemoMesh, startLoad,
+  type DemoMesh, type FaultPlan, type IsolateMode, type LoadGenerator, type TcpRelay,
+} from '../demo/index.ts';
 import { loginUrl } from '../access/index.ts';
 import { DEMO_POLICY_DIR } from './authz-policy.ts';
 import { CONTROL_FLAGS, runControl } from './control.ts';
-import type { FlagSpec, FlagValues } from './flags.ts';
+import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
+import { requireValid } from './store.ts';
 
 export const UP_FLAGS: FlagSpec[] = [
   ...CONTROL_FLAGS,
@@ -16,12 +20,31 @@ export const UP_FLAGS: FlagSpec[] = [
   { name: 'fault-warmup-min', type: 'int', env: 'MESHLENS_FAULT_WARMUP_MIN', default: 30, help: 'quiet minutes before the first fault (the models learn from them)' },
   { name: 'fault-every-min', type: 'int', env: 'MESHLENS_FAULT_EVERY_MIN', default: 15, help: 'minutes from one fault to the next' },
   { name: 'fault-minutes', type: 'int', env: 'MESHLENS_FAULT_MINUTES', default: 3, help: 'how long each fault lasts' },
+  { name: 'isolate', type: 'string', env: 'MESHLENS_ISOLATE', default: 'auto', help: 'a network namespace per demo workload and its sidecar, so only it reaches its sidecar\'s outbound listener: auto (when root), on, off' },
 ];
 
 export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
   const started = Date.now();
+  requireValid('up', ISOLATE_MODES.includes(f.isolate as IsolateMode) ? [] : [`--isolate: "${f.isolate}" is not one of ${ISOLATE_MODES.join(', ')}`]);
+  // Namespaces first: with them the control plane listens on their bridge, where the sidecars reach it.
+  const demoNet = f.demo ? await isolateDemo(f.isolate as IsolateMode, DEMO_TOPOLOGY.map((s) => s.name), {
+    log, kafkaBrokers: f.bus === 'kafka' ? String(f.brokers).split(',') : [],
+  }) : undefined;
+  const network = demoNet?.network;
+  const listen = splitHostPort(String(f.listen));
   // The demo shop runs its own authorization policy unless --policy says otherwise ('' for none).
-  const core = await runControl(f.policy === undefined && f.demo ? { ...f, policy: DEMO_POLICY_DIR } : f, log);
+  const flags = {
+    ...f, ...(f.policy === undefined && f.demo ? { policy: DEMO_POLICY_DIR } : {}),
+    ...(network ? { listen: `${network.hostAddress}:${listen.port}` } : {}),
+  };
+  let core: Awaited<ReturnType<typeof runControl>>;
+  try {
+    core = await runControl(flags, log, { status: () => (demoNet ? { isolation: demoNet.isolation } : {}) });
+  } catch (e) {
+    await network?.close();
+    throw e;
+  }
+  let relay: TcpRelay | undefined;
   let mesh: DemoMesh | undefined;
   let load: LoadGenerator | undefined;
   let report: NodeJS.Timeout | undefined;
@@ -29,9 +52,21 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
     if (report) clearInterval(report);
     await load?.stop();
     await mesh?.close();
+    await relay?.close();
     await core.close();
+    await network?.close();
   };
   try {
+    if (network) {
+      // This host's tools (`meshlens status`) still find the control plane at --listen's address.
+      const port = Number(new URL(core.control.url).port);
+      try {
+        relay = await relayTcp({ host: listen.host, port }, { host: network.hostAddress, port });
+        log(`control plane: also at https://${relay.address} (relayed to the demo bridge)`);
+      } catch (e) {
+        log(`control plane: only at ${core.control.url}: ${(e as Error).message}`);
+      }
+    }
     if (f.demo) {
       log('demo: starting 5 services, each behind its own sidecar …');
       const sidecarFlags = f.bus === 'kafka' ? ['--bus', 'kafka', '--brokers', String(f.brokers), '--topic', String(f.topic)] : [];
@@ -46,7 +81,7 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
           url: control.url, trustBundleFile: core.trustBundleFile, status: () => control.status(),
           joinToken: (service, proxy) => control.tokens.issue({ service, proxy }),
         },
-        log, sidecarFlags, faults,
+        log, sidecarFlags, faults, network,
         // Sidecars keep identity and unsent taps here across restarts (and across `meshlens up` runs).
         stateDir: join(resolve(String(f['data-dir'])), 'sidecars'),
       });

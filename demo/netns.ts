@@ -120,7 +120,6 @@ export async function openDemoNetwork(services: string[], log: (line: string) =>
       await ip(['link', 'set', 'dev', hostLinks[i], 'master', bridge, 'up']);
       hosts.set(service, { netns, address });
     }
-    log(`demo: network namespaces ${madeNetns.join(', ')} on bridge ${bridge} ${subnet}`);
     return { hostAddress, subnet, bridge, hosts, made: () => ({ netns: [...madeNetns], links: [...madeLinks] }), close };
   } catch (e) {
     try { await close(); } catch (c) { throw new Error(`${(e as Error).message} (and then ${(c as Error).message})`); }

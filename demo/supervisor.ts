@@ -42,7 +42,8 @@ export class Supervisor {
   #stopping = false;
 
   constructor(opts: SupervisorOptions) {
-    this.#o = { backoffMs: 200, maxBackoffMs: 10_000, healthyAfterMs: 30_000, ...opts };
+    // `?? default` per field: an option passed as undefined (startDemoMesh's restartBackoffMs) keeps its default.
+    this.#o = { log: opts.log, backoffMs: opts.backoffMs ?? 200, maxBackoffMs: opts.maxBackoffMs ?? 10_000, healthyAfterMs: opts.healthyAfterMs ?? 30_000 };
   }
 
   /** Starts `args` as child `name` (the log prefix) under `key`, in `netns` if given, and keeps it running until stop(). */

@@ -19,7 +19,8 @@ import { startKafkaMock, type KafkaMock } from '../peers/index.ts';
 // One real chdb store and one mock Kafka cluster for the file. Consumer
 // group joins on the mock take ~3 s each, so the tests after the first two
 // share one collector (`shared`, on topic `kc-shared`) and use their own
-// proxy ids; its store can be made to fail on demand.
+// proxy ids; its store can be made to fail on demand. Members joining,
+// leaving and crashing are in ./kafka-collector-membership.test.ts.
 let mock: KafkaMock;
 let store: TapStore;
 let dir: string;
@@ -64,7 +65,8 @@ after(async () => {
 let chains: ReturnType<typeof sampleChain>[] = [];
 const events = (n: number) => Array.from({ length: n }, () => sampleL7());
 
-async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+/** Waits for an event; the deadline only bounds a failure (a group join on the mock takes 3-5 s, more after a member's crash). */
+async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe()) return;
@@ -97,54 +99,14 @@ test('batches from two publishers consumed by a group of two collectors are stor
   await eventually('200 taps stored', async () => (await store.countTaps({ proxy: 'kg-a' })) + (await store.countTaps({ proxy: 'kg-b' })) === 200);
   await eventually('offsets committed to the end', () => committedEverything('kc-group', 'kc-group'));
   const cs = members.map((m) => m.counters());
-  t.diagnostic(`consumed in ${Date.now() - started} ms; partitions ${JSON.stringify(cs.map((c) => c.partitions))}`);
+  t.diagnostic(`consumed in ${Date.now() - started} ms; partitions ${JSON.stringify(cs.map((c) => c.partitions))}; restarts ${cs.map((c) => c.restarts).join('+')}`);
   assert.equal(cs[0].batches_accepted + cs[1].batches_accepted, 40);
   assert.equal(cs[0].batches_rejected + cs[1].batches_rejected, 0);
-  assert.equal(cs[0].grouped_records + cs[1].grouped_records, 40, 'every record went through a group commit');
+  // At least: a rebalance (a member that joined late, or crashed and joined again) may deliver a record twice.
+  assert.ok(cs[0].grouped_records + cs[1].grouped_records >= 40, 'every record went through a group commit');
   assert.equal(await store.countTaps({ proxy: 'kg-a' }), 100);
   assert.equal(await store.countTaps({ proxy: 'kg-b' }), 100);
   await Promise.all(members.map((m) => m.close()));
-});
-
-test('members joining and leaving while records flow: every tap stored once, no gaps recorded, offsets committed to the end', async (t) => {
-  const proxies = ['kr-a', 'kr-b', 'kr-c', 'kr-d', 'kr-e', 'kr-f'];
-  // Enough batches for ~3 minutes: publishing must outlast slow group joins
-  // (150, ~45 s, ran out on a loaded CI machine before member b had a partition).
-  const rebalanceChains = proxies.map((p) => sampleChain(p, 's', Array.from({ length: 600 }, () => events(3))));
-  const pubs = proxies.map(() => new KafkaPublisher({ brokers: mock.brokers, topic: 'kc-rebalance' }));
-  t.after(() => Promise.all(pubs.map((p) => p.close())));
-  const stored = async () => { let n = 0; for (const p of proxies) n += await store.countTaps({ proxy: p }); return n; };
-  // Publish steadily in the background (each sidecar one batch every ~300 ms)
-  // until told to stop, however long the group joins take on this machine.
-  let stop = false;
-  let published = 0;
-  const publishing = Promise.all(pubs.map(async (pub, i) => {
-    for (const b of rebalanceChains[i]) {
-      if (stop) break;
-      assert.equal((await pub.publish(b)).ok, true);
-      published += b.events.length;
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }));
-  const options = { ...quick, brokers: mock.brokers, store, topic: 'kc-rebalance', groupId: 'kc-rebalance' };
-  const a = await startKafkaCollector(options);
-  t.after(() => a.close());
-  await eventually('member a stores some taps', async () => (await stored()) > 0, 40_000);
-  const b = await startKafkaCollector(options); // joins: a rebalance mid-stream
-  t.after(() => b.close());
-  await eventually('both members store taps', () => a.counters().events_written > 0 && b.counters().events_written > 0, 40_000);
-  await a.close(); // leaves: b takes every partition mid-stream
-  const atLeave = b.counters().events_written;
-  await eventually('b stores taps after a left', () => b.counters().events_written > atLeave, 40_000);
-  stop = true;
-  await publishing;
-  await eventually(`all ${published} published taps stored`, async () => (await stored()) === published, 40_000);
-  await eventually('offsets committed to the end', () => committedEverything('kc-rebalance', 'kc-rebalance'));
-  assert.equal(await stored(), published, 'none doubled');
-  assert.deepEqual((await store.lossSummary()).filter((l) => proxies.includes(l.proxy)), [], 'no sequence gaps: no record was judged before an earlier one of its stream was stored');
-  const [ca, cb] = [a.counters(), b.counters()];
-  t.diagnostic(`${published} taps; a: ${ca.events_written} written, ${ca.commits} commits, ${ca.commit_failures} failed; b: ${cb.events_written} written, ${cb.batches_duplicate} duplicates, ${cb.commits} commits, ${cb.commit_failures} failed`);
-  assert.equal(ca.batches_rejected + cb.batches_rejected, 0);
 });
 
 test('a collector that re-reads the whole topic, as after dying before any commit, stores nothing twice and continues the chains', async (t) => {

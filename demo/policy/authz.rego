@@ -6,9 +6,10 @@
 #                              └─► inventory
 #
 # Input, one document per inbound request:
-#   input.source.service       calling service as its sidecar declares it;
-#                              "external" for callers outside the mesh
-#   input.source.identity      SPIFFE id of the caller once mTLS exists; its service name until then
+#   input.source.service       calling service, from its mTLS certificate;
+#                              "external" for callers outside the mesh (ingress)
+#   input.source.identity      the caller's verified SPIFFE id, e.g.
+#                              "spiffe://meshlens.local/ns/default/sa/web"; "" for external
 #   input.destination.service  the service this sidecar fronts
 #   input.request.method       "GET", "POST", …
 #   input.request.path         path without the query string

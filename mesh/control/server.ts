@@ -120,10 +120,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   });
 
   const host = opts.host ?? '127.0.0.1';
+  // The names (and addresses) the certificate covers, for clients that check names: ports dropped.
+  const isIp = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');
+  const names = [host, ...(opts.serverNames ?? []).map((n) => n.replace(/^\[|\](:\d+)?$/g, '').replace(/^([^:]+):\d+$/, '$1'))];
   const ownIdentity = () => ca.issueOwn({
     service: CONTROL_SERVICE, namespace: CONTROL_NAMESPACE, proxy: CONTROL_SERVICE, ttlMs: svidTtlMs,
-    dnsNames: ['localhost', ...(opts.serverNames ?? []), ...(/^[\d.]+$|:/.test(host) ? [] : [host])],
-    ips: ['127.0.0.1', '::1', ...(/^[\d.]+$/.test(host) && host !== '127.0.0.1' ? [host] : [])],
+    dnsNames: [...new Set(['localhost', ...names.filter((n) => !isIp(n) && n !== '0.0.0.0')])],
+    ips: [...new Set(['127.0.0.1', '::1', ...names.filter((n) => isIp(n) && n !== '0.0.0.0' && n !== '::')])],
   });
   const contextOf = (own: Awaited<ReturnType<typeof ownIdentity>>) => ({ key: own.keyPem, cert: own.chainPem, ca: ca.bundle.toPem() });
   let own = await ownIdentity();

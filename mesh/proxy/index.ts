@@ -2,7 +2,7 @@
 // `startSidecar(parseSidecarArgs(argv))`.
 
 export { startSidecar, type Sidecar, type SidecarStats } from './sidecar.ts';
-export { parseSidecarArgs, SidecarConfigError, type SidecarOptions, type HostPort, type StandaloneRoute } from './options.ts';
+export { parseSidecarArgs, SIDECAR_USAGE, SidecarConfigError, type SidecarOptions, type HostPort, type StandaloneRoute } from './options.ts';
 export { TapEmitter, type TapEmitterCounters, type TapInput } from './taps.ts';
 export { MESH_ERRORS, MeshError, ERROR_HEADER, type MeshErrorCode } from './errors.ts';
 export { MESH_HEADER_PREFIX } from './stages/mesh-headers.ts';

@@ -126,7 +126,7 @@ export function parseHostPort(s: string): HostPort | null {
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-const USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
+export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
   '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
@@ -162,7 +162,7 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
     const flag = argv[i];
     if (flag === '--no-taps') { taps.enabled = false; continue; }
     if (flag === '--policy-fail-open') { opts.policyFailOpen = true; continue; }
-    if (flag === '--help' || flag === '-h') { problems.push(`usage: ${USAGE}`); continue; }
+    if (flag === '--help' || flag === '-h') { problems.push(`usage: ${SIDECAR_USAGE}`); continue; }
     if (!flag.startsWith('--')) { problems.push(`unexpected argument '${flag}'`); continue; }
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) { problems.push(`${flag}: missing value`); continue; }

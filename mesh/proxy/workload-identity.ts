@@ -99,6 +99,10 @@ export class WorkloadIdentity {
       const bundle = TrustBundle.fromPem(o.bootstrapBundlePem);
       const got = await post(o.controlUrl, '/v1/identity/svid', { csr: csrPem }, { ca: bundle.toPem(), headers: { authorization: `Bearer ${o.joinToken}` } }, trustDomainOf(bundle));
       m = material(keyPem, got.chain_pem, got.bundle_pem, now());
+      if (m.svid.proxy !== o.proxy || m.svid.service !== o.service) {
+        // Its taps would be refused (the collector checks the signer is the proxy the batch names): stop now, saying why.
+        throw new IdentityError(`the join token was issued for ${m.svid.service}/${m.svid.proxy}, this sidecar is ${o.service}/${o.proxy} (--service/--id): ask for a token for this sidecar`);
+      }
       o.log?.(`identity: ${m.svid.uri} issued with a join token, valid until ${new Date(m.svid.notAfter).toISOString()}`);
     }
     if (dir && !o.static) persist(dir, m);

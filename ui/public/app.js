@@ -19,7 +19,7 @@ const els = {
   svg: $('service-graph'), empty: $('graph-empty'), error: $('graph-error'), tooltip: $('tooltip'),
   totals: $('graph-totals'), refreshed: $('last-refresh'), live: $('live'), status: $('mesh-status'),
   window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'), alerts: $('alerts'),
-  main: $('main'), signedOut: $('signed-out'), signedOutDetail: $('signed-out-detail'),
+  main: $('main'), signedOut: $('signed-out'), signedOutDetail: $('signed-out-detail'), isolation: $('isolation-warning'),
 };
 
 const asked = Number(new URLSearchParams(location.search).get('window'));
@@ -128,9 +128,20 @@ async function refreshStatus() {
   try {
     const { control, ui } = await getJson('/api/status');
     els.status.replaceChildren(...statusParts(control, ui));
+    showIsolation(control?.isolation);
   } catch (e) {
     if (document.body.dataset.auth !== 'signed-out') els.status.textContent = `status unavailable: ${e.message}`;
   }
+}
+
+/** `meshlens up` without network namespaces: its sidecars' outbound listeners take anyone's traffic, and the page says so. */
+function showIsolation(isolation) {
+  const shared = isolation?.workloads === 'shared';
+  els.isolation.hidden = !shared;
+  els.isolation.textContent = shared
+    ? 'Workloads share this host\'s network: any local process can send through a sidecar\'s outbound listener as that workload. ' +
+      `Run meshlens up as root (--isolate auto, the default, or on) for a network namespace per workload; now: ${isolation.detail}.`
+    : '';
 }
 
 /** Header line: the control plane summary (computed by /graph.js) plus UI uptime. */

@@ -32,8 +32,8 @@
 // workload.
 
 import type http from 'node:http';
-import type { RequestContext } from '../context.ts';
 import type net from 'node:net';
+import type { RequestContext } from '../context.ts';
 import { MESH_ERRORS, MeshError, type MeshErrorCode } from '../errors.ts';
 import type { Stage } from '../stage.ts';
 
