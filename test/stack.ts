@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runControl, CONTROL_FLAGS, type RunningControl } from '../cli/control.ts';
 import { controlClient } from '../cli/control-client.ts';
-import type { DemoControl, DemoControlStatus } from '../demo/index.ts';
+import { quietTopology, sendExactly, startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh } from '../demo/index.ts';
 import { parseFlags } from '../cli/flags.ts';
 import type { TapStore } from '../ingest/index.ts';
 
@@ -137,4 +137,41 @@ export function remoteDemoControl(url: string, dataDir: string): DemoControl & {
       return (r.body as { token: string }).token;
     },
   };
+}
+
+/**
+ * An embedded control plane (extra `flags`) and the quiet demo mesh on it,
+ * for one whole-mesh test: `body` gets both and the log lines; the log's tail
+ * is printed if it throws; everything is stopped and removed after.
+ */
+export async function withDemoMesh(
+  prefix: string, flags: string[], meshOpts: { stateDir?: (dir: string) => string },
+  body: (m: { core: RunningControl; mesh: DemoMesh; lines: string[]; dir: string }) => Promise<void>,
+): Promise<void> {
+  const dir = tempDir(prefix);
+  const lines: string[] = [];
+  const core = await startTestControl(dir.path, lines, flags);
+  let mesh: DemoMesh | undefined;
+  try {
+    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l), stateDir: meshOpts.stateDir?.(dir.path) });
+    await body({ core, mesh, lines, dir: dir.path });
+  } catch (e) {
+    console.error(lines.slice(-40).join('\n'));
+    throw e;
+  } finally {
+    await mesh?.close();
+    await core.close();
+    dir.remove();
+  }
+}
+
+/** Front-door traffic for `ms`: rounds of 40 requests, 8 at a time; returns how many were sent and their statuses. */
+export async function steadyTraffic(url: string, ms: number, into = { sent: 0, statuses: new Map<number, number>() }) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    for (const [s, n] of await sendExactly(url, 40, 8)) into.statuses.set(s, (into.statuses.get(s) ?? 0) + n);
+    into.sent += 40;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return into;
 }

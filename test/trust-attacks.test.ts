@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import net from 'node:net';
-import { quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
+import { sendExactly } from '../demo/index.ts';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { controlClient } from '../cli/control-client.ts';
 import { GENESIS_HASH, sealFrame, type L7RequestTap } from '../ingest/index.ts';
-import { assertNoSidecarLoss, assertTapsPerHop, demoControl, eventually, sidecarFinalStats, startTestControl, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, assertTapsPerHop, eventually, sidecarFinalStats, steadyTraffic, withDemoMesh } from './stack.ts';
 
 const N = 600;
 
@@ -41,13 +41,8 @@ function plaintext(port: number, bytes: string): Promise<string> {
   });
 }
 
-test('findings 2-6 replayed against a running mesh are refused and counted, while honest traffic beside them is exactly tapped', { timeout: 180_000 }, async () => {
-  const dir = tempDir('trust');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines);
-  let mesh: DemoMesh | undefined;
-  try {
-    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l) });
+test('findings 2-6 replayed against a running mesh are refused and counted, while honest traffic beside them is exactly tapped', { timeout: 180_000 }, () =>
+  withDemoMesh('trust', [], {}, async ({ core, mesh, lines }) => {
     const before = core.control.status();
     const payments = core.control.registry.services().get('payments')![0];
     const honest = sendExactly(mesh.ingressUrl, N, 8);
@@ -95,32 +90,12 @@ test('findings 2-6 replayed against a running mesh are refused and counted, whil
     assert.equal(after.refused_operator_requests, 2);
     assert.equal(sidecarFinalStats(lines).get('payments-1') && (sidecarFinalStats(lines).get('payments-1') as unknown as { tls_handshake_failures: number }).tls_handshake_failures, 1);
     assert.ok(lines.some((l) => /refused operator request PUT \/v1\/policy\/bundle .*evil\.example/.test(l)), 'the refusal is logged with the Host it came with');
-  } catch (e) {
-    console.error(lines.slice(-40).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));
 
-test('certificates renew under load every few seconds and no request fails; taps stay exact and signed', { timeout: 180_000 }, async () => {
-  const dir = tempDir('rotate');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines, ['--svid-ttl-s', '6']);
-  let mesh: DemoMesh | undefined;
-  try {
-    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l) });
+test('certificates renew under load every few seconds and no request fails; taps stay exact and signed', { timeout: 180_000 }, () =>
+  withDemoMesh('rotate', ['--svid-ttl-s', '6'], {}, async ({ core, mesh, lines }) => {
     // ~15 s of steady traffic: each sidecar renews about every 3 s meanwhile.
-    let sent = 0;
-    const started = Date.now();
-    const statuses = new Map<number, number>();
-    while (Date.now() - started < 15_000) {
-      for (const [s, n] of await sendExactly(mesh.ingressUrl, 40, 8)) statuses.set(s, (statuses.get(s) ?? 0) + n);
-      sent += 40;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const { sent, statuses } = await steadyTraffic(mesh.ingressUrl, 15_000);
     assert.deepEqual([...statuses], [[200, sent]], 'no request failed while certificates rotated');
     await eventually(`${sent * 9} l7 taps stored`, async () => await core.store.countTaps({ kind: 'l7.request' }) >= sent * 9, 60_000);
     await mesh.close();
@@ -133,43 +108,20 @@ test('certificates renew under load every few seconds and no request fails; taps
     }
     assert.equal(await core.store.countRejects({}), 0, 'every batch verified, across certificate changes');
     assert.ok(core.control.status().identity.renewals >= 15);
-  } catch (e) {
-    console.error(lines.slice(-40).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));
 
-test('a CA rotation under load: the new root is trusted first, signs after one certificate lifetime, and no request fails', { timeout: 180_000 }, async () => {
-  const dir = tempDir('ca-rotate');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines, ['--svid-ttl-s', '6']);
-  let mesh: DemoMesh | undefined;
-  try {
-    const stateDir = join(dir.path, 'sidecars');
-    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l), stateDir });
+test('a CA rotation under load: the new root is trusted first, signs after one certificate lifetime, and no request fails', { timeout: 180_000 }, () =>
+  withDemoMesh('ca-rotate', ['--svid-ttl-s', '6'], { stateDir: (d) => join(d, 'sidecars') }, async ({ core, mesh, lines, dir }) => {
     const oldRoot = core.control.ca.bundle.roots[0];
-    const operator = await controlClient({ url: core.control.url, dataDir: dir.path });
-    let sent = 0;
-    const statuses = new Map<number, number>();
-    const traffic = async (ms: number) => {
-      const until = Date.now() + ms;
-      while (Date.now() < until) {
-        for (const [s, n] of await sendExactly(mesh!.ingressUrl, 40, 8)) statuses.set(s, (statuses.get(s) ?? 0) + n);
-        sent += 40;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    await traffic(2_000);
+    const operator = await controlClient({ url: core.control.url, dataDir: dir });
+    const traffic = await steadyTraffic(mesh.ingressUrl, 2_000);
     const begun = await operator.request('POST', '/v1/identity/rotate-ca');
     assert.equal(begun.status, 202);
     assert.equal((begun.body as { state: string }).state, 'spreading');
-    await traffic(2_000);
+    await steadyTraffic(mesh.ingressUrl, 2_000, traffic);
     await eventually('the rotation completes', () => core.control.status().identity.rotation.state === 'none', 20_000);
-    await traffic(8_000); // every sidecar renews onto the new root meanwhile
+    await steadyTraffic(mesh.ingressUrl, 8_000, traffic); // every sidecar renews onto the new root meanwhile
+    const { sent, statuses } = traffic;
     assert.deepEqual([...statuses], [[200, sent]], 'no request failed across the rotation');
     await eventually(`${sent * 9} l7 taps stored`, async () => await core.store.countTaps({ kind: 'l7.request' }) >= sent * 9, 60_000);
     await mesh.close();
@@ -178,16 +130,8 @@ test('a CA rotation under load: the new root is trusted first, signs after one c
     assert.equal(await core.store.countRejects({}), 0);
     // Every sidecar ended on a certificate of the new root (its state dir keeps the last one).
     for (const id of mesh.sidecars.keys()) {
-      const leaf = new X509Certificate(readFileSync(join(stateDir, id, 'identity', 'chain.pem')));
+      const leaf = new X509Certificate(readFileSync(join(dir, 'sidecars', id, 'identity', 'chain.pem')));
       assert.ok(!leaf.checkIssued(oldRoot), `${id} holds a certificate of the new root`);
       assert.ok(core.control.ca.bundle.verify([leaf]));
     }
-  } catch (e) {
-    console.error(lines.slice(-40).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));
