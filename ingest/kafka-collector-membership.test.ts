@@ -216,8 +216,9 @@ test('a member held by backpressure while the store is down still rejoins a reba
   const pub = new KafkaPublisher({ brokers: mock.brokers, topic: 'kc-held' });
   t.after(() => pub.close());
   for (const p of proxies) for (const b of sampleChain(p, 's', Array.from({ length: 5 }, () => events(2)))) assert.equal((await pub.publish(b)).ok, true);
-  // maxQueuedBytes 1: one fetched record already holds the fetch handler until it is stored.
-  const g = group(t, { store: failing, topic: 'kc-held', groupId: 'kc-held', maxQueuedBytes: 1 });
+  // maxQueuedBytes 1: one fetched record already holds the fetch handler until it is
+  // stored. The mock hands out one record per fetch, so a short group linger.
+  const g = group(t, { store: failing, topic: 'kc-held', groupId: 'kc-held', maxQueuedBytes: 1, groupLingerMs: 20 });
   const a = await g.start('a');
   await eventually('a to retry the down store', () => a.counters().store_retries >= 3, g.state);
   const b = await g.start('b');

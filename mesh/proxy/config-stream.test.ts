@@ -45,15 +45,20 @@ test('applies config snapshots from the control stream and ACKs them; NACKs an i
   assert.equal(nack.error, "routes[0].backends[0].cluster: unknown cluster 'nope'");
   assert.equal((await get('catalog')).body, 'a', 'the old config stays in force after a NACK');
 
-  await control.send(snapshot(3, b.port));
-  assert.equal((await control.ackFor(3)).ok, true);
+  const badLimit = snapshot(3, b.port) as ConfigSnapshot & { clusters: { max_concurrent?: unknown }[] };
+  badLimit.clusters[0].max_concurrent = -1;
+  await control.send(badLimit);
+  assert.equal((await control.ackFor(3)).error, 'clusters[0].max_concurrent: must be a positive integer');
+
+  await control.send(snapshot(4, b.port));
+  assert.equal((await control.ackFor(4)).ok, true);
   assert.equal((await get('catalog')).body, 'b');
   const empty = await get('empty');
   assert.equal(empty.status, 503);
   assert.equal(empty.headers['x-meshlens-error'], 'MESH_ERR_NO_ENDPOINT');
   const stats = sidecar.stats().config;
   assert.ok('applied' in stats);
-  assert.deepEqual([stats.version, stats.applied, stats.rejected], [3, 2, 1]);
+  assert.deepEqual([stats.version, stats.applied, stats.rejected], [4, 2, 2]);
 });
 
 test('keeps serving the last good snapshot while the control stream is down and reconnects', async (t) => {

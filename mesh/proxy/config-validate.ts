@@ -24,6 +24,8 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
     if (c.lb !== 'round_robin') return `${at}.lb: must be round_robin`;
     if (!isPosInt(c.connect_timeout_ms)) return `${at}.connect_timeout_ms: must be a positive integer`;
     if (!isPosInt(c.request_timeout_ms)) return `${at}.request_timeout_ms: must be a positive integer`;
+    if (c.max_concurrent !== undefined && !isPosInt(c.max_concurrent)) return `${at}.max_concurrent: must be a positive integer`;
+    if (c.max_queue !== undefined && !(Number.isInteger(c.max_queue) && (c.max_queue as number) >= 0)) return `${at}.max_queue: must be an integer >= 0`;
     if (!Array.isArray(c.endpoints)) return `${at}.endpoints: must be an array`;
     for (const [j, e] of c.endpoints.entries()) {
       const eat = `${at}.endpoints[${j}]`;
