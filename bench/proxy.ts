@@ -44,13 +44,14 @@ if (missing.length > 0) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlens-bench-proxy-'));
-const children: ChildProcess[] = [];
-const start = (cmd: string, args: string[]) => {
-  const c = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'inherit'] });
-  children.push(c);
-  return c;
+const children: { child: ChildProcess; stop: NodeJS.Signals }[] = [];
+// nginx's master stops its workers on SIGTERM; SIGKILLed, it would leave them running.
+const start = (cmd: string, args: string[], stop: NodeJS.Signals = 'SIGKILL') => {
+  const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'inherit'] });
+  children.push({ child, stop });
+  return child;
 };
-const cleanup = () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); };
+const cleanup = () => { for (const c of children) c.child.kill(c.stop); rmSync(dir, { recursive: true, force: true }); };
 process.on('exit', cleanup);
 
 const ports = await freePorts(13);
@@ -101,7 +102,7 @@ const sidecar = (...args: string[]) => start(process.execPath, [bin, 'sidecar', 
 const identity = (s: 'client' | 'upstream') => ['--svid-key', svids[s].key, '--svid-cert', svids[s].cert, '--trust-bundle', bundle];
 const at = (port: number) => `127.0.0.1:${port}`;
 
-start('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir]);
+start('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], 'SIGTERM');
 // The pids of each proxy, for its CPU time per request.
 const pids: Record<string, number[]> = {
   haproxy: [haproxy('haproxy', at(haproxyPort), `app ${at(upstream)}`)],
@@ -176,17 +177,20 @@ for (let round = 1; round <= ROUNDS; round++) {
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const med = (name: string, f: keyof Run) => median(runs.get(name)!.map((r) => r[f]));
 const ratio = (x: number) => `${x.toFixed(2)}×`;
+/** The median of per-round ratios: a target and its twin ran seconds apart in each round, so noise between rounds cancels. */
+const paired = (name: string, twin: string, f: keyof Run) => median(runs.get(name)!.map((r, i) => r[f] / runs.get(twin)![i][f]));
 console.log(`\nbench:proxy — wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s, medians; one process per proxy; ${new Date().toISOString()}`);
 console.log(`${'target'.padEnd(28)}${'req/s'.padStart(8)}${'vs HAProxy'.padStart(12)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'CPU ms/1k req'.padStart(15)}` +
   `${'mTLS÷plain: req/s'.padStart(19)}${'p99'.padStart(7)}${'CPU'.padStart(7)}`);
 for (const t of targets) {
   const rps = med(t.name, 'rps');
-  const vsPlain = t.plain ? [ratio(rps / med(t.plain, 'rps')).padStart(19), ...(['p99', 'cpuMsPerK'] as const).map((f) => ratio(med(t.name, f) / med(t.plain!, f)).padStart(7))].join('') : '';
+  const vsPlain = t.plain ? [ratio(paired(t.name, t.plain, 'rps')).padStart(19), ratio(paired(t.name, t.plain, 'p99')).padStart(7), ratio(paired(t.name, t.plain, 'cpuMsPerK')).padStart(7)].join('') : '';
   console.log(`${t.name.padEnd(28)}${rps.toFixed(0).padStart(8)}${ratio(rps / med(t.haproxy, 'rps')).padStart(12)}${med(t.name, 'p50').toFixed(2).padStart(8)}${med(t.name, 'p99').toFixed(2).padStart(8)}` +
     `${(t.pids ? med(t.name, 'cpuMsPerK').toFixed(0) : '-').padStart(15)}${vsPlain}`);
 }
 console.log('\n"vs HAProxy": to the HAProxy row of the same shape (one proxy; a pair, plaintext or mTLS). "CPU ms/1k req":');
 console.log('utime + stime of the proxy processes (both of a pair) per 1000 requests, less sensitive to a busy machine than req/s.');
+console.log('"mTLS÷plain": the median over rounds of each round\'s ratio to the plaintext twin (which ran just before it).');
 console.log('Sidecars build l7.request taps per request (no collector here: taps are counted as not shipped);');
 console.log('--no-taps shows the proxy path alone. The machine is shared: compare ratios, not absolutes.');
 cleanup();

@@ -88,7 +88,9 @@ export async function runControl(f: FlagValues, log: (line: string) => void, ext
     const uiStatus = {
       async status() {
         const lost = (await store.lossSummary()).reduce((n, l) => n + l.events, 0);
-        return { ...control.status(), tap_lost_events: lost, ...(models ? { models: models.counters() } : {}) };
+        // Refused tap frames (forged, wrong sender, broken chain), as ClickHouse has them: visible, never silent.
+        const refused = await store.countRejects({});
+        return { ...control.status(), tap_lost_events: lost, tap_rejected_frames: refused, ...(models ? { models: models.counters() } : {}) };
       },
     };
     const uiHosts = f['ui-host'] ? String(f['ui-host']).split(',').map((h) => h.trim()).filter(Boolean) : [];

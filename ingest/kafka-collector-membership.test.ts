@@ -56,7 +56,7 @@ function group(t: TestContext, opts: Omit<KafkaCollectorOptions, 'brokers' | 'lo
         const c = m.counters();
         return `${name}: partitions [${c.partitions}], ${c.rebalances} joins, ${c.restarts} restarts, ${c.events_written} events written, ${c.store_retries} store retries`;
       });
-      return [...each, ...lines.slice(-12)].join('\n  ');
+      return [...each, `offsets committed/end: ${offsetsSeen}`, ...lines.slice(-16)].join('\n  ');
     },
     lines,
   };
@@ -71,12 +71,17 @@ async function eventually(what: string, probe: () => Promise<boolean> | boolean,
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n  ${state()}`);
 }
 
+/** Committed offset / end offset of each partition, as last read by committedEverything (for failure messages). */
+let offsetsSeen = '';
+
 async function committedEverything(groupId: string, topic: string): Promise<boolean> {
   const admin = new Kafka({ brokers: mock.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     const [high, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    return high.every((h) => h.high === '0' || committed.partitions.find((c) => c.partition === h.partition)?.offset === h.high);
+    const at = (p: number) => committed.partitions.find((c) => c.partition === p)?.offset;
+    offsetsSeen = high.map((h) => `p${h.partition} ${at(h.partition)}/${h.high}`).join(', ');
+    return high.every((h) => h.high === '0' || at(h.partition) === h.high);
   } finally {
     await admin.disconnect();
   }

@@ -68,24 +68,52 @@ test('a record rejected for good is logged and committed past; the lane goes on'
   assert.ok(h.logs.some((l) => l.includes('partition 1 offset 1: INGEST_ERR_MALFORMED')), h.logs.join('\n'));
 });
 
-test('reset drops queued records that were not submitted, and a lane never commits an offset below one it committed', async () => {
+test('reset drops queued records that were not submitted, and a run in flight then stores but commits nothing (its partition may be another member\'s)', async () => {
   let open!: () => void;
   let gate: Promise<void> | null = new Promise((r) => { open = r; });
   const h = harness(() => ok, { gate: () => gate ?? Promise.resolve() });
   h.lanes.push(2, [rec(5)]);
   await settle(h.lanes, () => h.calls.length === 1);
   h.lanes.push(2, [rec(6), rec(7)]);
-  h.lanes.reset(); // a rebalance: 6 and 7 will be fetched again from the committed offset
+  h.lanes.reset(); // a rebalance: 5, 6 and 7 will be fetched again from the committed offset
   gate = null;
   open();
-  await settle(h.lanes, () => h.commits.length === 1);
-  assert.deepEqual(h.calls, [['5']]);
-  h.lanes.push(2, [rec(6), rec(7)]);
-  await settle(h.lanes, () => h.commits.length === 2);
-  h.lanes.push(2, [rec(4)]); // an older record delivered again
-  await settle(h.lanes, () => h.calls.length === 3);
+  await settle(h.lanes, () => h.lanes.counters().queued_bytes === 0);
   await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(h.commits, [[2, '6'], [2, '8']], 'no commit of offset 5 after 8');
+  assert.deepEqual(h.calls, [['5']], '6 and 7 were dropped');
+  assert.deepEqual(h.commits, [], 'the run of 5 ended after the rebalance: no commit');
+  h.lanes.push(2, [rec(5), rec(6), rec(7)]);
+  await settle(h.lanes, () => h.commits.length === 1);
+  assert.deepEqual(h.commits, [[2, '8']]);
+});
+
+test('within a generation a lane never commits below an offset it committed; after a rebalance the group\'s offset counts', async () => {
+  const h = harness(() => ok);
+  h.lanes.push(2, [rec(6), rec(7)]);
+  await settle(h.lanes, () => h.commits.length === 1);
+  h.lanes.push(2, [rec(4)]); // an older record delivered again
+  await settle(h.lanes, () => h.calls.length === 2);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(h.commits, [[2, '8']], 'no commit of offset 5 after 8');
+  h.lanes.reset(); // the partition went away and came back; its owner meanwhile committed 3
+  h.lanes.push(2, [rec(3), rec(4)]);
+  await settle(h.lanes, () => h.commits.length === 2);
+  assert.deepEqual(h.commits[1], [2, '5'], 'committed again from where the group is');
+  assert.equal(h.lanes.counters().queued_bytes, 0);
+});
+
+test('close lets a run in flight finish and commit (the member is still in the group), and drops what is queued', async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => { open = r; });
+  const h = harness(() => ok, { gate: () => gate });
+  h.lanes.push(1, [rec(0)]);
+  await settle(h.lanes, () => h.calls.length === 1);
+  h.lanes.push(1, [rec(1)]);
+  const closing = h.lanes.close();
+  open();
+  await closing;
+  assert.deepEqual(h.calls, [['0']]);
+  assert.deepEqual(h.commits, [[1, '1']]);
   assert.equal(h.lanes.counters().queued_bytes, 0);
 });
 

@@ -22,11 +22,17 @@
 //   ends the wait, so a rebalance never waits for the store.
 //
 // Offsets are committed only for stored records, per partition in order,
-// and never backwards. A rebalance (reset()) drops what is queued and not
-// yet submitted: kafkajs fetches a kept partition again from its committed
-// offset, and a moved one belongs to another member now. Runs in flight
-// finish; a record stored twice that way is a duplicate by the chain
-// verifier and by the store's row keys.
+// and never backwards within a generation (between two rebalances). A
+// rebalance (reset()) drops what is queued and not yet submitted: kafkajs
+// fetches a kept partition again from its committed offset, and a moved one
+// belongs to another member now. Runs in flight finish but commit nothing
+// more: kafkajs would send such a commit with the new generation, which the
+// broker accepts for any partition, so a member that lost the partition
+// could move its new owner's offset (measured on the mock: a stale commit of
+// 15 landed, the new owner's commit of 1 followed, and the first member,
+// given the partition back, never committed 15 again because it had once).
+// A record stored twice that way is a duplicate by the chain verifier and
+// by the store's row keys.
 
 import type { CollectorResult } from './collector.ts';
 
@@ -102,22 +108,31 @@ export class PartitionLanes {
     }
   }
 
-  /** After a rebalance: forget what is queued and not submitted (it will be fetched again). */
+  /**
+   * After a rebalance: forget what is queued and not submitted (it will be
+   * fetched again from the group's committed offset, the only one that counts
+   * from now on); runs in flight commit nothing more.
+   */
   reset(): void {
     this.#generation++;
+    for (const lane of this.#lanes.values()) lane.committed = -1n;
+    this.#dropQueued();
+  }
+
+  /** Stops: queued records are dropped (uncommitted), runs in flight end after their current attempt and commit what it stored (the member is still in the group). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#dropQueued();
+    await Promise.allSettled([...this.#runs]);
+  }
+
+  #dropQueued(): void {
     for (const lane of this.#lanes.values()) {
       this.#c.queued_bytes -= lane.bytes; // a run in flight takes its own bytes off when it ends
       lane.queue = [];
       lane.bytes = 0;
     }
     this.#wake();
-  }
-
-  /** Stops: queued records are dropped (uncommitted), runs in flight end after their current attempt. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.reset();
-    await Promise.allSettled([...this.#runs]);
   }
 
   #wake(): void {
@@ -156,7 +171,8 @@ export class PartitionLanes {
           this.#o.log(`rejected ${this.#c.last_error}`);
         }
       }
-      if (done > 0) await this.#commit(lane, todo[done - 1].offset);
+      if (generation !== this.#generation) return; // outlived a rebalance: stored, not committed
+      if (done > 0) await this.#commit(lane, todo[done - 1].offset, generation);
       todo = todo.slice(done);
       if (todo.length === 0 || this.#closed || generation !== this.#generation) return;
       // Store down: the same records again, with backoff, never skipped.
@@ -167,12 +183,12 @@ export class PartitionLanes {
     }
   }
 
-  async #commit(lane: Lane, lastOffset: string): Promise<void> {
+  async #commit(lane: Lane, lastOffset: string, generation: number): Promise<void> {
     const next = BigInt(lastOffset) + 1n;
     if (next <= lane.committed) return; // never backwards
     try {
       await this.#o.commit(lane.partition, next.toString());
-      lane.committed = next;
+      if (generation === this.#generation) lane.committed = next;
       this.#c.commits++;
     } catch (e) {
       // The records are stored; an uncommitted offset only means they may

@@ -41,4 +41,6 @@ test('shows other top-level scalars as they are, and skips nested values it does
 test('shows tap loss from the store, flagged when any tap was lost', () => {
   assert.deepEqual(text({ version: 1, tap_lost_events: 0 }), ['config v1', 'tap loss 0']);
   assert.deepEqual(text({ version: 1, tap_lost_events: 17 }), ['config v1', 'tap loss 17!']);
+  assert.deepEqual(text({ version: 1, tap_rejected_frames: 0 }), ['config v1', 'taps refused 0']);
+  assert.deepEqual(text({ version: 1, tap_rejected_frames: 3 }), ['config v1', 'taps refused 3!'], 'refused (forged or broken) tap batches are shown as trouble');
 });

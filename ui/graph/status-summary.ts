@@ -36,9 +36,13 @@ export function summarizeMeshStatus(control: unknown): StatusPart[] {
   if (typeof s.tap_lost_events === 'number') {
     parts.push({ label: 'tap loss', value: String(s.tap_lost_events), tone: s.tap_lost_events > 0 ? 'bad' : 'plain' });
   }
+  // Tap batches the collector refused (bad signature, wrong sender, broken chain): each is in tap_rejects.
+  if (typeof s.tap_rejected_frames === 'number') {
+    parts.push({ label: 'taps refused', value: String(s.tap_rejected_frames), tone: s.tap_rejected_frames > 0 ? 'bad' : 'plain' });
+  }
   for (const [k, v] of Object.entries(s)) {
     if (parts.length >= MAX_PARTS) break;
-    if (['version', 'services', 'proxies', 'tap_lost_events'].includes(k)) continue;
+    if (['version', 'services', 'proxies', 'tap_lost_events', 'tap_rejected_frames'].includes(k)) continue;
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       parts.push({ label: k.replace(/_/g, ' '), value: String(v), tone: 'plain' });
     }
