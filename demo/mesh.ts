@@ -75,6 +75,15 @@ export interface WorkloadListeners {
   outbound: string;
 }
 
+/**
+ * Admission limits of every demo sidecar: a concurrency bound near what the
+ * demo's workloads can serve on a small machine, with a short queue, so that
+ * a burst sheds requests fast (503, retry-after) instead of queueing them
+ * for seconds (measured with `npm run bench:demo-burst`; see
+ * mesh/proxy/stages/admission.ts for why a bound plus a short queue).
+ */
+export const DEMO_SIDECAR_LIMITS: readonly string[] = ['--max-concurrent', '32', '--max-queue', '16', '--max-queue-wait-ms', '250'];
+
 export interface AppSpec {
   service: DemoService;
   port: number;
@@ -129,7 +138,9 @@ export async function startDemoMesh(opts: DemoMeshOptions): Promise<DemoMesh> {
       '--state-dir', join(stateDir, id),
       // The front door: traffic from outside the mesh enters through web's ingress listener only.
       ...(service.name === 'web' ? ['--ingress', ingress] : []),
-      ...(opts.sidecarFlags ?? []),
+      ...DEMO_SIDECAR_LIMITS,
+      ...(opts.sidecarFlags ?? []), // later flags win
+
     ], { MESHLENS_JOIN_TOKEN: tokens[i] }, netns]);
   });
 

@@ -12,6 +12,7 @@ import { IngestError } from './errors.ts';
 import { startKafkaCollector, type KafkaCollector, type KafkaCollectorOptions } from './kafka-collector.ts';
 import { sampleChain, sampleL7 } from './sample-taps.ts';
 import type { TapStore } from './store.ts';
+import { committedToEnd, eventually } from './testing/kafka-waits.ts';
 import { startKafkaMock, type KafkaMock } from '../peers/index.ts';
 
 // Collectors joining, leaving and failing inside one consumer group, on
@@ -62,30 +63,10 @@ function group(t: TestContext, opts: Omit<KafkaCollectorOptions, 'brokers' | 'lo
   };
 }
 
-async function eventually(what: string, probe: () => Promise<boolean> | boolean, state: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n  ${state()}`);
-}
 
 /** Committed offset / end offset of each partition, as last read by committedEverything (for failure messages). */
 let offsetsSeen = '';
 
-async function committedEverything(groupId: string, topic: string): Promise<boolean> {
-  const admin = new Kafka({ brokers: mock.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const [high, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const at = (p: number) => committed.partitions.find((c) => c.partition === p)?.offset;
-    offsetsSeen = high.map((h) => `p${h.partition} ${at(h.partition)}/${h.high}`).join(', ');
-    return high.every((h) => h.high === '0' || at(h.partition) === h.high);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /**
  * Each proxy publishes its own chain, one batch of 3 taps every `everyMs`,
@@ -145,20 +126,20 @@ test('members joining and leaving while records flow: every tap stored once, no 
   t.after(() => flow.stop()); // registered first: the publishers stop before the members close
   const g = group(t, { store, topic: 'kc-rebalance', groupId: 'kc-rebalance' });
   const a = await g.start('a');
-  await eventually('a to hold every partition and store taps', () => a.counters().partitions.length === 4 && a.counters().events_written > 0, g.state);
+  await eventually('a to hold every partition and store taps', () => a.counters().partitions.length === 4 && a.counters().events_written > 0, { state: g.state });
   const b = await g.start('b'); // joins: a rebalance mid-stream
-  await eventually('a and b to each hold partitions', () => a.counters().partitions.length > 0 && b.counters().partitions.length > 0, g.state);
+  await eventually('a and b to each hold partitions', () => a.counters().partitions.length > 0 && b.counters().partitions.length > 0, { state: g.state });
   const aAtJoin = a.counters().events_written;
-  await eventually('a and b to each store taps after the rebalance', () => a.counters().events_written > aAtJoin && b.counters().events_written > 0, g.state);
+  await eventually('a and b to each store taps after the rebalance', () => a.counters().events_written > aAtJoin && b.counters().events_written > 0, { state: g.state });
   await a.close(); // leaves: b takes every partition mid-stream
-  await eventually('b to hold every partition', () => b.counters().partitions.join() === '0,1,2,3', g.state);
+  await eventually('b to hold every partition', () => b.counters().partitions.join() === '0,1,2,3', { state: g.state });
   const bAtTakeover = b.counters().events_written;
-  await eventually('b to store taps after taking over', () => b.counters().events_written > bAtTakeover, g.state);
+  await eventually('b to store taps after taking over', () => b.counters().events_written > bAtTakeover, { state: g.state });
   await flow.stop();
   assert.deepEqual(flow.failures, []);
   const published = flow.published();
-  await eventually(`all ${published} published taps stored`, async () => (await storedOf(proxies)) === published, g.state);
-  await eventually('offsets committed to the end', () => committedEverything('kc-rebalance', 'kc-rebalance'), g.state);
+  await eventually(`all ${published} published taps stored`, async () => (await storedOf(proxies)) === published, { state: g.state });
+  await eventually('offsets committed to the end', async () => { const c = await committedToEnd(mock.brokers, 'kc-rebalance', 'kc-rebalance'); offsetsSeen = c.seen; return c.done; }, { state: g.state });
   assert.equal(await storedOf(proxies), published, 'none doubled');
   assert.deepEqual((await store.lossSummary()).filter((l) => proxies.includes(l.proxy)), [], 'no sequence gaps: no record was judged before an earlier one of its stream was stored');
   const [ca, cb] = [a.counters(), b.counters()];
@@ -206,11 +187,11 @@ test('a member whose consumer crashes where kafkajs does not restart it (a late 
   t.after(lateFollowerSync('kc-crash'));
   const g = group(t, { store, topic: 'kc-crash', groupId: 'kc-crash' });
   const [a, b] = await Promise.all([g.start('a'), g.start('b')]);
-  await eventually('one member to crash and start again', () => a.counters().restarts + b.counters().restarts === 1, g.state);
+  await eventually('one member to crash and start again', () => a.counters().restarts + b.counters().restarts === 1, { state: g.state });
   assert.ok(g.lines.some((l) => l.includes('INVALID_REQUEST') && l.includes('starting it again')), g.state());
-  await eventually('all 40 taps stored', async () => (await storedOf(proxies)) === 40, g.state);
-  await eventually('offsets committed to the end', () => committedEverything('kc-crash', 'kc-crash'), g.state);
-  await eventually('both members to hold partitions', () => a.counters().partitions.length > 0 && b.counters().partitions.length > 0, g.state);
+  await eventually('all 40 taps stored', async () => (await storedOf(proxies)) === 40, { state: g.state });
+  await eventually('offsets committed to the end', async () => { const c = await committedToEnd(mock.brokers, 'kc-crash', 'kc-crash'); offsetsSeen = c.seen; return c.done; }, { state: g.state });
+  await eventually('both members to hold partitions', () => a.counters().partitions.length > 0 && b.counters().partitions.length > 0, { state: g.state });
   assert.equal(await storedOf(proxies), 40, 'none doubled');
 });
 
@@ -225,12 +206,12 @@ test('a member held by backpressure while the store is down still rejoins a reba
   // stored. The mock hands out one record per fetch, so a short group linger.
   const g = group(t, { store: failing, topic: 'kc-held', groupId: 'kc-held', maxQueuedBytes: 1, groupLingerMs: 20 });
   const a = await g.start('a');
-  await eventually('a to retry the down store', () => a.counters().store_retries >= 3, g.state);
+  await eventually('a to retry the down store', () => a.counters().store_retries >= 3, { state: g.state });
   const b = await g.start('b');
-  await eventually('a to rejoin and both to hold partitions, the store still down', () => a.counters().rebalances >= 2 && a.counters().partitions.length > 0 && b.counters().partitions.length > 0, g.state);
+  await eventually('a to rejoin and both to hold partitions, the store still down', () => a.counters().rebalances >= 2 && a.counters().partitions.length > 0 && b.counters().partitions.length > 0, { state: g.state });
   assert.equal(await storedOf(proxies), 0);
   storeDown = false;
-  await eventually('all 20 taps stored', async () => (await storedOf(proxies)) === 20, g.state);
-  await eventually('offsets committed to the end', () => committedEverything('kc-held', 'kc-held'), g.state);
+  await eventually('all 20 taps stored', async () => (await storedOf(proxies)) === 20, { state: g.state });
+  await eventually('offsets committed to the end', async () => { const c = await committedToEnd(mock.brokers, 'kc-held', 'kc-held'); offsetsSeen = c.seen; return c.done; }, { state: g.state });
   assert.equal(a.counters().restarts + b.counters().restarts, 0);
 });

@@ -14,6 +14,7 @@ import { startKafkaCollector, type KafkaCollector } from './kafka-collector.ts';
 import { sampleChain, sampleL7 } from './sample-taps.ts';
 import { encodeBatch } from './batch.ts';
 import type { TapStore } from './store.ts';
+import { committedToEnd, eventually } from './testing/kafka-waits.ts';
 import { startKafkaMock, type KafkaMock } from '../peers/index.ts';
 
 // One real chdb store and one mock Kafka cluster for the file. Consumer
@@ -66,25 +67,7 @@ let chains: ReturnType<typeof sampleChain>[] = [];
 const events = (n: number) => Array.from({ length: n }, () => sampleL7());
 
 /** Waits for an event; the deadline only bounds a failure (a group join on the mock takes 3-5 s, more after a member's crash). */
-async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
-async function committedEverything(groupId: string, topic: string): Promise<boolean> {
-  const admin = new Kafka({ brokers: mock.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const [high, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    return high.every((h) => h.high === '0' || committed.partitions.find((c) => c.partition === h.partition)?.offset === h.high);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 test('batches from two publishers consumed by a group of two collectors are stored exactly once, offsets committed', async (t) => {
   const pubs = [new KafkaPublisher({ brokers: mock.brokers, topic: 'kc-group' }), new KafkaPublisher({ brokers: mock.brokers, topic: 'kc-group' })];
@@ -97,7 +80,7 @@ test('batches from two publishers consumed by a group of two collectors are stor
   const members = await Promise.all([0, 1].map(() => startKafkaCollector({ ...quick, brokers: mock.brokers, store, topic: 'kc-group', groupId: 'kc-group' })));
   t.after(() => Promise.all(members.map((m) => m.close())));
   await eventually('200 taps stored', async () => (await store.countTaps({ proxy: 'kg-a' })) + (await store.countTaps({ proxy: 'kg-b' })) === 200);
-  await eventually('offsets committed to the end', () => committedEverything('kc-group', 'kc-group'));
+  await eventually('offsets committed to the end', async () => (await committedToEnd(mock.brokers, 'kc-group', 'kc-group')).done);
   const cs = members.map((m) => m.counters());
   t.diagnostic(`consumed in ${Date.now() - started} ms; partitions ${JSON.stringify(cs.map((c) => c.partitions))}; restarts ${cs.map((c) => c.restarts).join('+')}`);
   assert.equal(cs[0].batches_accepted + cs[1].batches_accepted, 40);
@@ -121,7 +104,7 @@ test('a collector that re-reads the whole topic, as after dying before any commi
   const more = sampleChain('kg-a', 's', [events(3)], { firstBatch: 20, firstSeq: 100, prevHash: last.hash });
   assert.equal((await pub.publish(more[0])).ok, true);
   await eventually('the new batch stored', async () => (await store.countTaps({ proxy: 'kg-a' })) === 103);
-  await eventually('offsets committed to the end', () => committedEverything('kc-group-restarted', 'kc-group'));
+  await eventually('offsets committed to the end', async () => (await committedToEnd(mock.brokers, 'kc-group-restarted', 'kc-group')).done);
   const c = again.counters();
   assert.equal(c.records, 41, JSON.stringify(c));
   assert.deepEqual([c.batches_accepted, c.batches_duplicate, c.batches_stale, c.batches_rejected], [1, 40, 38, 0], JSON.stringify(c));
@@ -143,7 +126,7 @@ test('not a frame, schema 1 (a JSON object per batch), an oversized record and a
   await send(encodeBatch(chain[2]));
   await send(encodeBatch(chain[4])); // batch 3 never sent: a gap, recorded as loss
   await eventually('valid batches stored', async () => (await store.countTaps({ proxy: 'kb-1' })) === 8);
-  await eventually('offsets committed past every record', () => committedEverything('kc-shared', 'kc-shared'));
+  await eventually('offsets committed past every record', async () => (await committedToEnd(mock.brokers, 'kc-shared', 'kc-shared')).done);
   const c = shared.counters();
   assert.deepEqual(c.rejected_by_code, { INGEST_ERR_NOT_JSON: 1, INGEST_ERR_SCHEMA_VERSION: 1, INGEST_ERR_TOO_LARGE: 1, INGEST_ERR_CHAIN: 1 });
   assert.deepEqual([c.batches_after_gap, c.events_gap_lost], [1, 2]);
@@ -161,10 +144,10 @@ test('while the store is down, records are retried, not committed and not skippe
   for (const b of chain) assert.equal((await pub.publish(b)).ok, true);
   await eventually('retries while the store is down', () => shared.counters().store_retries >= before.store_retries + 3);
   assert.equal(await store.countTaps({ proxy: 'kf-1' }), 0);
-  assert.equal(await committedEverything('kc-shared', 'kc-shared'), false, 'nothing committed past the unstored record');
+  assert.equal((await committedToEnd(mock.brokers, 'kc-shared', 'kc-shared')).done, false, 'nothing committed past the unstored record');
   storeDown = false;
   await eventually('all 50 taps stored', async () => (await store.countTaps({ proxy: 'kf-1' })) === 50);
-  await eventually('offsets committed to the end', () => committedEverything('kc-shared', 'kc-shared'));
+  await eventually('offsets committed to the end', async () => (await committedToEnd(mock.brokers, 'kc-shared', 'kc-shared')).done);
   const c = shared.counters();
   assert.equal(c.batches_accepted - before.batches_accepted, 10);
   const final = (r: Record<string, number>) => Object.entries(r).filter(([code]) => code !== 'INGEST_ERR_STORE');

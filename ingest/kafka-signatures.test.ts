@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { committedToEnd, eventually } from './testing/kafka-waits.ts';
 import { startKafkaMock, type KafkaMock } from '../peers/index.ts';
 import { encodeBatch } from './batch.ts';
 import { KafkaPublisher } from './bus/kafka.ts';
@@ -36,25 +37,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function eventually(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
-async function committedEverything(groupId: string, topic: string): Promise<boolean> {
-  const admin = new Kafka({ brokers: mock.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const [high, [committed]] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    return high.every((h) => h.high === '0' || committed.partitions.find((c) => c.partition === h.partition)?.offset === h.high);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 test('on Kafka: forged records under web-1\'s key are refused, kept in tap_rejects with their reason and committed past; web-1\'s own stream is stored exactly, replays are duplicates, no loss is recorded', async (t) => {
   const ca = await sampleCa();
@@ -81,7 +64,7 @@ test('on Kafka: forged records under web-1\'s key are refused, kept in tap_rejec
   });
   t.after(() => collector.close());
   await eventually('web-1\'s 17 taps stored', async () => (await store.countTaps({ proxy: 'web-1' })) === 17);
-  await eventually('offsets committed past every record', () => committedEverything(topic, topic));
+  await eventually('offsets committed past every record', async () => (await committedToEnd(mock.brokers, topic, topic)).done);
 
   const c = collector.counters();
   assert.deepEqual(c.rejected_by_code, { INGEST_ERR_SIGNATURE: 8, INGEST_ERR_CHAIN: 1 });

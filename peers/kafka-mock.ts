@@ -20,7 +20,13 @@
 //   log keeps only about 5 MB: a 10 MB record evicts everything before it
 //   (and itself). Keep test traffic well under that per partition.
 // - A consumer group's first join takes about 3 s (the mock's initial
-//   rebalance delay); a second member joining costs another rebalance.
+//   rebalance delay). Any later membership change holds the group in
+//   "Joining" for session timeout − 1 s, even when every member has rejoined
+//   (5 s at the tests' 6 s sessions).
+// - The mock completes a rebalance as soon as the LEADER's SyncGroup
+//   arrives; a member whose SyncGroup comes ~40 ms later gets
+//   INVALID_REQUEST, which kafkajs treats as fatal (CRASH, restart: false).
+//   The collector restarts its consumer itself (ingest/kafka-collector.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
