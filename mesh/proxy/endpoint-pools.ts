@@ -13,6 +13,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import type { WorkloadIdentity } from './workload-identity.ts';
 import { expectPeer } from './workload-identity.ts';
 
@@ -34,6 +35,16 @@ export class EndpointPools {
     });
   }
 
+  #secure: { generation: number; context: tls.SecureContext } | null = null;
+
+  #context(): tls.SecureContext {
+    if (this.#secure?.generation !== this.#generation) {
+      const m = this.#identity!.current();
+      this.#secure = { generation: this.#generation, context: tls.createSecureContext({ key: m.keyPem, cert: m.chainPem, ca: m.bundlePem }) };
+    }
+    return this.#secure.context;
+  }
+
   /** Whether pools to mesh endpoints speak mTLS (the sidecar has an identity). */
   get mtls(): boolean { return this.#identity !== null; }
 
@@ -44,9 +55,10 @@ export class EndpointPools {
     if (!agent) {
       const common = { keepAlive: true, maxSockets: this.#maxSockets, maxFreeSockets: 64, timeout: FREE_SOCKET_MS, scheduling: 'lifo' as const };
       if (peer && this.#identity) {
-        const m = this.#identity.current();
+        // One secure context per certificate generation: an agent given key/cert/ca as PEM text names
+        // its pool by all of it (~1.8 KB hashed per request) and parses the PEMs for every new connection.
         agent = new https.Agent({
-          ...common, key: m.keyPem, cert: m.chainPem, ca: m.bundlePem, minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
+          ...common, secureContext: this.#context(), minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
           checkServerIdentity: expectPeer(peer),
         });
       } else {
