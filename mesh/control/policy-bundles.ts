@@ -5,6 +5,7 @@
 // it must load through opa-wasm and have the authz entrypoint.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { reply } from './http-json.ts';
 import { AuthzBundleError, loadAuthzBundle } from '../../policy/index.ts';
 import { AUTHZ_ENTRYPOINT, MAX_BUNDLE_BYTES } from './snapshot.ts';
 
@@ -86,10 +87,4 @@ export class PolicyBundles {
       );
     });
   }
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

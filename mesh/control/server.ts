@@ -17,10 +17,7 @@
 //   anyone:
 //     GET  /v1/identity/bundle, GET /healthz
 //
-// The control plane's own certificate is an SVID of the same CA
-// (spiffe://<td>/ns/meshlens/sa/control, also valid for its DNS names and
-// IPs so that plain HTTPS clients such as the CLI can check it), renewed at
-// half its lifetime.
+// The control plane's own certificate: ./server-identity.ts.
 
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,7 +31,8 @@ import { remoteAddress, verifiedPeer } from './peer.ts';
 import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
 import { ServiceRegistry } from './registry.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
-import { CONTROL_SERVICE, CONTROL_NAMESPACE } from './snapshot.ts';
+import { readJson, reply } from './http-json.ts';
+import { ServerIdentity, type RotationState } from './server-identity.ts';
 
 export interface ControlPlaneOptions {
   host?: string;
@@ -68,7 +66,7 @@ export interface ControlStatus {
   identity: IdentityCounters & {
     trust_domain: string; refused_sidecar_requests: number;
     /** A CA rotation under way: the new root is trusted, and signs from complete_at on. */
-    rotation: { state: 'none' } | { state: 'spreading'; pending_root: string; complete_at: number };
+    rotation: RotationState;
   };
   [k: string]: unknown;
 }
@@ -104,8 +102,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest);
   policy.onChange(() => streams.pushAll());
   let refusedSidecar = 0;
-  let rotationDue = 0;
-  let rotationTimer: NodeJS.Timeout | undefined;
 
   const status = (): ControlStatus => ({
     version: streams.version,
@@ -114,25 +110,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     policy: policy.status(),
     identity: {
       ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
-      rotation: ca.pendingRoot ? { state: 'spreading', pending_root: ca.pendingRoot.fingerprint256, complete_at: rotationDue } : { state: 'none' },
+      rotation: own.rotation(),
     },
     ...opts.extraStatus?.(),
   });
 
   const host = opts.host ?? '127.0.0.1';
-  // The names (and addresses) the certificate covers, for clients that check names: ports dropped.
-  const isIp = (h: string) => /^[\d.]+$/.test(h) || h.includes(':');
-  const names = [host, ...(opts.serverNames ?? []).map((n) => n.replace(/^\[|\](:\d+)?$/g, '').replace(/^([^:]+):\d+$/, '$1'))];
-  const ownIdentity = () => ca.issueOwn({
-    service: CONTROL_SERVICE, namespace: CONTROL_NAMESPACE, proxy: CONTROL_SERVICE, ttlMs: svidTtlMs,
-    dnsNames: [...new Set(['localhost', ...names.filter((n) => !isIp(n) && n !== '0.0.0.0')])],
-    ips: [...new Set(['127.0.0.1', '::1', ...names.filter((n) => isIp(n) && n !== '0.0.0.0' && n !== '::')])],
-  });
-  const contextOf = (own: Awaited<ReturnType<typeof ownIdentity>>) => ({ key: own.keyPem, cert: own.chainPem, ca: ca.bundle.toPem() });
-  let own = await ownIdentity();
+  // `apply` runs only on a renewal or rotation, long after `server` below exists.
+  const own = await ServerIdentity.start(ca, svidTtlMs, [host, ...(opts.serverNames ?? [])], (ctx) => server.setSecureContext(ctx), log);
 
   const server = https.createServer({
-    ...contextOf(own), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
+    ...own.context(), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2',
   }, (req, res) => { void route(req, res); });
 
   const refuse = (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string) => {
@@ -205,14 +193,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
           if (!operator(req, res)) return;
           req.resume();
           try {
-            await ca.beginRotation();
+            return reply(res, 202, await own.beginRotation());
           } catch (e) {
             return reply(res, 409, { code: 'MESH_ERR_ROTATION', message: (e as Error).message });
           }
-          log(`identity: CA rotation begun: new root ${ca.pendingRoot!.fingerprint256.slice(0, 23)} trusted now, signing in ${Math.round(svidTtlMs / 1000)} s`);
-          server.setSecureContext(contextOf(own)); // trust certificates of the new root from now on
-          scheduleRotation(svidTtlMs);
-          return reply(res, 202, status().identity.rotation);
         case 'POST /v1/identity/join-tokens':
           if (!operator(req, res)) return;
           return readJson(req, MAX_TOKEN_REQUEST_BYTES, (err, body) => {
@@ -250,42 +234,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { address, port } = server.address() as AddressInfo;
   access = accessPolicy({ token: opts.operatorToken, listenHost: host, port, names: opts.serverNames, codePrefix: 'MESH_ERR', scheme: 'https' });
 
-  // Step 2 of a CA rotation, once every sidecar has renewed (and so holds the
-  // new bundle): sign with the new root, our own certificate first.
-  function scheduleRotation(ms: number): void {
-    rotationDue = Date.now() + ms;
-    rotationTimer = setTimeout(async () => {
-      try {
-        await ca.completeRotation();
-        own = await ownIdentity();
-        server.setSecureContext(contextOf(own));
-        log('identity: CA rotation complete: the new root signs every certificate from now on');
-      } catch (e) {
-        log(`identity: completing the CA rotation failed (${(e as Error).message}); retrying in 10 s`);
-        scheduleRotation(10_000);
-      }
-    }, ms);
-    rotationTimer.unref();
-  }
-  // A rotation begun before a restart completes one lifetime after this start (sidecars may have just reconnected).
-  if (ca.pendingRoot) scheduleRotation(svidTtlMs);
-
-  // Our own certificate renews at half its life; connections keep the one they shook hands with.
-  let renewal: NodeJS.Timeout;
-  const scheduleRenewal = () => {
-    renewal = setTimeout(async () => {
-      try {
-        own = await ownIdentity();
-        server.setSecureContext(contextOf(own));
-      } catch (e) {
-        log(`renewing the control plane's own certificate failed: ${(e as Error).message}`);
-      }
-      scheduleRenewal();
-    }, Math.max(1_000, (own.svid.notAfter - Date.now()) / 2));
-    renewal.unref();
-  };
-  scheduleRenewal();
-
   return {
     url: `https://${address.includes(':') ? `[${address}]` : address}:${port}`,
     registry, ca, tokens,
@@ -295,33 +243,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       return { digest, version: streams.version };
     },
     async close() {
-      clearTimeout(renewal);
-      clearTimeout(rotationTimer);
+      own.close();
       streams.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function readJson(req: IncomingMessage, limit: number, done: (err: string | null, body?: unknown) => void): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let failed = false;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size > limit && !failed) { failed = true; done(`body larger than ${limit} bytes`); req.resume(); }
-    else if (!failed) chunks.push(c);
-  });
-  req.on('end', () => {
-    if (failed) return;
-    try { done(null, JSON.parse(Buffer.concat(chunks).toString('utf8'))); }
-    catch (e) { done(`body is not JSON: ${(e as Error).message}`); }
-  });
 }
