@@ -108,7 +108,10 @@ test('with a day of history, a latency fault that brings its share of connection
     const opened = r.alerts.filter((a) => a.state === 'open' && a.updated_at === a.opened_at);
     assert.equal(opened.length, 1, JSON.stringify(r.alerts.map((a) => [a.state, a.explanation])));
     assert.match(opened[0].features[0].name, /^p(50|99)_ms$/, JSON.stringify(opened[0].features));
-    assert.ok(!opened[0].features.some((f) => f.name === 'connections_per_request'), 'the connections that came with the latency are not named');
+    // The connections that came with the latency are not what it is blamed on: absent in most runs; one run in
+    // about seven (training is not bit-for-bit repeatable) names them third, e.g. p99 0.35, p50 0.35, connections 0.25.
+    const share = (re: RegExp) => opened[0].features.filter((f) => re.test(f.name)).reduce((n, f) => n + f.share, 0);
+    assert.ok(share(/^connections_per_request$/) * 2 <= share(/^p(50|99)_ms$/), JSON.stringify(opened[0].features));
   } finally {
     await done(r);
   }
