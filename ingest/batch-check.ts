@@ -12,7 +12,7 @@ import { frameBodyHash, READ_SCHEMAS, SIGNED_BATCH_SCHEMA, type BatchSchema, typ
 import { IngestError } from './errors.ts';
 import type { LineChunks } from './line-chunks.ts';
 import { validateTap, type TapEvent } from './schema/v1.ts';
-import { checkLine, lineEvent } from './tap-lines.ts';
+import { checkLine, LINE_FIELDS, lineEvent } from './tap-lines.ts';
 import { lineRow, toRowBatch } from './tap-row.ts';
 
 /** Problems listed in one error message before "and N more". */
@@ -262,15 +262,34 @@ export interface FrameHead {
 export function decodeRowBatch(frame: Uint8Array, w: LineChunks, admit?: (f: FrameHead) => BatchSigned | undefined): RowBatch {
   const f = readFrame(frame);
   const signed = admit?.(f);
-  const b = f.header.schema === 2 ? toRowBatch({ ...f.header, events: objectEvents(f) }, w) : lineRows(f, w);
+  const b = f.header.schema === 2 ? toRowBatch({ ...f.header, events: objectEvents(f) }, w) : lineRows(f, w, signed?.service);
   if (signed) b.signed = signed;
   return b;
 }
 
-function lineRows(f: Frame, w: LineChunks): RowBatch {
+// Where an event line holds its direction and the two services (the same for every kind: common fields lead).
+const AT_DIRECTION = LINE_FIELDS['l4.open'].indexOf('direction');
+const AT_SRC = LINE_FIELDS['l4.open'].indexOf('src_service');
+const AT_DST = LINE_FIELDS['l4.open'].indexOf('dst_service');
+
+/**
+ * Rows of a schema 3/4 frame. `service`, for a signed frame, is the
+ * signer's: a sidecar speaks only for its own side of each exchange (the
+ * callee of an inbound tap, the caller of an outbound one), so even a
+ * sidecar whose key was stolen cannot put words in another service's mouth.
+ */
+function lineRows(f: Frame, w: LineChunks, service?: string): RowBatch {
   const h = f.header;
   try {
-    eachLine(f, (a, i) => w.put(lineRow(h, h.first_seq + i, a), false)); // a row ends in "\n"
+    eachLine(f, (a, i) => {
+      if (service !== undefined) {
+        const own = a[AT_DIRECTION] === 'inbound' ? a[AT_DST] : a[AT_SRC];
+        if (own !== service) {
+          throw new IngestError('INGEST_ERR_FOREIGN_SERVICE', `${f.label}: event ${i} (seq ${h.first_seq + i}) is ${String(a[AT_DIRECTION])} with ${a[AT_DIRECTION] === 'inbound' ? 'callee' : 'caller'} ${JSON.stringify(own)}, but the batch is signed by a sidecar of ${service}: a sidecar records only its own side`);
+        }
+      }
+      w.put(lineRow(h, h.first_seq + i, a), false); // a row ends in "\n"
+    });
   } catch (e) {
     w.discard();
     throw e;

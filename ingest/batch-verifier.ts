@@ -93,7 +93,7 @@ export class BatchVerifier {
       throw refuse(`the signature does not verify over hash ${h.hash.slice(0, 12)}… with the key of ${c.svid.proxy}'s certificate (signed by another key, or the batch was changed and hashed again)`);
     }
     this.counters.signatures_verified++;
-    return { uri: c.svid.uri, proxy: c.svid.proxy, fingerprint: c.svid.fingerprint, sig };
+    return { uri: c.svid.uri, proxy: c.svid.proxy, service: c.svid.service, fingerprint: c.svid.fingerprint, sig };
   }
 
   /** The leaf of `x5c`, believed: from the cache, or by walking its chain to the bundle. */

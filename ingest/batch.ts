@@ -95,6 +95,8 @@ export interface BatchSigned {
   uri: string;
   /** Its subject CN, which equals the batch's proxy. */
   proxy: string;
+  /** The service of its SPIFFE id: each event's own side (the callee inbound, the caller outbound) must be it. */
+  service: string;
   /** SHA-256 fingerprint of the leaf certificate (colon hex, as node prints it). */
   fingerprint: string;
   /** The signature (base64 DER), so a stored batch can be checked again against the hash. */

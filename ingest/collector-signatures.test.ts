@@ -158,3 +158,21 @@ test('without a trust bundle, unsigned and signed batches are accepted unverifie
   assert.equal((await store.batchRecord('cart-1', 'open', 0))?.signer, '', 'a signature nobody checked names no signer');
   assert.deepEqual([c.counters().signatures_verified, c.counters().rejects_recorded], [0, 1]);
 });
+
+test('a sidecar signs only for its own side: cart-1\'s genuine key cannot record web\'s calls or payments\' answers; its own taps beside them are stored', async () => {
+  const c = new Collector(store, { trust: ca.bundle });
+  const [tapsBefore, rejectsBefore] = [await store.countTaps({ proxy: 'cart-1' }), await store.countRejects({ proxy: 'cart-1' })];
+  const own = [sampleL7({ direction: 'outbound', src_service: 'cart', dst_service: 'payments' }), sampleL7({ direction: 'inbound', src_service: 'web', dst_service: 'cart' })];
+  const [b0, b1, b2] = sampleChain('cart-1', 'own-side', [own, [sampleL7({ direction: 'outbound', src_service: 'web', dst_service: 'made-up' })], [sampleL7({ direction: 'inbound', src_service: 'cart', dst_service: 'payments' })]], { signer: cart.signer });
+  assert.deepEqual(await c.accept(encodeBatch(b0), 'cart-1'), { ok: true, duplicate: false, events: 2 });
+  for (const [b, claim] of [[b1, /outbound with caller "web"/], [b2, /inbound with callee "payments"/]] as const) {
+    const r = await c.accept(encodeBatch(b), 'cart-1');
+    assert.ok(!r.ok && r.code === 'INGEST_ERR_FOREIGN_SERVICE' && !r.retriable, JSON.stringify(r));
+    assert.match(r.message, claim);
+    assert.match(r.message, /signed by a sidecar of cart: a sidecar records only its own side/);
+  }
+  assert.equal(await store.countTaps({ proxy: 'cart-1', dst_service: 'made-up' }), 0);
+  assert.equal(await store.countTaps({ proxy: 'cart-1' }), tapsBefore + 2);
+  assert.equal(await store.countRejects({ proxy: 'cart-1' }), rejectsBefore + 2, 'both refusals kept with their reason');
+  assert.equal(c.counters().batches_after_gap, 0, 'the refused batches opened no gap');
+});

@@ -26,6 +26,8 @@ export const INGEST_ERRORS = {
   INGEST_ERR_SIGNATURE: { status: 400, retriable: false },
   /** The frame names another proxy than the one the transport authenticated (the mTLS peer of POST /v1/taps). */
   INGEST_ERR_SENDER: { status: 400, retriable: false },
+  /** A signed batch with an event whose own side (callee inbound, caller outbound) is not the signer's service. */
+  INGEST_ERR_FOREIGN_SERVICE: { status: 400, retriable: false },
   /** The store failed; nothing was acknowledged, the same batch may be resent. */
   INGEST_ERR_STORE: { status: 503, retriable: true },
   /** The store or collector is closed (shutting down). */

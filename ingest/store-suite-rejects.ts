@@ -15,7 +15,7 @@ export function rejectStoreTests(openStore: () => Promise<TapStore>): void {
   test('a batch stored with the signer the collector verified keeps it in its chain record; one stored without keeps none', async () => {
     const s = await openStore();
     const [a, b] = sampleChain('web-1', 's1', [[sampleL7()], [sampleL7(), sampleL7()]]);
-    const signed = { uri: 'spiffe://t.local/ns/default/sa/web', proxy: 'web-1', fingerprint: 'AB:CD', sig: 'MEUCIQ==' };
+    const signed = { uri: 'spiffe://t.local/ns/default/sa/web', proxy: 'web-1', service: 'web', fingerprint: 'AB:CD', sig: 'MEUCIQ==' };
     await s.writeBatches([{ ...toRowBatch(a, new LineChunks(4096)), signed }, b]);
     await s.writeBatches([{ ...toRowBatch(a, new LineChunks(4096)), signed }]); // stored again: still one record
     const rec = await s.batchRecord('web-1', 's1', 0);
