@@ -58,7 +58,7 @@ const at = (port: number) => `127.0.0.1:${port}`;
 const bin = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
 const identity = ['--svid-key', svids.upstream.key, '--svid-cert', svids.upstream.cert, '--trust-bundle', bundle];
 const sidecar = start(process.execPath, [bin, 'sidecar', '--service', 'upstream', '--id', 'upstream-1', '--listen', at(sidecarPort), '--upstream', at(nowhere), ...identity]);
-const noTaps = start(process.execPath, [bin, 'sidecar', '--service', 'upstream', '--id', 'upstream-2', '--listen', at(noTapsPort), '--upstream', at(nowhere), '--no-taps', ...identity]);
+const noTaps = start(process.execPath, [bin, 'sidecar', '--service', 'upstream', '--id', 'upstream-1', '--listen', at(noTapsPort), '--upstream', at(nowhere), '--no-taps', ...identity]);
 // The sidecar's own TLS options (mesh/proxy/http-listener.ts mtlsServer), nothing else.
 const bareTls = start(process.execPath, ['-e', `
   const fs = require('node:fs');

@@ -232,3 +232,10 @@ test('the workload never sees an x-meshlens-* header, whatever the caller sent',
   assert.equal(seen['x-keep'], 'yes');
   assert.deepEqual(Object.keys(seen).filter((h) => h.startsWith('x-meshlens-')), []);
 });
+
+test('a sidecar refuses to start with a certificate of another proxy or service (its taps would all be refused)', async () => {
+  const listen = { host: '127.0.0.1', port: 0 };
+  const upstream = { host: '127.0.0.1', port: 9 };
+  await assert.rejects(startSidecar({ id: 'cart-2', service: 'cart', staticIdentity: await svidOf('cart'), listen, upstream }), /is for cart\/cart-1, this sidecar is cart\/cart-2/);
+  await assert.rejects(startSidecar({ id: 'cart-1', service: 'payments', staticIdentity: await svidOf('cart'), listen, upstream }), /is for cart\/cart-1, this sidecar is payments\/cart-1/);
+});

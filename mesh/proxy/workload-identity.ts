@@ -105,6 +105,10 @@ export class WorkloadIdentity {
       }
       o.log?.(`identity: ${m.svid.uri} issued with a join token, valid until ${new Date(m.svid.notAfter).toISOString()}`);
     }
+    if (o.static && (m.svid.proxy !== o.proxy || m.svid.service !== o.service)) {
+      // Its taps would be refused (the collector checks the signer is the batch's proxy and each tap's own side its service).
+      throw new IdentityError(`--svid-cert is for ${m.svid.service}/${m.svid.proxy}, this sidecar is ${o.service}/${o.proxy} (--service/--id)`);
+    }
     if (dir && !o.static) persist(dir, m);
     const id = new WorkloadIdentity(m, o);
     if (!o.static && o.controlUrl) id.#schedule();
