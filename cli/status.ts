@@ -27,7 +27,9 @@ export async function printStatus(f: FlagValues, log: (line: string) => void): P
   console.log('\nSIDECAR'.padEnd(20) + 'SERVICE'.padEnd(14) + 'INBOUND'.padEnd(22) + 'CONNECTED  ACKED');
   for (const p of st.proxies) {
     const acked = p.acked_version === p.sent_version ? 'current' : p.nack ? `NACK: ${p.nack.error}` : 'pending';
-    console.log(p.proxy.padEnd(19) + p.service.padEnd(14) + (p.inbound || '-').padEnd(22) + (p.connected ? 'yes' : 'no ').padEnd(11) + acked);
+    const labels = Object.entries(p.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    console.log(p.proxy.padEnd(19) + p.service.padEnd(14) + (p.inbound || '-').padEnd(22) + (p.connected ? 'yes' : 'no ').padEnd(11) + acked + (labels ? `  ${labels}` : ''));
   }
+  for (const r of st.routes?.routes ?? []) console.log(`route ${r.service}: ${r.subsets.map((x) => `${x.version} ${x.weight}`).join(' / ')}`);
   if (st.collector) console.log(`\ncollector: ${JSON.stringify(st.collector)}`);
 }

@@ -4,7 +4,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceRegistry } from './registry.ts';
-import { buildSnapshot, type MeshSettings } from './snapshot-builder.ts';
+import { parseLabels, type Labels } from './labels.ts';
+import { buildSnapshot, type MeshSettings, type RouteBackends } from './snapshot-builder.ts';
 import type { ConfigAck } from './snapshot.ts';
 
 export interface ProxyState {
@@ -12,6 +13,8 @@ export interface ProxyState {
   service: string;
   instance: string;
   inbound: string;
+  /** The labels the sidecar sent (`--label`): its own metadata, not identity. */
+  labels: Labels;
   connected: boolean;
   connected_since: number;
   sent_version: number;
@@ -36,6 +39,8 @@ export class ConfigStreams {
     private readonly now: () => number = Date.now,
     /** Digest of the current inbound authorization bundle ("" for none). */
     private readonly policyDigest: () => string = () => '',
+    /** Weighted backends per service (route-weights.ts); undefined: the default route. */
+    private readonly routeBackends: RouteBackends = () => undefined,
   ) {
     this.#version = now();
     registry.onChange(() => this.#schedulePush());
@@ -48,10 +53,12 @@ export class ConfigStreams {
   }
 
   /**
-   * GET /v1/config/stream?inbound=addr:port[&proxy=&service=&instance=]
+   * GET /v1/config/stream?inbound=addr:port[&labels=k=v,k=v][&proxy=&service=&instance=]
    * `who` is what the client certificate proves: the proxy and service come
    * from it (query values, if given, must agree), and the endpoint is
    * registered at the address the sidecar connects from, never one it names.
+   * Labels are the sidecar's to say (a version, a zone): they choose which
+   * subset's traffic it gets, never whose.
    */
   open(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, who: { proxy: string; service: string; addr: string }): void {
     const problems: string[] = [];
@@ -65,6 +72,8 @@ export class ConfigStreams {
     const m = /^(.+):(\d{1,5})$/.exec(inbound);
     if (inbound !== '' && (!m || Number(m[2]) > 65535 || Number(m[2]) === 0)) problems.push(`inbound: "${inbound.slice(0, 128)}" is not addr:port`);
     else if (m && m[1].replace(/^\[|\]$/g, '') !== who.addr) problems.push(`inbound: ${m[1].slice(0, 64)} is not the address this sidecar connects from (${who.addr}); an endpoint registers only where it is`);
+    const { labels, problems: labelProblems } = parseLabels(query.get('labels') ?? '');
+    problems.push(...labelProblems.slice(0, 8).map((p) => `labels: ${p}`));
     if (problems.length > 0) {
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ code: 'MESH_ERR_BAD_STREAM_REQUEST', message: problems.join('; ') }));
@@ -78,7 +87,7 @@ export class ConfigStreams {
     this.#streams.set(proxy, { res, service });
     const prior = this.#state.get(proxy);
     this.#state.set(proxy, {
-      proxy, service, instance, inbound, connected: true, connected_since: this.now(),
+      proxy, service, instance, inbound, labels, connected: true, connected_since: this.now(),
       sent_version: 0, acked_version: prior?.acked_version ?? 0,
     });
     res.on('close', () => {
@@ -92,7 +101,7 @@ export class ConfigStreams {
     // Registering triggers a coalesced push to everyone; this sidecar gets its first snapshot now.
     this.registry.register({
       proxy, service, instance, since: this.now(),
-      addr: m ? m[1] : '', port: m ? Number(m[2]) : 0,
+      addr: m ? m[1] : '', port: m ? Number(m[2]) : 0, labels,
     });
     this.#send(proxy);
   }
@@ -138,7 +147,7 @@ export class ConfigStreams {
     const s = this.#streams.get(proxy);
     const st = this.#state.get(proxy);
     if (!s || !st) return;
-    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings, this.policyDigest());
+    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings, this.policyDigest(), this.routeBackends);
     st.sent_version = snap.version;
     s.res.write(JSON.stringify(snap) + '\n');
   }

@@ -2,7 +2,9 @@
 //
 // An instance is registered while its sidecar holds the config stream open
 // (the stream doubles as the health signal, as an xDS stream does) and is
-// removed when the stream closes. Listeners hear every change.
+// removed when the stream closes. Listeners hear every change. A
+// registration carries the sidecar's labels (./labels.ts), shown on its
+// Endpoint in snapshots and status.
 //
 // A service stays *known* after its last instance is gone (a crashed
 // sidecar, before its supervisor restarts it): snapshots keep its route
@@ -40,7 +42,7 @@ export class ServiceRegistry {
     for (const r of this.#byProxy.values()) {
       if (!out.has(r.service)) out.set(r.service, []);
       // A sidecar that registers with no inbound address (an outbound-only client) is not an endpoint.
-      if (r.port > 0) out.get(r.service)!.push({ instance: r.instance, addr: r.addr, port: r.port });
+      if (r.port > 0) out.get(r.service)!.push(endpointOf(r));
     }
     for (const eps of out.values()) eps.sort((a, b) => a.instance.localeCompare(b.instance));
     return new Map([...out.entries()].sort(([a], [b]) => a.localeCompare(b)));
@@ -64,4 +66,11 @@ export class ServiceRegistry {
   #changed(): void {
     for (const fn of this.#listeners) fn();
   }
+}
+
+/** The Endpoint a registration advertises; labels only when it has some, so an unlabelled mesh's snapshots stay as they were. */
+function endpointOf(r: Registration): Endpoint {
+  const e: Endpoint = { instance: r.instance, addr: r.addr, port: r.port };
+  if (r.labels && Object.keys(r.labels).length > 0) e.labels = { ...r.labels };
+  return e;
 }

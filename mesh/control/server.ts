@@ -12,6 +12,7 @@
 //   operators (Authorization: Bearer <operator token>; Host must be a name this
 //   server answers to, against DNS rebinding; a foreign Origin is refused):
 //     PUT  /v1/policy/bundle, GET /v1/status, POST /v1/identity/join-tokens,
+//     GET /v1/routes, PUT|DELETE /v1/routes/<service> (route weights: ./route-weights-api.ts),
 //     POST /v1/identity/rotate-ca (a new root, trusted at once, signing once
 //     every sidecar has renewed onto the new bundle: after one SVID lifetime)
 //   anyone:
@@ -30,6 +31,8 @@ import { IdentityApi, type IdentityCounters } from './identity-api.ts';
 import { remoteAddress, verifiedPeer } from './peer.ts';
 import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
 import { ServiceRegistry } from './registry.ts';
+import { ROUTES_PATH, serveRouteWeights } from './route-weights-api.ts';
+import { RouteWeights, type RouteWeightsStatus, type ServiceRouteWeights, type SubsetWeight } from './route-weights.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
 import { readJson, reply } from './http-json.ts';
 import { ServerIdentity, type RotationState } from './server-identity.ts';
@@ -60,9 +63,11 @@ export interface ControlPlaneOptions {
 
 export interface ControlStatus {
   version: number;
-  services: Record<string, { instance: string; addr: string; port: number }[]>;
+  services: Record<string, { instance: string; addr: string; port: number; labels?: Record<string, string> }[]>;
   proxies: ProxyState[];
   policy: PolicyStatus;
+  /** Route weights between subsets, per service. */
+  routes: RouteWeightsStatus;
   identity: IdentityCounters & {
     trust_domain: string; refused_sidecar_requests: number;
     /** A CA rotation under way: the new root is trusted, and signs from complete_at on. */
@@ -84,6 +89,13 @@ export interface ControlPlane {
    * version; rejects with AuthzBundleError (nothing changes) for a bad bundle.
    */
   setPolicyBundle(bytes: Uint8Array, source: string): Promise<{ digest: string; version: number }>;
+  /**
+   * Splits a service's route between subsets by weight
+   * ([{version: 'v1', weight: 90}, {version: 'v2', weight: 10}]); every sidecar
+   * gets a new snapshot version. Throws RouteWeightsError naming every problem
+   * (nothing changes). An empty list returns the route to the default.
+   */
+  setRouteWeights(service: string, subsets: SubsetWeight[]): ServiceRouteWeights & { version: number };
   close(): Promise<void>;
 }
 
@@ -94,13 +106,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const log = opts.log ?? ((m: string) => process.stderr.write(`meshlens control: ${m}\n`));
   const registry = new ServiceRegistry();
   const policy = new PolicyBundles();
+  const weights = new RouteWeights();
   if (opts.policyBundle) await policy.set(opts.policyBundle.bytes, opts.policyBundle.source);
   const ca = opts.ca;
   const tokens = opts.tokens ?? new JoinTokens();
   const svidTtlMs = opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS;
   const identity = new IdentityApi(ca, tokens, svidTtlMs, log);
-  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest);
+  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest, (s) => weights.backends(s));
   policy.onChange(() => streams.pushAll());
+  weights.onChange(() => streams.pushAll());
   let refusedSidecar = 0;
 
   const status = (): ControlStatus => ({
@@ -108,6 +122,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     services: Object.fromEntries(registry.services()),
     proxies: streams.proxies(),
     policy: policy.status(),
+    routes: weights.status(),
     identity: {
       ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
       rotation: own.rotation(),
@@ -156,6 +171,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     try {
       if (r.startsWith(BUNDLE)) {
         if (sidecar(req, res)) policy.serve(res, r.slice(BUNDLE.length));
+        return;
+      }
+      if (url.pathname === ROUTES_PATH || url.pathname.startsWith(`${ROUTES_PATH}/`)) {
+        if (operator(req, res)) serveRouteWeights(req, res, url.pathname, weights, () => streams.version);
         return;
       }
       switch (r) {
@@ -241,6 +260,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async setPolicyBundle(bytes, source) {
       const digest = await policy.set(bytes, source);
       return { digest, version: streams.version };
+    },
+    setRouteWeights(service, subsets) {
+      if (subsets.length === 0) {
+        weights.clear(service);
+        return { service, subsets: [], set_at: Date.now(), version: streams.version };
+      }
+      return { ...weights.set(service, subsets), version: streams.version };
     },
     async close() {
       own.close();

@@ -2,10 +2,12 @@
 // a route whose authority is its name and one cluster of its endpoints, so a
 // workload reaches `http://cart/...` through its outbound sidecar. A
 // service whose instances are all gone keeps its route and an empty
-// cluster (registry.routable()): callers get 503, not 404.
+// cluster (registry.routable()): callers get 503, not 404. A service with
+// route weights set (./route-weights.ts) gets one backend per subset of its
+// one cluster instead, chosen by the endpoints' labels in each sidecar.
 
 import type { ServiceRegistry } from './registry.ts';
-import { DEFAULT_TAP_CAPTURE, type Cluster, type ConfigSnapshot, type Route, type TapCapture } from './snapshot.ts';
+import { DEFAULT_TAP_CAPTURE, type Backend, type Cluster, type ConfigSnapshot, type Route, type TapCapture } from './snapshot.ts';
 
 export interface MeshSettings {
   connect_timeout_ms: number;
@@ -26,8 +28,12 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   taps: DEFAULT_TAP_CAPTURE,
 };
 
+/** A service's weighted backends (./route-weights.ts), or undefined for the default route. */
+export type RouteBackends = (service: string) => Backend[] | undefined;
+
 export function buildSnapshot(
   registry: ServiceRegistry, proxy: string, service: string, version: number, settings: MeshSettings, policyDigest = '',
+  weighted: RouteBackends = () => undefined,
 ): ConfigSnapshot {
   const clusters: Cluster[] = [];
   const routes: Route[] = [];
@@ -37,7 +43,7 @@ export function buildSnapshot(
       connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,
       max_concurrent: settings.max_concurrent, max_queue: settings.max_queue,
     });
-    routes.push({ authority: name, backends: [{ cluster: name, weight: 1 }] });
+    routes.push({ authority: name, backends: weighted(name) ?? [{ cluster: name, weight: 1 }] });
   }
   return { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: policyDigest };
 }

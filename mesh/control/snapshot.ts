@@ -5,16 +5,21 @@
 // answers each version with an ACK or a NACK:
 //
 //   (all over mTLS: the sidecar's proxy id and service come from its certificate; see server.ts)
-//   GET  /v1/config/stream?inbound=<addr:port>
+//   GET  /v1/config/stream?inbound=<addr:port>[&labels=version=v2,zone=a]
 //        -> 200, Content-Type: application/x-ndjson, one ConfigSnapshot per line;
 //           the stream stays open; the registry marks the endpoint healthy while
-//           it is open and removes it when it closes.
+//           it is open and removes it when it closes. The labels are the
+//           sidecar's own (./labels.ts) and ride on its Endpoint.
 //   POST /v1/config/ack   body ConfigAck  -> 204
 //   GET  /v1/policy/bundles/<policy_digest>
 //        -> 200, the inbound authorization bundle (OPA bundle .tar.gz) whose
 //           sha256 is the digest; immutable, cacheable. 404 for an unknown digest.
 //   PUT  /v1/policy/bundle   body: bundle bytes (operators only)
 //        -> 200 {digest, version}: every sidecar gets a new snapshot with it.
+//   PUT  /v1/routes/<service>  body {"subsets":[{"version":"v1","weight":90},…]} (operators only)
+//        -> 200 {service, subsets, version}: the service's route gets one
+//           backend per subset (./route-weights.ts); DELETE returns it to one
+//           backend of every endpoint; GET /v1/routes lists what is set.
 //
 // A sidecar ACKs a snapshot once its policy_digest's bundle is loaded (or the
 // digest is "", no policy); a bundle it cannot fetch, verify or load NACKs the
@@ -32,6 +37,8 @@ export interface Endpoint {
   instance: string;
   addr: string;
   port: number;
+  /** The instance's labels (`--label version=v2`, ./labels.ts); absent when it has none. */
+  labels?: Record<string, string>;
 }
 
 export interface Cluster {
@@ -51,11 +58,25 @@ export interface Cluster {
   max_queue?: number;
 }
 
+export interface Backend {
+  cluster: string;
+  /**
+   * Only the cluster's endpoints whose labels carry every KEY=VALUE here
+   * (e.g. {version: 'v2'}); absent: every endpoint.
+   */
+  subset?: Record<string, string>;
+  /**
+   * Relative; 0 sends nothing. The sidecar spreads requests by smooth weighted
+   * round robin over the backends that have a matching endpoint.
+   */
+  weight: number;
+}
+
 export interface Route {
   /** Authority (Host without port) this route matches. */
   authority: string;
-  /** Backends by weight; weights are relative. */
-  backends: { cluster: string; weight: number }[];
+  /** At least one with weight > 0. */
+  backends: Backend[];
 }
 
 export interface TapCapture {

@@ -12,6 +12,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import { formatLabels } from '../control/labels.ts';
 import type { ConfigAck, ConfigSnapshot } from '../control/snapshot.ts';
 import { snapshotProblem } from './config-validate.ts';
 import type { InboundPolicy } from './inbound-policy.ts';
@@ -26,6 +27,8 @@ export interface ConfigStreamOptions {
   instance: string;
   /** Inbound "addr:port" the registry advertises for this instance ("" if none). */
   inbound: string;
+  /** This instance's labels, sent as `labels=k=v,k=v` (only when there are some). */
+  labels?: Record<string, string>;
   table: RoutingTable;
   /** The inbound authorization policy, told each snapshot's policy_digest. */
   policy?: InboundPolicy;
@@ -68,7 +71,9 @@ export class ConfigStream {
   start(): void {
     if (this.#closed) return;
     const url = new URL('/v1/config/stream', this.#o.controlUrl);
-    url.search = new URLSearchParams({ proxy: this.#o.proxy, service: this.#o.service, instance: this.#o.instance, inbound: this.#o.inbound }).toString();
+    const query = new URLSearchParams({ proxy: this.#o.proxy, service: this.#o.service, instance: this.#o.instance, inbound: this.#o.inbound });
+    if (this.#o.labels && Object.keys(this.#o.labels).length > 0) query.set('labels', formatLabels(this.#o.labels));
+    url.search = query.toString();
     const get = url.protocol === 'https:' ? https.get : http.get;
     const req = get(url, { ...this.#o.tls?.(), agent: false, headers: { accept: 'application/x-ndjson' } }, (res) => {
       if (res.statusCode !== 200) {

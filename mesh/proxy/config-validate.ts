@@ -1,6 +1,7 @@
 // Checks a config snapshot before the sidecar applies it. Returns the first
 // problem, with the path to the offending field, for the NACK; null if valid.
 
+import { labelProblems } from '../control/labels.ts';
 import type { ConfigSnapshot } from '../control/snapshot.ts';
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -33,6 +34,7 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
       if (!isStr(e.instance)) return `${eat}.instance: must be a non-empty string`;
       if (!isStr(e.addr)) return `${eat}.addr: must be a non-empty string`;
       if (!isPosInt(e.port) || (e.port as number) > 65535) return `${eat}.port: must be an integer in 1..65535`;
+      if (e.labels !== undefined) { const p = labelProblems(e.labels, `${eat}.labels`); if (p.length > 0) return p[0]; }
     }
   }
   if (!Array.isArray(s.routes)) return 'routes: must be an array';
@@ -48,8 +50,14 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
       const bat = `${at}.backends[${j}]`;
       if (!isObj(b)) return `${bat}: must be an object`;
       if (!isStr(b.cluster) || !names.has(b.cluster)) return `${bat}.cluster: unknown cluster '${String(b.cluster)}'`;
-      if (typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight <= 0) return `${bat}.weight: must be a number > 0`;
+      if (typeof b.weight !== 'number' || !Number.isFinite(b.weight) || b.weight < 0) return `${bat}.weight: must be a number >= 0`;
+      if (b.subset !== undefined) {
+        const p = labelProblems(b.subset, `${bat}.subset`);
+        if (p.length > 0) return p[0];
+        if (Object.keys(b.subset as object).length === 0) return `${bat}.subset: must name at least one label (or be absent)`;
+      }
     }
+    if (!r.backends.some((b) => (b as { weight: number }).weight > 0)) return `${at}.backends: at least one weight must be > 0`;
   }
   if (!isObj(s.taps)) return 'taps: must be an object';
   if (!isStrList(s.taps.query_allow)) return 'taps.query_allow: must be an array of strings';

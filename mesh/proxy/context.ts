@@ -8,7 +8,7 @@ import type { Cluster, Endpoint, Route } from '../control/snapshot.ts';
 import type { MeshError } from './errors.ts';
 import type { Decision } from './inbound-policy.ts';
 import type { SidecarRuntime } from './runtime.ts';
-import type { RoutingState } from './routing-table.ts';
+import type { BackendSet, RoutingState } from './routing-table.ts';
 
 /** One side of a connection or request; `identity` is a SPIFFE id proven by a certificate, '' if none. */
 export interface Peer { service: string; instance: string; addr: string; port: number; identity?: string }
@@ -31,6 +31,8 @@ export interface RequestContext {
   /** TLS version of the mesh hop this request travelled ('' for plaintext): inbound the downstream connection, outbound the upstream one. */
   tls: string;
   route?: Route;
+  /** The route's backend the request goes to (its cluster, or a subset of it). */
+  backend?: BackendSet;
   cluster?: Cluster;
   endpoint?: Endpoint;
   /** Per-request timeout chosen by the timeout stage. */

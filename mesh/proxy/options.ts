@@ -3,6 +3,7 @@
 // demo. Every problem is reported at once.
 
 import { readFileSync } from 'node:fs';
+import { addLabel, labelProblems } from '../control/labels.ts';
 
 export interface HostPort { host: string; port: number }
 
@@ -19,6 +20,12 @@ export interface SidecarOptions {
   service: string;
   /** Workload instance name; default the proxy id. */
   instance?: string;
+  /**
+   * This instance's labels (`--label version=v2`), sent on the config stream:
+   * route weights choose between subsets of a service by them. Metadata, not
+   * identity (the certificate alone says which service this is).
+   */
+  labels?: Record<string, string>;
   mode?: 'http' | 'tcp';
   /** Inbound listener (mesh → workload); port 0 picks a free port. */
   listen?: HostPort;
@@ -128,7 +135,7 @@ export function parseHostPort(s: string): HostPort | null {
 
 export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
   '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
-  '[--id ID] [--instance NAME] [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
+  '[--id ID] [--instance NAME] [--label KEY=VALUE]... [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
   '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] ' +
   '[--max-concurrent N] [--max-queue N] [--max-queue-wait-ms N]';
@@ -137,6 +144,7 @@ export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME 
 export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): SidecarOptions {
   const problems: string[] = [];
   const opts: SidecarOptions = { service: '', routes: [], taps: {} };
+  const labels: Record<string, string> = {};
   if (env.MESHLENS_JOIN_TOKEN) opts.joinToken = env.MESHLENS_JOIN_TOKEN;
   let svidKey: string | undefined;
   let svidCert: string | undefined;
@@ -174,6 +182,11 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--service': opts.service = v; break;
       case '--instance': opts.instance = v; break;
       case '--id': opts.id = v; break;
+      case '--label': {
+        const problem = addLabel(labels, v);
+        if (problem) problems.push(`--label: ${problem}`);
+        break;
+      }
       case '--listen': opts.listen = hostPort(flag, v); break;
       case '--upstream': opts.upstream = hostPort(flag, v); break;
       case '--outbound': opts.outbound = hostPort(flag, v); break;
@@ -216,6 +229,7 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       default: problems.push(`unknown flag ${flag}`);
     }
   }
+  if (Object.keys(labels).length > 0) opts.labels = labels;
   // A certificate issued by other tooling (cert-manager, your PKI): used as is, never renewed here.
   if (svidKey !== undefined || svidCert !== undefined) {
     if (!svidKey || !svidCert || !opts.trustBundleFile) problems.push('--svid-key, --svid-cert and --trust-bundle: give all three for a certificate issued elsewhere');
@@ -248,6 +262,7 @@ export function checkSidecarOptions(o: SidecarOptions): string[] {
   if (o.bus !== 'kafka' && (o.brokers !== undefined || o.topic !== undefined)) p.push('--brokers/--topic: only with --bus kafka');
   if (o.controlUrl?.startsWith('https:') && !o.trustBundleFile && !o.staticIdentity) p.push('--trust-bundle: required with an https:// --control (how the control plane is checked)');
   if (o.ingress && mode === 'tcp') p.push('--ingress: only in http mode');
+  if (o.labels !== undefined) p.push(...labelProblems(o.labels, '--label'));
   // No collector and no control plane is fine: taps are then counted as not_shipped.
   return p;
 }
@@ -281,6 +296,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     instance: o.instance ?? id,
     mode: o.mode ?? 'http',
     routes: o.routes ?? [],
+    labels: o.labels ?? {},
     queryAllow: o.queryAllow ?? [],
     headerAllow: o.headerAllow ?? ['user-agent', 'content-type', 'x-request-id'],
     collectorUrl: o.collectorUrl ?? o.controlUrl,

@@ -1,22 +1,56 @@
 // The config in force: routes and clusters from the current snapshot, with the
 // balancing state that goes with them. apply() swaps in a whole new
-// RoutingState at once, so a request sees either the old or the new config.
+// RoutingState at once, so a request sees either the old or the new config
+// (and a new snapshot starts the weighted round robin afresh).
+//
+// Two choices per request, as linkerd's logical → concrete → endpoint:
+//   pickBackend   which backend of the route: a cluster, or the subset of its
+//                 endpoints whose labels match (payments{version=v2}), by
+//                 smooth weighted round robin (nginx's algorithm: deterministic
+//                 and evenly spread, so weights 90/10 send exactly 90 and 10 of
+//                 every 100 requests, interleaved). A backend of weight 0, or
+//                 with no matching endpoint right now, is passed over: its
+//                 share goes to the others while it has none.
+//   pickEndpoint  round robin over that backend's endpoints.
 
+import { describeBackend, matchesSubset, type Labels } from '../control/labels.ts';
 import type { Cluster, ConfigSnapshot, Endpoint, Route, TapCapture } from '../control/snapshot.ts';
 import type { ResolvedOptions } from './options.ts';
+
+/** One backend of a route, resolved against its cluster in this snapshot. */
+export interface BackendSet {
+  /** How errors name it: "payments", or "payments{version=v2}". */
+  readonly name: string;
+  readonly cluster: Cluster;
+  readonly subset?: Labels;
+  readonly weight: number;
+  /** The cluster's endpoints the subset matches (all of them without one). */
+  readonly endpoints: readonly Endpoint[];
+}
 
 export class RoutingState {
   readonly snapshot: ConfigSnapshot;
   readonly #routes = new Map<string, Route>();
   readonly #clusters = new Map<string, Cluster>();
-  /** Smooth weighted round-robin state per route (nginx's algorithm: deterministic, evenly spread). */
-  readonly #weights = new Map<Route, number[]>();
-  readonly #rr = new Map<string, number>();
+  readonly #backends = new Map<Route, BackendSet[]>();
+  /** Smooth weighted round-robin state per route: each backend's current weight. */
+  readonly #current = new Map<Route, number[]>();
+  readonly #rr = new Map<BackendSet, number>();
 
   constructor(snapshot: ConfigSnapshot) {
     this.snapshot = snapshot;
-    for (const r of snapshot.routes) this.#routes.set(r.authority.toLowerCase(), r);
     for (const c of snapshot.clusters) this.#clusters.set(c.service, c);
+    for (const r of snapshot.routes) {
+      this.#routes.set(r.authority.toLowerCase(), r);
+      const sets: BackendSet[] = [];
+      for (const b of r.backends) {
+        const cluster = this.#clusters.get(b.cluster);
+        if (!cluster) continue; // validated snapshots name only their own clusters
+        const endpoints = cluster.endpoints.filter((e) => matchesSubset(e.labels, b.subset));
+        sets.push({ name: describeBackend(cluster.service, b.subset), cluster, subset: b.subset, weight: b.weight, endpoints });
+      }
+      this.#backends.set(r, sets);
+    }
   }
 
   get version(): number { return this.snapshot.version; }
@@ -30,26 +64,36 @@ export class RoutingState {
     return this.#clusters.get(name);
   }
 
-  /** Picks a backend cluster by weight. */
-  pickCluster(route: Route): Cluster | undefined {
-    const current = this.#weights.get(route) ?? route.backends.map(() => 0);
-    this.#weights.set(route, current);
-    const total = route.backends.reduce((s, b) => s + b.weight, 0);
-    let best = 0;
-    for (let i = 0; i < route.backends.length; i++) {
-      current[i] += route.backends[i].weight;
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= total;
-    return this.#clusters.get(route.backends[best].cluster);
+  /** The route's backends, in snapshot order. */
+  backends(route: Route): readonly BackendSet[] {
+    return this.#backends.get(route) ?? [];
   }
 
-  /** Round-robin over the cluster's endpoints; undefined when it has none. */
-  pickEndpoint(cluster: Cluster): Endpoint | undefined {
-    if (cluster.endpoints.length === 0) return undefined;
-    const i = this.#rr.get(cluster.service) ?? 0;
-    this.#rr.set(cluster.service, i + 1);
-    return cluster.endpoints[i % cluster.endpoints.length];
+  /** Picks a backend by weight among those with weight > 0 and an endpoint; undefined when none has one. */
+  pickBackend(route: Route): BackendSet | undefined {
+    const sets = this.backends(route);
+    let current = this.#current.get(route);
+    if (!current) this.#current.set(route, current = sets.map(() => 0));
+    let total = 0;
+    let best = -1;
+    for (let i = 0; i < sets.length; i++) {
+      const w = sets[i].weight;
+      if (w <= 0 || sets[i].endpoints.length === 0) continue;
+      current[i] += w;
+      total += w;
+      if (best < 0 || current[i] > current[best]) best = i;
+    }
+    if (best < 0) return undefined;
+    current[best] -= total;
+    return sets[best];
+  }
+
+  /** Round-robin over the backend's endpoints; undefined when it has none. */
+  pickEndpoint(set: BackendSet): Endpoint | undefined {
+    if (set.endpoints.length === 0) return undefined;
+    const i = this.#rr.get(set) ?? 0;
+    this.#rr.set(set, i + 1);
+    return set.endpoints[i % set.endpoints.length];
   }
 }
 

@@ -58,3 +58,22 @@ test('a standalone sidecar started from flags serves traffic and counts its taps
   assert.equal(s.taps.emitted, 0);
   assert.match(sidecar.id, /^cart-\d+$/);
 });
+
+test('--label KEY=VALUE is repeatable and each bad label is reported with the other flag problems', async () => {
+  const base = ['--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000'];
+  assert.deepEqual(parseSidecarArgs([...base, '--label', 'version=v2', '--label', 'zone=eu-1.a']).labels, { version: 'v2', zone: 'eu-1.a' });
+  assert.equal(parseSidecarArgs(base).labels, undefined, 'no labels unless given');
+  assert.throws(() => parseSidecarArgs([...base, '--label', 'version', '--label', 'version=v1', '--label', 'version=v2', '--label', 'a=b,c=d', '--tap-batch', '0']), (e: unknown) => {
+    assert.ok(e instanceof SidecarConfigError);
+    assert.deepEqual(e.problems, [
+      '--label: expected KEY=VALUE, each 1-63 of [A-Za-z0-9._-], got "version"',
+      "--label: label 'version' given twice",
+      '--label: expected KEY=VALUE, each 1-63 of [A-Za-z0-9._-], got "a=b,c=d"',
+      "--tap-batch: expected an integer >= 1, got '0'",
+    ]);
+    return true;
+  });
+  // Options built in code are checked the same way.
+  await assert.rejects(startSidecar({ service: 'cart', outbound: { host: '127.0.0.1', port: 0 }, labels: { version: 'v 2' } }),
+    (e: SidecarConfigError) => e.problems.includes('--label.version: value "v 2" is not 1-63 of [A-Za-z0-9._-]'));
+});

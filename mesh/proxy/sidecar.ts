@@ -129,7 +129,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   config = opts.controlUrl
     ? new ConfigStream({
-      controlUrl: opts.controlUrl, proxy: opts.id, service: opts.service, instance: opts.instance,
+      controlUrl: opts.controlUrl, proxy: opts.id, service: opts.service, instance: opts.instance, labels: opts.labels,
       inbound: inbound ? `${inbound.address.host}:${inbound.address.port}` : '', table, policy,
       retryMaxMs: opts.controlRetryMaxMs, log,
       tls: identity ? () => identity.controlTls() : undefined,

@@ -1,5 +1,6 @@
-// Outbound: which endpoint of the chosen cluster serves the request
-// (round-robin; the only lb the snapshot offers today).
+// Outbound: which endpoint of the chosen backend (a cluster, or the subset of
+// it the route named) serves the request: round-robin, the only lb the
+// snapshot offers today.
 
 import { MeshError } from '../errors.ts';
 import type { Stage } from '../stage.ts';
@@ -7,9 +8,9 @@ import type { Stage } from '../stage.ts';
 export const balanceStage: Stage = {
   name: 'balance',
   async handle(ctx, next) {
-    const cluster = ctx.cluster!;
-    const endpoint = ctx.config.pickEndpoint(cluster);
-    if (!endpoint) throw new MeshError('MESH_ERR_NO_ENDPOINT', `cluster '${cluster.service}' has no endpoints`);
+    const backend = ctx.backend!;
+    const endpoint = ctx.config.pickEndpoint(backend);
+    if (!endpoint) throw new MeshError('MESH_ERR_NO_ENDPOINT', `${backend.name} has no endpoints`);
     ctx.endpoint = endpoint;
     ctx.dst.instance = endpoint.instance;
     ctx.dst.addr = endpoint.addr;
