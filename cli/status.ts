@@ -30,6 +30,6 @@ export async function printStatus(f: FlagValues, log: (line: string) => void): P
     const labels = Object.entries(p.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
     console.log(p.proxy.padEnd(19) + p.service.padEnd(14) + (p.inbound || '-').padEnd(22) + (p.connected ? 'yes' : 'no ').padEnd(11) + acked + (labels ? `  ${labels}` : ''));
   }
-  for (const r of st.routes?.routes ?? []) console.log(`route ${r.service}: ${r.subsets.map((x) => `${x.version} ${x.weight}`).join(' / ')}`);
+  for (const r of st.routes?.routes ?? []) console.log(`route ${r.service}: ${r.subsets.map((x) => `${Object.entries(x).filter(([k]) => k !== 'weight').map(([k, v]) => `${k}=${v}`).join(',')} ${x.weight}`).join(' / ')}`);
   if (st.collector) console.log(`\ncollector: ${JSON.stringify(st.collector)}`);
 }
