@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { quietTopology, startDemoMesh, type DemoMesh } from '../demo/index.ts';
-import { demoControl, assertNoSidecarLoss, DEMO_HOPS, eventually, sidecarFinalStats, startTestControl, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, DEMO_HOPS, eventually, sidecarFinalStats, withDemoMesh } from './stack.ts';
 
 const DEMO_POLICY = join(import.meta.dirname, '..', 'demo', 'policy');
 const BROWSE = 40; // GET /products: allowed at every hop
@@ -24,16 +23,11 @@ async function send(n: number, url: string, headers: Record<string, string> = {}
   return statuses;
 }
 
-test('the demo policy allows the shop\'s calls and denies anonymous checkout; outsiders cannot reach payments at all; every decision and reason is in ClickHouse, counts exact', { timeout: 180_000 }, async () => {
-  const dir = tempDir('authz');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines, ['--policy', DEMO_POLICY]);
-  let mesh: DemoMesh | undefined;
-  try {
+test('the demo policy allows the shop\'s calls and denies anonymous checkout; outsiders cannot reach payments at all; every decision and reason is in ClickHouse, counts exact', { timeout: 180_000 }, () =>
+  withDemoMesh('authz', ['--policy', DEMO_POLICY], {}, async ({ core, mesh, lines }) => {
     const digest = core.control.status().policy.digest;
     assert.match(digest, /^[0-9a-f]{64}$/, 'the control plane holds the demo policy');
-    // Ready means every sidecar ACKed its snapshot, which it does only once the bundle is loaded.
-    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l) });
+    // Ready (withDemoMesh waited for it) means every sidecar ACKed its snapshot, which it does only once the bundle is loaded.
     const payments = core.control.registry.services().get('payments')![0];
     const paymentsUrl = `http://${payments.addr}:${payments.port}`;
 
@@ -79,12 +73,4 @@ test('the demo policy allows the shop\'s calls and denies anonymous checkout; ou
     assert.equal(stats.get('payments-1')!.tls_handshake_failures, EXTERNAL_TO_PAYMENTS, 'each outside attempt was refused at the handshake and counted');
     assert.deepEqual(stats.get('web-1')!.policy, { ...stats.get('web-1')!.policy, loaded_digest: digest, allowed: allowedThrough, denied: CHECKOUT_ANONYMOUS, errors: 0 });
     assert.deepEqual(stats.get('payments-1')!.policy, { ...stats.get('payments-1')!.policy, loaded_digest: digest, allowed: allowedThrough, denied: 0, errors: 0 });
-  } catch (e) {
-    console.error(lines.slice(-40).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));

@@ -1,17 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { quietTopology, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
-import { demoControl, assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, startTestControl, tempDir } from './stack.ts';
+import { sendExactly } from '../demo/index.ts';
+import { assertNoSidecarLoss, assertTapsPerHop, DEMO_HOPS, eventually, withDemoMesh } from './stack.ts';
 
 const N = 1_200;
 
-test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop of the mesh, none lost, none doubled, no secrets`, { timeout: 120_000 }, async () => {
-  const dir = tempDir('exact');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines);
-  let mesh: DemoMesh | undefined;
-  try {
-    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l) });
+test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop of the mesh, none lost, none doubled, no secrets`, { timeout: 120_000 }, () =>
+  withDemoMesh('exact', [], {}, async ({ core, mesh, lines }) => {
     const statuses = await sendExactly(mesh.ingressUrl, N, 32);
     assert.deepEqual([...statuses], [[200, N]], 'every request through the mesh succeeds');
 
@@ -51,12 +46,4 @@ test(`${N} front-door requests leave exactly ${N} l7.request taps at every hop o
       assert.ok(!/authorization|cookie|demo-secret/i.test(headers), `secret header captured: ${headers}`);
       assert.match(String(t.trace_id), /^[0-9a-f]{32}$/, 'trace id taken from traceparent');
     }
-  } catch (e) {
-    console.error(lines.slice(-40).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));

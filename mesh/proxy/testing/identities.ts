@@ -6,7 +6,7 @@
 import https from 'node:https';
 import { CertificateAuthority, newKeyAndCsr } from '../../../identity/index.ts';
 import type { SidecarOptions } from '../options.ts';
-import type { Reply } from './servers.ts';
+import { request, type Reply } from './servers.ts';
 
 export type StaticIdentity = NonNullable<SidecarOptions['staticIdentity']>;
 
@@ -30,18 +30,8 @@ export async function testIdentities(trustDomain = 'test.local'): Promise<TestId
 
 /** An HTTPS request to 127.0.0.1:port presenting `as` (a caller sidecar's SVID); the server's chain is checked against the same bundle. */
 export function mtlsRequest(port: number, as: StaticIdentity | null, opts: https.RequestOptions & { body?: string; bundlePem?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: '127.0.0.1', port, agent: false, ...opts,
-      ca: opts.bundlePem ?? as?.bundlePem, ...(as ? { key: as.keyPem, cert: as.chainPem } : {}),
-      checkServerIdentity: () => undefined, // tests name no expected service; the sidecars' own pools do
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(opts.body);
-  });
+  return request(port, {
+    ...opts, ca: opts.bundlePem ?? as?.bundlePem, ...(as ? { key: as.keyPem, cert: as.chainPem } : {}),
+    checkServerIdentity: () => undefined, // tests name no expected service; the sidecars' own pools do
+  } as https.RequestOptions, https.request as typeof import('node:http').request);
 }

@@ -43,9 +43,10 @@ export async function freePort(): Promise<number> {
 
 export interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string }
 
-export function request(port: number, opts: http.RequestOptions & { body?: string } = {}): Promise<Reply> {
+/** One request to 127.0.0.1:port (plain HTTP; `via` https.request for TLS), the whole body read. */
+export function request(port: number, opts: http.RequestOptions & { body?: string } = {}, via: typeof http.request = http.request): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, agent: false, ...opts }, (res) => {
+    const req = via({ host: '127.0.0.1', port, agent: false, ...opts }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
