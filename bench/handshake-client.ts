@@ -14,7 +14,7 @@
 
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
-import { expectPeer } from '../mesh/proxy/index.ts';
+import { expectPeer } from '../identity/index.ts';
 
 const [port, concurrency, seconds] = process.argv.slice(2, 5).map(Number);
 const [keyFile, certFile, bundleFile, peerId] = process.argv.slice(5, 9);

@@ -5,7 +5,7 @@
 // the collectors (checking who signed a tap batch).
 
 export { DEFAULT_NAMESPACE, DEFAULT_TRUST_DOMAIN, formatSpiffeId, parseSpiffeId, spiffeProblems, isName, type SpiffeId } from './spiffe.ts';
-export { certificatesFromPem, IdentityError, readSvid, TrustBundle, type Svid } from './svid.ts';
+export { certificatesFromPem, expectPeer, IdentityError, PEER_IDENTITY_MISMATCH, peerIdentity, readSvid, TrustBundle, uriSans, verifiedPeer, type PeerResult, type Svid } from './svid.ts';
 export { CertificateAuthority, DEFAULT_SVID_TTL_MS, type IssuedSvid, type SignRequest } from './certificate-authority.ts';
 export { JoinTokens, DEFAULT_JOIN_TOKEN_TTL_MS, type JoinGrant } from './join-tokens.ts';
 export { newKeyAndCsr, type KeyAndCsr } from './csr.ts';

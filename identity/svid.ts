@@ -5,6 +5,8 @@
 // collector (who signed a tap batch, on either bus).
 
 import { X509Certificate } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { parseSpiffeId, type SpiffeId } from './spiffe.ts';
 
 export interface Svid extends SpiffeId {
@@ -31,9 +33,57 @@ export function certificatesFromPem(pem: string): X509Certificate[] {
   return (pem.match(PEM_CERT) ?? []).map((p) => new X509Certificate(p));
 }
 
+/** The URI SANs in node's rendering of subjectAltName ("URI:spiffe://…, DNS:…"). */
+export function uriSans(subjectAltName: string | undefined): string[] {
+  return (subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+}
+
+/** The error code of a peer whose certificate is not the SPIFFE id expected (expectPeer). */
+export const PEER_IDENTITY_MISMATCH = 'ERR_MESH_PEER_IDENTITY';
+
+/** checkServerIdentity for node:tls/https: the peer's only URI SAN must be exactly `uri` (the chain is checked by TLS). */
+export function expectPeer(uri: string): (host: string, cert: PeerCertificate) => Error | undefined {
+  return (_host, cert) => {
+    const uris = uriSans(cert.subjectaltname);
+    if (uris.length === 1 && uris[0] === uri) return undefined;
+    return Object.assign(new Error(`peer is ${uris.join(' ') || 'no SPIFFE id'}, expected ${uri}`), { code: PEER_IDENTITY_MISMATCH });
+  };
+}
+
+/**
+ * Who a TLS peer is, from a certificate the handshake already verified
+ * (node's PeerCertificate: cheaper to get than an X509Certificate). Service
+ * and proxy are '' when the certificate is not a meshlens SVID.
+ */
+export function peerIdentity(cert: PeerCertificate): { uri: string; service: string; proxy: string } {
+  const uri = uriSans(cert.subjectaltname)[0] ?? '';
+  const cn = cert.subject?.CN;
+  return { uri, service: parseSpiffeId(uri)?.service ?? '', proxy: (Array.isArray(cn) ? cn[0] : cn) ?? '' };
+}
+
+export type PeerResult = { ok: true; svid: Svid } | { ok: false; message: string };
+
+/**
+ * The SVID of the peer of a TLS connection whose server asked for a client
+ * certificate and checked it against the trust bundle (`requestCert`, `ca`):
+ * believed only when the handshake authorized it; otherwise why not.
+ */
+export function verifiedPeer(socket: Socket): PeerResult {
+  const tls = socket as TLSSocket;
+  if (typeof tls.getPeerX509Certificate !== 'function') return { ok: false, message: 'not a TLS connection' };
+  const cert = tls.getPeerX509Certificate();
+  if (!cert) return { ok: false, message: 'no client certificate: sidecar routes need the sidecar\'s SVID (mTLS)' };
+  if (!tls.authorized) return { ok: false, message: `client certificate refused: ${String(tls.authorizationError)}` };
+  try {
+    return { ok: true, svid: readSvid(cert) };
+  } catch (e) {
+    return { ok: false, message: e instanceof IdentityError ? e.message : String(e) };
+  }
+}
+
 /** The identity a certificate claims (not yet believed: see TrustBundle.verify). */
 export function readSvid(cert: X509Certificate): Svid {
-  const uris = (cert.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+  const uris = uriSans(cert.subjectAltName);
   if (uris.length !== 1) throw new IdentityError(`certificate ${cert.serialNumber}: an SVID has exactly one URI SAN, this has ${uris.length}`);
   const id = parseSpiffeId(uris[0]);
   if (!id) throw new IdentityError(`certificate ${cert.serialNumber}: "${uris[0]}" is not a spiffe://<trust-domain>/ns/<ns>/sa/<service> id`);

@@ -6,12 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { CertificateAuthority } from '../identity/index.ts';
+import { verifiedPeer, type CertificateAuthority } from '../identity/index.ts';
 import { encodeBatch, sealFrame, type TapBatch } from './batch.ts';
 import { createChdbStore } from './chdb-store.ts';
 import { Collector } from './collector.ts';
 import { GroupCommit } from './group-commit.ts';
-import { handleTapPost, tlsPeerProxy } from './http.ts';
+import { handleTapPost } from './http.ts';
 import { sampleChain, sampleL7 } from './sample-taps.ts';
 import { forgeries, sampleCa, sampleSidecar, type SampleSidecar } from './sample-svids.ts';
 import type { TapStore } from './store.ts';
@@ -48,7 +48,10 @@ async function tapServer(t: { after: (fn: () => unknown) => void }, c: Collector
   const own = await ca.issueOwn({ service: 'control', proxy: 'control-1', ips: ['127.0.0.1'] });
   const group = new GroupCommit(c, { lingerMs: 5 });
   const server = https.createServer({ key: own.keyPem, cert: own.chainPem, ca: ca.bundle.toPem(), requestCert: true, rejectUnauthorized: false },
-    (req, res) => void handleTapPost(c, req, res, { group, sender: tlsPeerProxy(req) }));
+    (req, res) => {
+      const peer = verifiedPeer(req.socket);
+      void handleTapPost(c, req, res, { group, sender: peer.ok ? peer.svid.proxy : undefined });
+    });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as AddressInfo).port;

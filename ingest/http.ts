@@ -7,8 +7,6 @@
 //   503 {code, message}               try the same batch again later
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TLSSocket } from 'node:tls';
-import { readSvid } from '../identity/index.ts';
 import type { Collector, CollectorResult } from './collector.ts';
 import { IngestError } from './errors.ts';
 import type { GroupCommit } from './group-commit.ts';
@@ -28,28 +26,10 @@ export interface TapPostOptions {
   group?: GroupCommit;
   /**
    * The proxy id the connection is authenticated as (the subject CN of the
-   * mTLS peer's SVID, e.g. tlsPeerProxy(req)): a batch whose header names
+   * mTLS peer's SVID, e.g. identity/'s verifiedPeer(req.socket)): a batch whose header names
    * another proxy is refused (INGEST_ERR_SENDER). Unset: not checked.
    */
   sender?: string;
-}
-
-/**
- * The proxy id (subject CN) of the client certificate of an mTLS request
- * that the TLS server verified against its CA (requestCert, and `ca` set
- * to the mesh's trust bundle); undefined for plain HTTP or an unverified
- * peer. For TapPostOptions.sender.
- */
-export function tlsPeerProxy(req: IncomingMessage): string | undefined {
-  const s = req.socket;
-  if (!(s instanceof TLSSocket) || !s.authorized) return undefined;
-  const cert = s.getPeerX509Certificate();
-  if (!cert) return undefined;
-  try {
-    return readSvid(cert).proxy || undefined;
-  } catch {
-    return undefined; // a verified certificate that is not an SVID names no proxy
-  }
 }
 
 type Body = { ok: true; frame: Buffer } | { ok: false; error: IngestError };

@@ -28,7 +28,7 @@ export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } fr
 export { decodeBatch, decodeRowBatch, type FrameHead } from './batch-check.ts';
 export { LineChunks } from './line-chunks.ts';
 export { GroupCommit, DEFAULT_GROUP_LINGER_MS, type GroupCommitOptions } from './group-commit.ts';
-export { handleTapPost, tlsPeerProxy, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
+export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
 export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';
 export { useTapsGzip, TAPS_GZIP_LEVEL } from './bus/kafka-gzip.ts';
 export { ensureTopic, DEFAULT_TAPS_TOPIC, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';

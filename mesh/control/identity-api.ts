@@ -12,6 +12,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CertificateAuthority, IdentityError, JoinTokens, type IssuedSvid } from '../../identity/index.ts';
+import { readJson, reply } from './http-json.ts';
 import { verifiedPeer } from './peer.ts';
 
 export interface IdentityCounters {
@@ -72,36 +73,26 @@ export class IdentityApi {
       if (e instanceof IdentityError) return this.#refuse(res, 400, 'MESH_ERR_BAD_CSR', e.message, req);
       throw e;
     }
-    const text = JSON.stringify({ chain_pem: issued.chainPem, bundle_pem: this.ca.bundle.toPem(), spiffe_id: issued.svid.uri, not_after: issued.svid.notAfter });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-    res.end(text);
+    res.setHeader('cache-control', 'no-store');
+    reply(res, 200, { chain_pem: issued.chainPem, bundle_pem: this.ca.bundle.toPem(), spiffe_id: issued.svid.uri, not_after: issued.svid.notAfter });
   }
 
   #refuse(res: ServerResponse, status: number, code: string, message: string, req: IncomingMessage): void {
     this.counters.refused++;
     this.counters.last_refusal = `${code}: ${message}`;
     this.log(`identity: refused ${req.method} ${req.url} from ${req.socket.remoteAddress}: ${code}: ${message}`);
-    const text = JSON.stringify({ code, message });
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    reply(res, status, { code, message });
   }
 }
 
+/** The body {csr}, or a message naming what is wrong with it. */
 function readCsr(req: IncomingMessage): Promise<{ csr: string } | string> {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_CSR_BYTES) chunks.push(c); });
     req.on('error', (e) => resolve(`body could not be read: ${e.message}`));
-    req.on('end', () => {
-      if (size > MAX_CSR_BYTES) return resolve(`body larger than ${MAX_CSR_BYTES} bytes`);
-      try {
-        const b = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { csr?: unknown };
-        if (typeof b?.csr !== 'string') return resolve('body must be {"csr": "<PKCS#10 PEM>"}');
-        resolve({ csr: b.csr });
-      } catch (e) {
-        resolve(`body is not JSON: ${(e as Error).message}`);
-      }
+    readJson(req, MAX_CSR_BYTES, (err, body) => {
+      if (err) return resolve(err);
+      const csr = (body as { csr?: unknown } | null)?.csr;
+      resolve(typeof csr === 'string' ? { csr } : 'body must be {"csr": "<PKCS#10 PEM>"}');
     });
   });
 }

@@ -73,6 +73,9 @@ export interface ControlStatus {
     /** A CA rotation under way: the new root is trusted, and signs from complete_at on. */
     rotation: RotationState;
   };
+  /** Connections refused at the TLS handshake, and operator requests refused (Host, Origin, token). */
+  tls_handshake_failures: number;
+  refused_operator_requests: number;
   [k: string]: unknown;
 }
 
@@ -116,6 +119,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   policy.onChange(() => streams.pushAll());
   weights.onChange(() => streams.pushAll());
   let refusedSidecar = 0;
+  let refusedOperator = 0;
+  let handshakeFailures = 0;
 
   const status = (): ControlStatus => ({
     version: streams.version,
@@ -127,6 +132,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
       rotation: own.rotation(),
     },
+    tls_handshake_failures: handshakeFailures,
+    refused_operator_requests: refusedOperator,
     ...opts.extraStatus?.(),
   });
 
@@ -154,7 +161,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   };
 
   let access: AccessPolicy; // set once the port is known
-  let refusedOperator = 0;
   const operator = (req: IncomingMessage, res: ServerResponse): boolean => {
     const v = judgeRequest(req, access, { credentials: true });
     if (v.ok) return true;
@@ -240,7 +246,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   server.requestTimeout = 0;
   server.keepAliveTimeout = 30_000;
   // A handshake that fails (no TLS, a bad certificate) is counted and logged, never a crash.
-  let handshakeFailures = 0;
   server.on('tlsClientError', (e: Error, s: TLSSocket) => {
     handshakeFailures++;
     if (handshakeFailures <= 20 || handshakeFailures % 1000 === 0) log(`TLS handshake from ${s.remoteAddress} failed (${handshakeFailures} so far): ${e.message}`);
@@ -256,7 +261,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   return {
     url: `https://${address.includes(':') ? `[${address}]` : address}:${port}`,
     registry, ca, tokens,
-    status: () => ({ ...status(), tls_handshake_failures: handshakeFailures, refused_operator_requests: refusedOperator }),
+    status,
     async setPolicyBundle(bytes, source) {
       const digest = await policy.set(bytes, source);
       return { digest, version: streams.version };

@@ -14,8 +14,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import { expectPeer } from '../../identity/index.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
-import { expectPeer } from './workload-identity.ts';
 
 const FREE_SOCKET_MS = 4_000;
 

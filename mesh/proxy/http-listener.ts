@@ -13,8 +13,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { parseSpiffeId } from '../../identity/index.ts';
+import type { TLSSocket } from 'node:tls';
+import { peerIdentity } from '../../identity/index.ts';
 import { performance } from 'node:perf_hooks';
 import { EXTERNAL_SERVICE } from '../../ingest/index.ts';
 import { INBOUND_CHAIN, OUTBOUND_CHAIN } from './chain.ts';
@@ -33,13 +33,6 @@ const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CON
 
 const connections = new WeakMap<net.Socket, TrackedConnection>();
 const peerAddress = new WeakMap<net.Socket, string>();
-
-/** The SPIFFE id and proxy (CN) of a peer certificate the handshake already verified. */
-function peerSpiffeId(cert: PeerCertificate): { uri: string; service: string; proxy: string } {
-  const uri = (cert.subjectaltname ?? '').split(', ').find((s) => s.startsWith('URI:'))?.slice(4) ?? '';
-  const cn = cert.subject?.CN;
-  return { uri, service: parseSpiffeId(uri)?.service ?? '', proxy: (Array.isArray(cn) ? cn[0] : cn) ?? '' };
-}
 
 export type ListenerKind = 'inbound' | 'ingress' | 'outbound';
 
@@ -73,7 +66,7 @@ export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, 
   const caller = (socket: net.Socket): Peer => {
     if (!identity) return client(socket, EXTERNAL_SERVICE, '');
     // The handshake has checked the chain; read the names only (getPeerX509Certificate costs ~3× as much per connection).
-    const id = peerSpiffeId((socket as TLSSocket).getPeerCertificate());
+    const id = peerIdentity((socket as TLSSocket).getPeerCertificate());
     return client(socket, id.service, id.proxy, id.uri);
   };
   const tlsOf = (socket: net.Socket) => (identity ? (socket as TLSSocket).getProtocol() ?? '' : '');

@@ -6,6 +6,6 @@ export { parseSidecarArgs, SIDECAR_USAGE, SidecarConfigError, type SidecarOption
 export { TapEmitter, type TapEmitterCounters, type TapInput } from './taps.ts';
 export { MESH_ERRORS, MeshError, ERROR_HEADER, type MeshErrorCode } from './errors.ts';
 export { MESH_HEADER_PREFIX } from './stages/mesh-headers.ts';
-export { WorkloadIdentity, expectPeer, type TlsMaterial } from './workload-identity.ts';
+export { WorkloadIdentity, type TlsMaterial } from './workload-identity.ts';
 export type { Stage } from './stage.ts';
 export type { RequestContext } from './context.ts';

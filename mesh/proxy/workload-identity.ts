@@ -18,8 +18,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-import type { PeerCertificate } from 'node:tls';
-import { certificatesFromPem, formatSpiffeId, IdentityError, newKeyAndCsr, TrustBundle, type Svid } from '../../identity/index.ts';
+import { certificatesFromPem, expectPeer, formatSpiffeId, IdentityError, newKeyAndCsr, TrustBundle, type Svid } from '../../identity/index.ts';
 import { CONTROL_NAMESPACE, CONTROL_SERVICE } from '../control/snapshot.ts';
 
 export interface TlsMaterial {
@@ -50,14 +49,6 @@ export interface IdentityCounters {
   renewals: number;
   renewal_failures: number;
   last_error: string;
-}
-
-/** checkServerIdentity for node:tls/https: the peer's URI SAN must be exactly `uri`. */
-export function expectPeer(uri: string): (host: string, cert: PeerCertificate) => Error | undefined {
-  return (_host, cert) => {
-    const uris = (cert.subjectaltname ?? '').split(', ').filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
-    return uris.length === 1 && uris[0] === uri ? undefined : new Error(`peer is ${uris.join(' ') || 'no SPIFFE id'}, expected ${uri}`);
-  };
 }
 
 export class WorkloadIdentity {

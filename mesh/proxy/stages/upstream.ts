@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
+import { PEER_IDENTITY_MISMATCH } from '../../../identity/index.ts';
 import { MeshError } from '../errors.ts';
 import type { RequestContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
@@ -123,7 +124,7 @@ function attempt(ctx: RequestContext, mayReplay: boolean, framing: BodyFraming):
         attempt(ctx, false, framing).then(resolve, reject);
         return;
       }
-      if (peer && !responded && (e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /^peer is /.test(e.message) || e.code?.startsWith('ERR_SSL') || e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'CERT_HAS_EXPIRED')) {
+      if (peer && !responded && (e.code === PEER_IDENTITY_MISMATCH || e.code?.startsWith('ERR_SSL') || e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'CERT_HAS_EXPIRED')) {
         fail(new MeshError('MESH_ERR_UPSTREAM_IDENTITY', `upstream ${target} is not ${peer}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '), { cause: e }));
       } else if (!responded && e.code && CONNECT_CODES.has(e.code)) {
         fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} failed: ${e.code}`, { cause: e }));
