@@ -11,6 +11,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { runControl, CONTROL_FLAGS } from '../cli/control.ts';
 import { parseFlags } from '../cli/flags.ts';
+import { demoControl } from '../cli/up.ts';
 import { DEMO_SIDECAR_LIMITS, requestPath, startDemoMesh } from '../demo/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,7 +69,7 @@ async function run(label: string, sidecarFlags: string[]) {
   const f = parseFlags('control', '', ['--data-dir', dir, '--listen', '127.0.0.1:0', '--ui', '127.0.0.1:0', '--no-models'], CONTROL_FLAGS, {});
   const core = await runControl(f, () => {});
   const mesh = await startDemoMesh({
-    control: { url: core.control.url, trustBundleFile: core.trustBundleFile, status: () => core.control.status(), joinToken: (s, p) => core.control.tokens.issue({ service: s, proxy: p }) },
+    control: demoControl(core),
     sidecarFlags, log: () => {},
   });
   try {

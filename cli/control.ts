@@ -12,7 +12,7 @@ import { readAuthzPolicy } from './authz-policy.ts';
 import { IDENTITY_FLAGS, identityProblems, openCertificateAuthority } from './identity.ts';
 import { startCollectorOnKafka } from './collector.ts';
 import { MODEL_FLAGS, modelProblems, startModels } from './models.ts';
-import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
+import { listFlag, splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
 import { BUS_FLAGS, busProblems, openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 
 export const CONTROL_FLAGS: FlagSpec[] = [
@@ -70,7 +70,7 @@ export async function runControl(f: FlagValues, log: (line: string) => void, ext
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token,
-      serverNames: f['control-host'] ? String(f['control-host']).split(',').map((h) => h.trim()).filter(Boolean) : [],
+      serverNames: listFlag(f, 'control-host'),
       svidTtlMs: Number(f['svid-ttl-s']) * 1000, log: (m) => log(`control: ${m}`),
       // The sender is the proxy the client certificate proves; a batch under another proxy's name is refused.
       taps: embedded ? (req, res, sender) => handleTapPost(embedded, req, res, { group, sender }) : undefined,
@@ -93,8 +93,7 @@ export async function runControl(f: FlagValues, log: (line: string) => void, ext
         return { ...control.status(), tap_lost_events: lost, tap_rejected_frames: refused, ...(models ? { models: models.counters() } : {}) };
       },
     };
-    const uiHosts = f['ui-host'] ? String(f['ui-host']).split(',').map((h) => h.trim()).filter(Boolean) : [];
-    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, token: operatorCredential.token, hosts: uiHosts, log });
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, token: operatorCredential.token, hosts: listFlag(f, 'ui-host'), log });
     closers.push(() => ui.close());
     log(`ui: ${ui.loginUrl}`);
 

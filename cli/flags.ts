@@ -113,6 +113,11 @@ export function parseFlags(
   return out;
 }
 
+/** A comma-separated flag as its trimmed, non-empty items ([] when unset). */
+export function listFlag(f: FlagValues, name: string): string[] {
+  return f[name] ? String(f[name]).split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
 export function splitHostPort(hp: string): { host: string; port: number } {
   const i = hp.lastIndexOf(':');
   return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };

@@ -3,7 +3,7 @@
 
 import { resolve } from 'node:path';
 import { createChdbStore, createClickHouseStore, DEFAULT_TAPS_TOPIC, type TapStore } from '../ingest/index.ts';
-import { UsageError, type FlagSpec, type FlagValues } from './flags.ts';
+import { listFlag, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 
 export const STORE_FLAGS: FlagSpec[] = [
   { name: 'store', type: 'string', env: 'MESHLENS_STORE', default: 'chdb', help: 'chdb (embedded ClickHouse) or clickhouse (a server, --clickhouse-url)' },
@@ -38,7 +38,7 @@ export function busProblems(f: FlagValues): string[] {
 }
 
 export function brokerList(f: FlagValues): string[] {
-  return f.brokers ? String(f.brokers).split(',').map((b) => b.trim()).filter(Boolean) : [];
+  return listFlag(f, 'brokers');
 }
 
 export function requireValid(command: string, problems: string[]): void {

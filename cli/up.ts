@@ -4,13 +4,13 @@
 import { join, resolve } from 'node:path';
 import {
   DEMO_TOPOLOGY, faultSchedule, isolateDemo, ISOLATE_MODES, relayTcp, startDemoMesh, startLoad,
-  type DemoMesh, type FaultPlan, type IsolateMode, type LoadGenerator, type TcpRelay,
+  type DemoControl, type DemoMesh, type FaultPlan, type IsolateMode, type LoadGenerator, type TcpRelay,
 } from '../demo/index.ts';
 import { loginUrl } from '../access/index.ts';
 import { DEMO_POLICY_DIR } from './authz-policy.ts';
-import { CONTROL_FLAGS, runControl } from './control.ts';
+import { CONTROL_FLAGS, runControl, type RunningControl } from './control.ts';
 import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
-import { requireValid } from './store.ts';
+import { brokerList, requireValid } from './store.ts';
 
 export const UP_FLAGS: FlagSpec[] = [
   ...CONTROL_FLAGS,
@@ -23,12 +23,20 @@ export const UP_FLAGS: FlagSpec[] = [
   { name: 'isolate', type: 'string', env: 'MESHLENS_ISOLATE', default: 'auto', help: 'a network namespace per demo workload and its sidecar, so only it reaches its sidecar\'s outbound listener: auto (when root), on, off' },
 ];
 
+/** The demo's view of a control plane running in this process: its URL and bundle, join tokens and status in-process. */
+export function demoControl(core: RunningControl): DemoControl {
+  return {
+    url: core.control.url, trustBundleFile: core.trustBundleFile, status: () => core.control.status(),
+    joinToken: (service, proxy) => core.control.tokens.issue({ service, proxy }),
+  };
+}
+
 export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
   const started = Date.now();
   requireValid('up', ISOLATE_MODES.includes(f.isolate as IsolateMode) ? [] : [`--isolate: "${f.isolate}" is not one of ${ISOLATE_MODES.join(', ')}`]);
   // Namespaces first: with them the control plane listens on their bridge, where the sidecars reach it.
   const demoNet = f.demo ? await isolateDemo(f.isolate as IsolateMode, DEMO_TOPOLOGY.map((s) => s.name), {
-    log, kafkaBrokers: f.bus === 'kafka' ? String(f.brokers).split(',') : [],
+    log, kafkaBrokers: f.bus === 'kafka' ? brokerList(f) : [],
   }) : undefined;
   const network = demoNet?.network;
   const listen = splitHostPort(String(f.listen));
@@ -75,12 +83,8 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
         every_ms: Math.max(1, Number(f['fault-every-min'])) * 60_000,
         duration_ms: Number(f['fault-minutes']) * 60_000,
       } : undefined;
-      const control = core.control;
       mesh = await startDemoMesh({
-        control: {
-          url: control.url, trustBundleFile: core.trustBundleFile, status: () => control.status(),
-          joinToken: (service, proxy) => control.tokens.issue({ service, proxy }),
-        },
+        control: demoControl(core),
         log, sidecarFlags, faults, network,
         // Sidecars keep identity and unsent taps here across restarts (and across `meshlens up` runs).
         stateDir: join(resolve(String(f['data-dir'])), 'sidecars'),

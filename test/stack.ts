@@ -7,10 +7,14 @@ import { after } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runControl, CONTROL_FLAGS, type RunningControl } from '../cli/control.ts';
+import { demoControl } from '../cli/up.ts';
 import { controlClient } from '../cli/control-client.ts';
 import { quietTopology, sendExactly, startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh } from '../demo/index.ts';
 import { parseFlags } from '../cli/flags.ts';
 import type { TapStore } from '../ingest/index.ts';
+
+/** Tests hand the demo a control plane of this process as `meshlens up` does. */
+export { demoControl };
 
 // Safety net: a whole-mesh test that fails half-way may leave a handle open
 // (a server, a child's pipe) and keep this test file's process alive, which
@@ -110,14 +114,6 @@ export async function assertTapsPerHop(store: TapStore, n: number): Promise<void
   }
   const all = await store.countTaps({ kind: 'l7.request' });
   if (all !== n * DEMO_HOPS.length) throw new Error(`${all} l7.request taps in all, expected ${n * DEMO_HOPS.length}: taps outside the expected hops`);
-}
-
-/** The demo's view of a control plane running in this process. */
-export function demoControl(core: RunningControl): DemoControl {
-  return {
-    url: core.control.url, trustBundleFile: core.trustBundleFile, status: () => core.control.status(),
-    joinToken: (service, proxy) => core.control.tokens.issue({ service, proxy }),
-  };
 }
 
 /** The demo's view of a control plane running as another process (`meshlens control --data-dir dir`): its operator API. */
