@@ -73,8 +73,6 @@ function clusterGate(rt: SidecarRuntime, g: Gates, service: string): AdmissionGa
   return gate;
 }
 
-const count = (v: unknown, min: number): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= min ? v : undefined);
-
 export const admissionStage: Stage = {
   name: 'admission',
   async handle(ctx, next) {
@@ -90,11 +88,11 @@ export const admissionStage: Stage = {
     try {
       releaseDirection = await pass(ctx, g[ctx.direction],
         { concurrent: o.maxConcurrent, queue: o.maxQueue, waitMs: o.maxQueueWaitMs }, `${ctx.direction} requests of this sidecar`, gone.signal);
+      // The snapshot's limits were checked when it was applied (config-validate.ts).
       const c = ctx.cluster;
-      const limit = count(c?.max_concurrent, 1);
-      if (c && limit !== undefined) {
+      if (c?.max_concurrent !== undefined) {
         releaseCluster = await pass(ctx, clusterGate(rt, g, c.service),
-          { concurrent: limit, queue: count(c.max_queue, 0) ?? 0, waitMs: o.maxQueueWaitMs }, `cluster '${c.service}'`, gone.signal);
+          { concurrent: c.max_concurrent, queue: c.max_queue ?? 0, waitMs: o.maxQueueWaitMs }, `cluster '${c.service}'`, gone.signal);
       }
       ctx.res.off('close', onClose);
       await next();
