@@ -1,31 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { L4CloseTap, L7RequestTap } from '../../ingest/index.ts';
-import { startSidecar, type Sidecar } from './index.ts';
-import { startRecordingCollector, type RecordingCollector } from './testing/recording-collector.ts';
-import { startRecordingWorkload, type RecordingWorkload } from './testing/recording-workload.ts';
+import type { L4CloseTap } from '../../ingest/index.ts';
+import { l7Taps, sidecarHarness } from './testing/sidecar-harness.ts';
 import { rawExchange, request } from './testing/servers.ts';
-
-interface Harness { workload: RecordingWorkload; collector: RecordingCollector; sidecar: Sidecar; port: number }
-
-async function harness(t: { after(fn: () => Promise<void>): void }, direction: 'inbound' | 'outbound' = 'inbound'): Promise<Harness> {
-  const workload = await startRecordingWorkload();
-  const collector = await startRecordingCollector();
-  const sidecar = await startSidecar({
-    id: 'cart-1', service: 'cart', collectorUrl: collector.url, closeGraceMs: 200, taps: { lingerMs: 5 },
-    ...(direction === 'inbound'
-      ? { listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port } }
-      : { outbound: { host: '127.0.0.1', port: 0 }, routes: [{ authority: 'cart', endpoints: [{ host: '127.0.0.1', port: workload.port }] }] }),
-  });
-  t.after(async () => { await sidecar.close(); await collector.close(); await workload.close(); });
-  return { workload, collector, sidecar, port: (direction === 'inbound' ? sidecar.inboundAddress : sidecar.outboundAddress)!.port };
-}
-
-async function l7Taps(h: Harness): Promise<L7RequestTap[]> {
-  await h.sidecar.taps.flush();
-  assert.deepEqual(h.collector.problems, []);
-  return h.collector.events().filter((e): e is L7RequestTap => e.kind === 'l7.request');
-}
 
 /** A request with honest framing, pipelined behind the attack on the same connection. */
 const AFTER = 'GET /after HTTP/1.1\r\nHost: cart\r\nConnection: close\r\n\r\n';
@@ -59,7 +36,7 @@ const CASES: { what: string; bytes: string; status: number; code: string; behind
 for (const c of CASES) {
   const closes = c.behind !== 'served';
   test(`refuses ${c.what} with ${c.status} ${c.code}, counted and tapped; ${closes ? `closes the connection, the request pipelined behind it ${c.behind}` : 'the connection serves the next request'}; an honest request beside it is unharmed`, async (t) => {
-    const h = await harness(t);
+    const h = await sidecarHarness(t);
     const reply = await rawExchange(h.port, c.bytes + AFTER);
     assert.match(reply, new RegExp(`^HTTP/1\\.1 ${c.status} `));
     assert.match(reply, new RegExp(`x-meshlens-error: ${c.code}\\r\\n`));
@@ -80,7 +57,7 @@ for (const c of CASES) {
 }
 
 test('answers a bare HTTP/0.9 request line at once with 400 MESH_ERR_BAD_VERSION and closes, counted; no request reaches a stage or the workload', { timeout: 10_000 }, async (t) => {
-  const h = await harness(t);
+  const h = await sidecarHarness(t);
   // A real HTTP/0.9 client sends this one line and waits: no header section ever follows.
   const reply = await rawExchange(h.port, 'GET /pay\r\n');
   assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
@@ -96,7 +73,7 @@ test('answers a bare HTTP/0.9 request line at once with 400 MESH_ERR_BAD_VERSION
 });
 
 test('inbound, an HTTP/1.0 request without Host is for the local service: forwarded with Host set to it and tapped with that authority', async (t) => {
-  const h = await harness(t);
+  const h = await sidecarHarness(t);
   const reply = await rawExchange(h.port, 'GET /pay HTTP/1.0\r\n\r\n');
   assert.match(reply, /^HTTP\/1\.1 200 /);
   assert.deepEqual(h.workload.seen.map((r) => [r.url, r.headers.host]), [['/pay', 'cart']]);
@@ -105,7 +82,7 @@ test('inbound, an HTTP/1.0 request without Host is for the local service: forwar
 });
 
 test('outbound, an HTTP/1.0 request without Host has nothing to route by: 400 MESH_ERR_NO_AUTHORITY, counted and tapped; an honest request beside it is routed', async (t) => {
-  const h = await harness(t, 'outbound');
+  const h = await sidecarHarness(t, 'outbound');
   const reply = await rawExchange(h.port, 'GET /pay HTTP/1.0\r\n\r\n');
   assert.match(reply, /^HTTP\/1\.1 400 /);
   assert.match(reply, /x-meshlens-error: MESH_ERR_NO_AUTHORITY\r\n/);

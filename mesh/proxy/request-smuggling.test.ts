@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { L7RequestTap } from '../../ingest/index.ts';
-import { startSidecar } from './index.ts';
-import { startRecordingCollector } from './testing/recording-collector.ts';
-import { startRecordingWorkload } from './testing/recording-workload.ts';
 import { rawExchange } from './testing/servers.ts';
+import { l7Taps, sidecarHarness } from './testing/sidecar-harness.ts';
 
 // The attack: a body that is itself a request, on a method Node's client does
 // not chunk by default. Unframed on the way to the workload, it would run as a
@@ -23,16 +20,8 @@ const CASES: { direction: 'inbound' | 'outbound'; method: string; framing: 'chun
 
 for (const { direction, method, framing } of CASES) {
   test(`${direction}: a ${method} whose ${framing === 'chunked' ? 'chunked' : 'Content-Length'} body is a second request reaches the workload as one request carrying that body, framed; the request after it on the connection is unharmed; one tap each`, async (t) => {
-    const workload = await startRecordingWorkload();
-    const collector = await startRecordingCollector();
-    const sidecar = await startSidecar({
-      id: 'cart-1', service: 'cart', collectorUrl: collector.url, closeGraceMs: 200, taps: { lingerMs: 5 },
-      ...(direction === 'inbound'
-        ? { listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port } }
-        : { outbound: { host: '127.0.0.1', port: 0 }, routes: [{ authority: 'cart', endpoints: [{ host: '127.0.0.1', port: workload.port }] }] }),
-    });
-    t.after(async () => { await sidecar.close(); await collector.close(); await workload.close(); });
-    const port = (direction === 'inbound' ? sidecar.inboundAddress : sidecar.outboundAddress)!.port;
+    const h = await sidecarHarness(t, direction);
+    const { workload, port } = h;
 
     const body = framing === 'chunked' ? chunked(SMUGGLED) : SMUGGLED;
     const framingHeader = framing === 'chunked' ? 'Transfer-Encoding: chunked' : `Content-Length: ${Buffer.byteLength(SMUGGLED)}`;
@@ -51,9 +40,7 @@ for (const { direction, method, framing } of CASES) {
       assert.equal(first['content-length'], String(Buffer.byteLength(SMUGGLED)));
     }
 
-    await sidecar.taps.flush();
-    assert.deepEqual(collector.problems, []);
-    const taps = collector.events().filter((e): e is L7RequestTap => e.kind === 'l7.request');
+    const taps = await l7Taps(h);
     assert.deepEqual(taps.map((e) => [e.direction, e.method, e.path, e.status, e.req_bytes, e.error]), [
       [direction, method, '/a', 200, Buffer.byteLength(SMUGGLED), ''],
       [direction, 'GET', '/next', 200, 0, ''],
