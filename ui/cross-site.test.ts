@@ -8,24 +8,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createChdbStore, type TapStore } from '../ingest/index.ts';
-import { startLiveDetector, type LiveDetector } from '../models/index.ts';
-import { startUi, type RunningUi } from './index.ts';
-import { shopTrafficBatches } from './testing/shop-traffic.ts';
+import type { RunningUi } from './index.ts';
+import { startDetectorUi, type DetectorUi } from './testing/detector-ui.ts';
 
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
   '--no-first-run', '--disable-component-update', '--disable-sync',
 ];
 
-let dir: string;
-let store: TapStore;
-let live: LiveDetector;
+let stack: DetectorUi;
 let ui: RunningUi;
 let attacker: http.Server;
 let attackerPort: number;
@@ -33,8 +26,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 /** Every subject POST /api/models/retrain handed to the detector. */
-const retrains: string[] = [];
-const logs: string[] = [];
+let retrains: string[];
+let logs: string[];
 
 /** The attacker's pages; each fires its request as soon as it loads. */
 function attackerPage(kind: string, target: string): string {
@@ -53,17 +46,8 @@ function attackerPage(kind: string, target: string): string {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'meshlens-ui-cross-site-'));
-  store = createChdbStore({ dataDir: join(dir, 'chdb') });
-  await store.init();
-  for (const b of shopTrafficBatches({ now: Date.now() - 1000 })) await store.writeBatch(b);
-  live = await startLiveDetector({
-    source: { series: (scope, f, u) => store.rollupSeries(scope, f, u) }, sink: { write: (a) => store.writeAlert(a) },
-    modelDir: join(dir, 'models'), tickMs: 0, lagMs: 0, trainAfterMs: 3_600_000, retrainEveryMs: 3_600_000, minHistoryRows: 1000, log: () => {},
-  });
-  await live.tick();
-  const models = { retrain: (subject?: string) => { retrains.push(subject ?? '*'); return live.retrain(subject); } };
-  ui = await startUi({ store, port: 0, eventIntervalMs: 500, models, log: (m) => logs.push(m) });
+  stack = await startDetectorUi('ui-cross-site', { eventIntervalMs: 500 });
+  ({ ui, logs, retrains } = stack);
   attacker = http.createServer((req, res) => {
     res.setHeader('content-type', 'text/html');
     res.end(attackerPage((req.url ?? '/').slice(1), ui.url));
@@ -78,10 +62,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await new Promise<void>((r) => (attacker ? attacker.close(() => r()) : r()));
-  await ui?.close();
-  await live?.close();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 async function uiCounters(): Promise<Record<string, number>> {

@@ -7,44 +7,23 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createChdbStore, type TapStore } from '../ingest/index.ts';
-import { startLiveDetector, type LiveDetector } from '../models/index.ts';
 import { startUi, type RunningUi } from './index.ts';
-import { shopTrafficBatches } from './testing/shop-traffic.ts';
+import { startDetectorUi, type DetectorUi } from './testing/detector-ui.ts';
 
-let dir: string;
-let store: TapStore;
-let live: LiveDetector;
+let stack: DetectorUi;
 let ui: RunningUi;
 let port: number;
-const logs: string[] = [];
+let logs: string[];
 /** Every subject POST /api/models/retrain handed to the detector ('*' = all). */
-const retrains: string[] = [];
+let retrains: string[];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'meshlens-ui-access-'));
-  store = createChdbStore({ dataDir: join(dir, 'chdb') });
-  await store.init();
-  for (const b of shopTrafficBatches({ now: Date.now() - 1000 })) await store.writeBatch(b);
-  live = await startLiveDetector({
-    source: { series: (scope, f, u) => store.rollupSeries(scope, f, u) }, sink: { write: (a) => store.writeAlert(a) },
-    modelDir: join(dir, 'models'), tickMs: 0, lagMs: 0, trainAfterMs: 3_600_000, retrainEveryMs: 3_600_000, minHistoryRows: 1000, log: () => {},
-  });
-  await live.tick();
-  const models = { retrain: (subject?: string) => { retrains.push(subject ?? '*'); return live.retrain(subject); } };
-  ui = await startUi({ store, port: 0, models, hosts: ['meshlens.example'], log: (m) => logs.push(m) });
+  stack = await startDetectorUi('ui-access', { hosts: ['meshlens.example'] });
+  ({ ui, logs, retrains } = stack);
   port = Number(new URL(ui.url).port);
 });
 
-after(async () => {
-  await ui?.close();
-  await live?.close();
-  await store?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => stack?.close());
 
 interface Answer { status: number; headers: http.IncomingHttpHeaders; text: string; body: any }
 
@@ -81,7 +60,7 @@ async function refusedCounters(): Promise<Record<string, number>> {
 test('startUi prints a login URL carrying its token, and makes a new token for each run when given none', async () => {
   assert.match(ui.token, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(ui.loginUrl, `${ui.url}/?token=${ui.token}`);
-  await assert.rejects(startUi({ store, port: 0, token: 'short', hosts: ['bad name'] }), /token: must be 32\.\.256 characters.*; hosts: "bad name" is not a host name/);
+  await assert.rejects(startUi({ store: stack.store, port: 0, token: 'short', hosts: ['bad name'] }), /token: must be 32\.\.256 characters.*; hosts: "bad name" is not a host name/);
 });
 
 test('every /api route answers 401 UI_ERR_UNAUTHENTICATED without credentials', async () => {
