@@ -6,15 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './testing/chromium.ts';
+import type { Browser, Page } from 'playwright-core';
 import { createChdbStore, type TapStore } from '../ingest/index.ts';
 import { formatRps, startUi, type RunningUi } from './index.ts';
 import { shopTrafficBatches } from './testing/shop-traffic.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync',
-];
 
 let dir: string;
 let store: TapStore;
@@ -39,7 +35,7 @@ before(async () => {
     store, port: 0, eventIntervalMs: 500, log: () => {},
     control: { status: () => controlStatus },
   });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });

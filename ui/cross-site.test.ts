@@ -9,14 +9,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from './testing/chromium.ts';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { RunningUi } from './index.ts';
 import { startDetectorUi, type DetectorUi } from './testing/detector-ui.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync',
-];
 
 let stack: DetectorUi;
 let ui: RunningUi;
@@ -54,7 +50,7 @@ before(async () => {
   });
   await new Promise<void>((r) => attacker.listen(0, '127.0.0.1', r));
   attackerPort = (attacker.address() as AddressInfo).port;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   context = await browser.newContext();
   page = await context.newPage();
 });
