@@ -16,13 +16,10 @@ import { DEMO_SIDECAR_LIMITS, requestPath, startDemoMesh } from '../demo/index.t
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const SECONDS = arg('seconds', 30);
-const RPS = arg('rps', 100);
+const SECONDS = numberArg('seconds', 30);
+const RPS = numberArg('rps', 100);
 
 interface Phase { rps: number; admitted: number[]; shed: number; failed: number; sent: number }
 

@@ -24,15 +24,12 @@ import { freePorts } from '../demo/index.ts';
 import { waitForPort } from './ports.ts';
 import { procCpuMs } from './proc-cpu.ts';
 import { BENCH_TRUST_DOMAIN, writeSvidFiles } from './svid-files.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const ROUNDS = arg('rounds', 3);
-const SECONDS = arg('seconds', 5);
-const CONCURRENCY = arg('concurrency', 16);
-const CLIENTS = arg('clients', 1);
+const ROUNDS = numberArg('rounds', 3);
+const SECONDS = numberArg('seconds', 5);
+const CONCURRENCY = numberArg('concurrency', 16);
+const CLIENTS = numberArg('clients', 1);
 
 if (!existsSync('/usr/sbin/haproxy')) {
   console.error('bench:handshakes needs a Debian package: apt-get install -y haproxy');

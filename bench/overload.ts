@@ -21,13 +21,11 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { numberArg } from './args.ts';
+import { waitForPort } from './ports.ts';
+import { seededUniform } from './synthetic-taps.ts';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
 
 // Child mode: the bounded workload.
 if (process.argv[2] === '--serve-workload') {
@@ -45,12 +43,12 @@ if (process.argv[2] === '--serve-workload') {
 }
 
 async function main() {
-  const ROUNDS = arg('rounds', 3);
-  const SECONDS = arg('seconds', 6);
-  const CAPACITY = arg('capacity', 8);
-  const SERVICE_MS = arg('service-ms', 20);
-  const LOAD = arg('load', 0.6);
-  const BURST = arg('burst', 4);
+  const ROUNDS = numberArg('rounds', 3);
+  const SECONDS = numberArg('seconds', 6);
+  const CAPACITY = numberArg('capacity', 8);
+  const SERVICE_MS = numberArg('service-ms', 20);
+  const LOAD = numberArg('load', 0.6);
+  const BURST = numberArg('burst', 4);
   const normalRps = (LOAD * CAPACITY * 1000) / SERVICE_MS;
 
   const { freePorts } = await import('../demo/index.ts');
@@ -83,7 +81,7 @@ async function main() {
 
   /** Poisson arrivals at `rps` for `seconds`; resolves when every request has its answer. */
   async function load(port: number, rps: number, seconds: number, seed: number): Promise<Phase> {
-    const rand = mulberry32(seed);
+    const rand = seededUniform(seed); // every configuration meets the same arrival schedule
     const phase: Phase = { offered: 0, latencies: [], shed: 0, other: 0 };
     const pending: Promise<void>[] = [];
     const t0 = performance.now();
@@ -165,26 +163,4 @@ async function main() {
   process.exit(0);
 }
 
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
 
-/** A small seeded PRNG, so every configuration meets the same arrival schedule. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

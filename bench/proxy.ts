@@ -27,14 +27,11 @@ import { freePorts } from '../demo/index.ts';
 import { waitForPort } from './ports.ts';
 import { procCpuMs } from './proc-cpu.ts';
 import { writeSvidFiles } from './svid-files.ts';
+import { numberArg } from './args.ts';
 
-const arg = (name: string, dflt: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-};
-const ROUNDS = arg('rounds', 3);
-const SECONDS = arg('seconds', 5);
-const CONNECTIONS = arg('connections', 32);
+const ROUNDS = numberArg('rounds', 3);
+const SECONDS = numberArg('seconds', 5);
+const CONNECTIONS = numberArg('connections', 32);
 
 const NEEDED = { '/usr/bin/wrk': 'wrk', '/usr/sbin/haproxy': 'haproxy', '/usr/sbin/nginx': 'nginx-light' };
 const missing = Object.entries(NEEDED).filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);

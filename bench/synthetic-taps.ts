@@ -14,8 +14,8 @@ const SERVICES = ['web', 'catalog', 'cart', 'payments', 'inventory', 'search', '
 const PATHS = ['/items/{id}', '/cart', '/checkout', '/search', '/login', '/reviews/{id}', '/health', '/api/v2/orders/{id}'];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE'];
 
-/** Small fast PRNG (mulberry32): same seed, same taps. */
-function rng(seed: number): () => number {
+/** Small fast PRNG (mulberry32), uniform in [0, 1): same seed, same sequence. */
+export function seededUniform(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -36,7 +36,7 @@ export interface SyntheticStream {
 
 /** One sidecar's stream: proxy `p<producer>-<service>-<index>`. */
 export function syntheticStream(producer: number, index: number, startTs = Date.now()): SyntheticStream {
-  const rand = rng(producer * 100_003 + index * 7919 + 1);
+  const rand = seededUniform(producer * 100_003 + index * 7919 + 1);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const service = SERVICES[index % SERVICES.length];
   const proxy = `p${producer}-${service}-${index}`;
