@@ -1,5 +1,6 @@
 // `--policy <file.rego|dir|bundle.tar.gz>` on `meshlens control` and `meshlens
-// up`: the inbound authorization bundle the control plane starts with. Rego
+// up`: the inbound authorization bundle the control plane starts with (and
+// `--tuning-policy`, the tuning engine's, read the same way). Rego
 // is compiled here (entrypoint AUTHZ_ENTRYPOINT) into an OPA bundle; a
 // bundle is taken as it is. The control plane checks either before use.
 
@@ -15,20 +16,29 @@ const HOW = '--policy takes a .rego file, a directory of them, or an OPA bundle 
 /** The demo shop's policy, which `meshlens up` runs unless told otherwise. */
 export const DEMO_POLICY_DIR = fileURLToPath(new URL('../demo/policy', import.meta.url));
 
-export async function readAuthzPolicy(path: string): Promise<{ bytes: Uint8Array; source: string }> {
-  if (!statSync(path, { throwIfNoEntry: false })) throw new UsageError([`--policy ${path}: no such file or directory`], HOW);
+export function readAuthzPolicy(path: string): Promise<{ bytes: Uint8Array; source: string }> {
+  return readPolicyBundle(path, AUTHZ_ENTRYPOINT, '--policy', HOW);
+}
+
+/**
+ * A policy flag's value as an OPA bundle: Rego (a file or directory of
+ * them, `test_*` files included) compiled with `entrypoint`, or a bundle
+ * taken as it is (the control plane checks either before use).
+ */
+export async function readPolicyBundle(path: string, entrypoint: string, flag: string, how: string): Promise<{ bytes: Uint8Array; source: string }> {
+  if (!statSync(path, { throwIfNoEntry: false })) throw new UsageError([`${flag} ${path}: no such file or directory`], how);
   if (path.endsWith('.tar.gz') || path.endsWith('.tgz')) return { bytes: readFileSync(path), source: path };
   let files: Record<string, string>;
   try {
     files = readRegoFiles([path]);
   } catch (e) {
-    throw new UsageError([`--policy ${path}: ${e instanceof UsageError ? e.problems.join('; ') : (e as Error).message}`], HOW);
+    throw new UsageError([`${flag} ${path}: ${e instanceof UsageError ? e.problems.join('; ') : (e as Error).message}`], how);
   }
   try {
-    const wasm = await compileToWasm(files, [AUTHZ_ENTRYPOINT]);
-    return { bytes: writeBundle(wasm, [AUTHZ_ENTRYPOINT], {}, {}), source: path };
+    const wasm = await compileToWasm(files, [entrypoint]);
+    return { bytes: writeBundle(wasm, [entrypoint], {}, {}), source: path };
   } catch (e) {
-    if (e instanceof RegoCompileError) throw new UsageError([`--policy ${path}: ${e.message}`], HOW);
+    if (e instanceof RegoCompileError) throw new UsageError([`${flag} ${path}: ${e.message}`], how);
     throw e;
   }
 }

@@ -5,13 +5,14 @@
 
 import { resolve } from 'node:path';
 import { Collector, GroupCommit, handleTapPost, type CollectorCounters, type TapStore } from '../ingest/index.ts';
-import { startControlPlane, type ControlPlane } from '../mesh/control/index.ts';
+import { startControlPlane, type ControlPlane, type ScaleActuator } from '../mesh/control/index.ts';
 import { startUi } from '../ui/index.ts';
 import { operatorToken } from '../access/index.ts';
 import { readAuthzPolicy } from './authz-policy.ts';
 import { IDENTITY_FLAGS, identityProblems, openCertificateAuthority } from './identity.ts';
 import { startCollectorOnKafka } from './collector.ts';
 import { MODEL_FLAGS, modelProblems, startModels } from './models.ts';
+import { TUNING_FLAGS, tuningOptions, tuningProblems } from './tuning.ts';
 import { listFlag, splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
 import { BUS_FLAGS, busProblems, openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 
@@ -26,6 +27,7 @@ export const CONTROL_FLAGS: FlagSpec[] = [
   { name: 'ui-host', type: 'string', env: 'MESHLENS_UI_HOSTS', help: 'more names the UI answers to, NAME or NAME:PORT, comma-separated (always: its address, localhost, 127.0.0.1, [::1])' },
   ...IDENTITY_FLAGS,
   ...MODEL_FLAGS,
+  ...TUNING_FLAGS,
 ];
 
 export interface RunningControl {
@@ -41,9 +43,14 @@ export interface RunningControl {
   close(): Promise<void>;
 }
 
-/** `extra.status`: more fields for the control status (GET /v1/status and the UI's), e.g. `meshlens up`'s demo isolation. */
-export async function runControl(f: FlagValues, log: (line: string) => void, extra: { status?: () => Record<string, unknown> } = {}): Promise<RunningControl> {
-  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f), ...identityProblems(f)]);
+/**
+ * `extra.status`: more fields for the control status (GET /v1/status and the UI's), e.g. `meshlens up`'s demo isolation;
+ * `extra.scaler`: what `--scaler demo` scales with (the demo mesh, once it runs).
+ */
+export async function runControl(
+  f: FlagValues, log: (line: string) => void, extra: { status?: () => Record<string, unknown>; scaler?: () => ScaleActuator | null } = {},
+): Promise<RunningControl> {
+  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f), ...identityProblems(f), ...tuningProblems(f)]);
   // Before the store: a token file with loose permissions stops the start at once.
   const operatorCredential = await operatorToken(f['data-dir'] ? resolve(String(f['data-dir'])) : undefined);
   log(`operator token: ${operatorCredential.file ? `${operatorCredential.created ? 'made ' : ''}${operatorCredential.file}` : 'in memory (no --data-dir)'}`);
@@ -68,8 +75,9 @@ export async function runControl(f: FlagValues, log: (line: string) => void, ext
 
     const listen = splitHostPort(String(f.listen));
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
+    const tuning = await tuningOptions(f, store, extra.scaler ?? (() => null));
     const control = await startControlPlane({
-      host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token,
+      host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token, tuning,
       serverNames: listFlag(f, 'control-host'),
       svidTtlMs: Number(f['svid-ttl-s']) * 1000, log: (m) => log(`control: ${m}`),
       // The sender is the proxy the client certificate proves; a batch under another proxy's name is refused.
@@ -81,9 +89,14 @@ export async function runControl(f: FlagValues, log: (line: string) => void, ext
     const pol = control.status().policy;
     log(pol.digest ? `inbound policy: ${pol.source}, bundle ${pol.digest.slice(0, 12)} (${pol.bytes} bytes); replace with PUT ${control.url}/v1/policy/bundle (Authorization: Bearer <operator token>)` : 'inbound policy: none (sidecars let every request through)');
 
+    if (control.tuning) {
+      const t = control.tuning.status();
+      log(`tuning: policy ${t.policy.source} (${t.policy.digest.slice(0, 12)}), every ${t.tick_ms / 1000} s; modes ${Object.entries(t.modes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    }
+
     const uiAddr = splitHostPort(String(f.ui));
     // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
-    const models = await startModels(f, store, log);
+    const models = await startModels(f, store, log, () => control.tuning?.nudge());
     if (models) closers.push(() => models.close());
     const uiStatus = {
       async status() {

@@ -38,12 +38,13 @@ export function modelTiming(f: FlagValues): { trainAfterMs: number; retrainEvery
   };
 }
 
-export async function startModels(f: FlagValues, store: TapStore, log: (line: string) => void): Promise<LiveDetector | null> {
+/** `onAlert` hears of every alert state written (the tuning engine evaluates at once). */
+export async function startModels(f: FlagValues, store: TapStore, log: (line: string) => void, onAlert: () => void = () => {}): Promise<LiveDetector | null> {
   if (!f.models) return null;
   const modelDir = join(resolve(String(f['data-dir'])), 'models');
   const live = await startLiveDetector({
     source: { series: (scope, fromMs, untilMs) => store.rollupSeries(scope, fromMs, untilMs) },
-    sink: { write: (a) => store.writeAlert(a), recent: () => store.alerts({ limit: 1000 }) },
+    sink: { write: async (a) => { await store.writeAlert(a); onAlert(); }, recent: () => store.alerts({ limit: 1000 }) },
     modelDir,
     ...modelTiming(f),
     log,

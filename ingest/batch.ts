@@ -15,7 +15,9 @@
 //   {"hash":"3c…"}
 //
 // Schema 3 event lines are JSON arrays, fields by position, without v,
-// proxy and seq (the header gives them): ./tap-lines.ts. Schema 2, which
+// proxy and seq (the header gives them): ./tap-lines.ts. Fields added to
+// taps since go at the end of a line and are left off while absent, so
+// lines of any age read under the same schema number. Schema 2, which
 // sidecars wrote before, has one JSON object per event line with every
 // field; collectors still read it (a fleet upgrades one sidecar at a
 // time), and sealBatch writes it when asked to.

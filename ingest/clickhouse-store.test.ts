@@ -20,6 +20,7 @@ let n = 0;
 storeSuite('clickhouse-server', {
   freshPlace: () => `t${process.pid}_${n++}`,
   create: (database, opts) => createClickHouseStore({ url: server.url, database, ...opts }),
+  sql: async (database, statement) => { await sql(statement, database); },
 });
 
 async function sql(query: string, database = 'default'): Promise<string> {
@@ -56,7 +57,7 @@ test('clickhouse-server: on 18.16 every stored table is a ReplacingMergeTree (de
   await s.close();
   const engines = await sql(`SELECT name, engine FROM system.tables WHERE database = '${database}' ORDER BY name`);
   assert.match(engines, /^rollup_edge_10s\tReplacingMergeTree$/m);
-  for (const t of ['rollup_service_10s', 'tap_batches', 'tap_loss', 'tap_rejects', 'taps']) assert.match(engines, new RegExp(`^${t}\\tReplacingMergeTree$`, 'm'));
+  for (const t of ['actions', 'rollup_service_10s', 'rollup_version_10s', 'tap_batches', 'tap_loss', 'tap_rejects', 'taps']) assert.match(engines, new RegExp(`^${t}\\tReplacingMergeTree$`, 'm'));
   assert.match(engines, /^rollup_service_10s_mv\tMaterializedView$/m);
 });
 
@@ -85,7 +86,7 @@ test('clickhouse-server: the database-qualified single-node legacy DDL that `mes
   for (let i = 0; i < 2; i++) for (const s of schemaStatements({ dialect: 'legacy', database: 'meshlens_cli' })) await sql(s);
   const tables = await sql("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name");
   assert.equal(tables.trim().split('\n').join(' '),
-    'alerts rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv tap_batches tap_loss tap_rejects taps');
+    'actions alerts rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv rollup_version_10s rollup_version_10s_mv tap_batches tap_loss tap_rejects taps');
 });
 
 test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for want of the cluster)', async () => {
@@ -98,7 +99,7 @@ test('clickhouse-server: a store whose rollups predate the denies column and the
   const database = `upgrade_${process.pid}`;
   const b0 = Math.floor(Date.now() / 10_000) * 10_000 - 120_000;
   await sql(`CREATE DATABASE IF NOT EXISTS ${database}`);
-  const statements = schemaStatements({ dialect: 'legacy', database }).filter((q) => !q.includes('rollup_conn_10s') && !q.includes('tap_rejects')); // not there yet either
+  const statements = schemaStatements({ dialect: 'legacy', database }).filter((q) => !q.includes('rollup_conn_10s') && !q.includes('tap_rejects') && !q.includes('rollup_version_10s')); // not there yet either
   for (const s of statements.filter((q) => !q.includes('MATERIALIZED VIEW'))) await sql(s);
   for (const t of ['rollup_service_10s', 'rollup_edge_10s']) await sql(`ALTER TABLE ${database}.${t} DROP COLUMN denies`);
   for (const c of ['signer', 'signer_cert', 'signature']) await sql(`ALTER TABLE ${database}.tap_batches DROP COLUMN ${c}`);

@@ -13,7 +13,7 @@ import { Collector } from './collector.ts';
 import { GroupCommit } from './group-commit.ts';
 import { handleTapPost } from './http.ts';
 import { rawFrame, sampleChain, sampleL7 } from './sample-taps.ts';
-import { eventLineValues, LINE_FIELDS } from './tap-lines.ts';
+import { eventLineValues, LINE_FIELDS, LINE_MIN_VALUES } from './tap-lines.ts';
 import type { TapStore } from './store.ts';
 
 // One real chdb store for the file (chdb allows one per process); each test
@@ -40,8 +40,9 @@ function storeWith(over: Partial<TapStore>): TapStore {
     init: () => store.init(), writeBatch: (b) => store.writeBatch(b), writeBatches: (bs) => store.writeBatches(bs), chainHeads: () => store.chainHeads(),
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
     countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
-    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
+    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), versionRollups: (f, u, sv) => store.versionRollups(f, u, sv), instanceFigures: (f, u) => store.instanceFigures(f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     recordRejects: (r) => store.recordRejects(r), batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
+    writeAction: (r) => store.writeAction(r), actions: (o) => store.actions(o), actionHistory: (id) => store.actionHistory(id),
     ...over,
   };
 }
@@ -89,15 +90,16 @@ test('event lines of the wrong shape are rejected naming the line: an object, an
   lines[0] = b0.events[0]; // a schema 2 event line in a schema 3 frame
   (lines[1] as unknown[])[0] = 'l9.packet';
   (lines[2] as unknown[]).pop();
-  (lines[3] as unknown[]).push('extra');
+  const n = LINE_MIN_VALUES['l7.request'];
+  const most = LINE_FIELDS['l7.request'].length; // with every appended field
+  (lines[3] as unknown[]).push(...Array(most + 1 - n).fill('extra'));
   const r = await c.accept(rawFrame(batchHeader(b0), lines));
   assert.ok(!r.ok && r.code === 'INGEST_ERR_MALFORMED', !r.ok ? r.message : '');
-  const n = LINE_FIELDS['l7.request'].length;
   for (const part of [
     'event 0 (line 2, seq 0): event line must be a JSON array',
     'event 1 (line 3, seq 1): kind: must be one of l4.open, l4.close, l7.request',
     `event 2 (line 4, seq 2): a l7.request line has ${n} values (kind, ts, direction,`, `this one has ${n - 1}`,
-    `event 3 (line 5, seq 3): a l7.request line has ${n} values`, `this one has ${n + 1}`,
+    `event 3 (line 5, seq 3): a l7.request line has ${n} values`, `this one has ${most + 1}`,
   ]) assert.ok(!r.ok && r.message.includes(part), `${part} in ${!r.ok && r.message}`);
   assert.equal(await store.countTaps({ proxy: 'p-shape' }), 0);
 });

@@ -12,8 +12,13 @@ export { BatchSigner, signedMessage, signatureLine, type BatchSignature } from '
 export { BatchVerifier, DEFAULT_EXPIRED_GRACE_MS, type BatchVerifierCounters, type BatchVerifierOptions } from './batch-verifier.ts';
 export type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
+  VersionRollupRow, InstanceFigureRow,
 } from './store.ts';
 export { rejectRow, REJECT_HEAD_BYTES } from './tap-reject.ts';
+export {
+  ACTION_KINDS, ACTION_LIMITS, ACTION_MODES, ACTION_STATES, actionRecordProblems, type ActionKind, type ActionMode, type ActionRecord, type ActionState,
+} from './action-record.ts';
+export type { ActionQuery } from './sql-actions.ts';
 export { createChdbStore, type ChdbStoreOptions } from './chdb-store.ts';
 export {
   schemaStatements, dedupToken, ROLLUP_BUCKET_MS, ROLLUP_QUANTILES,

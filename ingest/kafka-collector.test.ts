@@ -39,7 +39,8 @@ function failingStore(): TapStore {
     writeBatches: async (bs) => { down(); return store.writeBatches(bs); },
     recordLoss: async (l) => { down(); return store.recordLoss(l); },
     recordRejects: async (r) => { down(); return store.recordRejects(r); }, batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
-    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
+    writeAction: (r) => store.writeAction(r), actions: (o) => store.actions(o), actionHistory: (id) => store.actionHistory(id),
+    rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), versionRollups: (f, u, sv) => store.versionRollups(f, u, sv), instanceFigures: (f, u) => store.instanceFigures(f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     close: async () => {},
   };
 }

@@ -34,3 +34,11 @@ test('cluster DDL refuses names that are not plain identifiers', () => {
   assert.throws(() => clusterSchemaStatements({ cluster: 'prod; DROP', database: 'mesh' }), { code: 'INGEST_ERR_CONFIG' });
   assert.throws(() => clusterSchemaStatements({ cluster: 'prod', database: 'me sh' }), { code: 'INGEST_ERR_CONFIG' });
 });
+
+test('cluster DDL keeps every state of a tuning action on one shard, each state its own row, for as long as rollups', () => {
+  const ddl = clusterSchemaStatements({ cluster: 'prod', database: 'mesh', rollupRetentionDays: 45 });
+  const local = ddl.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS mesh.actions_local ON CLUSTER prod ('));
+  assert.ok(local, 'local actions table');
+  assert.match(local, /ORDER BY \(id, updated_at, state\) TTL toDateTime\(intDiv\(proposed_at, 1000\)\) \+ INTERVAL 45 DAY/);
+  assert.ok(ddl.some((s) => s.includes('mesh.actions ON CLUSTER prod AS mesh.actions_local') && s.includes('cityHash64(id)')));
+});

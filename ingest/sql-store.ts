@@ -4,6 +4,7 @@
 // and a ClickHouse server behave the same by construction (and one test
 // suite, ./store-suite.ts, checks both).
 
+import { actionToRow, rowToAction, type ActionRecord } from './action-record.ts';
 import { alertToRow, rollupSubject, rowToAlert, rowToRollup, type SeriesStateRow } from './alert-row.ts';
 import { eventCount, type StorableBatch, type TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
@@ -13,7 +14,9 @@ import {
 } from './sql.ts';
 import type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
+  VersionRollupRow, InstanceFigureRow,
 } from './store.ts';
+import { ACTION_HISTORY_SQL, actionsQuery, type ActionQuery } from './sql-actions.ts';
 import { encodeTapRows, rowToTap, TAP_INSERT_COLUMNS } from './tap-row.ts';
 
 export type Row = Record<string, unknown>;
@@ -264,6 +267,30 @@ export class SqlTapStore implements TapStore {
     return rows.map((r) => rowToRollup(r, connections.get(`${r.bucket}|${rollupSubject(r)}`) ?? null));
   }
 
+  async versionRollups(fromMs: number, untilMs: number, service?: string): Promise<VersionRollupRow[]> {
+    if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs)) throw new IngestError('INGEST_ERR_CONFIG', `versionRollups: bad window ${fromMs}..${untilMs}`);
+    if (service !== undefined && typeof service !== 'string') throw new IngestError('INGEST_ERR_CONFIG', 'versionRollups: service must be a string');
+    const params: Record<string, unknown> = { from: Math.max(0, Math.floor(fromMs)), until: Math.max(0, Math.floor(untilMs)) };
+    if (service !== undefined) params.service = service;
+    const rows = await this.#rows<SeriesStateRow & { service: string; version: string; connections: number }>(
+      `reading version rollups${service === undefined ? '' : ` of ${service}`}`, this.#queries().versionSeries(service !== undefined), params);
+    return rows.map((r) => ({
+      // Every bucket row here had requests, so it had connections: the count is never "none recorded".
+      ...rowToRollup(r, Number(r.connections)), subject: `${r.service}@${r.version}`, service: r.service, version: r.version,
+    }));
+  }
+
+  async instanceFigures(fromMs: number, untilMs: number): Promise<InstanceFigureRow[]> {
+    if (!Number.isFinite(fromMs) || !Number.isFinite(untilMs)) throw new IngestError('INGEST_ERR_CONFIG', `instanceFigures: bad window ${fromMs}..${untilMs}`);
+    const params = { from: Math.max(0, Math.floor(fromMs)), until: Math.max(0, Math.floor(untilMs)) };
+    const rows = await this.#rows<{ service: string; instance: string; version: string; requests: number; errors: number; latency: (number | null)[] }>(
+      'reading instance figures', this.#queries().instanceFigures, params);
+    return rows.map((r) => ({
+      service: r.service, instance: r.instance, version: r.version, requests: Number(r.requests), errors: Number(r.errors),
+      p50_ms: Number(r.latency[0] ?? 0), p99_ms: Number(r.latency[1] ?? 0),
+    }));
+  }
+
   async writeAlert(a: StoredAlert): Promise<void> {
     this.#queries();
     const row = alertToRow(a);
@@ -278,6 +305,25 @@ export class SqlTapStore implements TapStore {
     const params = opts.state ? { state: opts.state, limit: opts.limit } : { limit: opts.limit };
     const rows = await this.#rows('reading alerts', this.#queries().alerts(opts.state !== undefined), params);
     return rows.map(rowToAlert);
+  }
+
+  async writeAction(r: ActionRecord): Promise<void> {
+    this.#queries();
+    const row = actionToRow(r); // throws before anything is written
+    // No dedup token: the row key (./sql.ts) collapses a retry, keeping the last written.
+    await this.#insert(`writing action ${r.id} (${r.state})`, 'actions', [row], null);
+  }
+
+  async actions(opts: ActionQuery): Promise<ActionRecord[]> {
+    this.#queries();
+    const { sql, params } = actionsQuery(opts);
+    return (await this.#rows('reading actions', sql, params)).map(rowToAction);
+  }
+
+  async actionHistory(id: string): Promise<ActionRecord[]> {
+    this.#queries();
+    if (typeof id !== 'string' || id === '') throw new IngestError('INGEST_ERR_CONFIG', `actionHistory: id must be a non-empty string, got ${JSON.stringify(id)}`);
+    return (await this.#rows(`reading the history of action ${JSON.stringify(id.slice(0, 80))}`, ACTION_HISTORY_SQL, { id })).map(rowToAction);
   }
 
   close(): Promise<void> {

@@ -1,8 +1,10 @@
 // The one SQL schema: raw taps, chain records (with who signed each batch),
 // loss records, refused batches (tap_rejects), the 10-second rollups the
-// service graph and the anomaly models read, and alert states. Every backend (chdb, a ClickHouse server,
+// service graph and the anomaly models read, alert states and tuning actions.
+// Every backend (chdb, a ClickHouse server,
 // a cluster via ./sql-cluster.ts) runs statements generated from the table
-// definitions here; no other file spells a column.
+// definitions here; no other file spells a column but ./sql-actions.ts,
+// the queries of tuning actions.
 //
 // Exactly once, in both dialects, by data rather than by insert: the
 // collector writes MANY tap batches per INSERT (one per Kafka fetch, see
@@ -109,7 +111,11 @@ export const TAP_COLUMNS: readonly TapColumn[] = [
   { name: 'upstream', type: 'String', dflt: '' }, { name: 'retries', type: 'UInt32', dflt: 0 }, { name: 'trace_id', type: 'String', dflt: '' },
   { name: 'headers', type: 'String', dflt: '{}' },
   { name: 'decision', type: 'LowCardinality(String)', dflt: '' }, { name: 'decision_reason', type: 'String', dflt: '' },
+  { name: 'src_version', type: 'String', dflt: '' }, { name: 'dst_version', type: 'String', dflt: '' },
 ];
+
+/** `taps` columns added after its first release: a store created before gets them by ALTER TABLE (tableUpgradeStatements); older rows read ''. */
+const TAP_ADDED_COLUMNS = [{ name: 'src_version', type: "String DEFAULT ''" }, { name: 'dst_version', type: "String DEFAULT ''" }] as const;
 
 const sqlDefault = (v: string | number) => (typeof v === 'number' ? String(v) : `'${v}'`);
 const TAP_COLUMNS_DDL = '\n  ' + TAP_COLUMNS.map((c) =>
@@ -177,6 +183,7 @@ export const TABLES: readonly TableDef[] = [
     name: 'taps', columns: (d) => plain(d, TAP_COLUMNS_DDL), timeCol: 'ts', rollup: false, shardKey: 'proxy, stream',
     modern: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq' },
     legacy: { engine: 'ReplacingMergeTree', order: 'dst_service, ts, proxy, stream, seq', partitioned: true },
+    added: TAP_ADDED_COLUMNS,
   },
   {
     name: 'tap_batches', timeCol: 'received_at', rollup: false, shardKey: 'proxy, stream',
@@ -217,6 +224,16 @@ export const TABLES: readonly TableDef[] = [
     legacy: { engine: 'ReplacingMergeTree', order: `bucket, service, ${BATCH_KEY}`, partitioned: true },
   },
   {
+    // rollup_service_10s per `version` label of the callee ('' unknown), so
+    // two versions of a service compare over the same buckets (a canary),
+    // with the distinct inbound connections of each. A table of its own:
+    // stores created before it gain it, filled from then on.
+    name: 'rollup_version_10s', timeCol: 'bucket', rollup: true, shardKey: 'service',
+    columns: () => `${rollupColumns('\n  bucket UInt64, service String, version String')()},\n  connections AggregateFunction(uniq, String)`,
+    modern: { engine: 'ReplacingMergeTree', order: `bucket, service, version, ${BATCH_KEY}` },
+    legacy: { engine: 'ReplacingMergeTree', order: `bucket, service, version, ${BATCH_KEY}`, partitioned: true },
+  },
+  {
     name: 'rollup_edge_10s', timeCol: 'bucket', rollup: true, shardKey: 'src_service, dst_service',
     columns: rollupColumns('\n  bucket UInt64, src_service String, dst_service String'),
     modern: { engine: 'ReplacingMergeTree', order: `bucket, src_service, dst_service, ${BATCH_KEY}` },
@@ -249,6 +266,22 @@ export const TABLES: readonly TableDef[] = [
     modern: { engine: 'ReplacingMergeTree', order: 'id' },
     legacy: { engine: 'ReplacingMergeTree', order: 'id', partitioned: false },
   },
+  {
+    // A row per state of a tuning action (./action-record.ts), read as the
+    // newest state per id or as the whole history (./sql-actions.ts), so
+    // unlike alerts the key holds updated_at and state: merges collapse only
+    // a row written twice (the last written kept), never one state into
+    // another. proposed_at never changes for an id: its rows share a
+    // partition. Kept as long as rollups. JSON columns are JSON text.
+    name: 'actions', timeCol: 'proposed_at', rollup: true, shardKey: 'id',
+    columns: (d) => plain(d, `
+  id String, updated_at UInt64, state LowCardinality(String), proposed_at UInt64, kind LowCardinality(String),
+  subject String, service String, mode LowCardinality(String), params String, requested String, guardrail String,
+  reason String, alert_ids Array(String), evidence String, policy_digest String, config_before UInt64,
+  config_after UInt64, acks String, detail String, actor LowCardinality(String)`),
+    modern: { engine: 'ReplacingMergeTree', order: 'id, updated_at, state' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'id, updated_at, state', partitioned: false },
+  },
 ];
 
 const ROLLUP_STATES = `
@@ -274,6 +307,14 @@ GROUP BY bucket, ${keys.replace(/\w+ AS /g, '')}, ${BATCH_KEY}`;
 export const VIEWS: readonly ViewDef[] = [
   // A service's own view of what it served: inbound requests only.
   { name: 'rollup_service_10s_mv', to: 'rollup_service_10s', select: rollupSelect('dst_service AS service', "direction = 'inbound'"), added: ROLLUP_ADDED_COLUMNS },
+  // The same per callee version (see rollup_version_10s).
+  {
+    name: 'rollup_version_10s_mv', to: 'rollup_version_10s', added: ROLLUP_ADDED_COLUMNS,
+    select: (_d, from) => `SELECT ${BUCKET}, dst_service AS service, dst_version AS version, ${BATCH_KEY},${ROLLUP_STATES},
+  uniqState(conn_id) AS connections
+FROM ${from} WHERE kind = 'l7.request' AND direction = 'inbound'
+GROUP BY bucket, dst_service, dst_version, ${BATCH_KEY}`,
+  },
   // An edge is seen from the client side (outbound, which also sees upstream
   // failures); clients without a sidecar only appear inbound as 'external'.
   {
@@ -426,7 +467,7 @@ export type StoreLayout = 'replacing' | 'token';
 // say FINAL so duplicates not yet merged away are collapsed (see the header).
 
 /** Output numbers as JSON numbers (all values here stay below 2^53). */
-const JSON_NUMBERS = 'SETTINGS output_format_json_quote_64bit_integers = 0';
+export const JSON_NUMBERS = 'SETTINGS output_format_json_quote_64bit_integers = 0';
 const final = (layout: StoreLayout) => (layout === 'replacing' ? ' FINAL' : '');
 
 /** The queries of one dialect. */
@@ -443,6 +484,10 @@ export interface Queries {
   /** Distinct inbound connections per bucket and service, and per bucket and edge (rollup_conn_10s). */
   serviceConnections: string;
   edgeConnections: string;
+  /** rollup_version_10s per bucket, service and version; `byService` filters on one service. */
+  versionSeries(byService: boolean): string;
+  /** Outbound requests per callee instance over [from, until): what its callers saw (the tuning engine's outlier signal). */
+  instanceFigures: string;
   /** Newest state per alert; `byState` filters on that newest state. */
   alerts(byState: boolean): string;
   countRejects(keys: readonly RejectFilterColumn[]): string;
@@ -505,6 +550,18 @@ FROM rollup_conn_10s FINAL WHERE ${windowWhere} GROUP BY bucket, service ORDER B
     edgeConnections: `
 SELECT bucket, src_service, dst_service, uniqMerge(connections) AS connections
 FROM rollup_conn_10s FINAL WHERE ${windowWhere} GROUP BY bucket, src_service, dst_service ORDER BY bucket, src_service, dst_service ${JSON_NUMBERS}`,
+    // rollup_version_10s came after the 'token' layout too: always FINAL.
+    versionSeries: (byService) => `
+SELECT bucket, service, version,${seriesSelect},
+  uniqMerge(connections) AS connections
+FROM rollup_version_10s FINAL WHERE ${windowWhere}${byService ? ' AND service = {service:String}' : ''}
+GROUP BY bucket, service, version ORDER BY bucket, service, version ${JSON_NUMBERS}`,
+    instanceFigures: `
+SELECT dst_service AS service, dst_instance AS instance, any(dst_version) AS version, count() AS requests,
+  sum(toUInt64(status >= 500 OR status = 0)) AS errors, quantiles(0.5, 0.99)(latency_ms) AS latency
+FROM taps${final(d)}
+WHERE kind = 'l7.request' AND direction = 'outbound' AND dst_instance != '' AND ts >= {from:UInt64} AND ts < {until:UInt64}
+GROUP BY service, instance ORDER BY service, instance ${JSON_NUMBERS}`,
     // FINAL in a subquery: the state filter must see only each id's newest row.
     alerts: (byState) => `
 SELECT id, scope, subject, state, opened_at, updated_at, resolved_at, score, threshold, features, explanation, model_version

@@ -7,8 +7,10 @@ import { LineChunks } from './line-chunks.ts';
 import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
 import type { TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
+import { actionStoreTests } from './store-suite-actions.ts';
 import { modelStoreTests } from './store-suite-models.ts';
 import { rejectStoreTests } from './store-suite-rejects.ts';
+import { versionStoreTests } from './store-suite-versions.ts';
 import { toRowBatch } from './tap-row.ts';
 
 export interface StoreBackend {
@@ -16,6 +18,8 @@ export interface StoreBackend {
   freshPlace(): string;
   /** A store on `place`, not yet initialised. */
   create(place: string, opts: { now?: () => number }): TapStore;
+  /** Runs one statement on `place` while no store has it open (to make a store look as an older release left it). */
+  sql(place: string, statement: string): Promise<void>;
 }
 
 export function storeSuite(name: string, backend: StoreBackend): void {
@@ -238,5 +242,7 @@ export function storeSuite(name: string, backend: StoreBackend): void {
 
     modelStoreTests(() => openStore());
     rejectStoreTests(() => openStore());
+    versionStoreTests((place) => openStore(place), backend);
+    actionStoreTests((place) => openStore(place), backend);
   });
 }

@@ -3,7 +3,9 @@
 // server later); all share the SQL in ./sql.ts.
 
 import type { StorableBatch, TapBatch } from './batch.ts';
+import type { ActionRecord } from './action-record.ts';
 import type { Decision } from './schema/v1.ts';
+import type { ActionQuery } from './sql-actions.ts';
 
 /** Where a proxy's chain stood after its last stored batch. */
 export interface ChainHead {
@@ -132,6 +134,13 @@ export interface RollupRow {
   connections: number | null;
 }
 
+/**
+ * One 10-second rollup bucket of one version of a service, from its
+ * inbound taps (the callee's `version` label, '' when it had none):
+ * subject "service@version"; `connections` counts that version's.
+ */
+export type VersionRollupRow = RollupRow & { service: string; version: string };
+
 /** One state of an anomaly alert (models/ writes them); the store answers with each id's newest. */
 export interface StoredAlert {
   id: string;
@@ -148,6 +157,9 @@ export interface StoredAlert {
   explanation: string;
   model_version: string;
 }
+
+/** One instance's requests over a window, from its callers' side (instanceFigures). */
+export interface InstanceFigureRow { service: string; instance: string; version: string; requests: number; errors: number; p50_ms: number; p99_ms: number }
 
 export interface TapStore {
   /** Creates tables and views if missing; safe to call on every start. */
@@ -189,9 +201,27 @@ export interface TapStore {
   recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]>;
   /** Rollup buckets with fromMs <= bucket < untilMs, every subject of the scope, by bucket then subject. */
   rollupSeries(scope: RollupScope, fromMs: number, untilMs: number): Promise<RollupRow[]>;
+  /** Rollup buckets per service and version with fromMs <= bucket < untilMs (one service if given), by bucket, service, version. */
+  versionRollups(fromMs: number, untilMs: number, service?: string): Promise<VersionRollupRow[]>;
+  /**
+   * Requests to each instance over fromMs <= ts < untilMs as its callers'
+   * sidecars recorded them (outbound l7 taps; errors are 5xx and gateway
+   * failures, as in rollups), by service then instance.
+   */
+  instanceFigures(fromMs: number, untilMs: number): Promise<InstanceFigureRow[]>;
   /** Stores one alert state (a row per change; the newest updated_at per id wins). */
   writeAlert(a: StoredAlert): Promise<void>;
   /** Newest state of each alert, filtered by that state, most recently changed first. */
   alerts(opts: { state?: 'open' | 'resolved'; limit: number }): Promise<StoredAlert[]>;
+  /**
+   * Stores one state of a tuning action (a row per state; the newest
+   * updated_at per id wins). Rejects a bad record with INGEST_ERR_MALFORMED
+   * naming every problem (actionRecordProblems); nothing is written.
+   */
+  writeAction(r: ActionRecord): Promise<void>;
+  /** Newest state of each action, filtered on that state, most recently updated first. */
+  actions(opts: ActionQuery): Promise<ActionRecord[]>;
+  /** Every state of one action, oldest first; [] for an unknown id. */
+  actionHistory(id: string): Promise<ActionRecord[]>;
   close(): Promise<void>;
 }

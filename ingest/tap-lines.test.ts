@@ -4,8 +4,8 @@ import { batchHeader, encodeBatch } from './batch.ts';
 import { decodeBatch, decodeRowBatch } from './batch-check.ts';
 import { LineChunks } from './line-chunks.ts';
 import { rawFrame, sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
-import { TAP_FIELDS, TAP_KINDS, type TapEvent } from './schema/v1.ts';
-import { checkLine, eventLine, eventLineValues, LINE_FIELDS } from './tap-lines.ts';
+import { APPENDED_FIELDS, TAP_FIELDS, TAP_KINDS, type TapEvent } from './schema/v1.ts';
+import { checkLine, eventLine, eventLineValues, LINE_FIELDS, LINE_MIN_VALUES } from './tap-lines.ts';
 import { encodeTapRows } from './tap-row.ts';
 
 // Every kind, with and without its optional fields, and strings TSV and JSON both escape.
@@ -16,6 +16,10 @@ const everyShape = (): TapEvent[] => [
   { ...sampleL4Open(), kind: 'l4.close', bytes_in: 0, bytes_out: 0, duration_ms: 3, end: 'error', error: 'ECONNRESET' },
   sampleL7(),
   sampleL7({ headers: { 'x-user': 'u"1\t', 'user-agent': 'é ☃' }, decision: 'deny', decision_reason: 'no\\route\n', error: 'MESH_ERR_X', path: "/it's\r\u2028" }),
+  sampleL7({ direction: 'outbound', src_version: 'v1', dst_version: 'v2.0-rc_1' }),
+  sampleL7({ direction: 'inbound', dst_version: 'v2' }),
+  sampleL7({ direction: 'outbound', src_version: 'v1' }),
+  { ...sampleL4Open({ direction: 'inbound', dst_version: 'v2' }), kind: 'l4.close', bytes_in: 1, bytes_out: 2, duration_ms: 0.5, end: 'local_close' },
 ];
 
 test('event lines leave out v, proxy and seq, put kind first and every other field in schema order, null for an absent optional one', () => {
@@ -26,6 +30,28 @@ test('event lines leave out v, proxy and seq, put kind first and every other fie
   const line = eventLine(sampleL4Open({ ts: 5, tls_version: 'TLSv1.3' }));
   assert.equal(line, '["l4.open",5,"outbound","c1","web","web-1","127.0.0.1",40000,"cart","cart-1","127.0.0.1",8080,null,null,"TLSv1.3"]');
   assert.throws(() => eventLine({ ...sampleL4Open(), kind: 'l9' } as unknown as TapEvent), /unknown kind "l9"/);
+});
+
+test('the version fields come last on a line and are left off while absent: a line without them is the line schema 3 always wrote', () => {
+  for (const k of TAP_KINDS) assert.deepEqual(LINE_FIELDS[k].slice(LINE_MIN_VALUES[k]), [...APPENDED_FIELDS]);
+  assert.deepEqual(APPENDED_FIELDS, ['src_version', 'dst_version']);
+  const base = '["l4.open",5,"outbound","c1","web","web-1","127.0.0.1",40000,"cart","cart-1","127.0.0.1",8080,null,null,null';
+  assert.equal(eventLine(sampleL4Open({ ts: 5 })), `${base}]`);
+  assert.equal(eventLine(sampleL4Open({ ts: 5, src_version: 'v1' })), `${base},"v1"]`);
+  assert.equal(eventLine(sampleL4Open({ ts: 5, dst_version: 'v2' })), `${base},null,"v2"]`);
+  assert.equal(eventLine(sampleL4Open({ ts: 5, src_version: 'v1', dst_version: 'v2' })), `${base},"v1","v2"]`);
+});
+
+test('a frame sealed before the version fields existed (its lines without them) decodes, rows and all, as taps without versions', () => {
+  const [b] = sampleChain('web-1', 's', [[sampleL4Open(), sampleL7({ decision: 'allow' })]]);
+  // Lines as an older sidecar wrote them: LINE_FIELDS without the appended ones.
+  const old = b.events.map((e) => LINE_FIELDS[e.kind].slice(0, LINE_MIN_VALUES[e.kind]).map((f) => (e as unknown as Record<string, unknown>)[f] ?? null));
+  const frame = rawFrame(batchHeader(b), old);
+  assert.ok(frame.equals(encodeBatch(b)), 'the same bytes as today\'s encoding of taps without versions');
+  assert.deepEqual(decodeBatch(frame), b);
+  const rows = Buffer.concat(decodeRowBatch(frame, new LineChunks(1024)).rows).toString();
+  assert.equal(rows, Buffer.concat(encodeTapRows([b])).toString());
+  assert.ok(rows.split('\n').filter(Boolean).every((r) => r.endsWith('\t\t')), 'src_version and dst_version stored as their default, the last two columns');
 });
 
 test('a schema 3 frame decodes to the events that were sealed, for every kind with and without optional fields', () => {
@@ -56,7 +82,7 @@ test('a frame refused halfway through its lines leaves nothing in the row writer
   const w = new LineChunks(64); // small chunks: the refused rows span several
   const lines = next.events.map(eventLineValues);
   lines[5][LINE_FIELDS['l7.request'].indexOf('latency_ms')] = -1;
-  assert.throws(() => decodeRowBatch(rawFrame(batchHeader(next), lines), w), /event 5 \(line 7, seq 11\): latency_ms: must be a finite number >= 0/);
+  assert.throws(() => decodeRowBatch(rawFrame(batchHeader(next), lines), w), new RegExp(`event 5 \\(line 7, seq ${next.first_seq + 5}\\): latency_ms: must be a finite number >= 0`));
   const rb = decodeRowBatch(encodeBatch(good), w);
   assert.equal(Buffer.concat(rb.rows).toString(), Buffer.concat(encodeTapRows([good])).toString());
 });
@@ -73,4 +99,16 @@ test('checkLine names each bad value by field, accepts null only for optional fi
   assert.deepEqual(checkLine(a), ['ts: must be an integer in 0..9007199254740991', 'trace_id: missing (null)', 'headers: header authorization must never be captured']);
   assert.deepEqual(checkLine({ kind: 'l7.request' }), ['event line must be a JSON array']);
   assert.deepEqual(checkLine([]), ['kind: must be one of l4.open, l4.close, l7.request (the line\'s first value)']);
+});
+
+test('checkLine takes a line of the original length up to every appended field, checks the appended values, and refuses any other length', () => {
+  const n = LINE_MIN_VALUES['l7.request'];
+  const a = eventLineValues(sampleL7());
+  assert.equal(a.length, n);
+  assert.equal(checkLine([...a, 'v1']), null);
+  assert.equal(checkLine([...a, null, 'v2']), null);
+  assert.deepEqual(checkLine([...a, 7, 'x'.repeat(65)]), ['src_version: must be a string', 'dst_version: longer than 64 characters']);
+  for (const bad of [a.slice(0, -1), [...a, 'v1', 'v2', 'extra']]) {
+    assert.deepEqual(checkLine(bad), [`a l7.request line has ${n} values (${LINE_FIELDS['l7.request'].slice(0, n).join(', ')}), then up to 2 more (src_version, dst_version); this one has ${bad.length}`]);
+  }
 });

@@ -7,6 +7,16 @@
 // An absent optional field is null. An l4.open line, for example:
 //   ["l4.open",1764412800000,"outbound","c1","web","web-1","10.0.0.1",40000,"cart","cart-1","10.0.0.2",8080,null,null,null]
 //
+// Fields added since (APPENDED_FIELDS: src_version, dst_version) come last
+// and are left off the end while absent, so the layout grows without a new
+// frame schema: a line of a frame written before them (or by a sidecar
+// without a version label) is the same bytes it always was, and reads as
+// those fields absent. A line has its kind's original number of values
+// (LINE_MIN_VALUES), or some of the appended ones too. With a callee version:
+//   [… ,8080,null,null,null,null,"v2"]
+// A collector older than these fields refuses such a line (too many
+// values): upgrade collectors before giving sidecars a version label.
+//
 // Why positions and not objects (schema 2): the collector parses, checks and
 // re-encodes every tap, and an array of primitives is cheaper to parse than
 // an object with the same values, and cheaper to read field by field
@@ -19,7 +29,7 @@
 // hand-written one (a loop over field names measured 1.7x slower for the
 // TSV rows: every e[name] is a megamorphic lookup).
 
-import { TAP_FIELDS, TAP_KINDS, type TapEvent, type TapKind } from './schema/v1.ts';
+import { APPENDED_FIELDS, TAP_FIELDS, TAP_KINDS, type TapEvent, type TapKind } from './schema/v1.ts';
 
 /** Fields the frame implies; never on an event line. */
 const IMPLIED = new Set(['v', 'proxy', 'seq']);
@@ -32,13 +42,23 @@ export const LINE_FIELDS: Readonly<Record<TapKind, readonly string[]>> = Object.
 const perKind = <T>(make: (k: TapKind) => T): Record<TapKind, T> =>
   Object.fromEntries(TAP_KINDS.map((k) => [k, make(k)])) as Record<TapKind, T>;
 
+/** Values on the shortest line of each kind: LINE_FIELDS without APPENDED_FIELDS (the line as schema 3 first wrote it). */
+export const LINE_MIN_VALUES: Readonly<Record<TapKind, number>> = perKind((k) => LINE_FIELDS[k].length - APPENDED_FIELDS.length);
+
 /** The property access for a field name, as code. */
 const prop = (name: string) => (/^[a-z_]+$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`);
 
-// e => JSON.stringify([e.kind, e.ts, e.direction, …]); undefined becomes null.
-const LINE_OF = perKind((k) =>
+// e => { if (e.dst_version !== undefined) return JSON.stringify([e.kind, …, e.src_version, e.dst_version]);
+//        if (e.src_version !== undefined) return JSON.stringify([e.kind, …, e.src_version]);
+//        return JSON.stringify([e.kind, e.ts, e.direction, …]); }   undefined becomes null.
+const LINE_OF = perKind((k) => {
+  const fields = LINE_FIELDS[k];
+  const list = (n: number) => `JSON.stringify([${fields.slice(0, n).map((f) => `e${prop(f)}`).join(', ')}])`;
+  const longer = [];
+  for (let n = fields.length; n > LINE_MIN_VALUES[k]; n--) longer.push(`if (e${prop(fields[n - 1])} !== undefined) return ${list(n)};`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  new Function('e', `return JSON.stringify([${LINE_FIELDS[k].map((f) => `e${prop(f)}`).join(', ')}]);`) as (e: TapEvent) => string);
+  return new Function('e', `${longer.join(' ')} return ${list(LINE_MIN_VALUES[k])};`) as (e: TapEvent) => string;
+});
 
 /**
  * A tap as its event line (without the newline). The caller has checked
@@ -53,13 +73,14 @@ export function eventLine(e: TapEvent): string {
 /** The values of a tap's event line, as JSON.parse gives them back (tests build hostile lines from these). */
 export const eventLineValues = (e: TapEvent): unknown[] => JSON.parse(eventLine(e)) as unknown[];
 
-// (a, proxy, seq) => { const e = { v: 1, kind: a[0], proxy, seq, ts: a[1], … }; if (a[12] !== null) e.src_identity = a[12]; … return e; }
+// (a, proxy, seq) => { const e = { v: 1, kind: a[0], proxy, seq, ts: a[1], … }; if (a[12] != null) e.src_identity = a[12]; … return e; }
+// (!= null: an appended field left off the end of the line is undefined.)
 const EVENT_OF = perKind((k) => {
   const fields = TAP_FIELDS[k];
   const at = (name: string) => LINE_FIELDS[k].indexOf(name);
   const literal = fields.filter((f) => f.required).map((f) =>
     `${f.name}: ${f.name === 'v' ? '1' : f.name === 'proxy' ? 'proxy' : f.name === 'seq' ? 'seq' : `a[${at(f.name)}]`}`);
-  const optional = fields.filter((f) => !f.required).map((f) => `if (a[${at(f.name)}] !== null) e${prop(f.name)} = a[${at(f.name)}];`);
+  const optional = fields.filter((f) => !f.required).map((f) => `if (a[${at(f.name)}] != null) e${prop(f.name)} = a[${at(f.name)}];`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('a', 'proxy', 'seq', `const e = { ${literal.join(', ')} }; ${optional.join(' ')} return e;`) as
     (a: unknown[], proxy: string, seq: number) => TapEvent;
@@ -81,11 +102,12 @@ export function checkLine(a: unknown): string[] | null {
   const kind = a[0] as TapKind;
   const checks = typeof kind === 'string' && Object.hasOwn(CHECKS, kind) ? CHECKS[kind] : undefined;
   if (checks === undefined) return [`kind: must be one of ${TAP_KINDS.join(', ')} (the line's first value)`];
-  if (a.length !== checks.length) {
-    return [`a ${kind} line has ${checks.length} values (${LINE_FIELDS[kind].join(', ')}); this one has ${a.length}`];
+  const min = LINE_MIN_VALUES[kind];
+  if (a.length < min || a.length > checks.length) {
+    return [`a ${kind} line has ${min} values (${LINE_FIELDS[kind].slice(0, min).join(', ')}), then up to ${checks.length - min} more (${LINE_FIELDS[kind].slice(min).join(', ')}); this one has ${a.length}`];
   }
   let problems: string[] | null = null;
-  for (let i = 1; i < checks.length; i++) {
+  for (let i = 1; i < a.length; i++) {
     const v = a[i];
     const f = checks[i];
     if (v === null) {

@@ -15,7 +15,7 @@ const COMMON_FIELDS = [
 ] as const;
 
 /** Optional fields stored as '' when absent; dropped again on read when ''. */
-const OPTIONAL_COMMON = ['src_identity', 'dst_identity', 'tls_version'] as const;
+const OPTIONAL_COMMON = ['src_identity', 'dst_identity', 'tls_version', 'src_version', 'dst_version'] as const;
 
 const KIND_FIELDS: Record<TapKind, { required: readonly string[]; optional: readonly string[] }> = {
   'l4.open': { required: [], optional: [] },
@@ -86,9 +86,11 @@ const tsvLine = rowFunction(['b', 'e', 'esc'], TAP_COLUMNS.map((c) => {
 })) as (b: TapBatch, e: TapEvent, esc: (s: string) => string) => string;
 
 // The same row from a schema 3 event line's values (./tap-lines.ts), one
-// function per kind; columns the kind lacks are constants. For l7, roughly:
+// function per kind; columns the kind lacks are constants, and an optional
+// value that is null, or undefined past the end of a shorter line (an
+// appended field left off), is the column default. For l7, roughly:
 //   (b, seq, a, esc) => esc(b.proxy) + '\t' + esc(b.stream) + '\t' + String(b.batch) + '\t' + String(seq) + '\t' + "1" + '\t' + esc(a[0]) + … +
-//                       (a[22] === null ? '{}' : esc(JSON.stringify(a[22]))) + … + '\n'
+//                       (a[22] == null ? '{}' : esc(JSON.stringify(a[22]))) + … + '\n'
 const LINE_TSV = Object.fromEntries(TAP_KINDS.map((k) => {
   const required = new Set(TAP_FIELDS[k].filter((f) => f.required).map((f) => f.name));
   return [k, rowFunction(['b', 'seq', 'a', 'esc'], TAP_COLUMNS.map((c) => {
@@ -96,7 +98,7 @@ const LINE_TSV = Object.fromEntries(TAP_KINDS.map((k) => {
     if (c.name === 'seq') return columnCode(c, 'seq', null);
     if (c.name === 'v') return JSON.stringify('1'); // tap schema 1, the only one: a constant
     const j = LINE_FIELDS[k].indexOf(c.name);
-    return j < 0 ? columnCode(c, null, null) : columnCode(c, `a[${j}]`, required.has(c.name) ? null : `a[${j}] === null`);
+    return j < 0 ? columnCode(c, null, null) : columnCode(c, `a[${j}]`, required.has(c.name) ? null : `a[${j}] == null`);
   }))];
 })) as Record<TapKind, (b: BatchKey, seq: number, a: unknown[], esc: (s: string) => string) => string>;
 

@@ -8,9 +8,9 @@
  * Used by the control plane to check a bundle before it pushes it, and by
  * the sidecar's inbound policy stage to enforce it.
  */
-import { createHash } from 'node:crypto';
-import { readBundle } from './wasm/bundle.ts';
-import { loadWasmPolicy } from './wasm/host.ts';
+import { bundleDigest, loadBundleEntrypoint, PolicyBundleError, PolicyDecisionError } from './bundle-entrypoint.ts';
+
+export { bundleDigest };
 
 export interface AuthzDecision { allow: boolean; reason: string }
 
@@ -23,60 +23,42 @@ export interface AuthzPolicy {
 }
 
 /** The bundle cannot be used at all: not a bundle, no such entrypoint, does not load. */
-export class AuthzBundleError extends Error {
-  readonly code = 'POLICY_ERR_BAD_BUNDLE';
+export class AuthzBundleError extends PolicyBundleError {
   constructor(message: string, options?: { cause?: unknown }) { super(message, options); this.name = 'AuthzBundleError'; }
 }
 
 /** One evaluation failed or answered something other than {allow: boolean, reason: string}. */
-export class AuthzDecisionError extends Error {
-  readonly code = 'POLICY_ERR_DECISION';
+export class AuthzDecisionError extends PolicyDecisionError {
   constructor(message: string, options?: { cause?: unknown }) { super(message, options); this.name = 'AuthzDecisionError'; }
 }
-
-export const bundleDigest = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /** Longest reason kept; taps store at most 256 characters of it. */
 const MAX_REASON = 256;
 
 export async function loadAuthzBundle(bytes: Uint8Array, entrypoint: string): Promise<AuthzPolicy> {
-  const digest = bundleDigest(bytes);
-  let bundle: ReturnType<typeof readBundle>;
+  let policy: Awaited<ReturnType<typeof loadBundleEntrypoint>>;
   try {
-    bundle = readBundle(bytes);
+    policy = await loadBundleEntrypoint(bytes, entrypoint);
   } catch (e) {
-    throw new AuthzBundleError(`policy bundle ${digest.slice(0, 12)}: not a readable OPA bundle: ${(e as Error).message}`, { cause: e });
-  }
-  let policy: Awaited<ReturnType<typeof loadWasmPolicy>>;
-  try {
-    policy = await loadWasmPolicy(bundle.wasm);
-    policy.setData((bundle.data ?? {}) as object);
-  } catch (e) {
-    throw new AuthzBundleError(`policy bundle ${digest.slice(0, 12)}: policy.wasm does not load: ${(e as Error).message}`, { cause: e });
-  }
-  const id = (policy.entrypoints as Record<string, number>)[entrypoint];
-  if (id === undefined) {
-    const has = Object.keys(policy.entrypoints as object).join(', ') || 'none';
-    throw new AuthzBundleError(`policy bundle ${digest.slice(0, 12)}: no entrypoint ${entrypoint} (has: ${has}); build it with -e ${entrypoint}`);
+    throw new AuthzBundleError((e as Error).message, { cause: e });
   }
   return {
-    digest,
+    digest: policy.digest,
     entrypoint,
     decide(input) {
-      let rs: unknown;
+      let r: unknown;
       try {
-        rs = policy.evaluate(input, id);
+        r = policy.evaluate(input);
       } catch (e) {
-        throw new AuthzDecisionError(`${entrypoint}: evaluation failed: ${(e as Error).message}`, { cause: e });
+        throw new AuthzDecisionError((e as Error).message, { cause: e });
       }
-      return decisionFrom(rs, entrypoint);
+      return decisionFrom(r, entrypoint);
     },
   };
 }
 
-function decisionFrom(rs: unknown, entrypoint: string): AuthzDecision {
-  if (!Array.isArray(rs) || rs.length === 0) throw new AuthzDecisionError(`${entrypoint} is undefined for this input (give it a default)`);
-  const r = (rs[0] as { result?: unknown }).result as Partial<AuthzDecision> | null;
+function decisionFrom(result: unknown, entrypoint: string): AuthzDecision {
+  const r = result as Partial<AuthzDecision> | null;
   if (r === null || typeof r !== 'object' || typeof r.allow !== 'boolean' || typeof r.reason !== 'string') {
     throw new AuthzDecisionError(`${entrypoint} must be {allow: boolean, reason: string}, got ${JSON.stringify(r)?.slice(0, 200)}`);
   }

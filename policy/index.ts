@@ -18,6 +18,7 @@ export { compileToWasm, irToWasm } from './wasm/compile.ts';
 export { baseRuntime as wasmRuntime } from './wasm/build.ts';
 export { readBundle, writeBundle, type Bundle } from './wasm/bundle.ts';
 export { loadWasmPolicy, hostBuiltins, type LoadedPolicy, type HostOptions } from './wasm/host.ts';
+export { loadBundleEntrypoint, PolicyBundleError, PolicyDecisionError, type BundleEntrypoint } from './bundle-entrypoint.ts';
 export { loadAuthzBundle, bundleDigest, AuthzBundleError, AuthzDecisionError, type AuthzPolicy, type AuthzDecision } from './authz-bundle.ts';
 
 export interface CompiledPolicy {

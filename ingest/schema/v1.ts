@@ -56,6 +56,14 @@ interface TapCommon {
   src_identity?: string;
   dst_identity?: string;
   tls_version?: string;
+  /**
+   * The `version` label of the instance on each side ('' or absent:
+   * unknown). A sidecar knows its own (`--label version=…`) and, outbound,
+   * the label of the endpoint it picked; never the caller's on an inbound
+   * tap, which nothing proves. Last on event lines (APPENDED_FIELDS).
+   */
+  src_version?: string;
+  dst_version?: string;
 }
 
 export interface L4OpenTap extends TapCommon {
@@ -144,6 +152,17 @@ const COMMON: Record<string, [Check, boolean]> = {
   tls_version: [str(32), false],
 };
 
+/**
+ * Fields added after event lines became positional (batch frame schema 3,
+ * ../tap-lines.ts): optional, and after every kind's own fields, so a line
+ * written before them is the same line with them left off.
+ */
+const APPENDED: Record<string, [Check, boolean]> = {
+  src_version: [str(64), false],
+  dst_version: [str(64), false],
+};
+export const APPENDED_FIELDS: readonly string[] = Object.keys(APPENDED);
+
 const BY_KIND: Record<TapKind, Record<string, [Check, boolean]>> = {
   'l4.open': {},
   'l4.close': {
@@ -178,14 +197,14 @@ type Spec = { checks: [string, Check, boolean][]; fields: Record<string, unknown
 const specOf = (fields: Record<string, [Check, boolean]>): Spec => ({
   checks: Object.entries(fields).map(([f, [check, required]]) => [f, check, required]), fields,
 });
-const COMMON_SPEC = specOf(COMMON);
-const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMON, ...BY_KIND[k] })])) as Record<TapKind, Spec>;
+const COMMON_SPEC = specOf({ ...COMMON, ...APPENDED });
+const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMON, ...BY_KIND[k], ...APPENDED })])) as Record<TapKind, Spec>;
 const isKind = oneOf(TAP_KINDS);
 
 /** One field of a kind, in schema order: its check (null when the value is fine) and whether it is required. */
 export interface TapField { name: string; check: (v: unknown) => string | null; required: boolean }
 
-/** Every field of each kind in schema order (common ones first, `v` and `kind` leading), for codecs that write fields by position. */
+/** Every field of each kind in schema order (common ones first, `v` and `kind` leading, APPENDED_FIELDS last), for codecs that write fields by position. */
 export const TAP_FIELDS: Readonly<Record<TapKind, readonly TapField[]>> = Object.fromEntries(TAP_KINDS.map((k) => [
   k, KIND_SPECS[k].checks.map(([name, check, required]) => ({ name, check, required })),
 ])) as Record<TapKind, TapField[]>;

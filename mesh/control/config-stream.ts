@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServiceRegistry } from './registry.ts';
 import { parseLabels, type Labels } from './labels.ts';
-import { buildSnapshot, type MeshSettings, type RouteBackends } from './snapshot-builder.ts';
+import { buildSnapshot, type MeshSettings, type RouteBackends, type SnapshotExtras } from './snapshot-builder.ts';
 import type { ConfigAck } from './snapshot.ts';
 
 export interface ProxyState {
@@ -41,6 +41,8 @@ export class ConfigStreams {
     private readonly policyDigest: () => string = () => '',
     /** Weighted backends per service (route-weights.ts); undefined: the default route. */
     private readonly routeBackends: RouteBackends = () => undefined,
+    /** Ejections and rate limits in force now (snapshot-builder.ts). */
+    private readonly extras: () => SnapshotExtras = () => ({}),
   ) {
     this.#version = now();
     registry.onChange(() => this.#schedulePush());
@@ -147,7 +149,7 @@ export class ConfigStreams {
     const s = this.#streams.get(proxy);
     const st = this.#state.get(proxy);
     if (!s || !st) return;
-    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings, this.policyDigest(), this.routeBackends);
+    const snap = buildSnapshot(this.registry, proxy, s.service, this.#version, this.settings, this.policyDigest(), this.routeBackends, this.extras());
     st.sent_version = snap.version;
     s.res.write(JSON.stringify(snap) + '\n');
   }

@@ -6,4 +6,12 @@ export type { ProxyState } from './config-stream.ts';
 export type { PolicyStatus } from './policy-bundles.ts';
 export * from './snapshot.ts';
 export { RouteWeightsError, MAX_WEIGHT, type SubsetWeight, type ServiceRouteWeights, type RouteWeightsStatus } from './route-weights.ts';
+export { EjectionError, MAX_EJECTION_MS, type Ejection } from './ejections.ts';
+export { RateLimitsError, type ServiceRateLimits } from './rate-limits.ts';
+export { rateLimitProblems, MAX_RATE_LIMIT_RULES } from './rate-limit-rules.ts';
 export { parseLabels, formatLabels, matchesSubset, labelProblems, type Labels } from './labels.ts';
+export {
+  TuningEngine, TuningPolicy, TuningError, DEFAULT_TUNING_POLICY_DIR, DEFAULT_TUNING_SETTINGS, TUNING_ENTRYPOINT, TUNING_KINDS, TUNING_MODES, parseModes, storeSources,
+  KubernetesScaleActuator, inClusterAccess, RolloutError, DEFAULT_STEPS, DEFAULT_INTERVAL_S, buildInput, judgeCanary,
+  type ScaleActuator, type TuningSettings, type TuningMode, type TuningInput, type ProposedAction, type RolloutState, type TuningSources, type MeshView,
+} from './tuning/index.ts';

@@ -12,6 +12,12 @@ const ROUTES: [string, string, unknown][] = [
   ['PUT', '/v1/policy/bundle', 'allow all'],
   ['GET', '/v1/routes', undefined],
   ['PUT', '/v1/routes/payments', { subsets: [{ version: 'v2', weight: 100 }] }],
+  ['GET', '/v1/ejections', undefined],
+  ['PUT', '/v1/ejections/cart-1', { seconds: 60, reason: 'abuse check' }],
+  ['DELETE', '/v1/ejections/cart-1', undefined],
+  ['GET', '/v1/ratelimits', undefined],
+  ['PUT', '/v1/ratelimits/cart', { rules: [{ rps: 1, burst: 1 }] }],
+  ['DELETE', '/v1/ratelimits/cart', undefined],
 ];
 
 test('operator routes refuse a missing or wrong token, a rebinding Host, a foreign Origin and a sidecar certificate; nothing changes', async () => {
@@ -19,6 +25,9 @@ test('operator routes refuse a missing or wrong token, a rebinding Host, a forei
   try {
     const port = new URL(t.cp.url).port;
     const sidecar = await t.sidecar('cart', 'cart-1');
+    // cart-1 registered as an endpoint, so an ejection of it would be taken if let through.
+    const stream = sidecar.stream('inbound=127.0.0.1:9001');
+    await stream.next(() => true);
     const attempts: [string, ReturnType<typeof t.anonymous>, Record<string, string>, number][] = [
       ['no token', t.anonymous(), {}, 401],
       ['wrong token', t.anonymous(), { authorization: 'Bearer guessed' }, 401],
@@ -42,10 +51,14 @@ test('operator routes refuse a missing or wrong token, a rebinding Host, a forei
     assert.equal(st.identity.rotation.state, 'none', 'no CA rotation began');
     assert.equal(st.policy.digest, '', 'no policy was installed');
     assert.deepEqual(st.routes.routes, [], 'no route weights were set');
+    assert.deepEqual(st.ejections, [], 'no instance was ejected');
+    assert.deepEqual(st.rate_limits, [], 'no rate limit was set');
     // The operator, honestly, on the same routes.
     assert.equal((await t.operator().request('GET', '/v1/status')).status, 200);
     assert.equal((await t.operator().request('POST', '/v1/identity/join-tokens', { service: 'payments', proxy: 'payments-2' })).status, 201);
     assert.equal(t.cp.tokens.outstanding, 1);
+    assert.equal((await t.operator().request('PUT', '/v1/ejections/cart-1', { seconds: 60, reason: 'honest' })).status, 200);
+    stream.close();
   } finally {
     await t.close();
   }

@@ -13,6 +13,9 @@
 //   server answers to, against DNS rebinding; a foreign Origin is refused):
 //     PUT  /v1/policy/bundle, GET /v1/status, POST /v1/identity/join-tokens,
 //     GET /v1/routes, PUT|DELETE /v1/routes/<service> (route weights: ./route-weights-api.ts),
+//     GET /v1/ejections, PUT|DELETE /v1/ejections/<instance> (./ejections-api.ts),
+//     GET /v1/ratelimits, PUT|DELETE /v1/ratelimits/<service> (./rate-limits-api.ts),
+//     /v1/tuning, /v1/actions, /v1/rollouts (the tuning engine: ./tuning/tuning-api.ts),
 //     POST /v1/identity/rotate-ca (a new root, trusted at once, signing once
 //     every sidecar has renewed onto the new bundle: after one SVID lifetime)
 //   anyone:
@@ -27,15 +30,23 @@ import type { TLSSocket } from 'node:tls';
 import { accessPolicy, judgeRequest, type AccessPolicy } from '../../access/index.ts';
 import { CertificateAuthority, JoinTokens, DEFAULT_SVID_TTL_MS, isName } from '../../identity/index.ts';
 import { ConfigStreams, type ProxyState } from './config-stream.ts';
+import { EJECTIONS_PATH, serveEjections } from './ejections-api.ts';
+import { Ejections, type Ejection } from './ejections.ts';
 import { IdentityApi, type IdentityCounters } from './identity-api.ts';
 import { remoteAddress, verifiedPeer } from './peer.ts';
 import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
+import { RATE_LIMITS_PATH, serveRateLimits } from './rate-limits-api.ts';
+import { RateLimits, type ServiceRateLimits } from './rate-limits.ts';
 import { ServiceRegistry } from './registry.ts';
 import { ROUTES_PATH, serveRouteWeights } from './route-weights-api.ts';
 import { RouteWeights, type RouteWeightsStatus, type ServiceRouteWeights, type SubsetWeight } from './route-weights.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
+import type { RateLimitRule } from './snapshot.ts';
 import { readJson, reply } from './http-json.ts';
 import { ServerIdentity, type RotationState } from './server-identity.ts';
+import { tuningControl } from './tuning-control.ts';
+import { isTuningPath, serveTuning } from './tuning/tuning-api.ts';
+import { TuningEngine, TuningPolicy, type ActionLog, type ScaleActuator, type TuningSettings, type TuningSources } from './tuning/index.ts';
 
 export interface ControlPlaneOptions {
   host?: string;
@@ -56,6 +67,17 @@ export interface ControlPlaneOptions {
   taps?: (req: IncomingMessage, res: ServerResponse, sender: string) => void;
   /** Extra status merged into GET /v1/status (e.g. collector counters). */
   extraStatus?: () => Record<string, unknown>;
+  /**
+   * The tuning engine (./tuning/): its settings, the tuning policy bundle
+   * (entrypoint meshlens/tuning/actions), where it reads signals and writes
+   * its action records (the store), and what scales services. Absent: no
+   * engine, and the /v1/tuning, /v1/actions and /v1/rollouts routes answer 404.
+   */
+  tuning?: {
+    settings: TuningSettings; policyBundle: { bytes: Uint8Array; source: string }; sources: TuningSources; records: ActionLog; scaler?: ScaleActuator | null;
+    /** The engine's clock (tests move it past a watch window). Default Date.now. */
+    now?: () => number;
+  };
   /** Inbound authorization bundle (OPA .tar.gz with entrypoint AUTHZ_ENTRYPOINT) in force from the start. */
   policyBundle?: { bytes: Uint8Array; source: string };
   log?: (m: string) => void;
@@ -68,6 +90,12 @@ export interface ControlStatus {
   policy: PolicyStatus;
   /** Route weights between subsets, per service. */
   routes: RouteWeightsStatus;
+  /** Instances left out of their cluster until `until` (epoch ms). */
+  ejections: Ejection[];
+  /** Rate limits per callee service, enforced by its sidecars. */
+  rate_limits: ServiceRateLimits[];
+  /** Ejections and rate limits refused (bad request) since start. */
+  refused_changes: { ejections: number; rate_limits: number };
   identity: IdentityCounters & {
     trust_domain: string; refused_sidecar_requests: number;
     /** A CA rotation under way: the new root is trusted, and signs from complete_at on. */
@@ -99,6 +127,19 @@ export interface ControlPlane {
    * (nothing changes). An empty list returns the route to the default.
    */
   setRouteWeights(service: string, subsets: SubsetWeight[]): ServiceRouteWeights & { version: number };
+  /**
+   * Leaves a registered instance's endpoint out of its cluster in every other
+   * sidecar's snapshot until `untilMs` (epoch ms), when it returns by itself
+   * (./ejections.ts). Throws EjectionError (an unknown instance, a bad time or
+   * reason; nothing changes).
+   */
+  eject(instance: string, untilMs: number, reason: string): { version: number };
+  /** Returns an ejected instance now; null if it was not ejected. */
+  lift(instance: string): { version: number } | null;
+  /** Rate limits at the service's sidecars ([] clears them). Throws RateLimitsError naming every problem (nothing changes). */
+  setRateLimits(service: string, rules: RateLimitRule[]): { version: number };
+  /** The tuning engine, when `tuning` was given. */
+  tuning: TuningEngine | null;
   close(): Promise<void>;
 }
 
@@ -110,14 +151,28 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const registry = new ServiceRegistry();
   const policy = new PolicyBundles();
   const weights = new RouteWeights();
+  const ejections = new Ejections((instance) => registry.registrations().find((r) => r.instance === instance && r.port > 0)?.service);
+  const limits = new RateLimits();
   if (opts.policyBundle) await policy.set(opts.policyBundle.bytes, opts.policyBundle.source);
   const ca = opts.ca;
   const tokens = opts.tokens ?? new JoinTokens();
   const svidTtlMs = opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS;
   const identity = new IdentityApi(ca, tokens, svidTtlMs, log);
-  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest, (s) => weights.backends(s));
+  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest, (s) => weights.backends(s),
+    () => ({ ejected: ejections.ejected(), rateLimits: (s) => limits.rules(s) }));
   policy.onChange(() => streams.pushAll());
   weights.onChange(() => streams.pushAll());
+  ejections.onChange(() => streams.pushAll());
+  limits.onChange(() => streams.pushAll());
+  let tuning: TuningEngine | null = null;
+  if (opts.tuning) {
+    const tuningPolicy = new TuningPolicy();
+    await tuningPolicy.set(opts.tuning.policyBundle.bytes, opts.tuning.policyBundle.source);
+    tuning = new TuningEngine({
+      settings: opts.tuning.settings, policy: tuningPolicy, sources: opts.tuning.sources, records: opts.tuning.records,
+      scaler: opts.tuning.scaler, now: opts.tuning.now, mesh: tuningControl(registry, weights, ejections, limits, streams), log: (m) => log(`tuning: ${m}`),
+    });
+  }
   let refusedSidecar = 0;
   let refusedOperator = 0;
   let handshakeFailures = 0;
@@ -128,6 +183,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     proxies: streams.proxies(),
     policy: policy.status(),
     routes: weights.status(),
+    ejections: ejections.active(),
+    rate_limits: limits.status(),
+    refused_changes: { ejections: ejections.refused, rate_limits: limits.refused },
+    ...(tuning ? { tuning: tuning.status() } : {}),
     identity: {
       ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
       rotation: own.rotation(),
@@ -181,6 +240,19 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }
       if (url.pathname === ROUTES_PATH || url.pathname.startsWith(`${ROUTES_PATH}/`)) {
         if (operator(req, res)) serveRouteWeights(req, res, url.pathname, weights, () => streams.version);
+        return;
+      }
+      if (isTuningPath(url.pathname)) {
+        if (!tuning) return refuse(req, res, 404, 'MESH_ERR_NOT_FOUND', 'this control plane runs no tuning engine');
+        if (operator(req, res)) await serveTuning(req, res, url, tuning, opts.tuning!.records);
+        return;
+      }
+      if (url.pathname === EJECTIONS_PATH || url.pathname.startsWith(`${EJECTIONS_PATH}/`)) {
+        if (operator(req, res)) serveEjections(req, res, url.pathname, ejections, () => streams.version);
+        return;
+      }
+      if (url.pathname === RATE_LIMITS_PATH || url.pathname.startsWith(`${RATE_LIMITS_PATH}/`)) {
+        if (operator(req, res)) serveRateLimits(req, res, url.pathname, limits, () => streams.version);
         return;
       }
       switch (r) {
@@ -258,6 +330,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const { address, port } = server.address() as AddressInfo;
   access = accessPolicy({ token: opts.operatorToken, listenHost: host, port, names: opts.serverNames, codePrefix: 'MESH_ERR', scheme: 'https' });
 
+  await tuning?.start();
   return {
     url: `https://${address.includes(':') ? `[${address}]` : address}:${port}`,
     registry, ca, tokens,
@@ -273,8 +346,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       }
       return { ...weights.set(service, subsets), version: streams.version };
     },
+    eject(instance, untilMs, reason) {
+      ejections.eject(instance, untilMs, reason);
+      return { version: streams.version };
+    },
+    lift: (instance) => (ejections.lift(instance) ? { version: streams.version } : null),
+    setRateLimits(service, rules) {
+      limits.set(service, rules);
+      return { version: streams.version };
+    },
+    tuning,
     async close() {
+      await tuning?.close();
       own.close();
+      ejections.close();
       streams.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,9 +5,14 @@
 // cluster (registry.routable()): callers get 503, not 404. A service with
 // route weights set (./route-weights.ts) gets one backend per subset of its
 // one cluster instead, chosen by the endpoints' labels in each sidecar.
+// An ejected instance (./ejections.ts) is left out of its cluster in every
+// other sidecar's snapshot, with a floor: ejections never empty a cluster
+// (endpointsKept keeps the one ejected last). A service with rate limits
+// (./rate-limits.ts) gets them as `rate_limits` in its own sidecars' snapshots.
 
+import { endpointsKept, type EjectedInstances } from './ejections.ts';
 import type { ServiceRegistry } from './registry.ts';
-import { DEFAULT_TAP_CAPTURE, type Backend, type Cluster, type ConfigSnapshot, type Route, type TapCapture } from './snapshot.ts';
+import { DEFAULT_TAP_CAPTURE, type Backend, type Cluster, type ConfigSnapshot, type RateLimitRule, type Route, type TapCapture } from './snapshot.ts';
 
 export interface MeshSettings {
   connect_timeout_ms: number;
@@ -31,19 +36,30 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
 /** A service's weighted backends (./route-weights.ts), or undefined for the default route. */
 export type RouteBackends = (service: string) => Backend[] | undefined;
 
+/** Mesh state beyond the registry that shapes snapshots. */
+export interface SnapshotExtras {
+  /** Instances ejected now (./ejections.ts). */
+  ejected?: EjectedInstances;
+  /** The rules a service's own sidecars enforce (./rate-limits.ts), or undefined for none. */
+  rateLimits?: (service: string) => RateLimitRule[] | undefined;
+}
+
 export function buildSnapshot(
   registry: ServiceRegistry, proxy: string, service: string, version: number, settings: MeshSettings, policyDigest = '',
-  weighted: RouteBackends = () => undefined,
+  weighted: RouteBackends = () => undefined, extras: SnapshotExtras = {},
 ): ConfigSnapshot {
   const clusters: Cluster[] = [];
   const routes: Route[] = [];
   for (const [name, endpoints] of registry.routable()) {
     clusters.push({
-      service: name, endpoints, lb: 'round_robin',
+      service: name, endpoints: extras.ejected ? endpointsKept(endpoints, extras.ejected, proxy) : endpoints, lb: 'round_robin',
       connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,
       max_concurrent: settings.max_concurrent, max_queue: settings.max_queue,
     });
     routes.push({ authority: name, backends: weighted(name) ?? [{ cluster: name, weight: 1 }] });
   }
-  return { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: policyDigest };
+  const snapshot: ConfigSnapshot = { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: policyDigest };
+  const limits = extras.rateLimits?.(service);
+  if (limits && limits.length > 0) snapshot.rate_limits = limits;
+  return snapshot;
 }

@@ -20,6 +20,19 @@
 //        -> 200 {service, subsets, version}: the service's route gets one
 //           backend per subset (./route-weights.ts); DELETE returns it to one
 //           backend of every endpoint; GET /v1/routes lists what is set.
+//   PUT  /v1/ejections/<instance>  body {"seconds": 30, "reason": "…"} (operators only)
+//        -> 200 {service, instance, until, reason, version}: while now < until
+//           the instance's endpoint is left out of its cluster in every OTHER
+//           sidecar's snapshot (its own sidecar stays connected and registered);
+//           at `until` a new version brings it back. A cluster is never left
+//           empty by ejections: if all its endpoints are ejected, the one
+//           ejected last stays (./ejections.ts). DELETE lifts it now;
+//           GET /v1/ejections lists them.
+//   PUT  /v1/ratelimits/<service>  body {"rules":[RateLimitRule, …]} (operators only)
+//        -> 200 {service, rules, version}: that service's sidecars get the rules
+//           as `rate_limits` and answer 429 MESH_ERR_RATE_LIMITED past them
+//           (mesh/proxy/stages/rate-limit.ts); DELETE (or []) clears them;
+//           GET /v1/ratelimits lists them.
 //
 // A sidecar ACKs a snapshot once its policy_digest's bundle is loaded (or the
 // digest is "", no policy); a bundle it cannot fetch, verify or load NACKs the
@@ -86,6 +99,25 @@ export interface TapCapture {
   header_allow: string[];
 }
 
+/**
+ * A token bucket at the CALLEE's sidecar, per (rule, caller service): `burst`
+ * requests at once, refilled at `rps` a second. A request takes a token from
+ * every rule that matches it (caller and path) and is refused 429
+ * MESH_ERR_RATE_LIMITED, with `retry-after`, when any of them is empty. At
+ * most one rule per (caller, path_prefix); checked by rateLimitProblems
+ * (./rate-limit-rules.ts) at the control plane and again by the sidecar.
+ */
+export interface RateLimitRule {
+  /** A calling service (from its mTLS certificate; "external" for callers without one); absent: each caller separately. */
+  caller?: string;
+  /** Only requests whose normalised path starts with this (plain prefix, starts with "/"); absent: every path. */
+  path_prefix?: string;
+  /** Tokens a second, > 0 (0.5 is one every 2 s). */
+  rps: number;
+  /** Bucket size, an integer >= 1: requests a caller may make at once after being idle. */
+  burst: number;
+}
+
 export interface ConfigSnapshot {
   /** Monotonic per control plane; a sidecar ignores a version lower than its current one. */
   version: number;
@@ -96,6 +128,8 @@ export interface ConfigSnapshot {
   taps: TapCapture;
   /** sha256 (hex) of the inbound authorization bundle the sidecar should run; "" for no policy. */
   policy_digest: string;
+  /** Limits on this sidecar's inbound requests (it fronts the callee); absent or []: none. */
+  rate_limits?: RateLimitRule[];
 }
 
 export interface ConfigAck {

@@ -9,6 +9,7 @@ import { meshHeadersStage } from './stages/mesh-headers.ts';
 import { messageChecksStage } from './stages/message-checks.ts';
 import { normalizePathStage } from './stages/normalize-path.ts';
 import { policyStage } from './stages/policy.ts';
+import { rateLimitStage } from './stages/rate-limit.ts';
 import { rescueStage } from './stages/rescue.ts';
 import { routeStage } from './stages/route.ts';
 import { tapStage } from './stages/tap.ts';
@@ -24,6 +25,7 @@ export const INBOUND_CHAIN: readonly Stage[] = [
   normalizePathStage, // one spelling per path (req.url rewritten) before anything judges it
   meshHeadersStage, // x-meshlens-* from the client: stripped, never believed (the caller is the mTLS peer, set by the listener)
   policyStage, // inbound authorization (Rego/WASM): allow, or 403; sets the tap's decision
+  rateLimitStage, // token bucket per (rule, caller service) from the snapshot: a token, or 429 MESH_ERR_RATE_LIMITED
   admissionStage, // concurrency bound: a slot, a short wait, or 503 MESH_ERR_OVERLOADED
   workloadStage,
   timeoutStage,

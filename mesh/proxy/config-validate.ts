@@ -2,6 +2,7 @@
 // problem, with the path to the offending field, for the NACK; null if valid.
 
 import { labelProblems } from '../control/labels.ts';
+import { rateLimitProblems } from '../control/rate-limit-rules.ts';
 import type { ConfigSnapshot } from '../control/snapshot.ts';
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -63,6 +64,7 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
   if (!isStrList(s.taps.query_allow)) return 'taps.query_allow: must be an array of strings';
   if (!isStrList(s.taps.header_allow)) return 'taps.header_allow: must be an array of strings';
   if (!isStr(s.policy_digest, true) || !/^([0-9a-f]{64})?$/.test(s.policy_digest)) return 'policy_digest: must be "" or a sha256 in lower-case hex';
+  if (s.rate_limits !== undefined) { const p = rateLimitProblems(s.rate_limits, 'rate_limits'); if (p.length > 0) return p[0]; }
   return null;
 }
 

@@ -40,6 +40,8 @@ export function trackConnection(
     ...(conn.src.identity ? { src_identity: conn.src.identity } : {}),
     ...(conn.dst.identity ? { dst_identity: conn.dst.identity } : {}),
     ...(tls ? { tls_version: tls } : {}),
+    ...(conn.src.version ? { src_version: conn.src.version } : {}),
+    ...(conn.dst.version ? { dst_version: conn.dst.version } : {}),
   });
   if (rt.taps.enabled) rt.taps.push({ ...base(), kind: 'l4.open' });
 

@@ -10,8 +10,12 @@ import type { Decision } from './inbound-policy.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import type { BackendSet, RoutingState } from './routing-table.ts';
 
-/** One side of a connection or request; `identity` is a SPIFFE id proven by a certificate, '' if none. */
-export interface Peer { service: string; instance: string; addr: string; port: number; identity?: string }
+/**
+ * One side of a connection or request; `identity` is a SPIFFE id proven by
+ * a certificate, '' if none; `version` the instance's `version` label, ''
+ * or absent when unknown (a caller's never is known: nothing proves it).
+ */
+export interface Peer { service: string; instance: string; addr: string; port: number; identity?: string; version?: string }
 
 export interface RequestContext {
   readonly runtime: SidecarRuntime;

@@ -10,8 +10,10 @@ interface ErrorSpec {
   readonly retriable: boolean;
   /** The connection cannot be trusted to carry another request: answer with `connection: close`. */
   readonly close?: boolean;
-  /** Seconds the client should wait before trying again (`retry-after`). */
+  /** Seconds the client should wait before trying again (`retry-after`); a MeshError may say its own. */
   readonly retryAfterS?: number;
+  /** The body is JSON {code, message}, for callers that act on the refusal (a service, not a person). */
+  readonly json?: boolean;
 }
 
 export const MESH_ERRORS = {
@@ -49,6 +51,11 @@ export const MESH_ERRORS = {
    * work (stages/admission.ts). Not retriable here: an immediate retry meets the same bound.
    */
   MESH_ERR_OVERLOADED: { status: 503, retriable: false, retryAfterS: 1 },
+  /**
+   * The caller is past a rate limit of this service (the snapshot's rate_limits,
+   * stages/rate-limit.ts); `retry-after` says when its bucket has a token again.
+   */
+  MESH_ERR_RATE_LIMITED: { status: 429, retriable: false, retryAfterS: 1, json: true },
   MESH_ERR_INTERNAL: { status: 500, retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -60,12 +67,15 @@ export class MeshError extends Error {
   readonly retriable: boolean;
   /** A reason code the client may see (policy denials); the response body is then JSON {error, reason}. */
   readonly reason?: string;
+  /** Seconds for `retry-after` when this error knows better than the catalogue (a rate limit's refill). */
+  readonly retryAfterS?: number;
 
-  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown; reason?: string }) {
+  constructor(code: MeshErrorCode, message: string, options?: { cause?: unknown; reason?: string; retryAfterS?: number }) {
     super(message, options);
     this.name = 'MeshError';
     this.code = code;
     if (options?.reason !== undefined) this.reason = options.reason;
+    if (options?.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
     this.status = MESH_ERRORS[code].status;
     this.retriable = MESH_ERRORS[code].retriable;
   }
@@ -83,7 +93,8 @@ function connectionHeaders(err: MeshError): Record<string, string> {
   const spec: ErrorSpec = MESH_ERRORS[err.code];
   const out: Record<string, string> = {};
   if (spec.close) out.connection = 'close';
-  if (spec.retryAfterS !== undefined) out['retry-after'] = String(spec.retryAfterS);
+  const retryAfter = err.retryAfterS ?? spec.retryAfterS;
+  if (retryAfter !== undefined) out['retry-after'] = String(retryAfter);
   return out;
 }
 
@@ -97,8 +108,10 @@ function errorBody(err: MeshError): string {
 /** Writes the error response; returns the body length written. */
 export function writeErrorResponse(res: http.ServerResponse, err: MeshError): number {
   // A denial tells the client only the policy's reason, not the sidecar's internal message.
-  const json = err.reason !== undefined;
-  const body = json ? JSON.stringify({ error: err.code, reason: err.reason }) : errorBody(err);
+  const denial = err.reason !== undefined;
+  const json = denial || (MESH_ERRORS[err.code] as ErrorSpec).json === true;
+  const body = denial ? JSON.stringify({ error: err.code, reason: err.reason })
+    : json ? JSON.stringify({ code: err.code, message: err.message }) : errorBody(err);
   res.writeHead(err.status, {
     'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),

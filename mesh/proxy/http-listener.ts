@@ -56,12 +56,15 @@ export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, 
   server.keepAliveTimeout = 65_000;
   const sockets = new Set<net.Socket>();
   const ownId = () => rt.identity?.current().svid.uri ?? '';
+  const ownVersion = rt.opts.labels.version ?? '';
   const own = (socket: net.Socket): Peer => ({
-    service: rt.opts.service, instance: rt.opts.instance, addr: plainAddr(socket.localAddress), port: socket.localPort ?? 0, identity: ownId(),
+    service: rt.opts.service, instance: rt.opts.instance, addr: plainAddr(socket.localAddress), port: socket.localPort ?? 0, identity: ownId(), version: ownVersion,
   });
   const client = (socket: net.Socket, service: string, instance: string, id = ''): Peer => ({
     service, instance, addr: plainAddr(socket.remoteAddress), port: socket.remotePort ?? 0, identity: id,
   });
+  /** The local workload calling out through this sidecar: this instance, with its version. */
+  const app = (socket: net.Socket): Peer => ({ ...client(socket, rt.opts.service, rt.opts.instance, ownId()), version: ownVersion });
   /** Who called, as far as this listener can prove it: the peer certificate on mTLS, else external. */
   const caller = (socket: net.Socket): Peer => {
     if (!identity) return client(socket, EXTERNAL_SERVICE, '');
@@ -79,7 +82,7 @@ export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, 
     // many services (dst '').
     const conn = direction === 'inbound'
       ? trackConnection(rt, direction, socket, caller(socket), own(socket), tlsOf(socket))
-      : trackConnection(rt, direction, socket, client(socket, rt.opts.service, rt.opts.instance, ownId()), { ...own(socket), service: '', instance: '', identity: '' });
+      : trackConnection(rt, direction, socket, app(socket), { ...own(socket), service: '', instance: '', identity: '', version: '' });
     connections.set(socket, conn);
     refuseHttp09(server, socket);
   };
@@ -137,7 +140,7 @@ export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, 
     const ctx: RequestContext = {
       runtime: rt, direction, req, res, connId: conn?.id ?? '', config: rt.table.current,
       startedAt: rt.now(), startedHr: performance.now(), authority,
-      src: direction === 'inbound' ? { ...(conn?.src ?? caller(socket)) } : client(socket, rt.opts.service, rt.opts.instance, ownId()),
+      src: direction === 'inbound' ? { ...(conn?.src ?? caller(socket)) } : app(socket),
       dst: direction === 'inbound' ? own(socket) : { service: authority, instance: '', addr: '', port: 0, identity: '' },
       tls: direction === 'inbound' ? tlsOf(socket) : '',
       upstreamHeaders: {}, strippedHeaders: new Set(), upstream: '', reqBytes: 0, respBytes: 0, retries: 0,

@@ -23,7 +23,8 @@ export interface SidecarOptions {
   /**
    * This instance's labels (`--label version=v2`), sent on the config stream:
    * route weights choose between subsets of a service by them. Metadata, not
-   * identity (the certificate alone says which service this is).
+   * identity (the certificate alone says which service this is). `version`
+   * is also recorded on this sidecar's own side of its taps.
    */
   labels?: Record<string, string>;
   mode?: 'http' | 'tcp';

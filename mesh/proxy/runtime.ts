@@ -24,6 +24,9 @@ export interface AdmissionCounters {
   shed: number;
 }
 
+/** Inbound rate limits (stages/rate-limit.ts): requests some rule matched, and those refused, per caller service. */
+export interface RateLimitCounters { checked: number; limited: number; limited_by_caller: Record<string, number> }
+
 export const newAdmissionCounters = (): AdmissionCounters => ({ in_flight: 0, waiting: 0, admitted: 0, queued: 0, shed: 0 });
 
 export interface SidecarCounters {
@@ -37,6 +40,7 @@ export interface SidecarCounters {
   connections_open: number;
   /** Concurrency bounds per direction and per cluster (outbound). */
   admission: { inbound: AdmissionCounters; outbound: AdmissionCounters; clusters: Record<string, AdmissionCounters> };
+  rate_limits: RateLimitCounters;
   /** Inbound connections refused at the TLS handshake (plaintext, no or a foreign certificate). */
   tls_handshake_failures: number;
 }
@@ -63,6 +67,7 @@ export function newCounters(): SidecarCounters {
     inbound: { requests: 0, errors: {} },
     outbound: { requests: 0, errors: {} },
     admission: { inbound: newAdmissionCounters(), outbound: newAdmissionCounters(), clusters: {} },
+    rate_limits: { checked: 0, limited: 0, limited_by_caller: {} },
     bad_framing: 0, bad_requests: 0, connections_total: 0, connections_open: 0, tls_handshake_failures: 0,
   };
 }

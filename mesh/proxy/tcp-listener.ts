@@ -19,7 +19,7 @@ export async function startTcpListener(rt: SidecarRuntime, at: HostPort, upstrea
     const conn = trackConnection(rt, 'inbound', client,
       // No caller identity at L4 until mTLS: the client is 'external'.
       { service: EXTERNAL_SERVICE, instance: '', addr: plainAddr(client.remoteAddress), port: client.remotePort ?? 0 },
-      { service: rt.opts.service, instance: rt.opts.instance, addr: upstream.host, port: upstream.port });
+      { service: rt.opts.service, instance: rt.opts.instance, addr: upstream.host, port: upstream.port, version: rt.opts.labels.version ?? '' });
     const up = net.connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
     const connectTimer = setTimeout(() => up.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), rt.opts.connectTimeoutMs);
     let connected = false;

@@ -15,6 +15,7 @@ export const balanceStage: Stage = {
     ctx.dst.instance = endpoint.instance;
     ctx.dst.addr = endpoint.addr;
     ctx.dst.port = endpoint.port;
+    ctx.dst.version = endpoint.labels?.version ?? '';
     await next();
   },
 };

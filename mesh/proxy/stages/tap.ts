@@ -45,6 +45,8 @@ function l7Tap(ctx: RequestContext): TapInput {
   if (ctx.src.identity) ev.src_identity = ctx.src.identity;
   if (ctx.dst.identity) ev.dst_identity = ctx.dst.identity;
   if (ctx.tls) ev.tls_version = ctx.tls;
+  if (ctx.src.version) ev.src_version = ctx.src.version;
+  if (ctx.dst.version) ev.dst_version = ctx.dst.version;
   const headers = tapHeaders(ctx.req.headers, capture);
   if (headers) ev.headers = headers;
   if (ctx.decision) {

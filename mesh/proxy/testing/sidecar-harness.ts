@@ -5,18 +5,24 @@
 
 import assert from 'node:assert/strict';
 import type { L7RequestTap } from '../../../ingest/index.ts';
-import { startSidecar, type Sidecar } from '../index.ts';
+import { startSidecar, type Sidecar, type SidecarOptions } from '../index.ts';
 import { startRecordingCollector, type RecordingCollector } from './recording-collector.ts';
 import { startRecordingWorkload, type RecordingWorkload } from './recording-workload.ts';
 
 export interface Harness { workload: RecordingWorkload; collector: RecordingCollector; sidecar: Sidecar; port: number }
 
-/** Inbound: the sidecar's listener in front of the workload; outbound: its proxy listener with a route `cart` to it. */
-export async function sidecarHarness(t: { after(fn: () => Promise<void>): void }, direction: 'inbound' | 'outbound' = 'inbound'): Promise<Harness> {
+/**
+ * Inbound: the sidecar's listener in front of the workload; outbound: its
+ * proxy listener with a route `cart` to it. `extra` options (labels, …) go
+ * to the sidecar as well.
+ */
+export async function sidecarHarness(
+  t: { after(fn: () => Promise<void>): void }, direction: 'inbound' | 'outbound' = 'inbound', extra: Partial<SidecarOptions> = {},
+): Promise<Harness> {
   const workload = await startRecordingWorkload();
   const collector = await startRecordingCollector();
   const sidecar = await startSidecar({
-    id: 'cart-1', service: 'cart', collectorUrl: collector.url, closeGraceMs: 200, taps: { lingerMs: 5 },
+    id: 'cart-1', service: 'cart', collectorUrl: collector.url, closeGraceMs: 200, taps: { lingerMs: 5 }, ...extra,
     ...(direction === 'inbound'
       ? { listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port } }
       : { outbound: { host: '127.0.0.1', port: 0 }, routes: [{ authority: 'cart', endpoints: [{ host: '127.0.0.1', port: workload.port }] }] }),

@@ -1,0 +1,336 @@
+// The tuning engine: every tick (and at once when an alert changes or a
+// rollout starts) it builds the input document, asks the tuning policy for
+// actions, puts each through the guardrails and its kind's mode, and then
+// records it (refused, dry_run, awaiting_approval) or applies it (applied,
+// then the sidecars' ACKs, then verified or reverted after its watch
+// window). One tick runs at a time. The pause switch stops new actions;
+// approvals wait and expire as usual.
+//
+// What an engine restart loses: verification of actions applied before it
+// (their records stay "applied") and rollouts in progress (their weights
+// stay where they were). Cooldowns and what it scaled are reloaded from the
+// store.
+
+import type { ActionRecord } from '../../../ingest/index.ts';
+import { ActionBook, type ActionLog } from './action-book.ts';
+import { apply, undo, waitForAcks, type Applied, type MeshControl } from './actuate.ts';
+import type { ProposedAction, RolloutInput, TuningInput } from './contract.ts';
+import { applyGuardrails, isRollback, percentages, scaleStep, subjectOf, type ActionParams, type GuardrailContext, type SubsetShare } from './guardrails.ts';
+import { BUCKET_MS, buildInput, type TuningSources } from './input.ts';
+import { DEFAULT_JUDGE, judgeCanary, type JudgeOptions } from './judge.ts';
+import type { ScaleActuator } from './kubernetes-scale.ts';
+import { Rollouts, type RolloutRequest, type RolloutState } from './rollouts.ts';
+import type { TuningSettings } from './settings.ts';
+import type { TuningPolicy } from './tuning-policy.ts';
+import { signalOver, verdictOf, verifyWindow } from './verify.ts';
+
+export interface TuningEngineOptions {
+  settings: TuningSettings;
+  policy: TuningPolicy;
+  sources: TuningSources;
+  mesh: MeshControl;
+  records: ActionLog;
+  scaler?: ScaleActuator | null;
+  judge?: JudgeOptions;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+export interface TuningCounters {
+  ticks: number; tick_errors: number; proposals: number; malformed: number;
+  applied: number; refused: number; dry_run: number; awaiting_approval: number; verified: number; reverted: number; failed: number;
+  /** Proposals that would change nothing, and repeats of one already recorded within its cooldown: not recorded again. */
+  noop: number; repeats: number;
+}
+
+const COUNTING_STATES = new Set(['proposed', 'applied', 'verified', 'reverted', 'dry_run', 'awaiting_approval']);
+const WINDOWS = { instanceWindowS: 20, instanceLagMs: 5_000 };
+
+export class TuningEngine {
+  readonly #o: TuningEngineOptions;
+  readonly #now: () => number;
+  readonly #log: (line: string) => void;
+  readonly book: ActionBook;
+  readonly rollouts = new Rollouts();
+  readonly #applied = new Map<string, { at: number; params: ActionParams; applied: Applied; signal: ProposedAction['signal'] }>();
+  readonly #counters: TuningCounters = { ticks: 0, tick_errors: 0, proposals: 0, malformed: 0, applied: 0, refused: 0, dry_run: 0, awaiting_approval: 0, verified: 0, reverted: 0, failed: 0, noop: 0, repeats: 0 };
+  #paused: { by: string; at: number } | null = null;
+  #running: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout | null = null;
+  #lastInput: TuningInput | null = null;
+  #lastError = '';
+  readonly #background = new Set<Promise<unknown>>();
+
+  constructor(o: TuningEngineOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    this.#log = o.log ?? (() => {});
+    this.book = new ActionBook(o.records, this.#now, this.#log);
+  }
+
+  /** Loads recent records and starts the timer. */
+  async start(): Promise<void> {
+    const n = await this.book.load().catch((e: unknown) => { this.#log(`could not load recent actions: ${(e as Error).message}`); return 0; });
+    if (n) this.#log(`${n} actions of the last hour loaded (cooldowns and scale-ins count them)`);
+    if (this.#o.settings.tickMs > 0) {
+      this.#timer = setInterval(() => { void this.tick(); }, this.#o.settings.tickMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** One evaluation; ticks never overlap. Resolves when this one is done. */
+  tick(): Promise<void> {
+    this.#running = this.#running.then(() => this.#tick()).catch((e: unknown) => {
+      this.#counters.tick_errors++;
+      this.#lastError = (e as Error).message;
+      this.#log(`tick failed: ${this.#lastError}`);
+    });
+    return this.#running;
+  }
+
+  /** Something changed (an alert opened or resolved): evaluate now rather than at the next tick. */
+  nudge(): void { void this.tick(); }
+
+  /** Checks and takes a new tuning policy bundle; throws PolicyBundleError (the old one stays). */
+  setPolicy(bytes: Uint8Array, source: string): Promise<string> { return this.#o.policy.set(bytes, source); }
+
+  pause(by: string): void { this.#paused ??= { by, at: this.#now() }; this.#log(`paused by ${by}`); }
+  resume(by: string): void { this.#paused = null; this.#log(`resumed by ${by}`); this.nudge(); }
+  get paused(): { by: string; at: number } | null { return this.#paused; }
+
+  startRollout(req: RolloutRequest, actor: string): RolloutState {
+    const versions = [...new Set(this.#o.mesh.instances().filter((i) => i.service === req.service).map((i) => i.version))];
+    const r = this.rollouts.start(req, this.#shares(req.service), versions, this.#now(), actor);
+    this.#log(`rollout of ${r.service} from ${r.from} to ${r.to} started by ${actor}: steps ${r.steps.join(',')} every ${r.interval_s} s`);
+    this.nudge();
+    return r;
+  }
+
+  /** Applies an action awaiting approval (its guardrails checked again now). */
+  async approve(id: string, actor: string): Promise<ActionRecord> {
+    const rec = this.#awaiting(id);
+    const params = rec.params as ActionParams;
+    const still = this.#guard(rec.requested as ProposedAction, this.#now(), id);
+    if (still.outcome === 'refused') return this.book.update(id, { state: 'refused', guardrail: still.guardrail, detail: `approved by ${actor}, but refused now`, actor });
+    this.book.update(id, { detail: `approved by ${actor}`, actor });
+    return this.#apply(id, params, (rec.requested as ProposedAction).signal);
+  }
+
+  reject(id: string, actor: string): ActionRecord {
+    this.#awaiting(id);
+    return this.book.update(id, { state: 'rejected', detail: `rejected by ${actor}`, actor });
+  }
+
+  status() {
+    return {
+      paused: this.#paused, modes: this.#o.settings.modes, bounds: this.#o.settings.bounds, tick_ms: this.#o.settings.tickMs,
+      policy: this.#o.policy.status(), counters: { ...this.#counters, ...this.book.counters() }, last_error: this.#lastError,
+      rollouts: this.rollouts.all(),
+    };
+  }
+
+  /** The input document of the last tick (GET /v1/tuning/input: what the policy saw). */
+  lastInput(): TuningInput | null { return this.#lastInput; }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+    await Promise.all([...this.#background]);
+    await this.book.flush();
+  }
+
+  async #tick(): Promise<void> {
+    const now = this.#now();
+    this.#counters.ticks++;
+    for (const r of this.book.all()) {
+      if (r.state === 'awaiting_approval' && now - r.proposed_at > this.#o.settings.approvalTtlS * 1000) {
+        this.book.update(r.id, { state: 'expired', detail: `no approval within ${this.#o.settings.approvalTtlS} s` });
+      }
+    }
+    if (this.#paused) return;
+    await this.#verify(now);
+    const s = this.#o.settings;
+    const input = await buildInput(now, { recentS: s.recentS, baselineS: s.baselineS, lagMs: s.lagMs, ...WINDOWS }, this.#o.sources, this.#o.mesh, {
+      rollouts: await this.#rolloutInputs(now), recentActions: this.book.recent(), ejectionCount: (i) => this.#ejections(i, now),
+    });
+    this.#lastInput = input;
+    const { actions, problems, digest } = this.#o.policy.propose(input);
+    this.#counters.malformed += problems.length;
+    for (const p of problems.slice(0, 5)) this.#log(`policy answer refused: ${p}`);
+    for (const a of actions) await this.#decide(a, input, digest, now);
+  }
+
+  async #decide(a: ProposedAction, input: TuningInput, digest: string, now: number): Promise<void> {
+    this.#counters.proposals++;
+    if (this.#isNoop(a)) { this.#counters.noop++; return; }
+    const mode = this.#o.settings.modes[a.kind];
+    if (mode === 'off') return;
+    const subject = subjectOf(a);
+    // The same change asked again (its reason's figures move every tick) within a cooldown is not recorded again.
+    const same = actionKey(a);
+    const repeat = this.book.all().find((r) => r.kind === a.kind && r.subject === subject && ['dry_run', 'awaiting_approval', 'refused'].includes(r.state)
+      && actionKey(r.requested as ProposedAction) === same && now - r.proposed_at < this.#o.settings.bounds.cooldownS * 1000);
+    if (repeat) { this.#counters.repeats++; return; }
+    const g = this.#guard(a, now);
+    const base = {
+      kind: a.kind, subject, service: a.service, mode, requested: a as unknown, reason: a.reason, alert_ids: a.alerts,
+      evidence: { signal: a.signal, alerts: input.alerts.filter((x) => a.alerts.includes(x.id)).map((x) => ({ id: x.id, subject: x.subject, score: x.score, threshold: x.threshold, explanation: x.explanation })) },
+      policy_digest: digest, config_before: 0, config_after: 0, acks: [], detail: '', actor: 'engine',
+    };
+    if (g.outcome === 'refused') {
+      this.#counters.refused++;
+      this.book.create({ ...base, state: 'refused', params: {}, guardrail: g.guardrail });
+      return;
+    }
+    const state = mode === 'dry-run' ? 'dry_run' : mode === 'approve' ? 'awaiting_approval' : 'proposed';
+    const rec = this.book.create({ ...base, state, params: g.params, guardrail: g.guardrail });
+    if (state === 'dry_run') { this.#counters.dry_run++; this.#log(`dry-run ${a.kind} ${subject}: ${a.reason}`); return; }
+    if (state === 'awaiting_approval') { this.#counters.awaiting_approval++; this.#log(`awaiting approval: ${a.kind} ${subject} (${rec.id})`); return; }
+    await this.#apply(rec.id, g.params, a.signal);
+  }
+
+  /** Guardrails, plus the scale step (which needs the actuator's count). */
+  #guard(a: ProposedAction, now: number, ignoreId?: string) {
+    const b = this.#o.settings.bounds;
+    const ctx: GuardrailContext = {
+      now, bounds: b, shares: (s) => this.#shares(s),
+      instances: (s) => {
+        const ejected = new Set(this.#o.mesh.ejections().filter((e) => e.until > now).map((e) => e.instance));
+        return this.#o.mesh.instances().filter((i) => i.service === s).map((i) => ({ ...i, ejected: ejected.has(i.instance) }));
+      },
+      ejections: (i) => this.#ejections(i, now),
+      recent: this.book.all().filter((r) => r.id !== ignoreId && COUNTING_STATES.has(r.state) && !(r.kind === 'shift' && (r.params as { rollback?: boolean }).rollback))
+        .map((r) => ({ kind: r.kind, subject: r.subject, at: r.proposed_at })),
+    };
+    const g = applyGuardrails(a, ctx);
+    if (g.outcome === 'refused' || g.params.kind !== 'scale') return g;
+    const before = this.#o.mesh.instances().filter((i) => i.service === a.service).length;
+    const step = scaleStep(g.params.replicas, before, b);
+    const params = { ...g.params, replicas: step.replicas, before };
+    const guardrail = [g.guardrail, step.guardrail].filter(Boolean).join('; ');
+    return { outcome: guardrail ? 'clipped' as const : 'ok' as const, params, guardrail };
+  }
+
+  async #apply(id: string, params: ActionParams, signal: ProposedAction['signal']): Promise<ActionRecord> {
+    const now = this.#now();
+    let applied: Applied;
+    try {
+      applied = await apply(params, this.#o.mesh, this.#o.scaler ?? null, now, this.book.get(id)!.reason);
+    } catch (e) {
+      this.#counters.failed++;
+      this.#log(`${params.kind} ${id} failed: ${(e as Error).message}`);
+      return this.book.update(id, { state: 'failed', detail: `${this.book.get(id)!.detail ? `${this.book.get(id)!.detail}; ` : ''}failed: ${(e as Error).message}` });
+    }
+    this.#counters.applied++;
+    this.#applied.set(id, { at: now, params, applied, signal });
+    if (params.kind === 'shift') this.rollouts.shifted(params.service, params.subsets, params.rollback, now, `${params.rollback ? 'rolled back' : 'shifted'}: ${this.book.get(id)!.reason}`);
+    const prior = this.book.get(id)!.detail;
+    const rec = this.book.update(id, { state: 'applied', params, config_before: applied.config_before, config_after: applied.config_after, detail: [prior, applied.detail].filter(Boolean).join('; ') });
+    this.#log(`applied ${params.kind} ${rec.subject}: ${rec.reason}${rec.guardrail ? ` [${rec.guardrail}]` : ''}`);
+    // ACKs arrive over the next moments; the record gains them without holding up the tick.
+    const timeout = this.#o.settings.ackTimeoutMs;
+    const acks = waitForAcks(this.#o.mesh, applied.config_after, timeout, this.#now).then(({ acks: got, missing }) => {
+      const cur = this.book.get(id);
+      if (!cur) return;
+      const note = missing.length ? `no ACK of version ${applied.config_after} from ${missing.join(', ')} within ${timeout / 1000} s` : '';
+      this.book.update(id, { acks: got, detail: [cur.detail, note].filter(Boolean).join('; '), state: cur.state });
+    });
+    this.#background.add(acks);
+    void acks.finally(() => this.#background.delete(acks));
+    return rec;
+  }
+
+  async #verify(now: number): Promise<void> {
+    const { watchS, lagMs } = this.#o.settings;
+    for (const [id, a] of this.#applied) {
+      const w = verifyWindow(a.at, watchS);
+      const lag = a.signal.scope === 'instance' ? WINDOWS.instanceLagMs : lagMs;
+      if (now - lag < w.until) continue;
+      this.#applied.delete(id);
+      const after = await signalOver(a.signal, w.from, w.until, this.#o.sources, this.#o.mesh, now);
+      const v = verdictOf(a.signal, after, w.from, w.until);
+      const cur = this.book.get(id);
+      if (v.keep) {
+        this.#counters.verified++;
+        this.book.update(id, { state: 'verified', detail: [cur?.detail, v.detail].filter(Boolean).join('; ') });
+        continue;
+      }
+      try {
+        const r = await undo(a.params, a.applied, this.#o.mesh, this.#o.scaler ?? null, now);
+        if (a.params.kind === 'shift') this.rollouts.shifted(a.params.service, a.params.before, true, now, v.detail);
+        this.#counters.reverted++;
+        this.book.update(id, { state: 'reverted', detail: [cur?.detail, v.detail, r.detail].filter(Boolean).join('; '), config_after: r.config_after });
+        this.#log(`${a.params.kind} ${cur?.subject} ${v.detail}`);
+      } catch (e) {
+        this.#counters.failed++;
+        this.book.update(id, { state: 'failed', detail: [cur?.detail, v.detail, `the revert failed: ${(e as Error).message}`].filter(Boolean).join('; ') });
+      }
+    }
+  }
+
+  async #rolloutInputs(now: number): Promise<RolloutInput[]> {
+    const out: RolloutInput[] = [];
+    const until = Math.floor((now - this.#o.settings.lagMs) / BUCKET_MS) * BUCKET_MS;
+    const alerts = await this.#o.sources.openAlerts();
+    for (const r of this.rollouts.progressing()) {
+      const from = Math.ceil((r.step_started_at + 1000) / BUCKET_MS) * BUCKET_MS;
+      const rows = from < until ? (await this.#o.sources.versionRollups(from, until)).filter((x) => x.service === r.service) : [];
+      const since = alerts.filter((x) => x.opened_at >= r.step_started_at && (x.subject === r.service || x.subject.endsWith(`→${r.service}`)));
+      const judge = judgeCanary(rows, r.from, r.to, since, this.#o.judge ?? DEFAULT_JUDGE);
+      out.push({ service: r.service, from: r.from, to: r.to, steps: r.steps, step: r.step, weight: r.weight, interval_s: r.interval_s, started_at: r.started_at, step_started_at: r.step_started_at, judge, state: r.state });
+    }
+    return out;
+  }
+
+  /** Traffic share per version now: the route's weights, or (default route) by instance count. */
+  #shares(service: string): SubsetShare[] {
+    const route = this.#o.mesh.routes().find((r) => r.service === service);
+    if (route) return percentages(route.subsets.map((s) => ({ version: String(s.version ?? ''), weight: Number(s.weight) })));
+    const counts = new Map<string, number>();
+    for (const i of this.#o.mesh.instances()) if (i.service === service) counts.set(i.version, (counts.get(i.version) ?? 0) + 1);
+    return percentages([...counts].sort().map(([version, weight]) => ({ version, weight })));
+  }
+
+  #ejections(instance: string, now: number): number {
+    const memory = this.#o.settings.bounds.ejectMemoryS * 1000;
+    return this.book.all().filter((r) => r.kind === 'eject' && r.subject === instance && ['applied', 'verified', 'reverted'].includes(r.state) && now - r.proposed_at < memory).length;
+  }
+
+  #isNoop(a: ProposedAction): boolean {
+    const now = this.#now();
+    switch (a.kind) {
+      case 'shift': {
+        const cur = this.#shares(a.service);
+        const want = percentages(a.subsets);
+        return want.every((s) => (cur.find((c) => c.version === s.version)?.weight ?? 0) === s.weight);
+      }
+      case 'eject': return this.#o.mesh.ejections().some((e) => e.instance === a.instance && e.until > now);
+      case 'scale': return this.#o.mesh.instances().filter((i) => i.service === a.service).length === a.replicas;
+      case 'ratelimit': {
+        const rule = this.#o.mesh.rateLimits().find((r) => r.service === a.service)?.rules.find((r) => r.caller === a.caller);
+        return a.lift ? !rule : rule !== undefined && rule.rps === a.rps && rule.burst === (a.burst ?? Math.max(1, Math.ceil(a.rps)));
+      }
+    }
+  }
+
+  #awaiting(id: string): ActionRecord {
+    const rec = this.book.get(id);
+    if (!rec) throw new TuningError(404, `no action ${id}`);
+    if (rec.state !== 'awaiting_approval') throw new TuningError(409, `action ${id} is ${rec.state}, not awaiting approval`);
+    return rec;
+  }
+}
+
+/** What an action changes, without why: two proposals with one key ask for the same thing. */
+function actionKey(a: ProposedAction): string {
+  switch (a.kind) {
+    case 'shift': return JSON.stringify([a.kind, a.service, percentages(a.subsets), a.rollback === true]);
+    case 'eject': return JSON.stringify([a.kind, a.instance]);
+    case 'scale': return JSON.stringify([a.kind, a.service, a.replicas]);
+    case 'ratelimit': return JSON.stringify([a.kind, a.service, a.caller, a.lift === true, a.rps]);
+  }
+}
+
+export class TuningError extends Error {
+  constructor(readonly status: number, message: string) { super(message); this.name = 'TuningError'; }
+}
