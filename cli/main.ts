@@ -10,6 +10,7 @@ import { printStatus, STATUS_FLAGS } from './status.ts';
 import * as detectCli from '../models/detect-cli.ts';
 import { REPLAY_FLAGS, REPLAY_SUMMARY, runReplay } from './replay.ts';
 import { CA_SUMMARY, runCa, runToken, TOKEN_SUMMARY } from './identity-commands.ts';
+import { ACTIONS_SUMMARY, ROLLOUT_SUMMARY, runActions, runRollout, runTuning, TUNING_SUMMARY } from './tuning-commands.ts';
 
 interface Command {
   summary: string;
@@ -55,6 +56,9 @@ const COMMANDS: Record<string, Command> = {
   },
   token: { summary: TOKEN_SUMMARY, run: runToken },
   ca: { summary: CA_SUMMARY, run: runCa },
+  actions: { summary: ACTIONS_SUMMARY, run: (argv) => runActions(argv) },
+  rollout: { summary: ROLLOUT_SUMMARY, run: (argv) => runRollout(argv) },
+  tuning: { summary: TUNING_SUMMARY, run: (argv) => runTuning(argv) },
   detect: { summary: detectCli.summary, run: detectCli.run },
   replay: {
     summary: REPLAY_SUMMARY,

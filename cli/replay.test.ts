@@ -5,7 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createChdbStore, GENESIS_HASH, sealBatch, type L7RequestTap } from '../ingest/index.ts';
@@ -42,9 +42,30 @@ after(async () => { await rm(dir, { recursive: true, force: true }); });
 
 const flags = (...argv: string[]) => parseFlags('replay', '', ['--data-dir', dir, ...argv], REPLAY_FLAGS, {});
 
-test('a replay over stored history trains after the warm-up and reports one alert on the error burst, opened and resolved, storing none', async () => {
+// A tuning policy that scales a service out while it fails more than 20% of its requests, citing the open alerts.
+const SCALE_ON_ERRORS = `package meshlens.tuning
+
+actions contains a if {
+	some name, s in input.services
+	s.recent.error_rate > 0.2
+	a := {"kind": "scale", "service": name, "replicas": 2, "reason": sprintf("%s fails %.0f%%", [name, s.recent.error_rate * 100]),
+		"alerts": [al.id | some al in input.alerts], "signal": {"scope": "service", "subject": name, "metric": "error_rate", "value": s.recent.error_rate, "threshold": 0.05}}
+}
+`;
+
+test('a replay over stored history trains after the warm-up, reports one alert on the error burst, opened and resolved, and the actions the tuning policy would have taken during it, storing none', async () => {
   const lines: string[] = [];
-  const r = await runReplay(flags('--from', String(t0), '--until', new Date(t0 + END * B + 30_000).toISOString(), '--model-warmup-min', '14'), (l) => lines.push(l));
+  const policy = join(dir, '..', `${dir.split('/').pop()}-tuning.rego`);
+  await writeFile(policy, SCALE_ON_ERRORS);
+  const r = await runReplay(flags('--from', String(t0), '--until', new Date(t0 + END * B + 30_000).toISOString(), '--model-warmup-min', '14', '--tuning-policy', policy), (l) => lines.push(l));
+  await rm(policy);
+  // Dry-run only, during the burst (seen once its buckets are complete), and again only after each cooldown.
+  assert.ok(r.actions.length >= 1 && r.actions.length <= 4, lines.join('\n'));
+  assert.deepEqual([...new Set(r.actions.map((a) => `${a.state} ${a.kind} ${a.subject}`))], ['dry_run scale payments']);
+  const first = r.actions[0].proposed_at;
+  assert.ok(first > t0 + BURST[0] * B && first <= t0 + (BURST[0] + 6) * B, `first proposed at bucket ${(first - t0) / B}`);
+  assert.ok(r.actions.every((a) => a.proposed_at <= t0 + (BURST[1] + 6) * B), 'nothing after the burst has left the window');
+  assert.ok(lines.some((l) => / tuning would scale payments: payments fails \d+%/.test(l)), lines.join('\n'));
   assert.ok(lines.some((l) => / models: trained service payments /.test(l)), lines.join('\n'));
   assert.equal(r.opened.length, 1, lines.join('\n'));
   assert.match(r.opened[0].explanation, /^error rate.* on payments$/);
@@ -55,6 +76,7 @@ test('a replay over stored history trains after the warm-up and reports one aler
   await store.init();
   try {
     assert.deepEqual(await store.alerts({ limit: 10 }), [], 'the replay wrote no alerts');
+    assert.deepEqual(await store.actions({ limit: 10 }), [], 'nor actions');
   } finally {
     await store.close();
   }
