@@ -106,7 +106,7 @@ export async function runControl(
         return { ...control.status(), tap_lost_events: lost, tap_rejected_frames: refused, ...(models ? { models: models.counters() } : {}) };
       },
     };
-    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, token: operatorCredential.token, hosts: listFlag(f, 'ui-host'), log });
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, tuning: control.tuning ?? undefined, token: operatorCredential.token, hosts: listFlag(f, 'ui-host'), log });
     closers.push(() => ui.close());
     log(`ui: ${ui.loginUrl}`);
 

@@ -68,6 +68,7 @@ test('every /api route answers 401 UI_ERR_UNAUTHENTICATED without credentials', 
     ['GET', '/api/graph', {}], ['GET', '/api/taps?limit=5', {}], ['GET', '/api/status', {}], ['GET', '/api/alerts', {}],
     ['GET', '/api/events', {}], ['GET', '/api/nope', {}], ['GET', '/API/graph', {}], ['GET', '/api/graph/', {}],
     ['POST', '/api/models/retrain', { origin: own() }], ['GET', '/api/models/retrain', {}],
+    ['GET', '/api/actions', {}], ['GET', '/api/actions/act-1', {}], ['GET', '/api/tuning', {}], ['POST', '/api/tuning/pause', { origin: own() }],
   ];
   for (const [method, path, headers] of routes) {
     const r = await send(method, path, headers);

@@ -6,7 +6,12 @@
 //   GET /api/status                   {ui: uptime and counters, control: control plane status or null}
 //   GET /api/alerts?state=&limit=     {state, limit, alerts}: newest alert states (ui/api/alerts.ts)
 //   POST /api/models/retrain?subject= 202 {queued}: retrain one subject's model, or all (other methods: 405)
-//   GET /api/events?window=60         text/event-stream, `graph` events every 2 s, `alerts` when they change
+//   GET /api/actions?since=&state=&kind=&service=&alert=&limit=, GET /api/actions/<id>
+//                                     the tuning engine's actions from the store (ui/api/actions.ts)
+//   POST /api/actions/<id>/approve|reject, GET /api/tuning, POST /api/tuning/pause|resume,
+//   POST /api/rollouts, DELETE /api/rollouts/<service>
+//                                     the tuning engine in this process (ui/api/tuning.ts); none: 503 UI_ERR_NO_TUNING
+//   GET /api/events?window=60         text/event-stream, `graph` events every 2 s, `alerts` and `actions` when they change
 //   GET /, /app.js, …                 the page (ui/public/), /graph.js, /vendor/d3.min.js
 //
 // Every API error is JSON {code, message}: UI_ERR_* for bad requests,
@@ -26,6 +31,9 @@ import { assetRouter } from './assets.ts';
 import { jsonErrorHandler, type ErrorCounters } from './api/errors.ts';
 import { AlertEventStream } from './api/alert-events.ts';
 import { alertRouter, type ModelControl } from './api/alerts.ts';
+import { actionRouter, readActionSnapshot } from './api/actions.ts';
+import { PolledEvents } from './api/polled-events.ts';
+import { tuningRouter, type TuningControl } from './api/tuning.ts';
 import { GraphEventStream } from './api/graph-events.ts';
 import { newRefusalCounters, operatorAccess, sessionCookieName } from './api/operator-access.ts';
 import { parseWindow } from './api/params.ts';
@@ -44,6 +52,8 @@ export interface UiOptions {
   control?: StatusSource;
   /** The live detector, for POST /api/models/retrain; absent = 503. */
   models?: ModelControl;
+  /** The tuning engine, for approvals, the pause switch and rollouts; absent = 503 UI_ERR_NO_TUNING. */
+  tuning?: TuningControl;
   /** How often /api/events pushes the graph; default 2000 ms. */
   eventIntervalMs?: number;
   now?: () => number;
@@ -70,6 +80,8 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port: must be an integer in 0..65535, got ${port}`);
   if (!Number.isInteger(intervalMs) || intervalMs < 100) problems.push(`eventIntervalMs: must be an integer >= 100, got ${intervalMs}`);
   if (opts.control && typeof opts.control.status !== 'function') problems.push('control: must have a status() method');
+  const tuningMethods = ['approve', 'reject', 'pause', 'resume', 'startRollout', 'abortRollout', 'status'] as const;
+  if (opts.tuning && tuningMethods.some((m) => typeof opts.tuning![m] !== 'function')) problems.push(`tuning: must have ${tuningMethods.join(', ')} methods`);
   if (opts.token !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(opts.token)) problems.push('token: must be 32..256 characters A-Z a-z 0-9 _ -');
   for (const p of hostNameProblems(opts.hosts ?? [])) problems.push(`hosts: ${p}`);
   if (problems.length) throw new Error(`ui: invalid options: ${problems.join('; ')}`);
@@ -91,6 +103,10 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     intervalMs,
     onStoreError: (m) => { counters.store_errors++; log(m); },
   });
+  const actions = new PolledEvents('actions', () => readActionSnapshot(opts.store), {
+    intervalMs,
+    onStoreError: (m) => { counters.store_errors++; log(m); },
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -100,11 +116,14 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   app.get('/api/events', (req, res) => {
     events.attach(res, parseWindow(req.query));
     alerts.attach(res);
+    actions.attach(res);
   });
   app.use('/api', alertRouter(opts.store, opts.models));
+  app.use('/api', actionRouter(opts.store));
+  app.use('/api', tuningRouter(opts.tuning));
   app.use('/api', apiRouter({
     store: opts.store, control: opts.control, startedAt: now(), now,
-    counters: () => ({ ...counters, ...refusals, sse_clients: events.clients, sse_events_sent: events.sent + alerts.sent }),
+    counters: () => ({ ...counters, ...refusals, sse_clients: events.clients, sse_events_sent: events.sent + alerts.sent + actions.sent }),
   }));
   app.use(await assetRouter());
   app.use(jsonErrorHandler(counters, log));
@@ -128,6 +147,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         alerts.close();
+        actions.close();
         events.close();
         server.close((e) => (e ? reject(e) : resolve()));
         server.closeAllConnections();

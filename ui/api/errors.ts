@@ -20,8 +20,14 @@ export const UI_ERRORS = {
   UI_ERR_ORIGIN_NOT_ALLOWED: 403,
   /** A state change the browser marks Sec-Fetch-Site: cross-site. */
   UI_ERR_CROSS_SITE: 403,
+  /** The action is not in a state that allows it (approving one no longer awaiting approval). */
+  UI_ERR_CONFLICT: 409,
+  /** A rollout the tuning engine refused: `problems` names every one. */
+  UI_ERR_BAD_ROLLOUT: 400,
   /** The feature asked for is not running in this process (e.g. models with --no-models). */
   UI_ERR_UNAVAILABLE: 503,
+  /** No tuning engine runs in this process (--no-tuning, or the control plane runs elsewhere). */
+  UI_ERR_NO_TUNING: 503,
   /** Anything unexpected. */
   UI_ERR_INTERNAL: 500,
 } as const;
@@ -31,12 +37,15 @@ export type UiErrorCode = keyof typeof UI_ERRORS;
 export class UiError extends Error {
   readonly code: UiErrorCode;
   readonly status: number;
+  /** Every problem, when there are several (UI_ERR_BAD_ROLLOUT). */
+  readonly problems?: string[];
 
-  constructor(code: UiErrorCode, message: string, opts: { cause?: unknown } = {}) {
+  constructor(code: UiErrorCode, message: string, opts: { cause?: unknown; problems?: string[] } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'UiError';
     this.code = code;
     this.status = UI_ERRORS[code];
+    if (opts.problems) this.problems = opts.problems;
   }
 }
 
@@ -47,10 +56,11 @@ export interface ErrorCounters {
 }
 
 /** Errors that carry their own code and status (UiError, IngestError) keep them; others become UI_ERR_INTERNAL. */
-export function errorResponse(err: unknown): { status: number; body: { code: string; message: string } } {
+export function errorResponse(err: unknown): { status: number; body: { code: string; message: string; problems?: string[] } } {
   const e = err as { code?: unknown; status?: unknown; message?: unknown } | null;
   if (e && typeof e.code === 'string' && /^(UI|INGEST|MESH)_ERR_/.test(e.code) && typeof e.status === 'number') {
-    return { status: e.status, body: { code: e.code, message: String(e.message) } };
+    const problems = err instanceof UiError && err.problems ? { problems: [...err.problems] } : {};
+    return { status: e.status, body: { code: e.code, message: String(e.message), ...problems } };
   }
   // Express's own errors (e.g. a malformed URL) carry an HTTP status below 500: the client's fault.
   const status = typeof e?.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;

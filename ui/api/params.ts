@@ -81,3 +81,37 @@ function name(query: Query, key: string): string | undefined {
   }
   return raw;
 }
+
+/** An optional epoch-ms time (an integer >= 0). */
+export function epochMsParam(query: Query, key: string): number | undefined {
+  const raw = single(query, key);
+  if (raw === undefined || raw === '') return undefined;
+  const n = /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new UiError('UI_ERR_BAD_PARAM', `query parameter ${key} must be epoch milliseconds (an integer >= 0), got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  return n;
+}
+
+/** An optional id: at most `max` printable characters. */
+export function idParam(query: Query, key: string, max: number): string | undefined {
+  const raw = single(query, key);
+  if (raw === undefined || raw === '') return undefined;
+  return idText(raw, `query parameter ${key}`, max);
+}
+
+/** `raw` when it is 1..max printable characters; else UI_ERR_BAD_PARAM naming `what`. */
+export function idText(raw: string, what: string, max: number): string {
+  if (raw.length === 0 || raw.length > max || /[\u0000-\u001f\u007f]/.test(raw)) {
+    throw new UiError('UI_ERR_BAD_PARAM', `${what} must be 1..${max} printable characters`);
+  }
+  return raw;
+}
+
+/** Refuses a query parameter the route does not know, naming it and the ones it does. */
+export function onlyParams(query: Query, known: readonly string[]): void {
+  const unknown = Object.keys(query).find((k) => !known.includes(k));
+  if (unknown !== undefined) {
+    throw new UiError('UI_ERR_BAD_PARAM', `query parameter ${JSON.stringify(unknown.slice(0, 40))} is not known here (known: ${known.join(', ')})`);
+  }
+}

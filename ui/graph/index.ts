@@ -11,3 +11,5 @@ export type { HealthLevel } from './health.ts';
 export { formatRps, formatLatency, formatErrorRate, formatClock } from './format.ts';
 export { summarizeMeshStatus } from './status-summary.ts';
 export type { StatusPart } from './status-summary.ts';
+export { meshMarks, splitLabel, formatLeft, ejectedLine } from './mesh-marks.ts';
+export type { ServiceMarks, EjectedMark } from './mesh-marks.ts';

@@ -1,6 +1,8 @@
 // Renders the alerts panel: open alerts first (subject, since, score /
-// threshold, explanation, model version), then recent resolved ones.
-// Test hooks: #alerts, li.alert[data-subject][data-state].
+// threshold, explanation, model version), then recent resolved ones. Under
+// each, an empty ul.alert-actions that alert-actions.js fills with the
+// actions the alert caused.
+// Test hooks: #alerts, li.alert[data-id][data-subject][data-state].
 
 /** @param {HTMLElement} root @param {{open: object[], resolved: object[]}} snapshot */
 export function renderAlerts(root, snapshot) {
@@ -14,6 +16,7 @@ export function renderAlerts(root, snapshot) {
 function item(a) {
   const li = document.createElement('li');
   li.className = `alert ${a.state}`;
+  li.dataset.id = a.id;
   li.dataset.subject = a.subject;
   li.dataset.state = a.state;
   li.dataset.scope = a.scope;
@@ -37,7 +40,11 @@ function item(a) {
   model.className = 'alert-model';
   model.textContent = `model ${a.model_version}`;
   text.append(' ', model);
-  li.append(head, text);
+  const actions = document.createElement('ul');
+  actions.className = 'alert-actions';
+  actions.setAttribute('aria-label', 'actions this alert caused');
+  actions.hidden = true;
+  li.append(head, text, actions);
   return li;
 }
 

@@ -4,9 +4,11 @@
 // The API needs the operator's session cookie (set by the ?token= link printed
 // at start): on a 401 the page stops every request and says how to sign in.
 
-import { formatRps, HEALTH_COLORS, layoutGraph, summarizeMeshStatus } from '/graph.js';
+import { formatRps, HEALTH_COLORS, layoutGraph, meshMarks, summarizeMeshStatus } from '/graph.js';
 import { drawGraph } from '/graph-view.js';
 import { renderAlerts } from '/alerts-panel.js';
+import { AlertActions } from '/alert-actions.js';
+import { ActionsPanel } from '/actions-panel.js';
 import { renderTaps } from '/taps-table.js';
 
 const GRAPH_STALE_MS = 6000;
@@ -27,6 +29,8 @@ let windowS = Number.isInteger(asked) && asked >= 10 && asked <= 3600 ? asked : 
 let events = null;
 let lastGraphAt = 0;
 let lastGraph = null;
+/** The control plane's last status: its route weights and ejections mark the graph. */
+let lastControl = null;
 /** Service whose taps the table shows; null = all. Chosen by clicking a node. */
 let selected = null;
 const timers = [];
@@ -45,7 +49,7 @@ function showGraph(graph) {
   els.error.hidden = true;
   const layout = layoutGraph(graph);
   els.empty.hidden = layout.nodes.length > 0;
-  drawGraph(els.svg, layout, els.tooltip, { selected, onSelect: select });
+  drawGraph(els.svg, layout, els.tooltip, { selected, onSelect: select }, meshMarks(lastControl, Date.now()));
   const ingress = graph.edges.filter((e) => e.src === 'external').reduce((s, e) => s + e.rps, 0);
   els.totals.textContent = layout.nodes.length
     ? `${graph.nodes.length} services · ${graph.edges.length} calls · ${formatRps(ingress)} from outside`
@@ -67,7 +71,15 @@ function connect() {
     els.live.dataset.state = 'live';
     showGraph(JSON.parse(ev.data));
   });
-  events.addEventListener('alerts', (ev) => renderAlerts(els.alerts, JSON.parse(ev.data)));
+  events.addEventListener('alerts', (ev) => {
+    renderAlerts(els.alerts, JSON.parse(ev.data));
+    alertActions.fill(els.alerts);
+  });
+  events.addEventListener('actions', (ev) => {
+    const snapshot = JSON.parse(ev.data);
+    actionsPanel.showActions(snapshot);
+    alertActions.changed(snapshot, els.alerts);
+  });
   events.addEventListener('failure', (ev) => {
     const { code, message } = JSON.parse(ev.data);
     showFailure(`store unavailable (${code}): ${message}`);
@@ -80,9 +92,10 @@ function connect() {
   };
 }
 
-async function getJson(path) {
+/** `init`: a POST or DELETE of the Actions panel (same origin: the cookie and Origin go with it). */
+async function getJson(path, init) {
   if (document.body.dataset.auth === 'signed-out') throw new Error('not signed in');
-  const res = await fetch(path);
+  const res = await fetch(path, init);
   const body = await res.json().catch(() => ({}));
   if (res.status === 401) signOut(body);
   if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
@@ -127,6 +140,7 @@ async function refreshTaps() {
 async function refreshStatus() {
   try {
     const { control, ui } = await getJson('/api/status');
+    lastControl = control;
     els.status.replaceChildren(...statusParts(control, ui));
     showIsolation(control?.isolation);
   } catch (e) {
@@ -182,8 +196,13 @@ els.window.addEventListener('change', () => {
   connect();
 });
 
+const alertActions = new AlertActions(getJson);
+const actionsPanel = new ActionsPanel($('actions'), getJson);
+
 drawLegend();
 connect();
 refreshTaps();
 refreshStatus();
+actionsPanel.refreshTuning();
 timers.push(setInterval(watchdog, GRAPH_STALE_MS / 2), setInterval(refreshTaps, TAPS_EVERY_MS), setInterval(refreshStatus, STATUS_EVERY_MS));
+timers.push(setInterval(() => actionsPanel.refreshTuning(), STATUS_EVERY_MS));

@@ -3,9 +3,14 @@
 // colours all come from the layout. Elements are keyed by service and by
 // src→dst so a refresh moves and updates them instead of redrawing.
 //
-// Test hooks: <g class="node" data-service>, <g class="edge" data-src data-dst data-rps> (the exact rate the label is formatted from).
+// What the control plane did to a service (./mesh-marks.ts: its route split
+// by weight, its instances ejected for now) is drawn just above and below the
+// node's box, inside the layout's padding and row gap, so no box moves for it.
+//
+// Test hooks: <g class="node" data-service>, <g class="edge" data-src data-dst data-rps> (the exact rate the label is formatted from),
+// text.split and text.ejected in a node (data-ejected: the instances).
 
-import { formatErrorRate, formatLatency, formatRps, healthLevel } from '/graph.js';
+import { ejectedLine, formatErrorRate, formatLatency, formatLeft, formatRps, healthLevel } from '/graph.js';
 
 /* global d3 */
 
@@ -16,8 +21,11 @@ const MS = 400;
  * @param {import('../graph/layout.ts').GraphLayout} layout
  * @param {HTMLElement} tooltip
  * @param {{ selected: string | null, onSelect: (service: string | null) => void }} selection
+ * @param {Record<string, import('../graph/mesh-marks.ts').ServiceMarks>} [marks] by service
  */
-export function drawGraph(svgEl, layout, tooltip, selection) {
+export function drawGraph(svgEl, layout, tooltip, selection, marks = {}) {
+  const none = { split: null, ejected: [] };
+  const markOf = (n) => marks[n.service] ?? none;
   const svg = d3.select(svgEl)
     .attr('viewBox', `0 0 ${Math.max(layout.width, 1)} ${Math.max(layout.height, 1)}`)
     .attr('width', layout.width)
@@ -61,12 +69,14 @@ export function drawGraph(svgEl, layout, tooltip, selection) {
       g.append('text').attr('class', 'name').attr('x', 14).attr('y', 26);
       g.append('text').attr('class', 'stat line1').attr('x', 14).attr('y', 48);
       g.append('text').attr('class', 'stat line2').attr('x', 14).attr('y', 66);
+      g.append('text').attr('class', 'split').attr('x', 4).attr('y', -6);
+      g.append('text').attr('class', 'ejected').attr('x', 4);
       return g;
     })
     .attr('data-service', (n) => n.service)
     .classed('selected', (n) => n.service === selection.selected)
     .on('click', (_ev, n) => selection.onSelect(n.service === selection.selected ? null : n.service))
-    .on('mouseenter mousemove', (ev, n) => showTip(tooltip, ev, n.service, nodeRows(n)))
+    .on('mouseenter mousemove', (ev, n) => showTip(tooltip, ev, n.service, [...nodeRows(n), ...markRows(markOf(n))]))
     .on('mouseleave', () => { tooltip.hidden = true; })
     .call((g) => g.transition(t).attr('opacity', 1).attr('transform', (n) => `translate(${n.x},${n.y})`))
     .call((g) => {
@@ -77,6 +87,11 @@ export function drawGraph(svgEl, layout, tooltip, selection) {
       g.select('text.line2').text((n) => (n.requests > 0
         ? `p50 ${formatLatency(n.p50_ms)} · p99 ${formatLatency(n.p99_ms)}`
         : n.out_rps > 0 ? 'outside the mesh' : 'no requests'));
+      g.classed('has-ejected', (n) => markOf(n).ejected.length > 0);
+      g.select('text.split').text((n) => markOf(n).split ?? '');
+      g.select('text.ejected').attr('y', (n) => n.height + 14)
+        .attr('data-ejected', (n) => markOf(n).ejected.map((e) => e.instance).join(' '))
+        .text((n) => ejectedLine(markOf(n).ejected));
     });
 }
 
@@ -107,6 +122,12 @@ function statsRows(s) {
     ['p50', formatLatency(s.p50_ms)],
     ['p99', formatLatency(s.p99_ms)],
   ];
+}
+
+function markRows(m) {
+  const rows = m.split ? [['route', m.split]] : [];
+  for (const e of m.ejected) rows.push([`ejected ${e.instance}`, `${formatLeft(e.left_s)} left${e.reason ? ` · ${e.reason.slice(0, 60)}` : ''}`]);
+  return rows;
 }
 
 function nodeRows(n) {

@@ -14,7 +14,7 @@
 import type { ActionRecord } from '../../../ingest/index.ts';
 import { ActionBook, type ActionLog } from './action-book.ts';
 import { apply, undo, waitForAcks, type Applied, type MeshControl } from './actuate.ts';
-import type { ProposedAction, RolloutInput, TuningInput } from './contract.ts';
+import type { JudgeVerdict, ProposedAction, RolloutInput, TuningInput } from './contract.ts';
 import { applyGuardrails, isRollback, percentages, scaleStep, subjectOf, type ActionParams, type GuardrailContext, type SubsetShare } from './guardrails.ts';
 import { BUCKET_MS, buildInput, type TuningSources } from './input.ts';
 import { DEFAULT_JUDGE, judgeCanary, type JudgeOptions } from './judge.ts';
@@ -58,6 +58,8 @@ export class TuningEngine {
   #running: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #lastInput: TuningInput | null = null;
+  /** Each rollout's last verdict, by service. */
+  readonly #judged = new Map<string, JudgeVerdict>();
   #lastError = '';
   readonly #background = new Set<Promise<unknown>>();
 
@@ -106,6 +108,13 @@ export class TuningEngine {
     return r;
   }
 
+  /** Stops a rollout where it is (the weights stay); false when none is in progress. */
+  abortRollout(service: string, actor: string): boolean {
+    const ok = this.rollouts.abort(service, actor);
+    if (ok) this.#log(`rollout of ${service} aborted by ${actor}`);
+    return ok;
+  }
+
   /** Applies an action awaiting approval (its guardrails checked again now). */
   async approve(id: string, actor: string): Promise<ActionRecord> {
     const rec = this.#awaiting(id);
@@ -125,7 +134,7 @@ export class TuningEngine {
     return {
       paused: this.#paused, modes: this.#o.settings.modes, bounds: this.#o.settings.bounds, tick_ms: this.#o.settings.tickMs,
       policy: this.#o.policy.status(), counters: { ...this.#counters, ...this.book.counters() }, last_error: this.#lastError,
-      rollouts: this.rollouts.all(),
+      rollouts: this.rollouts.all().map((r) => ({ ...r, judge: this.#judged.get(r.service) ?? null })),
     };
   }
 
@@ -277,6 +286,7 @@ export class TuningEngine {
       const rows = from < until ? (await this.#o.sources.versionRollups(from, until)).filter((x) => x.service === r.service) : [];
       const since = alerts.filter((x) => x.opened_at >= r.step_started_at && (x.subject === r.service || x.subject.endsWith(`→${r.service}`)));
       const judge = judgeCanary(rows, r.from, r.to, since, this.#o.judge ?? DEFAULT_JUDGE);
+      this.#judged.set(r.service, judge);
       out.push({ service: r.service, from: r.from, to: r.to, steps: r.steps, step: r.step, weight: r.weight, interval_s: r.interval_s, started_at: r.started_at, step_started_at: r.step_started_at, judge, state: r.state });
     }
     return out;

@@ -83,7 +83,7 @@ export async function serveTuning(req: IncomingMessage, res: ServerResponse, url
     const rollout = /^\/v1\/rollouts\/([^/]{1,200})$/.exec(path);
     if (rollout && method === 'DELETE') {
       req.resume();
-      if (!engine.rollouts.abort(rollout[1], ACTOR)) return reply(res, 404, { code: 'MESH_ERR_NOT_FOUND', message: `no rollout of ${rollout[1].slice(0, 80)} in progress` });
+      if (!engine.abortRollout(rollout[1], ACTOR)) return reply(res, 404, { code: 'MESH_ERR_NOT_FOUND', message: `no rollout of ${rollout[1].slice(0, 80)} in progress` });
       return reply(res, 200, { service: rollout[1], state: 'halted' });
     }
     return bad(404, 'MESH_ERR_NOT_FOUND', `${method.slice(0, 16)} ${path.slice(0, 200)}: no such tuning route`);
