@@ -25,9 +25,12 @@ export function readAuthzPolicy(path: string): Promise<{ bytes: Uint8Array; sour
  * them, `test_*` files included) compiled with `entrypoint`, or a bundle
  * taken as it is (the control plane checks either before use).
  */
-export async function readPolicyBundle(path: string, entrypoint: string, flag: string, how: string): Promise<{ bytes: Uint8Array; source: string }> {
+export async function readPolicyBundle(path: string, entrypoint: string, flag: string, how: string, data?: object): Promise<{ bytes: Uint8Array; source: string }> {
   if (!statSync(path, { throwIfNoEntry: false })) throw new UsageError([`${flag} ${path}: no such file or directory`], how);
-  if (path.endsWith('.tar.gz') || path.endsWith('.tgz')) return { bytes: readFileSync(path), source: path };
+  if (path.endsWith('.tar.gz') || path.endsWith('.tgz')) {
+    if (data) throw new UsageError([`${flag} ${path}: a bundle carries its own data; give Rego to add data`], how);
+    return { bytes: readFileSync(path), source: path };
+  }
   let files: Record<string, string>;
   try {
     files = readRegoFiles([path]);
@@ -36,7 +39,7 @@ export async function readPolicyBundle(path: string, entrypoint: string, flag: s
   }
   try {
     const wasm = await compileToWasm(files, [entrypoint]);
-    return { bytes: writeBundle(wasm, [entrypoint], {}, {}), source: path };
+    return { bytes: writeBundle(wasm, [entrypoint], data ?? {}, {}), source: path };
   } catch (e) {
     if (e instanceof RegoCompileError) throw new UsageError([`${flag} ${path}: ${e.message}`], how);
     throw e;

@@ -26,6 +26,12 @@ export interface Signals {
   p50_ms: number;
   p99_ms: number;
   denies: number;
+  /**
+   * Seconds the figures cover. The recent window always; a baseline only
+   * from its subject's first bucket with traffic on, so a mesh minutes old
+   * does not read as quiet (rps is requests / window_s).
+   */
+  window_s: number;
 }
 
 export interface ServiceInput {

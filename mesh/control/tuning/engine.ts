@@ -252,7 +252,8 @@ export class TuningEngine {
   async #verify(now: number): Promise<void> {
     const { watchS, lagMs } = this.#o.settings;
     for (const [id, a] of this.#applied) {
-      const w = verifyWindow(a.at, watchS);
+      // An ejection is judged while it lasts: after it the instance is back, and so may be its errors.
+      const w = verifyWindow(a.at, a.params.kind === 'eject' ? Math.min(watchS, a.params.seconds) : watchS);
       const lag = a.signal.scope === 'instance' ? WINDOWS.instanceLagMs : lagMs;
       if (now - lag < w.until) continue;
       this.#applied.delete(id);

@@ -73,16 +73,17 @@ export async function buildInput(
       .map((r) => ({ instance: r.instance, version: r.version, ejected_until: ejectedUntil.get(r.instance) ?? null }));
     const rows = svcRows.get(name) ?? { recent: [], base: [] };
     const recent = signals(rows.recent, w.recentS);
+    const baseline = signals(rows.base, coveredS(rows.base, recentFrom, w.baselineS));
     const serving = instances.filter((i) => i.ejected_until === null).length;
     services[name] = {
-      replicas: instances.length, instances, recent, baseline: signals(rows.base, w.baselineS),
+      replicas: instances.length, instances, recent, baseline,
       rps_per_replica: serving > 0 ? recent.rps / serving : recent.rps,
     };
   }
   const edgeInput: Record<string, EdgeInput> = {};
   for (const [key, rows] of split(edges, (r) => `${r.src}→${r.dst}`)) {
     const [src, dst] = key.split('→');
-    edgeInput[key] = { src, dst, recent: signals(rows.recent, w.recentS), baseline: signals(rows.base, w.baselineS) };
+    edgeInput[key] = { src, dst, recent: signals(rows.recent, w.recentS), baseline: signals(rows.base, coveredS(rows.base, recentFrom, w.baselineS)) };
   }
   const versionInput: Record<string, VersionInput> = {};
   for (const [key, rows] of split(versions, (r) => `${r.service}@${r.version}`)) {
@@ -121,12 +122,18 @@ export function signals(rows: BucketFigures[], windowS: number): Signals {
   const errors = rows.reduce((n, r) => n + r.errors, 0);
   const w = (f: (r: BucketFigures) => number) => (requests ? rows.reduce((n, r) => n + f(r) * r.requests, 0) / requests : 0);
   return {
-    requests, errors, error_rate: requests ? errors / requests : 0, rps: windowS > 0 ? requests / windowS : 0,
+    requests, errors, error_rate: requests ? errors / requests : 0, rps: windowS > 0 ? requests / windowS : 0, window_s: windowS,
     p50_ms: round(w((r) => r.p50_ms)), p99_ms: round(w((r) => r.p99_ms)), denies: rows.reduce((n, r) => n + r.denies, 0),
   };
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+
+/** Seconds from the first bucket with traffic to `end`, at most `maxS`; 0 without traffic. */
+function coveredS(rows: BucketFigures[], end: number, maxS: number): number {
+  const first = rows.reduce((m, r) => (r.requests > 0 ? Math.min(m, r.bucket) : m), Infinity);
+  return Number.isFinite(first) ? Math.min(maxS, (end - first) / 1000) : 0;
+}
 
 /** The figure an action's signal names, read from an input document; null when the subject has no figures. */
 export function readSignal(input: TuningInput, s: { scope: string; subject: string; metric: string }): number | null {

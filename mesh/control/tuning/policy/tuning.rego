@@ -33,6 +33,8 @@ defaults := {
 	"flood_min_rps": 20,
 	"limit_factor": 2,
 	"limit_min_rps": 5,
+	# … once the edge has this many seconds of baseline (a young mesh has no normal yet).
+	"flood_min_baseline_s": 300,
 }
 
 setting(name) := v if {
@@ -182,6 +184,7 @@ ratelimit_actions contains a if {
 	some key, e in input.edges
 	not limited(e.dst, e.src)
 	e.src != "external"
+	e.baseline.window_s >= setting("flood_min_baseline_s")
 	e.recent.rps >= setting("flood_min_rps")
 	e.recent.rps >= setting("flood_factor") * e.baseline.rps
 	other_callers(e.dst, e.src)

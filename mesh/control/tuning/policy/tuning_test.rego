@@ -3,7 +3,7 @@ package meshlens.tuning_test
 
 import data.meshlens.tuning
 
-quiet := {"requests": 300, "errors": 3, "error_rate": 0.01, "rps": 10, "p50_ms": 10, "p99_ms": 40, "denies": 0}
+quiet := {"requests": 300, "errors": 3, "error_rate": 0.01, "rps": 10, "p50_ms": 10, "p99_ms": 40, "denies": 0, "window_s": 600}
 
 base_input := {
 	"now": 1000000, "recent_s": 30, "baseline_s": 600,
@@ -125,6 +125,12 @@ test_a_flooding_caller_is_limited_and_others_are_not if {
 	a.caller == "indexer"
 	a.rps == 5
 	count([b | some b in acts; b.kind == "ratelimit"; b.caller == "web"]) == 0
+}
+
+test_a_caller_of_a_young_mesh_is_not_called_a_flood if {
+	young := {"recent": object.union(quiet, {"rps": 150, "window_s": 30}), "baseline": object.union(quiet, {"rps": 2, "window_s": 60})}
+	inp := object.union(base_input, {"edges": {"indexer→catalog": object.union(base_input.edges["indexer→catalog"], young)}})
+	not "ratelimit" in kinds(tuning.actions) with input as inp
 }
 
 test_a_limit_is_lifted_when_the_caller_calms_down if {
