@@ -1,9 +1,16 @@
 // `meshlens up`: the whole loop on one machine — the embedded control plane
 // (store, collector, UI) plus the demo mesh and its load generator.
+//
+// Fault schedule (demo/faults.ts): quiet for --fault-warmup-min, then one
+// fault every --fault-every-min lasting --fault-minutes, cycling latency,
+// errors, outage, exfil (anomaly faults), then canary, eject, surge, flood
+// (tuning scenarios). `--scenario <name>` cycles that scenario alone, the
+// first after --scenario-warmup-s. Payments v2 is a regression throughout
+// (it gets traffic only once a rollout shifts weight to it).
 
 import { join, resolve } from 'node:path';
 import {
-  DEMO_TOPOLOGY, faultSchedule, isolateDemo, ISOLATE_MODES, relayTcp, startDemoMesh, startLoad,
+  DEMO_TOPOLOGY, faultSchedule, isolateDemo, isScenario, ISOLATE_MODES, loadRateMultiplier, relayTcp, SCENARIOS, startDemoMesh, startLoad, UP_CYCLE, versionsOf,
   type DemoControl, type DemoMesh, type FaultPlan, type IsolateMode, type LoadGenerator, type TcpRelay,
 } from '../demo/index.ts';
 import { loginUrl } from '../access/index.ts';
@@ -11,12 +18,18 @@ import { DEMO_POLICY_DIR } from './authz-policy.ts';
 import { CONTROL_FLAGS, runControl, type RunningControl } from './control.ts';
 import { splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
 import { brokerList, requireValid } from './store.ts';
+import { canaryRollouts, demoScaler } from './demo-tuning.ts';
+
+// The demo closes the loop: every action kind in auto, scaling through the demo supervisor.
+const UP_DEFAULTS: Record<string, string> = { 'tuning-mode': 'auto', scaler: 'demo' };
 
 export const UP_FLAGS: FlagSpec[] = [
-  ...CONTROL_FLAGS,
-  { name: 'demo', type: 'bool', default: true, help: 'run the demo application (5 services with sidecars)' },
+  ...CONTROL_FLAGS.map((s) => (s.name in UP_DEFAULTS ? { ...s, default: UP_DEFAULTS[s.name] } : s)),
+  { name: 'demo', type: 'bool', default: true, help: 'run the demo application (6 services, 8 instances, each with its sidecar)' },
   { name: 'load-rps', type: 'int', env: 'MESHLENS_LOAD_RPS', default: 100, help: 'demo load: requests per second into web (each fans out to 4 more calls)' },
-  { name: 'faults', type: 'bool', default: true, help: 'inject scheduled faults into the demo (latency, errors, outage, exfiltration)' },
+  { name: 'faults', type: 'bool', default: true, help: 'inject scheduled faults into the demo (latency, errors, outage, exfiltration, then the scenarios canary, eject, surge, flood)' },
+  { name: 'scenario', type: 'string', env: 'MESHLENS_SCENARIO', help: `run only this tuning scenario, every --fault-every-min for --fault-minutes: ${SCENARIOS.join(', ')}` },
+  { name: 'scenario-warmup-s', type: 'int', env: 'MESHLENS_SCENARIO_WARMUP_S', default: 90, help: 'with --scenario: quiet seconds before it first starts' },
   { name: 'fault-warmup-min', type: 'int', env: 'MESHLENS_FAULT_WARMUP_MIN', default: 30, help: 'quiet minutes before the first fault (the models learn from them)' },
   { name: 'fault-every-min', type: 'int', env: 'MESHLENS_FAULT_EVERY_MIN', default: 15, help: 'minutes from one fault to the next' },
   { name: 'fault-minutes', type: 'int', env: 'MESHLENS_FAULT_MINUTES', default: 3, help: 'how long each fault lasts' },
@@ -28,12 +41,19 @@ export function demoControl(core: RunningControl): DemoControl {
   return {
     url: core.control.url, trustBundleFile: core.trustBundleFile, status: () => core.control.status(),
     joinToken: (service, proxy) => core.control.tokens.issue({ service, proxy }),
+    setRouteWeights: (service, subsets) => core.control.setRouteWeights(service, subsets),
+    eject: (instance, untilMs, reason) => core.control.eject(instance, untilMs, reason),
+    lift: (instance) => core.control.lift(instance),
   };
 }
 
 export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
   const started = Date.now();
-  requireValid('up', ISOLATE_MODES.includes(f.isolate as IsolateMode) ? [] : [`--isolate: "${f.isolate}" is not one of ${ISOLATE_MODES.join(', ')}`]);
+  requireValid('up', [
+    ...(ISOLATE_MODES.includes(f.isolate as IsolateMode) ? [] : [`--isolate: "${f.isolate}" is not one of ${ISOLATE_MODES.join(', ')}`]),
+    ...(f.scenario === undefined || isScenario(f.scenario) ? [] : [`--scenario: "${f.scenario}" is not one of ${SCENARIOS.join(', ')}`]),
+    ...(f.scenario !== undefined && !(f.faults && f.demo) ? ['--scenario: needs the demo and its faults (drop --no-demo / --no-faults)'] : []),
+  ]);
   // Namespaces first: with them the control plane listens on their bridge, where the sidecars reach it.
   const demoNet = f.demo ? await isolateDemo(f.isolate as IsolateMode, DEMO_TOPOLOGY.map((s) => s.name), {
     log, kafkaBrokers: f.bus === 'kafka' ? brokerList(f) : [],
@@ -46,18 +66,21 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
     ...(network ? { listen: `${network.hostAddress}:${listen.port}` } : {}),
   };
   let core: Awaited<ReturnType<typeof runControl>>;
+  // Set once the demo runs; the control plane's demo scaler asks for it at each scale action.
+  let mesh: DemoMesh | undefined;
   try {
-    core = await runControl(flags, log, { status: () => (demoNet ? { isolation: demoNet.isolation } : {}) });
+    core = await runControl(flags, log, { status: () => (demoNet ? { isolation: demoNet.isolation } : {}), scaler: () => (mesh ? demoScaler(mesh) : null) });
   } catch (e) {
     await network?.close();
     throw e;
   }
   let relay: TcpRelay | undefined;
-  let mesh: DemoMesh | undefined;
   let load: LoadGenerator | undefined;
   let report: NodeJS.Timeout | undefined;
+  let canary: { stop(): void } | undefined;
   const close = async () => {
     if (report) clearInterval(report);
+    canary?.stop();
     await load?.stop();
     await mesh?.close();
     await relay?.close();
@@ -76,12 +99,13 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
       }
     }
     if (f.demo) {
-      log('demo: starting 5 services, each behind its own sidecar …');
+      log(`demo: starting ${DEMO_TOPOLOGY.length} services, ${DEMO_TOPOLOGY.reduce((n, s) => n + versionsOf(s).length, 0)} instances, each behind its own sidecar …`);
       const sidecarFlags = f.bus === 'kafka' ? ['--bus', 'kafka', '--brokers', String(f.brokers), '--topic', String(f.topic)] : [];
       const faults: FaultPlan | undefined = f.faults ? {
-        warmup_ms: Number(f['fault-warmup-min']) * 60_000,
+        warmup_ms: isScenario(f.scenario) ? Number(f['scenario-warmup-s']) * 1000 : Number(f['fault-warmup-min']) * 60_000,
         every_ms: Math.max(1, Number(f['fault-every-min'])) * 60_000,
         duration_ms: Number(f['fault-minutes']) * 60_000,
+        kinds: isScenario(f.scenario) ? [f.scenario] : UP_CYCLE,
       } : undefined;
       mesh = await startDemoMesh({
         control: demoControl(core),
@@ -90,13 +114,18 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
         stateDir: join(resolve(String(f['data-dir'])), 'sidecars'),
       });
       if (faults) {
-        const plan = faultSchedule(faults, 4).map((x) => `${x.kind} on ${x.service} at +${x.start_ms / 60_000} min`);
-        log(`demo: faults for ${faults.duration_ms / 60_000} min each: ${plan.join(', ')}, then every ${faults.every_ms / 60_000} min`);
+        const at = (ms: number) => (ms % 60_000 ? `+${ms / 1000} s` : `+${ms / 60_000} min`);
+        const plan = faultSchedule(faults, faults.kinds!.length).map((x) => `${x.kind} on ${x.instance ?? x.service} at ${at(x.start_ms)}`);
+        log(`demo: faults for ${faults.duration_ms / 60_000} min each: ${plan.join(', ')}, then the same again every ${faults.every_ms / 60_000 * faults.kinds!.length} min; ` +
+          'payments v2 always regressed (+200 ms, 20% errors) but given no traffic until a rollout');
       }
+      if (faults) canary = canaryRollouts(core.control, faults, mesh.startedAt, log);
       log(`demo: mesh ready in ${((Date.now() - started) / 1000).toFixed(1)} s, front door ${mesh.ingressUrl}`);
       const rps = Number(f['load-rps']);
       if (rps > 0) {
-        load = startLoad({ target: mesh.ingressUrl, rps });
+        const { startedAt } = mesh;
+        // A surge scenario triples the rate while it lasts.
+        load = startLoad({ target: mesh.ingressUrl, rps, rateMultiplier: faults ? () => loadRateMultiplier(faults, Date.now() - startedAt) : undefined });
         log(`load: ${rps} req/s into web`);
       }
     }

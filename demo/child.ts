@@ -28,6 +28,10 @@ export class Child {
     this.proc = spawn(cmd, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...env, MESHLENS_EXIT_WITH_PARENT: '1' },
+      // A process group of its own: a terminal's Ctrl-C reaches only the parent, which stops
+      // its children in order; a child that also got it would take the parent's SIGTERM as a
+      // second signal and exit at once, unflushed.
+      detached: true,
     });
     for (const stream of [this.proc.stdout!, this.proc.stderr!]) {
       let buf = '';

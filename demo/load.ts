@@ -1,7 +1,8 @@
-// The demo's load generator: open-loop traffic at a steady rate into the
-// mesh's front door, shaped like a shop's (browse, product pages, cart,
-// checkout), with W3C trace context and, on purpose, credentials that the
-// sidecars must never record.
+// The demo's load generator: open-loop traffic at a steady rate (or a
+// multiple of it, during a surge: ./faults.ts) into the mesh's front door,
+// shaped like a shop's (browse, product pages, cart, checkout), with W3C
+// trace context and, on purpose, credentials that the sidecars must never
+// record.
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -69,18 +70,34 @@ export async function sendExactly(target: string, n: number, concurrency = 16, r
   return statuses;
 }
 
-/** Starts open-loop load at `rps` requests per second until stopped. */
-export function startLoad(opts: { target: string; rps: number; maxInFlight?: number; random?: () => number }): LoadGenerator {
+export interface LoadOptions {
+  target: string;
+  rps: number;
+  /** Multiplies `rps` from moment to moment (a surge: 3); read every tick. Default: 1. */
+  rateMultiplier?: () => number;
+  maxInFlight?: number;
+  random?: () => number;
+  /** Clock, ms (tests drive it). Default Date.now. */
+  now?: () => number;
+}
+
+/** Starts open-loop load at `rps` (times `rateMultiplier()`) requests per second until stopped. */
+export function startLoad(opts: LoadOptions): LoadGenerator {
   const url = new URL(opts.target);
   const rnd = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
   const maxInFlight = opts.maxInFlight ?? 256;
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
   const stats: LoadStats = { sent: 0, completed: 0, failed: 0, skipped: 0, by_status: {} };
   const inflight = new Set<Promise<void>>();
-  const started = Date.now();
-  // Each tick sends what the schedule owes since the start, so timer jitter does not change the rate.
+  // Each tick adds what the elapsed time owes at the rate in force, so timer jitter does not change the rate.
+  let due = 0;
+  let last = now();
   const timer = setInterval(() => {
-    const owed = Math.floor(((Date.now() - started) / 1000) * opts.rps) - stats.sent - stats.skipped;
+    const t = now();
+    due += ((t - last) * opts.rps * (opts.rateMultiplier?.() ?? 1)) / 1000;
+    last = t;
+    const owed = Math.floor(due) - stats.sent - stats.skipped;
     for (let i = 0; i < owed; i++) {
       if (inflight.size >= maxInFlight) { stats.skipped += 1; continue; }
       stats.sent += 1;

@@ -48,3 +48,28 @@ test('a child stopped on purpose is not restarted, and stop() cancels a restart 
   assert.deepEqual(other.restarts(), { 'y-1': 0 });
   await other.stop();
 });
+
+test('a child removed (a scale-down) is stopped with SIGTERM, forgotten and never restarted; the others keep running', { timeout: 60_000 }, async () => {
+  const lines: string[] = [];
+  const sup = new Supervisor({ log: (l) => lines.push(l), backoffMs: 10 });
+  // A demo workload runs until stopped: a child that stays up.
+  const spec = (instance: string) => JSON.stringify([{
+    service: { name: 'a', calls: [], work_ms: 0, error_rate: 0, slow_rate: 0, slow_ms: 0 }, instance, version: 'v1', port: 0, httpProxy: 'http://127.0.0.1:1', epoch_ms: 0,
+  }]);
+  const a = sup.start('a-1', 'app a-1', ['demo-apps', '--spec', spec('a-1')]);
+  const b = sup.start('a-2', 'app a-2', ['demo-apps', '--spec', spec('a-2')]);
+  try {
+    await until('both listening', () => lines.filter((l) => / listening on /.test(l)).length === 2);
+    assert.equal(await sup.remove('a-2'), true);
+    assert.deepEqual(await b.ended, { code: 0, signal: null }, 'it stopped cleanly');
+    assert.ok(lines.some((l) => l.startsWith('[app a-2] ') && l.includes('SIGTERM: stopping')), 'on SIGTERM');
+    await new Promise((r) => setTimeout(r, 300)); // far longer than the backoff
+    assert.deepEqual([...sup.children.keys()], ['a-1']);
+    assert.deepEqual(sup.restarts(), { 'a-1': 0 });
+    assert.equal(a.running, true);
+    assert.equal(await sup.remove('a-2'), false, 'removing it again finds nothing');
+  } finally {
+    await sup.stop();
+  }
+  assert.ok(!lines.some((l) => l.startsWith('supervisor:')), 'no restart logged');
+});

@@ -9,7 +9,8 @@
 // A restarted sidecar keeps what it needs in its --state-dir (identity,
 // tap spool), so it comes back as the same proxy and delivers the taps its
 // predecessor left unsent. A child started in a network namespace is
-// restarted in the same one.
+// restarted in the same one. A child removed on purpose (remove(): a
+// scale-down) is stopped and forgotten, never restarted.
 
 import { Child } from './child.ts';
 
@@ -56,6 +57,18 @@ export class Supervisor {
   /** Restarts of each child so far. */
   restarts(): Record<string, number> {
     return Object.fromEntries([...this.#slots].map(([k, s]) => [k, s.restarts]));
+  }
+
+  /** Stops one child for good (SIGTERM, then SIGKILL after `deadlineMs`; no restart) and forgets it; false if there is no such child. */
+  async remove(key: string, deadlineMs = 5_000): Promise<boolean> {
+    const slot = this.#slots.get(key);
+    if (!slot) return false;
+    this.#slots.delete(key);
+    if (slot.timer) clearTimeout(slot.timer);
+    const child = this.children.get(key);
+    this.children.delete(key);
+    await child?.stop(deadlineMs);
+    return true;
   }
 
   /** Stops every child (SIGTERM, then SIGKILL after `deadlineMs`) and cancels pending restarts. */

@@ -1,9 +1,13 @@
 // One demo workload: a small HTTP server that does some work and calls its
 // downstream services through its sidecar's outbound listener in HTTP proxy
-// mode (absolute-form request target, as any HTTP_PROXY client sends).
+// mode (absolute-form request target, as any HTTP_PROXY client sends). A
+// background job (DemoService.background_rps) calls them on a timer instead
+// (./background-job.ts).
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startBackgroundJob } from './background-job.ts';
+import { callService } from './outbound-call.ts';
 import type { FaultEffect } from './faults.ts';
 import type { DemoService } from './topology.ts';
 
@@ -16,11 +20,15 @@ export interface WorkloadOptions {
   random?: () => number;
   /** Scheduled faults in effect now (none when absent). */
   fault?: () => FaultEffect;
+  /** Clock for a background job's timer, ms (tests drive it). Default Date.now. */
+  now?: () => number;
 }
 
 export interface Workload {
   url: string;
   served(): number;
+  /** Calls a background job made, by status (0: no answer); {} for other workloads. */
+  called(): Record<number, number>;
   close(): Promise<void>;
 }
 
@@ -40,7 +48,7 @@ export async function startWorkload(opts: WorkloadOptions): Promise<Workload> {
     try {
       await sleep(serviceTime(svc, rnd) + (fault?.extra_ms ?? 0));
       for (const callee of svc.calls) {
-        const s = await call(agent, proxy, callee, req.url ?? '/', traceparent);
+        const s = await callService(agent, proxy, callee, req.url ?? '/', traceparent);
         if (s >= 500 || s === 0) status = 502;
       }
       if (rnd() < svc.error_rate + (fault?.error_rate ?? 0)) status = 500;
@@ -58,10 +66,16 @@ export async function startWorkload(opts: WorkloadOptions): Promise<Workload> {
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const { address, port } = server.address() as AddressInfo;
+  const job = svc.background_rps ? startBackgroundJob({
+    calls: svc.calls, httpProxy: opts.httpProxy, rps: svc.background_rps, now: opts.now,
+    rateMultiplier: () => opts.fault?.().rate_multiplier ?? 1,
+  }) : null;
   return {
     url: `http://${address}:${port}`,
     served: () => served,
+    called: () => job?.stats().by_status ?? {},
     close: async () => {
+      await job?.stop();
       agent.destroy();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
@@ -74,23 +88,6 @@ function serviceTime(svc: DemoService, rnd: () => number): number {
   // Log-normal with sigma 0.5 around the median: a realistic right tail.
   const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   return svc.work_ms * Math.exp(0.5 * z) + (rnd() < svc.slow_rate ? svc.slow_ms : 0);
-}
-
-function call(agent: http.Agent, proxy: URL, service: string, path: string, traceparent?: string | string[]): Promise<number> {
-  return new Promise((resolve) => {
-    const headers: http.OutgoingHttpHeaders = {};
-    if (typeof traceparent === 'string') headers.traceparent = traceparent;
-    const req = http.request({
-      host: proxy.hostname, port: proxy.port, agent, method: 'GET', headers,
-      path: `http://${service}${path}`,
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
-    });
-    req.on('error', () => resolve(0));
-    req.end();
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runControl, CONTROL_FLAGS, type RunningControl } from '../cli/control.ts';
 import { demoControl } from '../cli/up.ts';
 import { controlClient } from '../cli/control-client.ts';
-import { quietTopology, sendExactly, startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh } from '../demo/index.ts';
+import { quietTopology, sendExactly, startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh, type DemoService } from '../demo/index.ts';
 import { parseFlags } from '../cli/flags.ts';
 import type { TapStore } from '../ingest/index.ts';
 
@@ -132,16 +132,21 @@ export function remoteDemoControl(url: string, dataDir: string): DemoControl & {
       if (r.status !== 201) throw new Error(`join token for ${proxy}: HTTP ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
       return (r.body as { token: string }).token;
     },
+    setRouteWeights: async (service, subsets) => {
+      const r = await (await client()).request('PUT', `/v1/routes/${service}`, { subsets });
+      if (r.status !== 200) throw new Error(`route weights for ${service}: HTTP ${r.status}: ${JSON.stringify(r.body).slice(0, 300)}`);
+      return r.body;
+    },
   };
 }
 
 /**
- * An embedded control plane (extra `flags`) and the quiet demo mesh on it,
+ * An embedded control plane (extra `flags`) and the quiet demo mesh (or `meshOpts.topology`) on it,
  * for one whole-mesh test: `body` gets both and the log lines; the log's tail
  * is printed if it throws; everything is stopped and removed after.
  */
 export async function withDemoMesh(
-  prefix: string, flags: string[], meshOpts: { stateDir?: (dir: string) => string },
+  prefix: string, flags: string[], meshOpts: { stateDir?: (dir: string) => string; topology?: DemoService[] },
   body: (m: { core: RunningControl; mesh: DemoMesh; lines: string[]; dir: string }) => Promise<void>,
 ): Promise<void> {
   const dir = tempDir(prefix);
@@ -149,7 +154,7 @@ export async function withDemoMesh(
   const core = await startTestControl(dir.path, lines, flags);
   let mesh: DemoMesh | undefined;
   try {
-    mesh = await startDemoMesh({ control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l), stateDir: meshOpts.stateDir?.(dir.path) });
+    mesh = await startDemoMesh({ control: demoControl(core), topology: meshOpts.topology ?? quietTopology(), log: (l) => lines.push(l), stateDir: meshOpts.stateDir?.(dir.path) });
     await body({ core, mesh, lines, dir: dir.path });
   } catch (e) {
     console.error(lines.slice(-40).join('\n'));

@@ -1,7 +1,7 @@
 # Inbound authorization for the demo shop, enforced by every sidecar's policy
 # stage (mesh/proxy/stages/policy.ts) before a request reaches its workload.
 #
-#   external ─► web ─┬─► catalog
+#   external ─► web ─┬─► catalog ◄── indexer (a background job)
 #                    └─► cart ─┬─► payments
 #                              └─► inventory
 #
@@ -25,7 +25,7 @@ package meshlens.authz
 # Who may call whom: destination service → the services allowed to call it.
 callers := {
 	"web": {"external"},
-	"catalog": {"web"},
+	"catalog": {"web", "indexer"},
 	"cart": {"web"},
 	"payments": {"cart"},
 	"inventory": {"cart"},

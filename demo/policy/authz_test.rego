@@ -25,6 +25,12 @@ test_only_cart_may_call_payments_and_inventory if {
 	authz.decision == {"allow": false, "reason": "external may not call inventory"} with input as req("external", "inventory", "/", {})
 }
 
+test_indexer_may_call_catalog_only if {
+	authz.decision == {"allow": true, "reason": "indexer may call catalog"} with input as req("indexer", "catalog", "/index/products/7", {})
+	authz.decision == {"allow": false, "reason": "indexer may not call payments"} with input as req("indexer", "payments", "/", {})
+	authz.decision == {"allow": false, "reason": "external may not call catalog"} with input as req("external", "catalog", "/", {})
+}
+
 test_unknown_destination_is_denied if {
 	not authz.decision.allow with input as req("web", "billing", "/", {})
 }
