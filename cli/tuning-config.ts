@@ -1,7 +1,8 @@
 // `--tuning-config <file.json>`: the tuning engine's windows and bounds, for
 // operators who need other than the defaults (and tests that cannot wait a
 // minute per watch window). Every key is checked; an unknown one is an error,
-// not ignored.
+// not ignored. An ejection lasts at least 25 s: its verification needs one
+// whole 10 s rollup bucket inside it, after 5 s for the change to settle.
 //
 //   {"recent_s": 30, "baseline_s": 600, "lag_s": 20, "watch_s": 60, "approval_ttl_s": 300,
 //    "bounds": {"max_shift_step": 50, "cooldown_s": 60, "max_actions_per_minute": 6,
@@ -21,7 +22,7 @@ const TOP: Record<string, [keyof TuningSettings, number, number, number]> = {
 const BOUNDS: Record<string, [keyof Bounds, number, number]> = {
   max_shift_step: ['maxShiftStep', 1, 100], cooldown_s: ['cooldownS', 0, 86_400], max_actions_per_minute: ['maxActionsPerMinute', 1, 1000],
   min_replicas: ['minReplicas', 0, 1000], max_replicas: ['maxReplicas', 1, 1000], max_scale_step: ['maxScaleStep', 1, 1000],
-  max_ejected_share: ['maxEjectedShare', 0, 1], eject_base_s: ['ejectBaseS', 1, 86_400], eject_max_s: ['ejectMaxS', 1, 86_400],
+  max_ejected_share: ['maxEjectedShare', 0, 1], eject_base_s: ['ejectBaseS', 25, 86_400], eject_max_s: ['ejectMaxS', 1, 86_400],
   eject_memory_s: ['ejectMemoryS', 0, 7 * 86_400], min_rate_limit_rps: ['minRateLimitRps', 0.001, 1e6],
 };
 

@@ -47,7 +47,8 @@ export function demoControl(core: RunningControl): DemoControl {
   };
 }
 
-export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void> }> {
+/** `core` and `mesh`: the running parts, for tests that drive `meshlens up` in process. */
+export async function runUp(f: FlagValues, log: (line: string) => void): Promise<{ close(): Promise<void>; core: RunningControl; mesh: DemoMesh | undefined }> {
   const started = Date.now();
   requireValid('up', [
     ...(ISOLATE_MODES.includes(f.isolate as IsolateMode) ? [] : [`--isolate: "${f.isolate}" is not one of ${ISOLATE_MODES.join(', ')}`]),
@@ -144,5 +145,5 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
     await close();
     throw e;
   }
-  return { close };
+  return { close, core, mesh };
 }

@@ -55,7 +55,7 @@ export interface InstanceInput {
   instance: string;
   version: string;
   recent: Signals;
-  /** The same figures over the service's other instances. */
+  /** The same figures over the other instances of its service and version. */
   peers: Signals;
   /** Times this instance was ejected in the ejection memory (engine setting), and whether it is now. */
   ejections: number;

@@ -52,7 +52,8 @@ export class TuningEngine {
   readonly #log: (line: string) => void;
   readonly book: ActionBook;
   readonly rollouts = new Rollouts();
-  readonly #applied = new Map<string, { at: number; params: ActionParams; applied: Applied; signal: ProposedAction['signal'] }>();
+  /** Applied actions waiting for verification; `rollout`: a rollout's step, which the judge verifies (see #verify). */
+  readonly #applied = new Map<string, { at: number; params: ActionParams; applied: Applied; signal: ProposedAction['signal']; rollout: boolean }>();
   readonly #counters: TuningCounters = { ticks: 0, tick_errors: 0, proposals: 0, malformed: 0, applied: 0, refused: 0, dry_run: 0, awaiting_approval: 0, verified: 0, reverted: 0, failed: 0, noop: 0, repeats: 0 };
   #paused: { by: string; at: number } | null = null;
   #running: Promise<void> = Promise.resolve();
@@ -231,7 +232,9 @@ export class TuningEngine {
       return this.book.update(id, { state: 'failed', detail: `${this.book.get(id)!.detail ? `${this.book.get(id)!.detail}; ` : ''}failed: ${(e as Error).message}` });
     }
     this.#counters.applied++;
-    this.#applied.set(id, { at: now, params, applied, signal });
+    const rollout = params.kind === 'shift' && !params.rollback && this.rollouts.progressing().some((r) => r.service === params.service);
+    this.#applied.set(id, { at: now, params, applied, signal, rollout });
+    if (params.kind === 'shift' && params.rollback) this.#rolledBack(params.service, id);
     if (params.kind === 'shift') this.rollouts.shifted(params.service, params.subsets, params.rollback, now, `${params.rollback ? 'rolled back' : 'shifted'}: ${this.book.get(id)!.reason}`);
     const prior = this.book.get(id)!.detail;
     const rec = this.book.update(id, { state: 'applied', params, config_before: applied.config_before, config_after: applied.config_after, detail: [prior, applied.detail].filter(Boolean).join('; ') });
@@ -249,9 +252,44 @@ export class TuningEngine {
     return rec;
   }
 
+  /** A rollback undoes the rollout steps still waiting for their verdict: they are reverted, by it. */
+  #rolledBack(service: string, by: string): void {
+    for (const [id, a] of this.#applied) {
+      if (!a.rollout || a.params.kind !== 'shift' || a.params.service !== service) continue;
+      this.#applied.delete(id);
+      this.#counters.reverted++;
+      const cur = this.book.get(id);
+      this.book.update(id, { state: 'reverted', detail: [cur?.detail, `reverted: rolled back by action ${by}: ${this.book.get(by)?.reason ?? ''}`].filter(Boolean).join('; ') });
+    }
+  }
+
+  /**
+   * A rollout's step is verified by the canary judge, not by a threshold:
+   * healthy over the windows since the step (after its watch window) keeps
+   * it; unhealthy leaves it to the policy's rollback, which reverts it
+   * (#rolledBack); inconclusive waits for more traffic.
+   */
+  #verifyStep(id: string, a: { at: number; params: ActionParams }, now: number): void {
+    if (a.params.kind !== 'shift') return;
+    const service = a.params.service;
+    const r = this.rollouts.all().find((x) => x.service === service);
+    const cur = this.book.get(id);
+    const done = (detail: string) => {
+      this.#applied.delete(id);
+      this.#counters.verified++;
+      this.book.update(id, { state: 'verified', detail: [cur?.detail, detail].filter(Boolean).join('; ') });
+    };
+    if (!r || r.state === 'done') return done(`verified: rollout of ${service} complete`);
+    if (r.state !== 'progressing') return done(`kept: rollout of ${service} ${r.state} (${r.detail})`);
+    if (now - a.at < this.#o.settings.watchS * 1000) return;
+    const j = this.#judged.get(service);
+    if (j?.verdict === 'healthy') done(`verified: the judge calls ${r.to} healthy: ${j.reasons.join('; ')}`);
+  }
+
   async #verify(now: number): Promise<void> {
     const { watchS, lagMs } = this.#o.settings;
     for (const [id, a] of this.#applied) {
+      if (a.rollout) { this.#verifyStep(id, a, now); continue; }
       // An ejection is judged while it lasts: after it the instance is back, and so may be its errors.
       const w = verifyWindow(a.at, a.params.kind === 'eject' ? Math.min(watchS, a.params.seconds) : watchS);
       const lag = a.signal.scope === 'instance' ? WINDOWS.instanceLagMs : lagMs;

@@ -73,7 +73,7 @@ export async function buildInput(
       .map((r) => ({ instance: r.instance, version: r.version, ejected_until: ejectedUntil.get(r.instance) ?? null }));
     const rows = svcRows.get(name) ?? { recent: [], base: [] };
     const recent = signals(rows.recent, w.recentS);
-    const baseline = signals(rows.base, coveredS(rows.base, recentFrom, w.baselineS));
+    const baseline = baselineOf(rows.base, recentFrom, w.baselineS);
     const serving = instances.filter((i) => i.ejected_until === null).length;
     services[name] = {
       replicas: instances.length, instances, recent, baseline,
@@ -83,7 +83,7 @@ export async function buildInput(
   const edgeInput: Record<string, EdgeInput> = {};
   for (const [key, rows] of split(edges, (r) => `${r.src}→${r.dst}`)) {
     const [src, dst] = key.split('→');
-    edgeInput[key] = { src, dst, recent: signals(rows.recent, w.recentS), baseline: signals(rows.base, coveredS(rows.base, recentFrom, w.baselineS)) };
+    edgeInput[key] = { src, dst, recent: signals(rows.recent, w.recentS), baseline: baselineOf(rows.base, recentFrom, w.baselineS) };
   }
   const versionInput: Record<string, VersionInput> = {};
   for (const [key, rows] of split(versions, (r) => `${r.service}@${r.version}`)) {
@@ -92,7 +92,8 @@ export async function buildInput(
   }
   const instances: Record<string, InstanceInput> = {};
   for (const r of inst) {
-    const peers = inst.filter((p) => p.service === r.service && p.instance !== r.instance);
+    // Peers run the same version: a new version differing from the old is the canary judge's business, not an outlier.
+    const peers = inst.filter((p) => p.service === r.service && p.version === r.version && p.instance !== r.instance);
     instances[r.instance] = {
       service: r.service, instance: r.instance, version: r.version,
       recent: signals([{ bucket: 0, denies: 0, ...r }], w.instanceWindowS),
@@ -129,10 +130,16 @@ export function signals(rows: BucketFigures[], windowS: number): Signals {
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
-/** Seconds from the first bucket with traffic to `end`, at most `maxS`; 0 without traffic. */
-function coveredS(rows: BucketFigures[], end: number, maxS: number): number {
+/**
+ * A subject's baseline over the buckets after its first with traffic (that
+ * one may hold only the last seconds of a start), up to `end`; window_s is
+ * the time they cover, so a young subject does not read as quiet.
+ */
+function baselineOf(rows: BucketFigures[], end: number, maxS: number): Signals {
   const first = rows.reduce((m, r) => (r.requests > 0 ? Math.min(m, r.bucket) : m), Infinity);
-  return Number.isFinite(first) ? Math.min(maxS, (end - first) / 1000) : 0;
+  if (!Number.isFinite(first)) return signals([], 0);
+  const from = Math.max(first + BUCKET_MS, end - maxS * 1000);
+  return signals(rows.filter((r) => r.bucket >= from), Math.max(0, (end - from) / 1000));
 }
 
 /** The figure an action's signal names, read from an input document; null when the subject has no figures. */

@@ -1,8 +1,10 @@
 // Verification: after an applied action's watch window, the engine reads the
 // signal the policy said it reacted to, over the buckets after the action
 // only, and keeps the action if the figure is back at or under the policy's
-// threshold. Otherwise the action did not help (or made things worse) and
-// is reverted, and the record says which figures decided.
+// threshold, or clearly better than it was (a scale-out that halves the load
+// per replica but not yet to the target still helped). Otherwise the action
+// did not help or made things worse, and is reverted; the record says which
+// figures decided.
 
 import type { ActionSignal } from './contract.ts';
 import { BUCKET_MS, signals, type MeshView, type TuningSources } from './input.ts';
@@ -35,12 +37,19 @@ export async function signalOver(sig: ActionSignal, from: number, until: number,
 
 export interface Verdict { keep: boolean; detail: string }
 
+/** Improvement that counts: at least this share of the way from the figure to its threshold (or 5% of the figure). */
+const MIN_GAIN = 0.1;
+
 export function verdictOf(sig: ActionSignal, after: number | null, from: number, until: number): Verdict {
   const span = `${new Date(from).toISOString().slice(11, 19)}–${new Date(until).toISOString().slice(11, 19)}`;
   const what = `${sig.metric} of ${sig.scope} ${sig.subject}`;
   if (after === null) return { keep: true, detail: `verified: no traffic on ${sig.subject} over ${span} to judge by; kept` };
   const fmt = (x: number) => (sig.metric === 'error_rate' ? `${(x * 100).toFixed(1)}%` : x.toFixed(1));
   if (after <= sig.threshold) return { keep: true, detail: `verified: ${what} ${fmt(sig.value)} → ${fmt(after)} over ${span}, at or under ${fmt(sig.threshold)}` };
-  const how = after > sig.value ? 'got worse' : 'did not come back under the threshold';
+  const gain = Math.max(MIN_GAIN * (sig.value - sig.threshold), 0.05 * sig.value);
+  if (after <= sig.value - gain) {
+    return { keep: true, detail: `verified: ${what} improved ${fmt(sig.value)} → ${fmt(after)} over ${span}, though still over ${fmt(sig.threshold)}` };
+  }
+  const how = after > sig.value ? 'got worse' : 'did not improve';
   return { keep: false, detail: `reverted: ${what} ${how}: ${fmt(sig.value)} → ${fmt(after)} over ${span} (threshold ${fmt(sig.threshold)})` };
 }

@@ -116,6 +116,8 @@ eject_actions contains a if {
 	some name, i in input.instances
 	not i.ejected
 	i.recent.requests >= setting("eject_min_requests")
+	# Against the instance's own kind: peers of its version with traffic of their own.
+	i.peers.requests >= setting("eject_min_requests")
 	i.recent.error_rate >= setting("eject_error_rate")
 	i.recent.error_rate >= i.peers.error_rate + setting("eject_margin")
 	a := {
@@ -194,8 +196,8 @@ ratelimit_actions contains a if {
 		"kind": "ratelimit", "service": e.dst, "caller": e.src, "rps": rps, "burst": ceil(rps),
 		"reason": sprintf("%s sends %.1f req/s to %s, %.1f× its baseline of %.1f req/s: limit it to %.1f req/s", [e.src, e.recent.rps, e.dst, e.recent.rps / max([e.baseline.rps, 0.01]), e.baseline.rps, rps]),
 		"alerts": alerts_about(e.dst),
-		# What a limit protects: the latency the service's other callers get.
-		"signal": {"scope": "service", "subject": e.dst, "metric": "p99_ms", "value": callee.recent.p99_ms, "threshold": max([2 * callee.baseline.p99_ms, callee.baseline.p99_ms + 50])},
+		# What a limit protects: the latency the service's other callers get (p50: a tail is noise at these rates).
+		"signal": {"scope": "service", "subject": e.dst, "metric": "p50_ms", "value": callee.recent.p50_ms, "threshold": max([2 * callee.baseline.p50_ms, callee.baseline.p50_ms + 50])},
 	}
 }
 

@@ -49,6 +49,12 @@ test_an_instance_as_sick_as_its_peers_is_not_ejected if {
 	not "eject" in kinds(tuning.actions) with input as inp
 }
 
+test_an_instance_without_peers_of_its_version_is_left_to_the_judge if {
+	alone := object.union(base_input.instances["catalog-2"], {"version": "v2", "recent": sick, "peers": object.union(quiet, {"requests": 0, "errors": 0, "error_rate": 0})})
+	inp := object.union(base_input, {"instances": {"catalog-2": alone}})
+	not "eject" in kinds(tuning.actions) with input as inp
+}
+
 test_an_ejected_instance_is_not_ejected_again if {
 	inp := object.union(base_input, {"instances": {"catalog-2": object.union(base_input.instances["catalog-2"], {"recent": sick, "ejected": true})}})
 	not "eject" in kinds(tuning.actions) with input as inp
