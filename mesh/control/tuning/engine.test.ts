@@ -4,47 +4,17 @@
 // forward past a watch window instead of waiting for it.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { createChdbStore, type ActionRecord, type TapStore } from '../../../ingest/index.ts';
+import type { ActionRecord, TapStore } from '../../../ingest/index.ts';
 import { sampleChain, sampleL7 } from '../../../ingest/sample-taps.ts';
-import { startSmallMesh, until, type SmallMesh } from '../../proxy/testing/small-mesh.ts';
+import { until } from '../../proxy/testing/small-mesh.ts';
 import type { ProposedAction } from './contract.ts';
-import type { TuningEngine } from './engine.ts';
 import { DEFAULT_TUNING_SETTINGS, type TuningSettings } from './settings.ts';
-import { storeSources } from './store-sources.ts';
 import { verifyWindow } from './verify.ts';
+import { tuningRig, type Rig } from './testing/engine-rig.ts';
 import { constantPolicy, tuningBundle } from './testing/tuning-bundle.ts';
 
-interface Rig { mesh: SmallMesh; engine: TuningEngine; store: TapStore; clock: { skew: number }; now(): number; records(): Promise<ActionRecord[]> }
-
-async function rig(t: { after(fn: () => Promise<void>): void }, actions: unknown[], settings: Partial<TuningSettings> = {}): Promise<Rig> {
-  const dir = mkdtempSync(join(tmpdir(), 'meshlens-tuning-'));
-  const store = createChdbStore({ dataDir: join(dir, 'chdb') });
-  await store.init();
-  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
-  const clock = { skew: 0 };
-  const now = () => Date.now() + clock.skew;
-  const mesh = await startSmallMesh(t, {
-    tuning: {
-      settings: { ...DEFAULT_TUNING_SETTINGS, tickMs: 0, lagMs: 0, watchS: 20, ackTimeoutMs: 10_000, ...settings },
-      policyBundle: await tuningBundle(constantPolicy(actions)), sources: storeSources(store), records: store, now,
-    },
-  });
-  const engine = mesh.control.cp.tuning!;
-  await mesh.instance('catalog', 'catalog-1', undefined, { version: 'v1' });
-  await mesh.instance('catalog', 'catalog-2', undefined, { version: 'v1' });
-  await mesh.instance('payments', 'payments-1', undefined, { version: 'v1' });
-  await mesh.instance('payments', 'payments-2', undefined, { version: 'v2' });
-  await mesh.caller('web', 'web-1');
-  // As a demo or a cautious operator starts: every request to v1 until something moves it.
-  mesh.control.cp.setRouteWeights('payments', [{ version: 'v1', weight: 100 }, { version: 'v2', weight: 0 }]);
-  await mesh.settled();
-  const records = async () => { await engine.book.flush(); return store.actions({ limit: 100 }); };
-  return { mesh, engine, store, clock, now, records };
-}
+const rig = (t: { after(fn: () => Promise<void>): void }, actions: unknown[], settings: Partial<TuningSettings> = {}) => tuningRig(t, { actions, settings });
 
 const signal = (subject: string) => ({ scope: 'service', subject, metric: 'error_rate', value: 0.5, threshold: 0.05 });
 const allToV2: ProposedAction = {
@@ -203,4 +173,25 @@ test('the tuning routes refuse a missing token, a foreign Origin and a sidecar c
   const q = await cp.operator().request('GET', '/v1/actions?limit=abc&evil=1');
   assert.equal(q.status, 400);
   assert.match(String(q.json().message), /unknown parameter "evil"/);
+});
+
+test('a new tuning policy is taken by PUT /v1/tuning/policy as the authorization bundle is; a bad one is refused and the old one stays', async (t) => {
+  const r = await rig(t, []);
+  const op = r.mesh.control.operator();
+  const before = r.engine.status().policy.digest;
+  const bad = await op.request('PUT', '/v1/tuning/policy', Buffer.from('not a bundle'), { 'content-type': 'application/gzip' });
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.json().message), /not a readable OPA bundle/);
+  assert.equal(r.engine.status().policy.digest, before);
+  const wrongEntrypoint = await tuningBundle('package meshlens.other\n\nactions := []\n').catch((e: Error) => e);
+  assert.ok(wrongEntrypoint instanceof Error, 'a policy without the entrypoint does not even compile into a bundle');
+  const next = await tuningBundle(constantPolicy([{ ...ejectCatalog2 }]));
+  const ok = await op.request('PUT', '/v1/tuning/policy', next.bytes, { 'content-type': 'application/gzip' });
+  assert.equal(ok.status, 200);
+  const digest = String(ok.json().digest);
+  assert.notEqual(digest, before);
+  await r.engine.tick();
+  const [rec] = await r.records();
+  assert.deepEqual([rec.kind, rec.subject, rec.policy_digest], ['eject', 'catalog-2', digest], 'the record names the policy that decided');
+  assert.equal((await r.mesh.control.anonymous().request('PUT', '/v1/tuning/policy', next.bytes, { origin: 'https://evil.example' })).status, 403);
 });
