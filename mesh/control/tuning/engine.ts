@@ -13,16 +13,17 @@
 
 import type { ActionRecord } from '../../../ingest/index.ts';
 import { ActionBook, type ActionLog } from './action-book.ts';
-import { apply, undo, waitForAcks, type Applied, type MeshControl } from './actuate.ts';
+import { apply, waitForAcks, type Applied, type MeshControl } from './actuate.ts';
+import { actionKey, isNoop, sharesOf } from './proposal-checks.ts';
+import { Watches } from './watches.ts';
 import type { JudgeVerdict, ProposedAction, RolloutInput, TuningInput } from './contract.ts';
-import { applyGuardrails, isRollback, percentages, scaleStep, subjectOf, type ActionParams, type GuardrailContext, type SubsetShare } from './guardrails.ts';
+import { applyGuardrails, scaleStep, subjectOf, type ActionParams, type GuardrailContext } from './guardrails.ts';
 import { BUCKET_MS, buildInput, type TuningSources } from './input.ts';
 import { DEFAULT_JUDGE, judgeCanary, type JudgeOptions } from './judge.ts';
 import type { ScaleActuator } from './kubernetes-scale.ts';
 import { Rollouts, type RolloutRequest, type RolloutState } from './rollouts.ts';
 import type { TuningSettings } from './settings.ts';
 import type { TuningPolicy } from './tuning-policy.ts';
-import { signalOver, verdictOf, verifyWindow } from './verify.ts';
 
 export interface TuningEngineOptions {
   settings: TuningSettings;
@@ -52,8 +53,6 @@ export class TuningEngine {
   readonly #log: (line: string) => void;
   readonly book: ActionBook;
   readonly rollouts = new Rollouts();
-  /** Applied actions waiting for verification; `rollout`: a rollout's step, which the judge verifies (see #verify). */
-  readonly #applied = new Map<string, { at: number; params: ActionParams; applied: Applied; signal: ProposedAction['signal']; rollout: boolean }>();
   readonly #counters: TuningCounters = { ticks: 0, tick_errors: 0, proposals: 0, malformed: 0, applied: 0, refused: 0, dry_run: 0, awaiting_approval: 0, verified: 0, reverted: 0, failed: 0, noop: 0, repeats: 0 };
   #paused: { by: string; at: number } | null = null;
   #running: Promise<void> = Promise.resolve();
@@ -63,12 +62,17 @@ export class TuningEngine {
   readonly #judged = new Map<string, JudgeVerdict>();
   #lastError = '';
   readonly #background = new Set<Promise<unknown>>();
+  readonly #watches: Watches;
 
   constructor(o: TuningEngineOptions) {
     this.#o = o;
     this.#now = o.now ?? Date.now;
     this.#log = o.log ?? (() => {});
     this.book = new ActionBook(o.records, this.#now, this.#log);
+    this.#watches = new Watches({
+      settings: o.settings, sources: o.sources, mesh: o.mesh, scaler: o.scaler ?? null, book: this.book, rollouts: this.rollouts,
+      judged: (service) => this.#judged.get(service), counters: this.#counters, log: this.#log, instanceLagMs: WINDOWS.instanceLagMs,
+    });
   }
 
   /** Loads recent records and starts the timer. */
@@ -103,7 +107,7 @@ export class TuningEngine {
 
   startRollout(req: RolloutRequest, actor: string): RolloutState {
     const versions = [...new Set(this.#o.mesh.instances().filter((i) => i.service === req.service).map((i) => i.version))];
-    const r = this.rollouts.start(req, this.#shares(req.service), versions, this.#now(), actor);
+    const r = this.rollouts.start(req, sharesOf(this.#o.mesh, req.service), versions, this.#now(), actor);
     this.#log(`rollout of ${r.service} from ${r.from} to ${r.to} started by ${actor}: steps ${r.steps.join(',')} every ${r.interval_s} s`);
     this.nudge();
     return r;
@@ -158,7 +162,7 @@ export class TuningEngine {
       }
     }
     if (this.#paused) return;
-    await this.#verify(now);
+    await this.#watches.verify(now);
     const s = this.#o.settings;
     const input = await buildInput(now, { recentS: s.recentS, baselineS: s.baselineS, lagMs: s.lagMs, ...WINDOWS }, this.#o.sources, this.#o.mesh, {
       rollouts: await this.#rolloutInputs(now), recentActions: this.book.recent(), ejectionCount: (i) => this.#ejections(i, now),
@@ -172,7 +176,7 @@ export class TuningEngine {
 
   async #decide(a: ProposedAction, input: TuningInput, digest: string, now: number): Promise<void> {
     this.#counters.proposals++;
-    if (this.#isNoop(a)) { this.#counters.noop++; return; }
+    if (isNoop(a, this.#o.mesh, this.#now())) { this.#counters.noop++; return; }
     const mode = this.#o.settings.modes[a.kind];
     if (mode === 'off') return;
     const subject = subjectOf(a);
@@ -203,7 +207,7 @@ export class TuningEngine {
   #guard(a: ProposedAction, now: number, ignoreId?: string) {
     const b = this.#o.settings.bounds;
     const ctx: GuardrailContext = {
-      now, bounds: b, shares: (s) => this.#shares(s),
+      now, bounds: b, shares: (s) => sharesOf(this.#o.mesh, s),
       instances: (s) => {
         const ejected = new Set(this.#o.mesh.ejections().filter((e) => e.until > now).map((e) => e.instance));
         return this.#o.mesh.instances().filter((i) => i.service === s).map((i) => ({ ...i, ejected: ejected.has(i.instance) }));
@@ -233,8 +237,8 @@ export class TuningEngine {
     }
     this.#counters.applied++;
     const rollout = params.kind === 'shift' && !params.rollback && this.rollouts.progressing().some((r) => r.service === params.service);
-    this.#applied.set(id, { at: now, params, applied, signal, rollout });
-    if (params.kind === 'shift' && params.rollback) this.#rolledBack(params.service, id);
+    this.#watches.add(id, { at: now, params, applied, signal, rollout });
+    if (params.kind === 'shift' && params.rollback) this.#watches.rolledBack(params.service, id);
     if (params.kind === 'shift') this.rollouts.shifted(params.service, params.subsets, params.rollback, now, `${params.rollback ? 'rolled back' : 'shifted'}: ${this.book.get(id)!.reason}`);
     const prior = this.book.get(id)!.detail;
     const rec = this.book.update(id, { state: 'applied', params, config_before: applied.config_before, config_after: applied.config_after, detail: [prior, applied.detail].filter(Boolean).join('; ') });
@@ -252,70 +256,6 @@ export class TuningEngine {
     return rec;
   }
 
-  /** A rollback undoes the rollout steps still waiting for their verdict: they are reverted, by it. */
-  #rolledBack(service: string, by: string): void {
-    for (const [id, a] of this.#applied) {
-      if (!a.rollout || a.params.kind !== 'shift' || a.params.service !== service) continue;
-      this.#applied.delete(id);
-      this.#counters.reverted++;
-      const cur = this.book.get(id);
-      this.book.update(id, { state: 'reverted', detail: [cur?.detail, `reverted: rolled back by action ${by}: ${this.book.get(by)?.reason ?? ''}`].filter(Boolean).join('; ') });
-    }
-  }
-
-  /**
-   * A rollout's step is verified by the canary judge, not by a threshold:
-   * healthy over the windows since the step (after its watch window) keeps
-   * it; unhealthy leaves it to the policy's rollback, which reverts it
-   * (#rolledBack); inconclusive waits for more traffic.
-   */
-  #verifyStep(id: string, a: { at: number; params: ActionParams }, now: number): void {
-    if (a.params.kind !== 'shift') return;
-    const service = a.params.service;
-    const r = this.rollouts.all().find((x) => x.service === service);
-    const cur = this.book.get(id);
-    const done = (detail: string) => {
-      this.#applied.delete(id);
-      this.#counters.verified++;
-      this.book.update(id, { state: 'verified', detail: [cur?.detail, detail].filter(Boolean).join('; ') });
-    };
-    if (!r || r.state === 'done') return done(`verified: rollout of ${service} complete`);
-    if (r.state !== 'progressing') return done(`kept: rollout of ${service} ${r.state} (${r.detail})`);
-    if (now - a.at < this.#o.settings.watchS * 1000) return;
-    const j = this.#judged.get(service);
-    if (j?.verdict === 'healthy') done(`verified: the judge calls ${r.to} healthy: ${j.reasons.join('; ')}`);
-  }
-
-  async #verify(now: number): Promise<void> {
-    const { watchS, lagMs } = this.#o.settings;
-    for (const [id, a] of this.#applied) {
-      if (a.rollout) { this.#verifyStep(id, a, now); continue; }
-      // An ejection is judged while it lasts: after it the instance is back, and so may be its errors.
-      const w = verifyWindow(a.at, a.params.kind === 'eject' ? Math.min(watchS, a.params.seconds) : watchS);
-      const lag = a.signal.scope === 'instance' ? WINDOWS.instanceLagMs : lagMs;
-      if (now - lag < w.until) continue;
-      this.#applied.delete(id);
-      const after = await signalOver(a.signal, w.from, w.until, this.#o.sources, this.#o.mesh, now);
-      const v = verdictOf(a.signal, after, w.from, w.until);
-      const cur = this.book.get(id);
-      if (v.keep) {
-        this.#counters.verified++;
-        this.book.update(id, { state: 'verified', detail: [cur?.detail, v.detail].filter(Boolean).join('; ') });
-        continue;
-      }
-      try {
-        const r = await undo(a.params, a.applied, this.#o.mesh, this.#o.scaler ?? null, now);
-        if (a.params.kind === 'shift') this.rollouts.shifted(a.params.service, a.params.before, true, now, v.detail);
-        this.#counters.reverted++;
-        this.book.update(id, { state: 'reverted', detail: [cur?.detail, v.detail, r.detail].filter(Boolean).join('; '), config_after: r.config_after });
-        this.#log(`${a.params.kind} ${cur?.subject} ${v.detail}`);
-      } catch (e) {
-        this.#counters.failed++;
-        this.book.update(id, { state: 'failed', detail: [cur?.detail, v.detail, `the revert failed: ${(e as Error).message}`].filter(Boolean).join('; ') });
-      }
-    }
-  }
-
   async #rolloutInputs(now: number): Promise<RolloutInput[]> {
     const out: RolloutInput[] = [];
     const until = Math.floor((now - this.#o.settings.lagMs) / BUCKET_MS) * BUCKET_MS;
@@ -331,35 +271,9 @@ export class TuningEngine {
     return out;
   }
 
-  /** Traffic share per version now: the route's weights, or (default route) by instance count. */
-  #shares(service: string): SubsetShare[] {
-    const route = this.#o.mesh.routes().find((r) => r.service === service);
-    if (route) return percentages(route.subsets.map((s) => ({ version: String(s.version ?? ''), weight: Number(s.weight) })));
-    const counts = new Map<string, number>();
-    for (const i of this.#o.mesh.instances()) if (i.service === service) counts.set(i.version, (counts.get(i.version) ?? 0) + 1);
-    return percentages([...counts].sort().map(([version, weight]) => ({ version, weight })));
-  }
-
   #ejections(instance: string, now: number): number {
     const memory = this.#o.settings.bounds.ejectMemoryS * 1000;
     return this.book.all().filter((r) => r.kind === 'eject' && r.subject === instance && ['applied', 'verified', 'reverted'].includes(r.state) && now - r.proposed_at < memory).length;
-  }
-
-  #isNoop(a: ProposedAction): boolean {
-    const now = this.#now();
-    switch (a.kind) {
-      case 'shift': {
-        const cur = this.#shares(a.service);
-        const want = percentages(a.subsets);
-        return want.every((s) => (cur.find((c) => c.version === s.version)?.weight ?? 0) === s.weight);
-      }
-      case 'eject': return this.#o.mesh.ejections().some((e) => e.instance === a.instance && e.until > now);
-      case 'scale': return this.#o.mesh.instances().filter((i) => i.service === a.service).length === a.replicas;
-      case 'ratelimit': {
-        const rule = this.#o.mesh.rateLimits().find((r) => r.service === a.service)?.rules.find((r) => r.caller === a.caller);
-        return a.lift ? !rule : rule !== undefined && rule.rps === a.rps && rule.burst === (a.burst ?? Math.max(1, Math.ceil(a.rps)));
-      }
-    }
   }
 
   #awaiting(id: string): ActionRecord {
@@ -367,16 +281,6 @@ export class TuningEngine {
     if (!rec) throw new TuningError(404, `no action ${id}`);
     if (rec.state !== 'awaiting_approval') throw new TuningError(409, `action ${id} is ${rec.state}, not awaiting approval`);
     return rec;
-  }
-}
-
-/** What an action changes, without why: two proposals with one key ask for the same thing. */
-function actionKey(a: ProposedAction): string {
-  switch (a.kind) {
-    case 'shift': return JSON.stringify([a.kind, a.service, percentages(a.subsets), a.rollback === true]);
-    case 'eject': return JSON.stringify([a.kind, a.instance]);
-    case 'scale': return JSON.stringify([a.kind, a.service, a.replicas]);
-    case 'ratelimit': return JSON.stringify([a.kind, a.service, a.caller, a.lift === true, a.rps]);
   }
 }
 

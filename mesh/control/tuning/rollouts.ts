@@ -7,18 +7,8 @@
 import type { RolloutInput } from './contract.ts';
 import type { SubsetShare } from './guardrails.ts';
 
-export interface RolloutState {
-  service: string;
-  from: string;
-  to: string;
-  steps: number[];
-  step: number;
-  weight: number;
-  interval_s: number;
-  started_at: number;
-  step_started_at: number;
-  state: RolloutInput['state'];
-  /** Who started it, and the last thing that happened to it. */
+/** A rollout as the engine keeps it: the input's fields but the verdict, and who started it and what last happened. */
+export interface RolloutState extends Omit<RolloutInput, 'judge'> {
   actor: string;
   detail: string;
 }
