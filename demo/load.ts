@@ -6,6 +6,7 @@
 
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { startPacing } from './paced.ts';
 
 export interface LoadStats {
   sent: number;
@@ -85,36 +86,19 @@ export interface LoadOptions {
 export function startLoad(opts: LoadOptions): LoadGenerator {
   const url = new URL(opts.target);
   const rnd = opts.random ?? Math.random;
-  const now = opts.now ?? Date.now;
   const maxInFlight = opts.maxInFlight ?? 256;
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
-  const stats: LoadStats = { sent: 0, completed: 0, failed: 0, skipped: 0, by_status: {} };
-  const inflight = new Set<Promise<void>>();
-  // Each tick adds what the elapsed time owes at the rate in force, so timer jitter does not change the rate.
-  let due = 0;
-  let last = now();
-  const timer = setInterval(() => {
-    const t = now();
-    due += ((t - last) * opts.rps * (opts.rateMultiplier?.() ?? 1)) / 1000;
-    last = t;
-    const owed = Math.floor(due) - stats.sent - stats.skipped;
-    for (let i = 0; i < owed; i++) {
-      if (inflight.size >= maxInFlight) { stats.skipped += 1; continue; }
-      stats.sent += 1;
-      const p = sendOne(agent, url, requestPath(rnd), requestHeaders(rnd)).then((s) => {
-        stats.completed += 1;
-        stats.by_status[s] = (stats.by_status[s] ?? 0) + 1;
-        if (s >= 500 || s === 0) stats.failed += 1;
-        inflight.delete(p);
-      });
-      inflight.add(p);
-    }
-  }, 20);
+  const answers = { completed: 0, failed: 0, by_status: {} as Record<number, number> };
+  const pacing = startPacing({ ...opts, maxInFlight }, async () => {
+    const s = await sendOne(agent, url, requestPath(rnd), requestHeaders(rnd));
+    answers.completed += 1;
+    answers.by_status[s] = (answers.by_status[s] ?? 0) + 1;
+    if (s >= 500 || s === 0) answers.failed += 1;
+  });
   return {
-    stats: () => ({ ...stats, by_status: { ...stats.by_status } }),
+    stats: () => ({ ...pacing.counts(), ...answers, by_status: { ...answers.by_status } }),
     async stop() {
-      clearInterval(timer);
-      await Promise.all(inflight);
+      await pacing.stop();
       agent.destroy();
     },
   };

@@ -4,8 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDemoNetwork, quietTopology, ScaleError, sendExactly, startDemoMesh, type DemoMesh } from '../demo/index.ts';
-import { demoControl, eventually, sidecarFinalStats, startTestControl, tempDir, withDemoMesh } from './stack.ts';
+import { quietTopology, ScaleError, sendExactly } from '../demo/index.ts';
+import { eventually, sidecarFinalStats, withDemoMesh } from './stack.ts';
 
 const topology = quietTopology().map((s) => (s.name === 'catalog' ? { ...s, versions: ['v1', 'v1'] } : s));
 
@@ -63,17 +63,9 @@ test('scaling catalog 2 → 3 → 1 registers and unregisters its instances, dra
 
 test('with a namespace per service, a new instance runs in its service\'s namespace on new ports, and leaves it again', {
   skip: process.getuid?.() !== 0 ? 'network namespaces need root' : false, timeout: 180_000,
-}, async () => {
-  const dir = tempDir('scale-netns');
-  const lines: string[] = [];
-  const topo = quietTopology();
-  const network = await openDemoNetwork(topo.map((s) => s.name), (l) => lines.push(l));
-  let core: Awaited<ReturnType<typeof startTestControl>> | undefined;
-  let mesh: DemoMesh | undefined;
-  try {
-    core = await startTestControl(dir.path, lines, ['--listen', `${network.hostAddress}:0`]);
-    mesh = await startDemoMesh({ control: demoControl(core), topology: topo, network, log: (l) => lines.push(l) });
-    const ns = network.hosts.get('catalog')!;
+}, () =>
+  withDemoMesh('scale-netns', [], { netns: true }, async ({ core, mesh, network }) => {
+    const ns = network!.hosts.get('catalog')!;
     assert.deepEqual(await mesh.scale('catalog', 2), { before: 1, after: 2, instances: ['catalog-1', 'catalog-2'] });
     const [one, two] = [mesh.instanceListeners.get('catalog-1')!, mesh.instanceListeners.get('catalog-2')!];
     assert.equal(two.netns, ns.netns);
@@ -83,17 +75,8 @@ test('with a namespace per service, a new instance runs in its service\'s namesp
     const eps = core.control.status().services.catalog.map((e) => `${e.instance} ${e.addr}:${e.port}`);
     assert.deepEqual(eps, [`catalog-1 ${one.inbound}`, `catalog-2 ${two.inbound}`]);
     assert.deepEqual([...await sendExactly(mesh.ingressUrl, 100, 8)], [[200, 100]]);
-    await eventually('catalog-2 served some', async () => await core!.store.countTaps({ kind: 'l7.request', proxy: 'catalog-2', direction: 'inbound' }) > 0);
+    await eventually('catalog-2 served some', async () => await core.store.countTaps({ kind: 'l7.request', proxy: 'catalog-2', direction: 'inbound' }) > 0);
     assert.deepEqual(await mesh.scale('catalog', 1), { before: 2, after: 1, instances: ['catalog-1'] });
     assert.deepEqual(core.control.status().services.catalog.map((e) => e.instance), ['catalog-1']);
     assert.deepEqual([...await sendExactly(mesh.ingressUrl, 40, 8)], [[200, 40]]);
-  } catch (e) {
-    console.error(lines.slice(-60).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core?.close();
-    await network.close();
-    dir.remove();
-  }
-});
+  }));

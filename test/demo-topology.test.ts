@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DEMO_TOPOLOGY, sendExactly, startDemoMesh, type DemoMesh, type FaultPlan } from '../demo/index.ts';
-import { demoControl, eventually, startTestControl, tempDir } from './stack.ts';
+import { DEMO_TOPOLOGY, sendExactly, type FaultPlan } from '../demo/index.ts';
+import { eventually, withDemoMesh } from './stack.ts';
 
 const DEMO_POLICY = join(import.meta.dirname, '..', 'demo', 'policy');
 // The shop's own noise off, so every 500 is a fault's.
@@ -14,13 +14,8 @@ const topology = DEMO_TOPOLOGY.map((s) => ({ ...s, error_rate: 0, slow_rate: 0, 
 // The eject scenario in force from the start for an hour (and, as always with faults on, payments v2 regressed).
 const faults: FaultPlan = { warmup_ms: 0, every_ms: 3_600_000, duration_ms: 3_600_000, kinds: ['eject'] };
 
-test('the demo runs catalog ×2, payments v1 and v2 with v2 unused until a rollout, and indexer calling catalog; eject fails half of catalog-2\'s requests, and v2 fails once it gets traffic', { timeout: 180_000 }, async () => {
-  const dir = tempDir('topology');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines, ['--policy', DEMO_POLICY]);
-  let mesh: DemoMesh | undefined;
-  try {
-    mesh = await startDemoMesh({ control: demoControl(core), topology, faults, log: (l) => lines.push(l) });
+test('the demo runs catalog ×2, payments v1 and v2 with v2 unused until a rollout, and indexer calling catalog; eject fails half of catalog-2\'s requests, and v2 fails once it gets traffic', { timeout: 180_000 }, () =>
+  withDemoMesh('topology', ['--policy', DEMO_POLICY], { topology, faults }, async ({ core, mesh }) => {
     const st = core.control.status();
     const endpoints = Object.fromEntries(Object.entries(st.services).map(([s, eps]) => [s, eps.map((e) => `${e.instance} ${e.labels?.version}`)]));
     assert.deepEqual(endpoints, {
@@ -56,12 +51,4 @@ test('the demo runs catalog ×2, payments v1 and v2 with v2 unused until a rollo
     assert.ok(v2.some((t) => t.status === 500) && v2.some((t) => t.status === 200), `v2 answers some 500s: ${JSON.stringify([...new Set(v2.map((t) => t.status))])}`);
     assert.ok(v2.every((t) => (t.ts as number) >= rolledOut), 'v2 got its first call after the rollout');
     assert.deepEqual((await inbound('payments-1')).filter((t) => (t.ts as number) >= rolledOut), [], 'v1 gets nothing at weight 0');
-  } catch (e) {
-    console.error(lines.slice(-60).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { join } from 'node:path';
-import { quietTopology, startDemoMesh, type DemoMesh } from '../demo/index.ts';
-import { assertNoSidecarLoss, demoControl, eventually, sidecarFinalStats, startTestControl, tempDir } from './stack.ts';
+import { assertNoSidecarLoss, eventually, sidecarFinalStats, withDemoMesh } from './stack.ts';
 
 interface Sent { trace: string; start: number; end: number; status: number }
 
@@ -39,20 +38,14 @@ function steadyTraffic(target: string, rps: number) {
   };
 }
 
-test('a sidecar killed with kill -9 mid-stream: callers get 503 (not 404) while it is down, the supervisor restarts it, traffic flows again, and every tap it had emitted is stored or counted lost', { timeout: 240_000 }, async () => {
-  const dir = tempDir('crash');
-  const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines);
-  let mesh: DemoMesh | undefined;
-  try {
-    mesh = await startDemoMesh({
-      control: demoControl(core), topology: quietTopology(), log: (l) => lines.push(l),
-      stateDir: join(dir.path, 'sidecars'),
-      // Long enough that the outage outlasts the control plane's push of the empty endpoint list to web-1.
-      restartBackoffMs: 1_000,
-      // Batches wait 3 s for more taps: cart-1 is killed while it holds taps it has not even sealed.
-      sidecarFlags: ['--tap-linger-ms', '3000'],
-    });
+test('a sidecar killed with kill -9 mid-stream: callers get 503 (not 404) while it is down, the supervisor restarts it, traffic flows again, and every tap it had emitted is stored or counted lost', { timeout: 240_000 }, () =>
+  withDemoMesh('crash', [], {
+    stateDir: (dir) => join(dir, 'sidecars'),
+    // Long enough that the outage outlasts the control plane's push of the empty endpoint list to web-1.
+    restartBackoffMs: 1_000,
+    // Batches wait 3 s for more taps: cart-1 is killed while it holds taps it has not even sealed.
+    sidecarFlags: ['--tap-linger-ms', '3000'],
+  }, async ({ core, mesh, lines }) => {
     const traffic = steadyTraffic(mesh.ingressUrl, 40);
     await eventually('100 front-door requests answered', () => traffic.sent.filter((s) => s.status === 200).length >= 100, 60_000);
     // Kill 1.5 s after one of cart-1's batches landed: the next one is 1.5 s from being sealed, so every
@@ -68,7 +61,7 @@ test('a sidecar killed with kill -9 mid-stream: callers get 503 (not 404) while 
     victim.kill('SIGKILL');
     assert.equal((await victim.ended).signal, 'SIGKILL');
     await eventually('the supervisor started cart-1 again and it registered', async () =>
-      mesh!.sidecars.get('cart-1') !== victim && ((await core.control.status()).services.cart?.length ?? 0) > 0, 60_000);
+      mesh.sidecars.get('cart-1') !== victim && ((await core.control.status()).services.cart?.length ?? 0) > 0, 60_000);
     const backAt = Date.now();
     await eventually('front-door requests succeed again', () => traffic.sent.filter((s) => s.start > backAt && s.status === 200).length >= 40, 60_000);
     await traffic.stop();
@@ -111,12 +104,4 @@ test('a sidecar killed with kill -9 mid-stream: callers get 503 (not 404) while 
     assert.equal(restarted.tap_recovery.streams_found, 1);
     assert.ok(restarted.tap_recovery.taps_resealed > 0, 'the killed process left unsealed taps, and its successor sealed them');
     for (const r of restarted.tap_recovery.resumed) assert.equal(r.taps.acked, r.taps.emitted);
-  } catch (e) {
-    console.error(lines.slice(-60).join('\n'));
-    throw e;
-  } finally {
-    await mesh?.close();
-    await core.close();
-    dir.remove();
-  }
-});
+  }));

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { runControl, CONTROL_FLAGS, type RunningControl } from '../cli/control.ts';
 import { demoControl } from '../cli/up.ts';
 import { controlClient } from '../cli/control-client.ts';
-import { quietTopology, sendExactly, startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh, type DemoService } from '../demo/index.ts';
+import {
+  openDemoNetwork, quietTopology, sendExactly, startDemoMesh, type DemoControl, type DemoControlStatus, type DemoMesh, type DemoMeshOptions, type DemoNetwork,
+} from '../demo/index.ts';
 import { parseFlags } from '../cli/flags.ts';
 import type { TapStore } from '../ingest/index.ts';
 
@@ -140,28 +142,43 @@ export function remoteDemoControl(url: string, dataDir: string): DemoControl & {
   };
 }
 
+/** The demo mesh a whole-mesh test wants: the quiet topology unless it says otherwise. */
+export interface TestMeshOptions extends Omit<DemoMeshOptions, 'control' | 'log' | 'stateDir' | 'network'> {
+  /** Where sidecars keep state, within the test's data dir. Absent: the mesh's own temporary directory. */
+  stateDir?: (dir: string) => string;
+  /** A network namespace per service (needs root), the control plane listening on their bridge as `meshlens up` makes it. */
+  netns?: boolean;
+}
+
 /**
- * An embedded control plane (extra `flags`) and the quiet demo mesh (or `meshOpts.topology`) on it,
- * for one whole-mesh test: `body` gets both and the log lines; the log's tail
- * is printed if it throws; everything is stopped and removed after.
+ * An embedded control plane (extra `flags`) and the demo mesh on it, for one
+ * whole-mesh test: `body` gets both, the log lines and the data dir (and the
+ * namespaces, with `netns`); the log's tail is printed if it throws;
+ * everything is stopped and removed after.
  */
 export async function withDemoMesh(
-  prefix: string, flags: string[], meshOpts: { stateDir?: (dir: string) => string; topology?: DemoService[] },
-  body: (m: { core: RunningControl; mesh: DemoMesh; lines: string[]; dir: string }) => Promise<void>,
+  prefix: string, flags: string[], meshOpts: TestMeshOptions,
+  body: (m: { core: RunningControl; mesh: DemoMesh; lines: string[]; dir: string; network?: DemoNetwork }) => Promise<void>,
 ): Promise<void> {
+  const { stateDir, netns, topology = quietTopology(), ...rest } = meshOpts;
   const dir = tempDir(prefix);
   const lines: string[] = [];
-  const core = await startTestControl(dir.path, lines, flags);
+  const log = (l: string) => { lines.push(l); };
+  let network: DemoNetwork | undefined;
+  let core: RunningControl | undefined;
   let mesh: DemoMesh | undefined;
   try {
-    mesh = await startDemoMesh({ control: demoControl(core), topology: meshOpts.topology ?? quietTopology(), log: (l) => lines.push(l), stateDir: meshOpts.stateDir?.(dir.path) });
-    await body({ core, mesh, lines, dir: dir.path });
+    if (netns) network = await openDemoNetwork(topology.map((s) => s.name), log);
+    core = await startTestControl(dir.path, lines, network ? [...flags, '--listen', `${network.hostAddress}:0`] : flags);
+    mesh = await startDemoMesh({ ...rest, control: demoControl(core), topology, network, log, stateDir: stateDir?.(dir.path) });
+    await body({ core, mesh, lines, dir: dir.path, network });
   } catch (e) {
-    console.error(lines.slice(-40).join('\n'));
+    console.error(lines.slice(-60).join('\n'));
     throw e;
   } finally {
     await mesh?.close();
-    await core.close();
+    await core?.close();
+    await network?.close();
     dir.remove();
   }
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createChdbStore, type ActionRecord, type TapStore } from '../ingest/index.ts';
 import { startUi, type RunningUi } from './index.ts';
 import { actionRecord, RecordingTuning } from './testing/recording-tuning.ts';
+import { collectEvents } from './testing/sse-events.ts';
 
 let dir: string;
 let store: TapStore;
@@ -170,30 +171,8 @@ test('without a tuning engine every change is 503 UI_ERR_NO_TUNING, GET /api/tun
   assert.ok((await call(bare, '/api/actions')).body.actions.length >= 3);
 });
 
-/** Collects `actions` events from the page's stream until `done` says stop. */
-function actionEvents(done: (events: any[]) => boolean, onFirst: () => Promise<void>): Promise<any[]> {
-  return new Promise((resolve, reject) => {
-    const events: any[] = [];
-    const req = http.get(`${ui.url}/api/events`, { headers: { authorization: `Bearer ${ui.token}` } }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        for (let m = /event: actions\ndata: (.*)\n\n/.exec(buf); m; m = /event: actions\ndata: (.*)\n\n/.exec(buf)) {
-          buf = buf.slice(m.index + m[0].length);
-          events.push(JSON.parse(m[1]));
-          if (events.length === 1) onFirst().catch(reject);
-          if (done(events)) { req.destroy(); resolve(events); return; }
-        }
-      });
-      res.on('end', () => reject(new Error(`stream ended after ${events.length} actions events`)));
-    });
-    req.on('error', (e) => { if (!req.destroyed) reject(e); });
-  });
-}
-
 test('GET /api/events sends the actions on connect and again when one changes state, without their evidence', async () => {
-  const events = await actionEvents((e) => e.length === 2, () => store.writeAction({ ...refused, state: 'expired', updated_at: t + 9000 }).then(() => {}));
+  const events = await collectEvents(`${ui.url}/api/events`, ui.token, 'actions', (e) => e.length === 2, () => store.writeAction({ ...refused, state: 'expired', updated_at: t + 9000 }));
   const first = events[0].actions.find((a: ActionRecord) => a.id === 'act-refused');
   assert.equal(first.state, 'refused');
   assert.equal(first.guardrail, refused.guardrail);

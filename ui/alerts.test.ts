@@ -4,7 +4,6 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { startLiveDetector, type LiveDetector } from '../models/index.ts';
 import { startUi, type RunningUi } from './index.ts';
 import { readSnapshot } from './api/alert-events.ts';
 import { shopTrafficBatches } from './testing/shop-traffic.ts';
+import { collectEvents } from './testing/sse-events.ts';
 
 let dir: string;
 let store: TapStore;
@@ -78,30 +78,8 @@ test('a bad alert state or limit gets 400 naming the parameter', async () => {
   }
 });
 
-/** Collects `alerts` events from the page's stream until `done` says stop. */
-function alertEvents(done: (events: any[]) => boolean, onFirst?: () => Promise<void>): Promise<any[]> {
-  return new Promise((resolve, reject) => {
-    const events: any[] = [];
-    const req = http.get(`${ui.url}/api/events`, { headers: { authorization: `Bearer ${ui.token}` } }, (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        for (let m = /event: alerts\ndata: (.*)\n\n/.exec(buf); m; m = /event: alerts\ndata: (.*)\n\n/.exec(buf)) {
-          buf = buf.slice(m.index + m[0].length);
-          events.push(JSON.parse(m[1]));
-          if (events.length === 1 && onFirst) onFirst().catch(reject);
-          if (done(events)) { req.destroy(); resolve(events); return; }
-        }
-      });
-      res.on('end', () => reject(new Error(`stream ended after ${events.length} alerts events`)));
-    });
-    req.on('error', (e) => { if (!req.destroyed) reject(e); });
-  });
-}
-
 test('GET /api/events sends the alerts on connect and again when an alert opens', async () => {
-  const events = await alertEvents((e) => e.length === 2, () => store.writeAlert(alert('inventory', t + 90_000)));
+  const events = await collectEvents(`${ui.url}/api/events`, ui.token, 'alerts', (e) => e.length === 2, () => store.writeAlert(alert('inventory', t + 90_000)));
   assert.deepEqual(events[0].open.map((a: StoredAlert) => a.subject), ['cart']);
   assert.deepEqual(events[0].resolved.map((a: StoredAlert) => a.subject), ['payments']);
   assert.deepEqual(events[1].open.map((a: StoredAlert) => a.subject), ['inventory', 'cart']);
