@@ -34,7 +34,7 @@ defaults := {
 	"limit_factor": 2,
 	"limit_min_rps": 5,
 	# … once the edge has this many seconds of baseline (a young mesh has no normal yet).
-	"flood_min_baseline_s": 300,
+	"flood_min_baseline_s": 60,
 }
 
 setting(name) := v if {
