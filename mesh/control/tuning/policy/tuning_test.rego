@@ -134,7 +134,7 @@ test_a_flooding_caller_is_limited_and_others_are_not if {
 }
 
 test_a_caller_of_a_young_mesh_is_not_called_a_flood if {
-	young := {"recent": object.union(quiet, {"rps": 150, "window_s": 30}), "baseline": object.union(quiet, {"rps": 2, "window_s": 60})}
+	young := {"recent": object.union(quiet, {"rps": 150, "window_s": 30}), "baseline": object.union(quiet, {"rps": 2, "window_s": 30})}
 	inp := object.union(base_input, {"edges": {"indexer→catalog": object.union(base_input.edges["indexer→catalog"], young)}})
 	not "ratelimit" in kinds(tuning.actions) with input as inp
 }
