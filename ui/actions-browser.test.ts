@@ -39,7 +39,11 @@ const shift = actionRecord(t + 2000, {
 });
 const control = {
   version: 4,
-  services: { web: [], catalog: [], cart: [], payments: [], inventory: [] },
+  services: {
+    web: [], catalog: [], cart: [], inventory: [],
+    // A version label holding markup: the start form offers it as text, and the engine's refusal names it.
+    payments: ['v1', 'v2', '<b>x</b>'].map((version, i) => ({ instance: `payments-${i + 1}`, addr: '127.0.0.1', port: 9100 + i, labels: { version } })),
+  },
   proxies: [],
   routes: { routes: [{ service: 'payments', subsets: [{ version: 'v1', weight: 90 }, { version: 'v2', weight: 10 }], set_at: t }], accepted: 1, refused: 0, last_error: '' },
   ejections: [{ service: 'catalog', instance: 'catalog-2', until: Date.now() + 150_000, reason: '<script>window.__pwned=2</script>' }],
@@ -148,4 +152,70 @@ test('Approve on an action awaiting approval approves it: the engine hears "oper
   assert.equal(await page.isHidden('#actions .actions-error'), true);
   assert.deepEqual(pageErrors, []);
   if (process.env.MESHLENS_UI_ACTIONS_SCREENSHOT) await page.screenshot({ path: process.env.MESHLENS_UI_ACTIONS_SCREENSHOT, fullPage: true });
+});
+
+test('the start form offers the versions not carrying the most traffic, refuses bad steps itself, starts a rollout and lists the engine\'s problems as text', async () => {
+  const form = '#actions form.rollout-start';
+  const options = (name: string) => page.$$eval(`${form} select[name="${name}"] option`, (os) => os.map((o) => o.textContent));
+  await page.waitForSelector(`${form} fieldset:not(:disabled)`);
+  assert.deepEqual(await options('service'), ['payments'], 'the only service with two versions');
+  assert.deepEqual(await options('to'), ['<b>x</b>', 'v2'], 'v1 carries 90% and is what the rollout starts from');
+  assert.equal(await page.inputValue(`${form} input[name="steps"]`), '5,25,50,100');
+  assert.equal(await page.inputValue(`${form} input[name="interval_s"]`), '60');
+
+  const before = tuning.calls.length;
+  await page.fill(`${form} input[name="steps"]`, '10,half,100');
+  await page.click(`${form} button.start`);
+  await page.waitForSelector(`${form} ul.rollout-problems:not([hidden])`);
+  assert.deepEqual(await page.$$eval(`${form} ul.rollout-problems li`, (lis) => lis.map((li) => li.textContent)),
+    ['steps: not whole percentages: "half"; give them comma-separated, e.g. 5,25,50,100']);
+  assert.equal(tuning.calls.length, before, 'no request for steps that are not numbers');
+
+  await page.fill(`${form} input[name="steps"]`, '10, 50, 100');
+  await page.fill(`${form} input[name="interval_s"]`, '30');
+  await page.selectOption(`${form} select[name="to"]`, 'v2');
+  await page.click(`${form} button.start`);
+  await page.waitForSelector('#actions li.rollout[data-service="payments"][data-state="progressing"]');
+  const started = tuning.calls.slice(before).filter((c) => c.startsWith('startRollout '));
+  assert.equal(started.length, 1);
+  assert.match(started[0], / operator \(ui\)$/);
+  assert.deepEqual(JSON.parse(started[0].slice('startRollout '.length, -' operator (ui)'.length)), { service: 'payments', to: 'v2', steps: [10, 50, 100], interval_s: 30 });
+  assert.match(await text('#actions li.rollout[data-state="progressing"]'), /^rollout of payments: v1 → v2 step 0 of 3 \(10, 50, 100%\)/);
+  assert.equal(await page.isHidden(`${form} ul.rollout-problems`), true, 'the earlier problem is gone');
+  assert.equal(await page.inputValue(`${form} input[name="steps"]`), '5,25,50,100', 'the form is cleared');
+  assert.equal(await page.inputValue(`${form} input[name="interval_s"]`), '60');
+
+  assert.deepEqual(pageErrors, []);
+  await page.selectOption(`${form} select[name="to"]`, '<b>x</b>');
+  await page.click(`${form} button.start`);
+  await page.waitForSelector(`${form} ul.rollout-problems:not([hidden])`);
+  assert.deepEqual(await page.$$eval(`${form} ul.rollout-problems li`, (lis) => lis.map((li) => li.textContent)),
+    ['to: no instance of payments has version "<b>x</b>" (it has: v1, v2)']);
+  assert.equal(await page.$$eval(`${form} b`, (b) => b.length), 0, 'the problem and the option stay text');
+  assert.equal(await page.inputValue(`${form} select[name="to"]`), '<b>x</b>', 'a refused form keeps what was typed');
+  assert.deepEqual(pageErrors.splice(0), ['Failed to load resource: the server responded with a status of 400 (Bad Request)'], 'Chromium logs the 400 itself; nothing else went wrong');
+});
+
+test('the start form is disabled while the engine is paused, and says so', async () => {
+  const fields = 'form.rollout-start fieldset';
+  await page.click('#actions button.engine-switch');
+  await page.waitForSelector(`#actions[data-engine="paused"] ${fields}:disabled`);
+  assert.equal(await page.textContent('#actions .rollout-start-note'), 'resume the engine to start one');
+  await page.click('#actions button.engine-switch');
+  await page.waitForSelector(`#actions[data-engine="running"] ${fields}:not(:disabled)`);
+  assert.equal(await page.textContent('#actions .rollout-start-note'), '');
+});
+
+test('without a tuning engine the start form is disabled', async () => {
+  const bare = await startUi({ store, port: 0, control: { status: () => control }, log: () => {} });
+  const other = await browser.newPage();
+  try {
+    await other.goto(bare.loginUrl);
+    await other.waitForSelector('#actions[data-engine="none"] form.rollout-start fieldset:disabled');
+    await other.waitForFunction(() => document.querySelector('#actions .rollout-start-note')?.textContent === 'needs a tuning engine');
+    assert.equal(await other.$$eval('#actions select[name="service"] option', (os) => os.length), 1, 'it still shows what it would offer');
+  } finally {
+    await other.close();
+    await bare.close();
+  }
 });

@@ -13,3 +13,5 @@ export { summarizeMeshStatus } from './status-summary.ts';
 export type { StatusPart } from './status-summary.ts';
 export { meshMarks, splitLabel, formatLeft, ejectedLine } from './mesh-marks.ts';
 export type { ServiceMarks, EjectedMark } from './mesh-marks.ts';
+export { rolloutChoices, parseSteps } from './rollout-start.ts';
+export type { RolloutChoice } from './rollout-start.ts';

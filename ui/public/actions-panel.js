@@ -5,9 +5,10 @@
 //
 // Test hooks: #actions, li.action[data-id][data-state][data-kind] with
 // button.approve / button.reject, li.rollout[data-service][data-state],
-// button.engine-switch[data-paused].
+// button.engine-switch[data-paused]; the start form's in rollout-form.js.
 
 import { actionWhat, clock, el } from '/action-text.js';
+import { RolloutForm } from '/rollout-form.js';
 
 export class ActionsPanel {
   /**
@@ -24,6 +25,12 @@ export class ActionsPanel {
     this.modes = root.querySelector('.engine-modes');
     this.switch = root.querySelector('.engine-switch');
     this.switch.addEventListener('click', () => this.#toggle());
+    this.startForm = new RolloutForm(root.querySelector('form.rollout-start'), api, () => this.refreshTuning());
+  }
+
+  /** @param {unknown} control the control plane's status the page polls: what the start form offers */
+  showControl(control) {
+    this.startForm.offer(control);
   }
 
   /** @param {{actions: object[]}} snapshot the newest state of each action, newest first */
@@ -36,6 +43,7 @@ export class ActionsPanel {
   /** @param {object | null} tuning the engine's status; null when no engine runs behind this UI */
   showTuning(tuning) {
     this.root.dataset.engine = tuning ? (tuning.paused ? 'paused' : 'running') : 'none';
+    this.startForm.engine(this.root.dataset.engine);
     this.switch.hidden = !tuning;
     if (!tuning) {
       this.engineState.textContent = 'no tuning engine runs behind this UI';

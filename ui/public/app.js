@@ -98,7 +98,8 @@ async function getJson(path, init) {
   const res = await fetch(path, init);
   const body = await res.json().catch(() => ({}));
   if (res.status === 401) signOut(body);
-  if (!res.ok) throw new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`);
+  // `problems`: every one of a refused rollout (UI_ERR_BAD_ROLLOUT), for the start form to list.
+  if (!res.ok) throw Object.assign(new Error(`${body.code ?? res.status}: ${body.message ?? res.statusText}`), { problems: body.problems });
   return body;
 }
 
@@ -141,6 +142,7 @@ async function refreshStatus() {
   try {
     const { control, ui } = await getJson('/api/status');
     lastControl = control;
+    actionsPanel.showControl(control);
     els.status.replaceChildren(...statusParts(control, ui));
     showIsolation(control?.isolation);
   } catch (e) {
