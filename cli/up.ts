@@ -33,6 +33,7 @@ export const UP_FLAGS: FlagSpec[] = [
   { name: 'fault-warmup-min', type: 'int', env: 'MESHLENS_FAULT_WARMUP_MIN', default: 30, help: 'quiet minutes before the first fault (the models learn from them)' },
   { name: 'fault-every-min', type: 'int', env: 'MESHLENS_FAULT_EVERY_MIN', default: 15, help: 'minutes from one fault to the next' },
   { name: 'fault-minutes', type: 'int', env: 'MESHLENS_FAULT_MINUTES', default: 3, help: 'how long each fault lasts' },
+  { name: 'fault-seconds', type: 'int', env: 'MESHLENS_FAULT_SECONDS', help: 'how long each fault lasts, in seconds (over --fault-minutes; for short runs and tests)' },
   { name: 'isolate', type: 'string', env: 'MESHLENS_ISOLATE', default: 'auto', help: 'a network namespace per demo workload and its sidecar, so only it reaches its sidecar\'s outbound listener: auto (when root), on, off' },
 ];
 
@@ -105,7 +106,7 @@ export async function runUp(f: FlagValues, log: (line: string) => void): Promise
       const faults: FaultPlan | undefined = f.faults ? {
         warmup_ms: isScenario(f.scenario) ? Number(f['scenario-warmup-s']) * 1000 : Number(f['fault-warmup-min']) * 60_000,
         every_ms: Math.max(1, Number(f['fault-every-min'])) * 60_000,
-        duration_ms: Number(f['fault-minutes']) * 60_000,
+        duration_ms: f['fault-seconds'] !== undefined ? Number(f['fault-seconds']) * 1000 : Number(f['fault-minutes']) * 60_000,
         kinds: isScenario(f.scenario) ? [f.scenario] : UP_CYCLE,
       } : undefined;
       mesh = await startDemoMesh({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fisherGreater, judgeCanary, signTestGreater, type VersionBucket } from './judge.ts';
+import { binomialTail, fisherGreater, judgeCanary, signTestGreater, type VersionBucket } from './judge.ts';
 
 const bucket = (i: number, version: string, requests: number, errors: number, p50: number): VersionBucket =>
   ({ bucket: i * 10_000, version, requests, errors, p50_ms: p50, p99_ms: p50 * 4 });
@@ -26,11 +26,24 @@ test('one error in a small canary is not enough to call it worse', () => {
 });
 
 test('a canary slower in every paired window is unhealthy once enough windows agree', () => {
-  const slow = (n: number) => Array.from({ length: n }, (_, i) => [bucket(i, 'v1', 300, 0, 10), bucket(i, 'v2', 20, 0, 210)]).flat();
+  // Slower (30 ms against 10) but under the baseline's p99 (40 ms): only the sign test can tell.
+  const slow = (n: number) => Array.from({ length: n }, (_, i) => [bucket(i, 'v1', 300, 0, 10), bucket(i, 'v2', 20, 0, 30)]).flat();
   assert.equal(judgeCanary(slow(3), 'v1', 'v2', []).verdict, 'healthy', 'three windows cannot reach significance');
   const v = judgeCanary(slow(6), 'v1', 'v2', []);
   assert.equal(v.verdict, 'unhealthy');
   assert.match(v.reasons[1], /slower in 6 of 6 windows, sign test p=0\.0156: worse/);
+});
+
+test('a canary far slower than the baseline\'s tail is unhealthy within two windows, where a sign test alone could not tell', () => {
+  // v2's p50 (210 ms) is above v1's p99 (40 ms) in both windows, on 12 requests each.
+  const rows = [0, 1].flatMap((i) => [bucket(i, 'v1', 300, 0, 10), bucket(i, 'v2', 12, 0, 210)]);
+  const v = judgeCanary(rows, 'v1', 'v2', []);
+  assert.equal(v.verdict, 'unhealthy');
+  assert.match(v.reasons[1], /slower in 2 of 2 windows, sign test p=0\.2500; v2's p50 above v1's p99 in 2, binomial p=.*: worse$/);
+  // The same slowdown kept under the baseline's p99 is left to the sign test: two windows are not enough.
+  const mild = [0, 1].flatMap((i) => [bucket(i, 'v1', 300, 0, 10), bucket(i, 'v2', 12, 0, 30)]);
+  assert.equal(judgeCanary(mild, 'v1', 'v2', []).verdict, 'healthy');
+  assert.ok(Math.abs(binomialTail(2, 1, 0.5) - 0.75) < 1e-12);
 });
 
 test('too little canary traffic is inconclusive, and windows without both versions are left out', () => {

@@ -9,8 +9,13 @@
 //   so 3 errors in 40 requests is judged as it is, not through a normal
 //   approximation that needs hundreds.
 // - latency: a sign test over the paired buckets (in how many was the
-//   canary's p50 clearly slower?), plus a size bound so a significant but
-//   trivial slowdown does not halt a rollout.
+//   canary's p50 clearly slower?), and, for a slowdown too large to wait
+//   for many buckets, a quantile test within one: if the canary's p50 is
+//   above the baseline's p99, at least half its n requests were slower than
+//   99% of the baseline's, which under "no difference" has binomial
+//   probability P(Bin(n, 0.01) >= n/2) (Bonferroni over the buckets). Both
+//   with a size bound, so a significant but trivial slowdown never halts a
+//   rollout.
 // - alerts: an anomaly alert on the service (or an edge into it) opened
 //   since the step began counts against the canary when its own figures are
 //   worse than the baseline's at all.
@@ -63,8 +68,11 @@ export function judgeCanary(
   bad ||= errWorse;
   const slower = pairs.filter((p) => p.canary.p50_ms > p.base.p50_ms * (1 + o.latencyTolerance) + o.latencySlackMs).length;
   const pLat = signTestGreater(slower, pairs.length);
-  const latWorse = pLat < o.alpha * 5 && canary.p50_ms > base.p50_ms * (1 + o.latencyTolerance) + o.latencySlackMs;
-  reasons.push(`latency: p50 ${to} ${canary.p50_ms.toFixed(1)} ms vs ${from} ${base.p50_ms.toFixed(1)} ms, p99 ${canary.p99_ms.toFixed(1)} vs ${base.p99_ms.toFixed(1)} ms; slower in ${slower} of ${pairs.length} windows, sign test p=${fmtP(pLat)}${latWorse ? ': worse' : ''}`);
+  const beyond = pairs.filter((p) => p.canary.p50_ms > p.base.p99_ms);
+  const pTail = Math.min(1, pairs.length * Math.min(1, ...beyond.map((p) => binomialTail(p.canary.requests, Math.ceil(p.canary.requests / 2), 0.01))));
+  const latWorse = (pLat < o.alpha * 5 || pTail < o.alpha) && canary.p50_ms > base.p50_ms * (1 + o.latencyTolerance) + o.latencySlackMs;
+  reasons.push(`latency: p50 ${to} ${canary.p50_ms.toFixed(1)} ms vs ${from} ${base.p50_ms.toFixed(1)} ms, p99 ${canary.p99_ms.toFixed(1)} vs ${base.p99_ms.toFixed(1)} ms; slower in ${slower} of ${pairs.length} windows, sign test p=${fmtP(pLat)}` +
+    (beyond.length ? `; ${to}'s p50 above ${from}'s p99 in ${beyond.length}, binomial p=${fmtP(pTail)}` : '') + (latWorse ? ': worse' : ''));
   bad ||= latWorse;
   if (alertsSinceStep.length > 0) {
     const worseAtAll = cRate > bRate || canary.p50_ms > base.p50_ms;
@@ -100,6 +108,14 @@ export function signTestGreater(k: number, n: number): number {
   if (n === 0) return 1;
   let p = 0;
   for (let x = k; x <= n; x++) p += Math.exp(lnFact(n) - lnFact(x) - lnFact(n - x) - n * Math.LN2);
+  return Math.min(1, p);
+}
+
+/** P(X >= k) for X binomial(n, q). */
+export function binomialTail(n: number, k: number, q: number): number {
+  if (k <= 0) return 1;
+  let p = 0;
+  for (let x = k; x <= n; x++) p += Math.exp(lnFact(n) - lnFact(x) - lnFact(n - x) + x * Math.log(q) + (n - x) * Math.log1p(-q));
   return Math.min(1, p);
 }
 
