@@ -30,15 +30,16 @@ import type { TLSSocket } from 'node:tls';
 import { accessPolicy, judgeRequest, type AccessPolicy } from '../../access/index.ts';
 import { CertificateAuthority, JoinTokens, DEFAULT_SVID_TTL_MS, isName } from '../../identity/index.ts';
 import { ConfigStreams, type ProxyState } from './config-stream.ts';
-import { EJECTIONS_PATH, serveEjections } from './ejections-api.ts';
+import { ejectionsApi } from './ejections-api.ts';
 import { Ejections, type Ejection } from './ejections.ts';
 import { IdentityApi, type IdentityCounters } from './identity-api.ts';
 import { remoteAddress, verifiedPeer } from './peer.ts';
 import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
-import { RATE_LIMITS_PATH, serveRateLimits } from './rate-limits-api.ts';
+import { rateLimitsApi } from './rate-limits-api.ts';
 import { RateLimits, type ServiceRateLimits } from './rate-limits.ts';
 import { ServiceRegistry } from './registry.ts';
-import { ROUTES_PATH, serveRouteWeights } from './route-weights-api.ts';
+import { routeWeightsApi } from './route-weights-api.ts';
+import { serveKeyed } from './keyed-api.ts';
 import { RouteWeights, type RouteWeightsStatus, type ServiceRouteWeights, type SubsetWeight } from './route-weights.ts';
 import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
 import type { RateLimitRule } from './snapshot.ts';
@@ -164,6 +165,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   weights.onChange(() => streams.pushAll());
   ejections.onChange(() => streams.pushAll());
   limits.onChange(() => streams.pushAll());
+  // Route weights, ejections and rate limits: one operator API shape (./keyed-api.ts).
+  const keyed = [routeWeightsApi(weights), ejectionsApi(ejections), rateLimitsApi(limits)];
   let tuning: TuningEngine | null = null;
   if (opts.tuning) {
     const tuningPolicy = new TuningPolicy();
@@ -238,21 +241,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         if (sidecar(req, res)) policy.serve(res, r.slice(BUNDLE.length));
         return;
       }
-      if (url.pathname === ROUTES_PATH || url.pathname.startsWith(`${ROUTES_PATH}/`)) {
-        if (operator(req, res)) serveRouteWeights(req, res, url.pathname, weights, () => streams.version);
+      const setting = keyed.find((k) => url.pathname === k.path || url.pathname.startsWith(`${k.path}/`));
+      if (setting) {
+        if (operator(req, res)) serveKeyed(req, res, url.pathname, setting, () => streams.version);
         return;
       }
       if (isTuningPath(url.pathname)) {
         if (!tuning) return refuse(req, res, 404, 'MESH_ERR_NOT_FOUND', 'this control plane runs no tuning engine');
         if (operator(req, res)) await serveTuning(req, res, url, tuning, opts.tuning!.records);
-        return;
-      }
-      if (url.pathname === EJECTIONS_PATH || url.pathname.startsWith(`${EJECTIONS_PATH}/`)) {
-        if (operator(req, res)) serveEjections(req, res, url.pathname, ejections, () => streams.version);
-        return;
-      }
-      if (url.pathname === RATE_LIMITS_PATH || url.pathname.startsWith(`${RATE_LIMITS_PATH}/`)) {
-        if (operator(req, res)) serveRateLimits(req, res, url.pathname, limits, () => streams.version);
         return;
       }
       switch (r) {
