@@ -24,3 +24,11 @@ export function readJson(req: IncomingMessage, limit: number, done: (err: string
     catch (e) { done(`body is not JSON: ${(e as Error).message}`); }
   });
 }
+
+/** Reads a body of at most `limit` bytes (more is read and dropped); `done` gets whether it was larger, and the bytes. */
+export function readBytes(req: IncomingMessage, limit: number, done: (tooLarge: boolean, bytes: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (c: Buffer) => { size += c.length; if (size <= limit) chunks.push(c); });
+  req.on('end', () => done(size > limit, Buffer.concat(chunks)));
+}

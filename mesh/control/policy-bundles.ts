@@ -5,7 +5,7 @@
 // it must load through opa-wasm and have the authz entrypoint.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { reply } from './http-json.ts';
+import { readBytes, reply } from './http-json.ts';
 import { AuthzBundleError, loadAuthzBundle } from '../../policy/index.ts';
 import { AUTHZ_ENTRYPOINT, MAX_BUNDLE_BYTES } from './snapshot.ts';
 
@@ -73,12 +73,9 @@ export class PolicyBundles {
 
   /** PUT /v1/policy/bundle: the server has authenticated the operator (Host, Origin, token) before this. */
   put(req: IncomingMessage, res: ServerResponse, version: () => number): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BUNDLE_BYTES) chunks.push(c); });
-    req.on('end', () => {
-      if (size > MAX_BUNDLE_BYTES) return reply(res, 413, { code: 'MESH_ERR_BAD_POLICY_BUNDLE', message: `bundle larger than ${MAX_BUNDLE_BYTES} bytes` });
-      this.set(Buffer.concat(chunks), 'PUT /v1/policy/bundle').then(
+    readBytes(req, MAX_BUNDLE_BYTES, (tooLarge, bytes) => {
+      if (tooLarge) return reply(res, 413, { code: 'MESH_ERR_BAD_POLICY_BUNDLE', message: `bundle larger than ${MAX_BUNDLE_BYTES} bytes` });
+      this.set(bytes, 'PUT /v1/policy/bundle').then(
         (digest) => reply(res, 200, { digest, version: version() }),
         (e: unknown) => {
           if (e instanceof AuthzBundleError) reply(res, 400, { code: 'MESH_ERR_BAD_POLICY_BUNDLE', message: e.message });

@@ -20,14 +20,14 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PolicyBundleError } from '../../../policy/index.ts';
-import { readJson, reply } from '../http-json.ts';
+import { readBytes, readJson, reply } from '../http-json.ts';
+import { MAX_BUNDLE_BYTES } from '../snapshot.ts';
 import type { ActionLog } from './action-book.ts';
 import { TuningError, type TuningEngine } from './engine.ts';
 import { RolloutError } from './rollouts.ts';
 
 export const TUNING_PATHS = ['/v1/tuning', '/v1/actions', '/v1/rollouts'] as const;
 const MAX_BODY_BYTES = 16 * 1024;
-const MAX_POLICY_BYTES = 32 * 1024 * 1024;
 const ACTOR = 'operator';
 const QUERY_KEYS = ['since', 'until', 'state', 'kind', 'service', 'alert', 'limit'] as const;
 
@@ -94,12 +94,9 @@ export async function serveTuning(req: IncomingMessage, res: ServerResponse, url
 }
 
 function putPolicy(req: IncomingMessage, res: ServerResponse, engine: TuningEngine): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_POLICY_BYTES) chunks.push(c); });
-  req.on('end', () => {
-    if (size > MAX_POLICY_BYTES) return reply(res, 413, { code: 'MESH_ERR_BAD_POLICY_BUNDLE', message: `bundle larger than ${MAX_POLICY_BYTES} bytes` });
-    engine.setPolicy(Buffer.concat(chunks), 'PUT /v1/tuning/policy').then(
+  readBytes(req, MAX_BUNDLE_BYTES, (tooLarge, bytes) => {
+    if (tooLarge) return reply(res, 413, { code: 'MESH_ERR_BAD_POLICY_BUNDLE', message: `bundle larger than ${MAX_BUNDLE_BYTES} bytes` });
+    engine.setPolicy(bytes, 'PUT /v1/tuning/policy').then(
       (digest) => reply(res, 200, { digest }),
       (e: unknown) => {
         if (e instanceof PolicyBundleError) reply(res, 400, { code: 'MESH_ERR_BAD_POLICY_BUNDLE', message: e.message });
