@@ -16,7 +16,7 @@ import { ActionBook, type ActionLog } from './action-book.ts';
 import { apply, waitForAcks, type Applied, type MeshControl } from './actuate.ts';
 import { actionKey, isNoop, sharesOf } from './proposal-checks.ts';
 import { Watches } from './watches.ts';
-import type { JudgeVerdict, ProposedAction, RolloutInput, TuningInput } from './contract.ts';
+import type { AlertInput, JudgeVerdict, ProposedAction, RolloutInput, TuningInput } from './contract.ts';
 import { applyGuardrails, scaleStep, subjectOf, type ActionParams, type GuardrailContext } from './guardrails.ts';
 import { BUCKET_MS, buildInput, type TuningSources } from './input.ts';
 import { DEFAULT_JUDGE, judgeCanary, type JudgeOptions } from './judge.ts';
@@ -164,8 +164,10 @@ export class TuningEngine {
     if (this.#paused) return;
     await this.#watches.verify(now);
     const s = this.#o.settings;
+    // Read once: the input lists them, and the canary judge counts those opened since a step.
+    const alerts = await this.#o.sources.openAlerts();
     const input = await buildInput(now, { recentS: s.recentS, baselineS: s.baselineS, lagMs: s.lagMs, ...WINDOWS }, this.#o.sources, this.#o.mesh, {
-      rollouts: await this.#rolloutInputs(now), recentActions: this.book.recent(), ejectionCount: (i) => this.#ejections(i, now),
+      alerts, rollouts: await this.#rolloutInputs(now, alerts), recentActions: this.book.recent(), ejectionCount: (i) => this.#ejections(i, now),
     });
     this.#lastInput = input;
     const { actions, problems, digest } = this.#o.policy.propose(input);
@@ -256,10 +258,9 @@ export class TuningEngine {
     return rec;
   }
 
-  async #rolloutInputs(now: number): Promise<RolloutInput[]> {
+  async #rolloutInputs(now: number, alerts: AlertInput[]): Promise<RolloutInput[]> {
     const out: RolloutInput[] = [];
     const until = Math.floor((now - this.#o.settings.lagMs) / BUCKET_MS) * BUCKET_MS;
-    const alerts = await this.#o.sources.openAlerts();
     for (const r of this.rollouts.progressing()) {
       const from = Math.ceil((r.step_started_at + 1000) / BUCKET_MS) * BUCKET_MS;
       const rows = from < until ? (await this.#o.sources.versionRollups(from, until)).filter((x) => x.service === r.service) : [];

@@ -38,15 +38,15 @@ export interface InputWindows { recentS: number; baselineS: number; lagMs: numbe
 
 export async function buildInput(
   now: number, w: InputWindows, sources: TuningSources, mesh: MeshView,
-  extra: { rollouts: RolloutInput[]; recentActions: RecentAction[]; ejectionCount: (instance: string) => number },
+  extra: { alerts: AlertInput[]; rollouts: RolloutInput[]; recentActions: RecentAction[]; ejectionCount: (instance: string) => number },
 ): Promise<TuningInput> {
   // Complete buckets only: the newest one ending at least lagMs ago.
   const until = Math.floor((now - w.lagMs) / BUCKET_MS) * BUCKET_MS;
   const recentFrom = until - w.recentS * 1000;
   const baseFrom = recentFrom - w.baselineS * 1000;
   const instUntil = now - w.instanceLagMs;
-  const [alerts, svc, edges, versions, inst] = await Promise.all([
-    sources.openAlerts(),
+  const alerts = extra.alerts;
+  const [svc, edges, versions, inst] = await Promise.all([
     sources.serviceRollups(baseFrom, until),
     sources.edgeRollups(baseFrom, until),
     sources.versionRollups(recentFrom, until),
