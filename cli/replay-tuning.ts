@@ -7,9 +7,8 @@
 
 import type { ActionRecord, StoredAlert, TapStore } from '../ingest/index.ts';
 import {
-  DEFAULT_TUNING_SETTINGS, storeSources, TUNING_ENTRYPOINT, TUNING_KINDS, TuningEngine, TuningPolicy, type MeshView,
+  DEFAULT_TUNING_SETTINGS, storeSources, TUNING_ENTRYPOINT, TUNING_KINDS, TuningEngine, TuningPolicy, type MeshControl, type MeshView,
 } from '../mesh/control/index.ts';
-import type { MeshControl } from '../mesh/control/tuning/index.ts';
 import { readPolicyBundle } from './authz-policy.ts';
 
 export interface ReplayTuning {

@@ -12,6 +12,6 @@ export { rateLimitProblems, MAX_RATE_LIMIT_RULES } from './rate-limit-rules.ts';
 export { parseLabels, formatLabels, matchesSubset, labelProblems, type Labels } from './labels.ts';
 export {
   TuningEngine, TuningPolicy, TuningError, DEFAULT_TUNING_POLICY_DIR, DEFAULT_TUNING_SETTINGS, TUNING_ENTRYPOINT, TUNING_KINDS, TUNING_MODES, parseModes, storeSources,
-  KubernetesScaleActuator, inClusterAccess, RolloutError, DEFAULT_STEPS, DEFAULT_INTERVAL_S, buildInput, judgeCanary,
-  type ScaleActuator, type TuningSettings, type TuningMode, type TuningInput, type ProposedAction, type RolloutState, type TuningSources, type MeshView,
+  KubernetesScaleActuator, inClusterAccess, RolloutError,
+  type ScaleActuator, type TuningSettings, type MeshView, type MeshControl,
 } from './tuning/index.ts';

@@ -7,14 +7,16 @@
 // collector verified: a forged tap never reaches the store, so it never
 // reaches this document.
 
+import { ACTION_KINDS, type ActionKind } from '../../../ingest/index.ts';
 import type { RateLimitRule } from '../snapshot.ts';
 
 export type { RateLimitRule };
 
 export const TUNING_ENTRYPOINT = 'meshlens/tuning/actions';
 
-export const TUNING_KINDS = ['shift', 'eject', 'scale', 'ratelimit'] as const;
-export type TuningKind = (typeof TUNING_KINDS)[number];
+/** The action kinds: the action record's own list (ingest), so engine and store cannot disagree. */
+export const TUNING_KINDS = ACTION_KINDS;
+export type TuningKind = ActionKind;
 
 /** Golden signals over one window. Rates per second; latencies request-weighted means of bucket quantiles. */
 export interface Signals {

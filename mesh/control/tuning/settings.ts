@@ -5,10 +5,12 @@
 // would do, and changes nothing, until an operator has read its record and
 // chosen `auto` or `approve` kind by kind. The demo runs `auto`.
 
+import { ACTION_MODES, type ActionMode } from '../../../ingest/index.ts';
 import { TUNING_KINDS, type TuningKind } from './contract.ts';
 
-export const TUNING_MODES = ['off', 'dry-run', 'approve', 'auto'] as const;
-export type TuningMode = (typeof TUNING_MODES)[number];
+/** The modes: the action record's own list (ingest), so engine and store cannot disagree. */
+export const TUNING_MODES = ACTION_MODES;
+export type TuningMode = ActionMode;
 
 export interface TuningBounds {
   /** Most percentage points of traffic any subset may gain in one shift; a rollback is exempt. */
