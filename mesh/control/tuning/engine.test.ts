@@ -154,13 +154,16 @@ test('malformed actions in a policy answer are refused with their problems and c
   assert.deepEqual((await r.records()).map((x) => [x.kind, x.subject, x.state]), [['eject', 'catalog-2', 'applied']]);
 });
 
-test('the tuning routes refuse a missing token, a foreign Origin and a sidecar certificate, and a bad rollout names its problems', async (t) => {
+test('the tuning routes refuse a missing token, a rebinding Host, a foreign Origin and a sidecar certificate, and a bad rollout names its problems', async (t) => {
   const r = await rig(t, []);
   const cp = r.mesh.control;
   // A state change with neither token nor Origin is refused as cross-origin before credentials are read.
   assert.equal((await cp.anonymous().request('POST', '/v1/tuning/pause')).status, 403);
   assert.equal((await cp.anonymous().request('GET', '/v1/tuning')).status, 401);
   assert.equal((await cp.operator().request('POST', '/v1/tuning/pause', undefined, { origin: 'https://evil.example' })).status, 403);
+  const port = new URL(cp.cp.url).port;
+  assert.equal((await cp.operator().request('POST', '/v1/tuning/pause', undefined, { host: `evil.example:${port}` })).status, 421);
+  assert.equal((await cp.operator().request('GET', '/v1/actions', undefined, { host: `evil.example:${port}` })).status, 421, 'nor shows the record to a rebound page');
   const sidecar = await cp.sidecar('web', 'web-1');
   assert.equal((await sidecar.request('GET', '/v1/actions')).status, 401);
   assert.equal(r.engine.paused, null, 'nothing paused');
