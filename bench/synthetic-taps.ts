@@ -8,7 +8,7 @@
 // statuses, latencies and sizes vary; some requests carry allow-listed
 // headers, a policy decision, a trace id, SPIFFE identities and TLS.
 
-import { GENESIS_HASH, sealFrame, type L7RequestTap, type TapBatch, type TapEvent } from '../ingest/index.ts';
+import { GENESIS_HASH, sealFrame, type BatchSigner, type L7RequestTap, type TapBatch, type TapEvent } from '../ingest/index.ts';
 
 const SERVICES = ['web', 'catalog', 'cart', 'payments', 'inventory', 'search', 'auth', 'reviews'];
 const PATHS = ['/items/{id}', '/cart', '/checkout', '/search', '/login', '/reviews/{id}', '/health', '/api/v2/orders/{id}'];
@@ -34,8 +34,15 @@ export interface SyntheticStream {
   nextFrame(size: number): { batch: TapBatch; frame: Buffer };
 }
 
+export interface SyntheticStreamOptions {
+  /** Spread taps evenly at this many ms apart (default: 0 or 1 ms, a busy sidecar). */
+  msPerTap?: number;
+  /** Seal signed (schema 4), as a sidecar with its certificate does. */
+  signer?: BatchSigner | null;
+}
+
 /** One sidecar's stream: proxy `p<producer>-<service>-<index>`. */
-export function syntheticStream(producer: number, index: number, startTs = Date.now()): SyntheticStream {
+export function syntheticStream(producer: number, index: number, startTs = Date.now(), o: SyntheticStreamOptions = {}): SyntheticStream {
   const rand = seededUniform(producer * 100_003 + index * 7919 + 1);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const service = SERVICES[index % SERVICES.length];
@@ -99,10 +106,10 @@ export function syntheticStream(producer: number, index: number, startTs = Date.
     const first_seq = seq;
     const events: TapEvent[] = new Array(size);
     for (let i = 0; i < size; i++) {
-      ts += r & 1;
+      ts = o.msPerTap === undefined ? ts + (r & 1) : startTs + Math.floor(seq * o.msPerTap);
       events[i] = { ...ring[r++ & 511], seq: seq++, ts };
     }
-    const sealed = sealFrame({ proxy, stream, batch: batch++, first_seq, lost: 0, events, prev_hash: prev });
+    const sealed = sealFrame({ proxy, stream, batch: batch++, first_seq, lost: 0, events, prev_hash: prev }, undefined, o.signer);
     prev = sealed.batch.hash;
     return sealed;
   };

@@ -10,32 +10,37 @@ import { readTokenFile } from '../access/index.ts';
 
 export interface ControlClient {
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** The same, with a raw body out (a file) and the answer's bytes back (a PDF is not text). */
+  requestBytes(method: string, path: string, body?: Buffer, contentType?: string): Promise<{ status: number; bytes: Buffer }>;
 }
 
-export async function controlClient(o: { url: string; dataDir: string; token?: string; caFile?: string }): Promise<ControlClient> {
+export async function controlClient(o: { url: string; dataDir: string; token?: string; caFile?: string; timeoutMs?: number }): Promise<ControlClient> {
   const dir = resolve(o.dataDir);
   const token = o.token ?? await readTokenFile(join(dir, 'operator-token'));
   const ca = readFileSync(o.caFile ?? join(dir, 'ca', 'bundle.pem'), 'utf8');
+  const timeoutMs = o.timeoutMs ?? 10_000;
+  const send = (method: string, path: string, body: Buffer | undefined, contentType: string) => new Promise<{ status: number; bytes: Buffer }>((ok, fail) => {
+    const req = https.request(new URL(path, o.url), {
+      method, ca, agent: false, timeout: timeoutMs,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': contentType, 'content-length': body.length } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, bytes: Buffer.concat(chunks) }));
+      res.on('error', fail);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+    req.on('error', fail);
+    req.end(body);
+  });
   return {
-    request: (method, path, body) => new Promise((ok, fail) => {
-      const text = body === undefined ? undefined : JSON.stringify(body);
-      const req = https.request(new URL(path, o.url), {
-        method, ca, agent: false, timeout: 10_000,
-        headers: { authorization: `Bearer ${token}`, ...(text ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } : {}) },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown = raw;
-          try { parsed = JSON.parse(raw); } catch { /* not JSON: returned as text */ }
-          ok({ status: res.statusCode ?? 0, body: parsed });
-        });
-        res.on('error', fail);
-      });
-      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-      req.on('error', fail);
-      req.end(text);
-    }),
+    async request(method, path, body) {
+      const r = await send(method, path, body === undefined ? undefined : Buffer.from(JSON.stringify(body)), 'application/json');
+      const raw = r.bytes.toString('utf8');
+      let parsed: unknown = raw;
+      try { parsed = JSON.parse(raw); } catch { /* not JSON: returned as text */ }
+      return { status: r.status, body: parsed };
+    },
+    requestBytes: (method, path, body, contentType = 'application/octet-stream') => send(method, path, body, contentType),
   };
 }

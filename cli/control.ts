@@ -13,6 +13,7 @@ import { IDENTITY_FLAGS, identityProblems, openCertificateAuthority } from './id
 import { startCollectorOnKafka } from './collector.ts';
 import { MODEL_FLAGS, modelProblems, startModels } from './models.ts';
 import { TUNING_FLAGS, tuningOptions, tuningProblems } from './tuning.ts';
+import { REPORT_FLAGS, reportProblems, startReports } from './reports.ts';
 import { listFlag, splitHostPort, type FlagSpec, type FlagValues } from './flags.ts';
 import { BUS_FLAGS, busProblems, openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 
@@ -28,6 +29,7 @@ export const CONTROL_FLAGS: FlagSpec[] = [
   ...IDENTITY_FLAGS,
   ...MODEL_FLAGS,
   ...TUNING_FLAGS,
+  ...REPORT_FLAGS,
 ];
 
 export interface RunningControl {
@@ -50,7 +52,7 @@ export interface RunningControl {
 export async function runControl(
   f: FlagValues, log: (line: string) => void, extra: { status?: () => Record<string, unknown>; scaler?: () => ScaleActuator | null } = {},
 ): Promise<RunningControl> {
-  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f), ...identityProblems(f), ...tuningProblems(f)]);
+  requireValid('control', [...storeProblems(f), ...busProblems(f), ...modelProblems(f), ...identityProblems(f), ...tuningProblems(f), ...reportProblems(f)]);
   // Before the store: a token file with loose permissions stops the start at once.
   const operatorCredential = await operatorToken(f['data-dir'] ? resolve(String(f['data-dir'])) : undefined);
   log(`operator token: ${operatorCredential.file ? `${operatorCredential.created ? 'made ' : ''}${operatorCredential.file}` : 'in memory (no --data-dir)'}`);
@@ -76,13 +78,21 @@ export async function runControl(
     const listen = splitHostPort(String(f.listen));
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const tuning = await tuningOptions(f, store, extra.scaler ?? (() => null));
+    const uiAddr = splitHostPort(String(f.ui));
+    const reports = startReports(f, store, log, `http://${uiAddr.host.includes(':') ? `[${uiAddr.host}]` : uiAddr.host}:${uiAddr.port}`);
+    closers.push(async () => { await reports.schedule?.close(); });
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token, tuning,
+      // Every change to what sidecars enforce, kept in the store's config_changes (compliance reports read it).
+      changes: store,
       serverNames: listFlag(f, 'control-host'),
       svidTtlMs: Number(f['svid-ttl-s']) * 1000, log: (m) => log(`control: ${m}`),
       // The sender is the proxy the client certificate proves; a batch under another proxy's name is refused.
       taps: embedded ? (req, res, sender) => handleTapPost(embedded, req, res, { group, sender }) : undefined,
-      extraStatus: () => ({ bus: f.bus, collector: collector.counters(), ...extra.status?.() }),
+      extraStatus: () => ({
+        bus: f.bus, collector: collector.counters(), reports: { ...reports.api.service.counters, schedule: reports.schedule?.counters ?? null }, ...extra.status?.(),
+      }),
+      reports: reports.api,
     });
     closers.push(() => control.close());
     log(`control plane: ${control.url} (config streams${embedded ? ', tap collector' : ''})`);
@@ -94,7 +104,6 @@ export async function runControl(
       log(`tuning: policy ${t.policy.source} (${t.policy.digest.slice(0, 12)}), every ${t.tick_ms / 1000} s; modes ${Object.entries(t.modes).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     }
 
-    const uiAddr = splitHostPort(String(f.ui));
     // The UI's status: the control plane's, plus the tap loss ClickHouse has recorded.
     const models = await startModels(f, store, log, () => control.tuning?.nudge());
     if (models) closers.push(() => models.close());
@@ -106,7 +115,7 @@ export async function runControl(
         return { ...control.status(), tap_lost_events: lost, tap_rejected_frames: refused, ...(models ? { models: models.counters() } : {}) };
       },
     };
-    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, tuning: control.tuning ?? undefined, token: operatorCredential.token, hosts: listFlag(f, 'ui-host'), log });
+    const ui = await startUi({ store, host: uiAddr.host, port: uiAddr.port, control: uiStatus, models: models ?? undefined, tuning: control.tuning ?? undefined, reports: reports.api, token: operatorCredential.token, hosts: listFlag(f, 'ui-host'), log });
     closers.push(() => ui.close());
     log(`ui: ${ui.loginUrl}`);
 

@@ -10,6 +10,7 @@ import { printStatus, STATUS_FLAGS } from './status.ts';
 import * as detectCli from '../models/detect-cli.ts';
 import { REPLAY_FLAGS, REPLAY_SUMMARY, runReplay } from './replay.ts';
 import { CA_SUMMARY, runCa, runToken, TOKEN_SUMMARY } from './identity-commands.ts';
+import { REPORT_SUMMARY, runReport } from './report.ts';
 import { ACTIONS_SUMMARY, ROLLOUT_SUMMARY, runActions, runRollout, runTuning, TUNING_SUMMARY } from './tuning-commands.ts';
 
 interface Command {
@@ -59,6 +60,7 @@ const COMMANDS: Record<string, Command> = {
   actions: { summary: ACTIONS_SUMMARY, run: (argv) => runActions(argv) },
   rollout: { summary: ROLLOUT_SUMMARY, run: (argv) => runRollout(argv) },
   tuning: { summary: TUNING_SUMMARY, run: (argv) => runTuning(argv) },
+  report: { summary: REPORT_SUMMARY, run: (argv) => runReport(argv) },
   detect: { summary: detectCli.summary, run: detectCli.run },
   replay: {
     summary: REPLAY_SUMMARY,

@@ -21,7 +21,8 @@ import { brokerList, requireValid } from './store.ts';
 import { canaryRollouts, demoScaler } from './demo-tuning.ts';
 
 // The demo closes the loop: every action kind in auto, scaling through the demo supervisor.
-const UP_DEFAULTS: Record<string, string> = { 'tuning-mode': 'auto', scaler: 'demo' };
+// A compliance report every 5 minutes, so a new user sees one soon (`meshlens control`: daily).
+const UP_DEFAULTS: Record<string, string> = { 'tuning-mode': 'auto', scaler: 'demo', 'report-every': '5m' };
 
 export const UP_FLAGS: FlagSpec[] = [
   ...CONTROL_FLAGS.map((s) => (s.name in UP_DEFAULTS ? { ...s, default: UP_DEFAULTS[s.name] } : s)),

@@ -31,6 +31,11 @@ function recording(writes: number[], gate?: { wait: Promise<void> | null }): Tap
     rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), versionRollups: (f, u, sv) => store.versionRollups(f, u, sv), instanceFigures: (f, u) => store.instanceFigures(f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     recordRejects: (r) => store.recordRejects(r), batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
     writeAction: (r) => store.writeAction(r), actions: (o) => store.actions(o), actionHistory: (id) => store.actionHistory(id),
+    writeConfigChange: (c) => store.writeConfigChange(c), configChanges: (f, u) => store.configChanges(f, u),
+    writeReport: (r) => store.writeReport(r), reports: (q) => store.reports(q), report: (id) => store.report(id),
+    evidenceEdges: (f, u, n) => store.evidenceEdges(f, u, n), secretFindings: (f, u, l) => store.secretFindings(f, u, l), lossRecords: (f, u) => store.lossRecords(f, u),
+    rejectCounts: (f, u) => store.rejectCounts(f, u), retention: () => store.retention(), chainHeadsAt: (u) => store.chainHeadsAt(u), alertsInPeriod: (f, u) => store.alertsInPeriod(f, u),
+    chainAudit: (f, u) => store.chainAudit(f, u),
     writeBatches: async (bs: readonly StorableBatch[]) => {
       writes.push(bs.length);
       if (gate?.wait) await gate.wait;

@@ -14,11 +14,17 @@ export type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
   VersionRollupRow, InstanceFigureRow,
 } from './store.ts';
+export type { EvidenceEdge, LossRecord, RejectCounts, SecretFinding, SecretFindings, SecretRule, StoreRetention, TapPointer } from './store.ts';
+export { SECRET_RULES } from './sql-evidence.ts';
 export { rejectRow, REJECT_HEAD_BYTES } from './tap-reject.ts';
 export {
   ACTION_KINDS, ACTION_LIMITS, ACTION_MODES, ACTION_STATES, actionRecordProblems, type ActionKind, type ActionMode, type ActionRecord, type ActionState,
 } from './action-record.ts';
 export type { ActionQuery } from './sql-actions.ts';
+export {
+  CONFIG_CHANGE_KINDS, CONFIG_CHANGE_LIMITS, WHOLE_KIND, configChangeProblems, type ConfigChange, type ConfigChangeKind, type ConfigChanges,
+} from './config-change.ts';
+export { REPORT_LIMITS, storedReportProblems, type ReportQuery, type ReportSummaryRow, type StoredReport } from './stored-report.ts';
 export { createChdbStore, type ChdbStoreOptions } from './chdb-store.ts';
 export {
   schemaStatements, dedupToken, ROLLUP_BUCKET_MS, ROLLUP_QUANTILES,
@@ -30,6 +36,7 @@ export type { PublishResult, TapPublisher } from './bus/publisher.ts';
 export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
 export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
+export type { ChainAudit, ChainAuditGap, ChainProblem, ChainProblemKind } from './chain-audit.ts';
 export { decodeBatch, decodeRowBatch, type FrameHead } from './batch-check.ts';
 export { LineChunks } from './line-chunks.ts';
 export { GroupCommit, DEFAULT_GROUP_LINGER_MS, type GroupCommitOptions } from './group-commit.ts';

@@ -10,14 +10,20 @@ import { eventCount, type StorableBatch, type TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
 import {
   dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, REJECT_FILTER_COLUMNS, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements,
-  TAP_FILTER_COLUMNS, tableUpgradeStatements, type Queries, type SchemaOptions, type SqlDialect, type StoreLayout,
+  TAP_FILTER_COLUMNS, tableUpgradeStatements, type Queries, type TapFilterKey, type SchemaOptions, type SqlDialect, type StoreLayout,
 } from './sql.ts';
 import type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
   VersionRollupRow, InstanceFigureRow,
 } from './store.ts';
+import type { EvidenceEdge, LossRecord, RejectCounts, SecretFindings, StoreRetention } from './store.ts';
 import { ACTION_HISTORY_SQL, actionsQuery, type ActionQuery } from './sql-actions.ts';
+import { EvidenceReads } from './sql-evidence.ts';
+import { configChangeRow, inForce, rowToConfigChange, type ConfigChange, type ConfigChanges } from './config-change.ts';
+import { CHANGES_BEFORE_SQL, CHANGES_DURING_SQL, changesPeriod, REPORT_SQL, reportsQuery } from './sql-changes.ts';
+import { reportRow, rowToReport, type ReportQuery, type ReportSummaryRow, type StoredReport } from './stored-report.ts';
 import { encodeTapRows, rowToTap, TAP_INSERT_COLUMNS } from './tap-row.ts';
+import { auditChains, type ChainAudit } from './chain-audit.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -158,7 +164,7 @@ export class SqlTapStore implements TapStore {
       return {
         proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, events: eventCount(b),
         hash: b.hash, prev_hash: b.prev_hash, lost: b.lost, received_at: now,
-        signer: signed?.uri ?? '', signer_cert: signed?.fingerprint ?? '', signature: signed?.sig ?? '',
+        signer: signed?.uri ?? '', signer_cert: signed?.fingerprint ?? '', signature: signed?.sig ?? '', schema: b.schema,
       };
     }), token);
   }
@@ -243,14 +249,14 @@ export class SqlTapStore implements TapStore {
   }
 
   async countTaps(filter: TapFilter): Promise<number> {
-    const [keys, params] = filterParams(TAP_FILTER_COLUMNS, filter, 'tap filter');
+    const [keys, params] = tapFilterParams(filter);
     const rows = await this.#rows<{ n: number }>('counting taps', this.#queries().countTaps(keys), params);
     return Number(rows[0]?.n ?? 0);
   }
 
   async recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]> {
     if (!Number.isInteger(limit) || limit < 0) throw new IngestError('INGEST_ERR_CONFIG', `recentTaps: limit must be an integer >= 0, got ${limit}`);
-    const [keys, params] = filterParams(TAP_FILTER_COLUMNS, filter, 'tap filter');
+    const [keys, params] = tapFilterParams(filter);
     const rows = await this.#rows('reading recent taps', this.#queries().recentTaps(keys), { ...params, limit });
     return rows.map(rowToTap);
   }
@@ -326,6 +332,70 @@ export class SqlTapStore implements TapStore {
     return (await this.#rows(`reading the history of action ${JSON.stringify(id.slice(0, 80))}`, ACTION_HISTORY_SQL, { id })).map(rowToAction);
   }
 
+  // --- The config change log and stored compliance reports (./sql-changes.ts).
+
+  async writeConfigChange(c: ConfigChange): Promise<void> {
+    this.#queries();
+    const row = configChangeRow(c); // throws before anything is written
+    // No dedup token: the row key (./sql.ts) collapses a retry.
+    await this.#insert(`writing config change ${c.kind} ${JSON.stringify(c.subject.slice(0, 80))} (version ${c.version})`, 'config_changes', [row], null);
+  }
+
+  async configChanges(from: number, until: number): Promise<ConfigChanges> {
+    this.#queries();
+    const p = changesPeriod(from, until);
+    const before = await this.#rows('reading the config changes in force', CHANGES_BEFORE_SQL, { from: p.from });
+    const during = await this.#rows('reading config changes', CHANGES_DURING_SQL, p);
+    return { at_start: inForce(before.map(rowToConfigChange)), during: during.map(rowToConfigChange) };
+  }
+
+  /** The version of the last report row written: each write gets a newer one, so a rewrite within one ms still wins. */
+  #reportVersion = 0;
+
+  async writeReport(r: StoredReport): Promise<void> {
+    this.#queries();
+    const version = Math.max(this.#now(), this.#reportVersion + 1);
+    const row = reportRow(r, version); // throws before anything is written
+    this.#reportVersion = version;
+    await this.#insert(`writing report ${JSON.stringify(r.id.slice(0, 80))}`, 'reports', [row], null);
+  }
+
+  async reports(q: ReportQuery): Promise<ReportSummaryRow[]> {
+    this.#queries();
+    const { sql, params } = reportsQuery(q);
+    return (await this.#rows('reading reports', sql, params)).map((row) => rowToReport(row));
+  }
+
+  async report(id: string): Promise<StoredReport | null> {
+    this.#queries();
+    if (typeof id !== 'string' || id === '') throw new IngestError('INGEST_ERR_CONFIG', `report: id must be a non-empty string, got ${JSON.stringify(id)}`);
+    const [row] = await this.#rows(`reading report ${JSON.stringify(id.slice(0, 80))}`, REPORT_SQL, { id });
+    return row ? rowToReport(row) as StoredReport : null;
+  }
+
+  // Compliance evidence (issue 14): the SQL and the shaping of its rows are ./sql-evidence.ts.
+  #evidence(): EvidenceReads {
+    this.#queries();
+    return new EvidenceReads((what, sql, params) => this.#rows(what, sql, params), this.#dialect ?? 'modern', this.#layout);
+  }
+
+  evidenceEdges(from: number, until: number, samplesPerEdge = 3): Promise<EvidenceEdge[]> { return this.#evidence().edges(from, until, samplesPerEdge); }
+  secretFindings(from: number, until: number, limit = 50): Promise<SecretFindings> { return this.#evidence().secrets(from, until, limit); }
+  lossRecords(from: number, until: number): Promise<LossRecord[]> { return this.#evidence().loss(from, until); }
+  rejectCounts(from: number, until: number): Promise<RejectCounts> { return this.#evidence().rejects(from, until); }
+  retention(): Promise<StoreRetention> { return this.#evidence().retention(); }
+  chainHeadsAt(until: number): Promise<ChainHead[]> { return this.#evidence().chainHeadsAt(until); }
+  alertsInPeriod(from: number, until: number): Promise<StoredAlert[]> { return this.#evidence().alertsInPeriod(from, until); }
+
+  /** Re-hashes every batch received in [from, until) from its stored rows (./chain-audit.ts). */
+  async chainAudit(from: number, until: number): Promise<ChainAudit> {
+    this.#queries();
+    for (const [k, v] of [['from', from], ['until', until]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new IngestError('INGEST_ERR_CONFIG', `chainAudit: ${k} must be epoch milliseconds (an integer >= 0), got ${v}`);
+    }
+    return auditChains({ dialect: this.#dialect ?? 'modern', rows: (what, sql, params) => this.#rows(what, sql, params) }, from, until);
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.allSettled([...this.#inFlight]);
@@ -340,6 +410,21 @@ function graphStats(r: StatsRow, seconds: number): GraphStats {
   const errors = Number(r.errors);
   const q = (i: number) => (typeof r.latency[i] === 'number' && Number.isFinite(r.latency[i]) ? r.latency[i] as number : 0);
   return { rps: requests / seconds, requests, errors, error_rate: requests > 0 ? errors / requests : 0, p50_ms: q(0), p99_ms: q(2) };
+}
+
+/** A tap filter's keys and parameters: its columns, then its time bounds (epoch ms). */
+function tapFilterParams(filter: TapFilter): [TapFilterKey[], Record<string, string | number>] {
+  const [columns, params] = filterParams<keyof typeof TAP_FILTER_COLUMNS>(TAP_FILTER_COLUMNS, filter, 'tap filter');
+  const keys: TapFilterKey[] = [...columns];
+  const out: Record<string, string | number> = { ...params };
+  for (const k of ['since', 'until'] as const) {
+    const v = filter[k];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || v < 0) throw new IngestError('INGEST_ERR_CONFIG', `tap filter: ${k} must be epoch milliseconds (an integer >= 0), got ${v}`);
+    keys.push(k);
+    out[k] = v;
+  }
+  return [keys, out];
 }
 
 /** Filter keys present (from the allow-list `columns` only) and their parameter values. */

@@ -4,7 +4,9 @@
 // Every backend (chdb, a ClickHouse server,
 // a cluster via ./sql-cluster.ts) runs statements generated from the table
 // definitions here; no other file spells a column but ./sql-actions.ts,
-// the queries of tuning actions.
+// the queries of tuning actions, ./sql-changes.ts, those of the config
+// change log and stored compliance reports, and ./sql-chain-audit.ts, those
+// of the chain audit.
 //
 // Exactly once, in both dialects, by data rather than by insert: the
 // collector writes MANY tap batches per INSERT (one per Kafka fetch, see
@@ -58,6 +60,8 @@ export interface SchemaOptions {
 
 export const DEFAULT_RETENTION_DAYS = 7;
 export const DEFAULT_ROLLUP_RETENTION_DAYS = 30;
+/** Days stored compliance reports are kept (modern only: legacy has no TTL). */
+export const REPORT_RETENTION_DAYS = 400;
 export const DEFAULT_DEDUP_WINDOW = 10_000;
 
 function positiveInt(name: string, v: number | undefined, dflt: number): number {
@@ -112,10 +116,17 @@ export const TAP_COLUMNS: readonly TapColumn[] = [
   { name: 'headers', type: 'String', dflt: '{}' },
   { name: 'decision', type: 'LowCardinality(String)', dflt: '' }, { name: 'decision_reason', type: 'String', dflt: '' },
   { name: 'src_version', type: 'String', dflt: '' }, { name: 'dst_version', type: 'String', dflt: '' },
+  // Which optional fields the event carried (PRESENT_FIELDS, ./tap-row.ts), so a row rebuilds the exact event line.
+  { name: 'present', type: 'UInt16', dflt: 0 },
 ];
 
-/** `taps` columns added after its first release: a store created before gets them by ALTER TABLE (tableUpgradeStatements); older rows read ''. */
-const TAP_ADDED_COLUMNS = [{ name: 'src_version', type: "String DEFAULT ''" }, { name: 'dst_version', type: "String DEFAULT ''" }] as const;
+/**
+ * `taps` columns added after its first release: a store created before gets them by ALTER TABLE (tableUpgradeStatements); older rows read ''
+ * (present: 0, "not known", see PRESENT_KNOWN in ./tap-row.ts).
+ */
+const TAP_ADDED_COLUMNS = [
+  { name: 'src_version', type: "String DEFAULT ''" }, { name: 'dst_version', type: "String DEFAULT ''" }, { name: 'present', type: 'UInt16 DEFAULT 0' },
+] as const;
 
 const sqlDefault = (v: string | number) => (typeof v === 'number' ? String(v) : `'${v}'`);
 const TAP_COLUMNS_DDL = '\n  ' + TAP_COLUMNS.map((c) =>
@@ -156,6 +167,8 @@ export interface TableDef {
   legacy: { engine: 'ReplacingMergeTree'; order: string; partitioned: boolean };
   /** Epoch-ms column for partitions and TTL. */
   timeCol: string;
+  /** Days rows are kept when not the store's retention (raw, or rollup when `rollup`): the audit's own records outlive both. */
+  keepDays?: number;
   rollup: boolean;
   /** Columns that keep a batch's rows on one shard in a cluster. */
   shardKey: string;
@@ -166,12 +179,16 @@ export interface TableDef {
 }
 
 /**
- * Who signed a stored batch (./batch.ts BatchSigned), '' for a batch a
- * collector without a trust bundle stored: the certificate's SPIFFE id,
- * its SHA-256 fingerprint and the signature of the batch's hash.
+ * tap_batches columns added after its first release. Who signed a stored
+ * batch (./batch.ts BatchSigned), '' for a batch a collector without a
+ * trust bundle stored: the certificate's SPIFFE id, its SHA-256
+ * fingerprint and the signature of the batch's hash. `schema`: the frame
+ * schema (2, 3, 4) its hash was taken over, 0 for a record stored before
+ * (not known; ./chain-audit.ts tries the likely ones).
  */
-const TAP_BATCH_SIGNER_COLUMNS = [
+const TAP_BATCH_ADDED_COLUMNS = [
   { name: 'signer', type: "String DEFAULT ''" }, { name: 'signer_cert', type: "String DEFAULT ''" }, { name: 'signature', type: "String DEFAULT ''" },
+  { name: 'schema', type: 'UInt8 DEFAULT 0' },
 ] as const;
 
 // LowCardinality needs allow_experimental_low_cardinality_type on 18.16: plain String there.
@@ -190,10 +207,10 @@ export const TABLES: readonly TableDef[] = [
     columns: () => `
   proxy String, stream String, batch UInt64, first_seq UInt64, events UInt32,
   hash String, prev_hash String, lost UInt64, received_at UInt64,
-  ${TAP_BATCH_SIGNER_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')}`,
+  ${TAP_BATCH_ADDED_COLUMNS.map((c) => `${c.name} ${c.type}`).join(', ')}`,
     modern: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch' },
     legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch', partitioned: true },
-    added: TAP_BATCH_SIGNER_COLUMNS,
+    added: TAP_BATCH_ADDED_COLUMNS,
   },
   {
     // A loss is recorded again (with a new ts) when its batch is resent, so the
@@ -282,6 +299,33 @@ export const TABLES: readonly TableDef[] = [
     modern: { engine: 'ReplacingMergeTree', order: 'id, updated_at, state' },
     legacy: { engine: 'ReplacingMergeTree', order: 'id, updated_at, state', partitioned: false },
   },
+  {
+    // The control plane's change log (./config-change.ts): a row per change,
+    // read as the newest per (kind, subject) before a period and as the
+    // changes during it (./sql-changes.ts). A retried write repeats every
+    // column and collapses (reads say FINAL). Kept as long as rollups; the
+    // control plane writes its whole state again at every start and daily,
+    // so what was in force never falls out with the TTL.
+    name: 'config_changes', timeCol: 'ts', rollup: true, shardKey: 'kind, subject',
+    columns: (d) => plain(d, `
+  ts UInt64, version UInt64, kind LowCardinality(String), subject String, digest String, actor LowCardinality(String), detail String`),
+    modern: { engine: 'ReplacingMergeTree', order: 'kind, subject, ts, version' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'kind, subject, ts, version', partitioned: false },
+  },
+  {
+    // Stored compliance reports (./stored-report.ts), one row per report: a
+    // report written again (more rendered files) replaces it, the newest
+    // updated_at kept; reads say FINAL. issued_at never changes for an id,
+    // so its rows share a partition. Kept 13 months whatever the taps'
+    // retention (PCI DSS 10.5.1 asks a year of audit history): a report
+    // is what remains of a period once its taps are gone.
+    name: 'reports', timeCol: 'issued_at', rollup: true, keepDays: REPORT_RETENTION_DAYS, shardKey: 'id', version: 'updated_at',
+    columns: () => `
+  id String, issued_at UInt64, updated_at UInt64, period_from UInt64, period_until UInt64, pack String, sha256 String,
+  status_counts String, body String, files String, issued_by String`,
+    modern: { engine: 'ReplacingMergeTree', order: 'id' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'id', partitioned: false },
+  },
 ];
 
 const ROLLUP_STATES = `
@@ -360,7 +404,7 @@ export function createTableSql(t: TableDef, o: RenderOptions): string {
   if (partitioned) parts.push(`PARTITION BY toDate(${msToDateTime(t.timeCol)})`);
   parts.push(`ORDER BY (${spec.order})`);
   if (o.dialect === 'modern') {
-    parts.push(`TTL ${msToDateTime(t.timeCol)} + INTERVAL ${t.rollup ? o.rollupRetentionDays : o.retentionDays} DAY`);
+    parts.push(`TTL ${msToDateTime(t.timeCol)} + INTERVAL ${t.keepDays ?? (t.rollup ? o.rollupRetentionDays : o.retentionDays)} DAY`);
     // Replicated tables deduplicate inserts through ZooKeeper already.
     if (!o.cluster) parts.push(`SETTINGS non_replicated_deduplication_window = ${o.dedupWindow}`);
   }
@@ -477,8 +521,8 @@ export interface Queries {
   lossSummary: string;
   serviceStats: string;
   edgeStats: string;
-  countTaps(keys: readonly TapFilterColumn[]): string;
-  recentTaps(keys: readonly TapFilterColumn[]): string;
+  countTaps(keys: readonly TapFilterKey[]): string;
+  recentTaps(keys: readonly TapFilterKey[]): string;
   serviceSeries: string;
   edgeSeries: string;
   /** Distinct inbound connections per bucket and service, and per bucket and edge (rollup_conn_10s). */
@@ -592,5 +636,15 @@ function filterWhere<K extends string>(columns: Record<K, string>, keys: readonl
   return 'WHERE ' + keys.map((k) => `${k} = {${k}:${columns[k]}}`).join(' AND ');
 }
 
-/** WHERE clause over the given tap filter keys. */
-export const tapWhere = (keys: readonly TapFilterColumn[]): string => filterWhere(TAP_FILTER_COLUMNS, keys);
+/** Time bounds a tap filter may add, half-open like every period here. */
+export const TAP_TIME_BOUNDS = { since: 'ts >= {since:UInt64}', until: 'ts < {until:UInt64}' } as const;
+export type TapFilterKey = TapFilterColumn | keyof typeof TAP_TIME_BOUNDS;
+
+/** WHERE clause over the given tap filter keys: equal columns, then time bounds. */
+export function tapWhere(keys: readonly TapFilterKey[]): string {
+  const isBound = (k: TapFilterKey): k is keyof typeof TAP_TIME_BOUNDS => Object.hasOwn(TAP_TIME_BOUNDS, k);
+  const columns = filterWhere(TAP_FILTER_COLUMNS, keys.filter((k): k is TapFilterColumn => !isBound(k)));
+  const bounds = keys.filter(isBound).map((k) => TAP_TIME_BOUNDS[k]);
+  if (bounds.length === 0) return columns;
+  return columns ? `${columns} AND ${bounds.join(' AND ')}` : `WHERE ${bounds.join(' AND ')}`;
+}

@@ -8,6 +8,9 @@ import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
 import type { TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
 import { actionStoreTests } from './store-suite-actions.ts';
+import { chainAuditStoreTests } from './store-suite-chain-audit.ts';
+import { evidenceStoreTests } from './store-suite-evidence.ts';
+import { changeStoreTests } from './store-suite-changes.ts';
 import { modelStoreTests } from './store-suite-models.ts';
 import { rejectStoreTests } from './store-suite-rejects.ts';
 import { versionStoreTests } from './store-suite-versions.ts';
@@ -58,6 +61,10 @@ export function storeSuite(name: string, backend: StoreBackend): void {
       assert.deepEqual(recent[1], { ...b.events[1], stream: 's1', batch: 0 });
       assert.deepEqual(recent[2], { ...b.events[0], stream: 's1', batch: 0 });
       assert.equal((await s.recentTaps({ kind: 'l7.request' }, 1)).length, 1);
+      assert.deepEqual((await s.recentTaps({ since: t0 + 1, until: t0 + 2 }, 10)).map((r) => r.seq), [1], 'since <= ts < until');
+      assert.deepEqual((await s.recentTaps({ proxy: 'web-1', until: t0 + 2 }, 10)).map((r) => r.seq), [1, 0]);
+      assert.equal(await s.countTaps({ kind: 'l7.request', since: t0 + 2 }), 1);
+      await assert.rejects(s.recentTaps({ until: -1 }, 10), { code: 'INGEST_ERR_CONFIG', message: /until must be epoch milliseconds/ });
     });
 
     test('writing the same batch twice stores it once and the rollups count it once', async () => {
@@ -244,5 +251,8 @@ export function storeSuite(name: string, backend: StoreBackend): void {
     rejectStoreTests(() => openStore());
     versionStoreTests((place) => openStore(place), backend);
     actionStoreTests((place) => openStore(place), backend);
+    chainAuditStoreTests((place, now) => openStore(place, now), backend);
+    evidenceStoreTests((now) => openStore(undefined, now));
+    changeStoreTests((place) => openStore(place), backend);
   });
 }

@@ -6,6 +6,9 @@ import type { StorableBatch, TapBatch } from './batch.ts';
 import type { ActionRecord } from './action-record.ts';
 import type { Decision } from './schema/v1.ts';
 import type { ActionQuery } from './sql-actions.ts';
+import type { ChainAudit } from './chain-audit.ts';
+import type { ConfigChange, ConfigChanges } from './config-change.ts';
+import type { ReportQuery, ReportSummaryRow, StoredReport } from './stored-report.ts';
 
 /** Where a proxy's chain stood after its last stored batch. */
 export interface ChainHead {
@@ -49,6 +52,9 @@ export interface TapFilter {
   dst_service?: string;
   /** Policy decision of l7.request taps: the decision log. */
   decision?: Decision;
+  /** Taps with since <= ts < until (epoch ms): the tap explorer's deep links from a report. */
+  since?: number;
+  until?: number;
 }
 
 /** Tap loss recorded for one proxy and reason (sequence gaps, drops the proxy reported). */
@@ -161,6 +167,92 @@ export interface StoredAlert {
 /** One instance's requests over a window, from its callers' side (instanceFigures). */
 export interface InstanceFigureRow { service: string; instance: string; version: string; requests: number; errors: number; p50_ms: number; p99_ms: number }
 
+/**
+ * One stored tap as compliance evidence points at it (the contract's
+ * "Pointer"): l4 taps have method and path '' and status 0; decision is as
+ * stored ('' when the tap had none). `path` has secret values redacted
+ * (secret query values cut to "…", JWTs to "eyJ…", AWS keys to "AKIA…"), so
+ * a report that quotes a pointer never carries a secret.
+ */
+export interface TapPointer {
+  proxy: string;
+  seq: number;
+  ts: number;
+  src_service: string;
+  dst_service: string;
+  direction: string;
+  method: string;
+  path: string;
+  status: number;
+  decision: string;
+  decision_reason: string;
+  tls_version: string;
+  src_identity: string;
+}
+
+/**
+ * What the callee's sidecar recorded of one edge (src_service → dst_service)
+ * over a period: inbound taps only, where mTLS ends and policy decides.
+ * mTLS = tls_version and src_identity both non-empty.
+ */
+export interface EvidenceEdge {
+  src: string;
+  dst: string;
+  /** Inbound l7.request taps; mtls_requests + plaintext_requests = requests. */
+  requests: number;
+  mtls_requests: number;
+  plaintext_requests: number;
+  /** Inbound l4.open taps, and those over mTLS. */
+  connections: number;
+  mtls_connections: number;
+  /** Decisions on the requests; a request without a decision counts as none. */
+  allow: number;
+  deny: number;
+  none: number;
+  denies_without_reason: number;
+  /** Requests answered 5xx or not answered (status 0). */
+  errors: number;
+  /** Oldest and newest of the edge's requests and connections, epoch ms. */
+  first_ts: number;
+  last_ts: number;
+  /**
+   * Up to samplesPerEdge taps of each kind, oldest first: plaintext
+   * (requests and connections without mTLS), none (requests without an
+   * allow or deny), deny_no_reason, admitted (requests not denied).
+   */
+  samples: { plaintext: TapPointer[]; none: TapPointer[]; deny_no_reason: TapPointer[]; admitted: TapPointer[] };
+}
+
+/** Secret rules of secretFindings, the most specific first (a field is named by the first that fires). */
+export type SecretRule = 'private_key' | 'aws_access_key' | 'jwt' | 'bearer_basic' | 'secret_query_key' | 'secret_header';
+
+/**
+ * A field of a stored tap that holds something secret-looking; `excerpt` is
+ * the matched value redacted: its first 4 characters (fewer for a value
+ * under 12, never more than a third of it), "…", "(N chars)".
+ */
+export type SecretFinding = TapPointer & { field: 'path' | `header:${string}`; rule: SecretRule; excerpt: string };
+
+export interface SecretFindings {
+  /** l7.request taps in the period (both directions), every one scanned. */
+  scanned: number;
+  /** Fields that fired a rule (one per tap and field, named by the first rule that fires). */
+  findings: number;
+  /** Findings per rule, every rule present (0 when it never fired). */
+  by_rule: Record<SecretRule, number>;
+  /** Up to `limit` findings, oldest first, spread over the rules that fired. */
+  samples: SecretFinding[];
+}
+
+/** One recorded tap loss (TapStore.recordLoss). */
+export interface LossRecord { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }
+
+/** Distinct refused frames (tap_rejects) received in a period, in all and per INGEST_ERR_* code. */
+export interface RejectCounts { frames: number; by_code: Record<string, number> }
+
+/** How long the store keeps what it holds: days from the tables' TTL (null: no TTL, nothing is deleted), and the oldest tap kept. */
+export interface StoreRetention { taps_days: number | null; rollup_days: number | null; oldest_tap_ts: number | null }
+
 export interface TapStore {
   /** Creates tables and views if missing; safe to call on every start. */
   init(): Promise<void>;
@@ -223,5 +315,56 @@ export interface TapStore {
   actions(opts: ActionQuery): Promise<ActionRecord[]>;
   /** Every state of one action, oldest first; [] for an unknown id. */
   actionHistory(id: string): Promise<ActionRecord[]>;
+  /**
+   * Compliance evidence per edge over [from, until) (epoch ms), from raw
+   * inbound taps (duplicates collapsed), with up to samplesPerEdge pointers
+   * of each sample kind; by src then dst.
+   */
+  evidenceEdges(from: number, until: number, samplesPerEdge?: number): Promise<EvidenceEdge[]>;
+  /**
+   * Scans the path and headers of every l7.request tap in [from, until) for
+   * secrets (SecretRule); never returns one, only redacted excerpts. Up to
+   * `limit` (default 50) samples.
+   */
+  secretFindings(from: number, until: number, limit?: number): Promise<SecretFindings>;
+  /** Loss records with from <= ts < until, oldest first; a loss recorded twice is one record. */
+  lossRecords(from: number, until: number): Promise<LossRecord[]>;
+  /** Distinct refused frames with from <= received_at < until, per code. */
+  rejectCounts(from: number, until: number): Promise<RejectCounts>;
+  /** The store's retention (TTL days of taps and rollups) and its oldest tap. */
+  retention(): Promise<StoreRetention>;
+  /** chainHeads as they stood at `until`: the newest batch per (proxy, stream) received before it. */
+  chainHeadsAt(until: number): Promise<ChainHead[]>;
+  /**
+   * Alerts open at some time in [from, until): newest state of each alert
+   * opened before `until` and still open or resolved at or after `from`;
+   * by opened_at then id.
+   */
+  alertsInPeriod(from: number, until: number): Promise<StoredAlert[]>;
+  /**
+   * Stores one control-plane config change (a retry stores it once).
+   * Rejects a bad record with INGEST_ERR_MALFORMED naming every problem
+   * (configChangeProblems); nothing is written.
+   */
+  writeConfigChange(c: ConfigChange): Promise<void>;
+  /** The changes in force when [from, until) began, and those made during it (see ConfigChanges). */
+  configChanges(from: number, until: number): Promise<ConfigChanges>;
+  /**
+   * Stores a compliance report, or replaces a stored one (its files grown):
+   * the last written wins. Rejects a bad report (a stamp that is not the
+   * body's SHA-256, bad JSON, …) with INGEST_ERR_MALFORMED naming every
+   * problem (storedReportProblems); nothing is written.
+   */
+  writeReport(r: StoredReport): Promise<void>;
+  /** Stored reports issued at or after `since`, newest issued first, without their bodies. */
+  reports(q: ReportQuery): Promise<ReportSummaryRow[]>;
+  /** One stored report with its body, or null. */
+  report(id: string): Promise<StoredReport | null>;
+  /**
+   * Re-hashes every batch first received in [from, until) (epoch ms) from
+   * its stored rows, as its sidecar hashed it, and checks the links and
+   * gaps between stored batches (./chain-audit.ts).
+   */
+  chainAudit(from: number, until: number): Promise<ChainAudit>;
   close(): Promise<void>;
 }

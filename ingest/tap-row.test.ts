@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decodeRowBatch } from './batch-check.ts';
+import { encodeBatch } from './batch.ts';
 import { sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
+import { TAP_FIELDS, TAP_KINDS, type TapEvent } from './schema/v1.ts';
 import { TAP_COLUMNS } from './sql.ts';
-import { batchRows, encodeTapRows, TAP_INSERT_COLUMNS, toRowBatch } from './tap-row.ts';
+import { batchRows, encodeTapRows, floatText, PRESENT_FIELDS, PRESENT_KNOWN, rowEvent, TAP_INSERT_COLUMNS, toRowBatch } from './tap-row.ts';
+import { eventLine } from './tap-lines.ts';
 import { LineChunks } from './line-chunks.ts';
 
 const UNESCAPE: Record<string, string> = { t: '\t', n: '\n', r: '\r', '\\': '\\' };
@@ -29,7 +33,7 @@ test('encodeTapRows writes one TabSeparated line per event with every taps colum
     assert.equal(row.length, TAP_COLUMNS.length, `row ${i} has every column`);
     TAP_COLUMNS.forEach((c, j) => {
       const v = expected[i][c.name];
-      const want = v === undefined ? String(c.dflt) : String(v);
+      const want = v === undefined ? String(c.dflt) : c.type === 'Float64' ? floatText(v as number) : String(v);
       assert.equal(row[j], want, `row ${i} column ${c.name}`);
     });
   });
@@ -71,4 +75,62 @@ test('LineChunks.cut returns what was written since the previous cut, across chu
   assert.equal(Buffer.concat(w.cut()).toString(), 'cc\n');
   w.put('dd', false);
   assert.equal(Buffer.concat(w.chunks()).toString(), 'dd');
+});
+
+/** TSV rows as the store reads them back: objects of the taps columns, numbers where the column is one. */
+function storedRows(text: string): Record<string, unknown>[] {
+  return readTsv(text).map((vals) => Object.fromEntries(TAP_COLUMNS.map((c, j) => [c.name, /^(UInt|Float)/.test(c.type) ? Number(vals[j]) : vals[j]])));
+}
+
+test('PRESENT_FIELDS gives every optional field of every tap kind its bit, in the order stored rows keep', () => {
+  // Stored data depends on this order: a new optional field is appended, never inserted.
+  assert.deepEqual(PRESENT_FIELDS, ['src_identity', 'dst_identity', 'tls_version', 'error', 'headers', 'decision', 'decision_reason', 'src_version', 'dst_version']);
+  const optional = new Set(TAP_KINDS.flatMap((k) => TAP_FIELDS[k].filter((f) => !f.required).map((f) => f.name)));
+  assert.deepEqual([...optional].sort(), [...PRESENT_FIELDS].sort());
+  assert.equal(PRESENT_KNOWN, 0x8000);
+});
+
+test("a stored row gives back the exact event, an optional field sent as '' or {} kept apart from an absent one, whether the row was encoded from the event or from its schema 3 line", () => {
+  const empty = { src_identity: '', dst_identity: '', tls_version: '', src_version: '', dst_version: '' };
+  const set = { src_identity: 'spiffe://t/ns/default/sa/web', dst_identity: 'spiffe://t/ns/default/sa/cart', tls_version: 'TLSv1.3', src_version: 'v1', dst_version: 'v2' };
+  const close = (over: Partial<TapEvent>): TapEvent => ({ ...sampleL4Open(), kind: 'l4.close', bytes_in: 3, bytes_out: 4, duration_ms: 12.345, end: 'remote_close', ...over } as TapEvent);
+  const events: TapEvent[] = [
+    sampleL7({ ...empty, headers: {}, decision: 'none', decision_reason: '', error: '', latency_ms: 0.001 }),
+    sampleL7({ latency_ms: 3.47 }),
+    sampleL7({ ...set, headers: { 'x-user': 'u"1\t', 'user-agent': 'é' }, decision: 'deny', decision_reason: 'no', error: 'MESH_ERR_X', latency_ms: 1785.001 }),
+    sampleL4Open(empty), sampleL4Open(), sampleL4Open({ dst_version: 'v2' }),
+    close({ error: '' }), close({}), close({ ...set, error: 'downstream: ECONNRESET' }),
+  ];
+  const [b] = sampleChain('web-1', 's1', [events]);
+  const encodings = {
+    events: Buffer.concat(encodeTapRows([b])).toString('utf8'),
+    'schema 3 lines': Buffer.concat(decodeRowBatch(encodeBatch(b), new LineChunks(4096)).rows).toString('utf8'),
+  };
+  for (const [how, text] of Object.entries(encodings)) {
+    storedRows(text).forEach((row, i) => {
+      const e = rowEvent(row);
+      assert.deepEqual(e, b.events[i], `${how}: event ${i}`);
+      assert.deepEqual(Object.keys(e), TAP_FIELDS[e.kind].map((f) => f.name).filter((n) => n in e), `${how}: event ${i} in schema order`);
+      assert.equal(eventLine(e), eventLine(b.events[i]));
+    });
+  }
+  assert.equal(encodings.events, encodings['schema 3 lines'], 'both encoders write the same rows');
+  const present = storedRows(encodings.events).map((r) => r.present);
+  assert.deepEqual(present.slice(0, 3), [0x8000 | 0x1ff, 0x8000, 0x8000 | 0x1ff]);
+});
+
+test("a row stored before the present column (0) takes an optional field as present when it is not empty", () => {
+  const [row] = storedRows(Buffer.concat(encodeTapRows(sampleChain('web-1', 's1', [[sampleL7({ error: '', headers: {}, tls_version: 'TLSv1.3' })]]))).toString('utf8'));
+  const old = { ...row, present: 0 };
+  const e = rowEvent(old) as unknown as Record<string, unknown>;
+  assert.deepEqual(['error' in e, 'headers' in e, e.tls_version], [false, false, 'TLSv1.3']);
+});
+
+test('floatText writes an integer plain and a whole number of microseconds as <m>e-3, each reading back as the same double; anything else as JS prints it', () => {
+  assert.deepEqual([5, 0, 0.5, 3.47, 1785.001, 0.001].map(floatText), ['5', '0', '500e-3', '3470e-3', '1785001e-3', '1e-3']);
+  assert.deepEqual([1 / 3, 0.1 + 0.2, 1e-7].map(floatText), [String(1 / 3), String(0.1 + 0.2), String(1e-7)]);
+  for (let m = 0; m < 200_000; m += 7) {
+    const v = Math.round(m * 1.37) / 1000;
+    assert.equal(Number(floatText(v)), v, `${v}`);
+  }
 });

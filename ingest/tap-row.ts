@@ -1,6 +1,8 @@
 // One tap event <-> one `taps` row. Rows are flat and carry every column;
 // fields a kind lacks take the column defaults. Reading back keeps only the
-// fields of the event's kind, so the tap explorer shows what was recorded.
+// fields of the event's kind, and of its optional fields those the event
+// carried (the `present` column), so a row gives back the exact event: the
+// tap explorer shows what was recorded, and ./chain-audit.ts re-hashes it.
 
 import type { RowBatch, StorableBatch, TapBatch } from './batch.ts';
 import { TAP_FIELDS, TAP_KINDS, type TapEvent, type TapKind } from './schema/v1.ts';
@@ -8,31 +10,61 @@ import { LineChunks } from './line-chunks.ts';
 import { LINE_FIELDS } from './tap-lines.ts';
 import { TAP_COLUMNS, type TapColumn } from './sql.ts';
 
-const COMMON_FIELDS = [
-  'v', 'kind', 'proxy', 'seq', 'ts', 'direction', 'conn_id',
-  'src_service', 'src_instance', 'src_addr', 'src_port',
-  'dst_service', 'dst_instance', 'dst_addr', 'dst_port',
+/**
+ * The `present` column: bit i set when the event carried PRESENT_FIELDS[i]
+ * (even as '' or {}: a column cannot tell those from absent, and the batch
+ * hash can), and PRESENT_KNOWN set on every row written since. Rows stored
+ * before the column read 0: presence not known, a field taken as present
+ * when not empty. The order is part of the stored data: append new
+ * optional fields, never reorder (bits 0..8 in use, 15 is PRESENT_KNOWN).
+ */
+export const PRESENT_FIELDS = [
+  'src_identity', 'dst_identity', 'tls_version', 'error', 'headers', 'decision', 'decision_reason', 'src_version', 'dst_version',
 ] as const;
-
-/** Optional fields stored as '' when absent; dropped again on read when ''. */
-const OPTIONAL_COMMON = ['src_identity', 'dst_identity', 'tls_version', 'src_version', 'dst_version'] as const;
-
-const KIND_FIELDS: Record<TapKind, { required: readonly string[]; optional: readonly string[] }> = {
-  'l4.open': { required: [], optional: [] },
-  'l4.close': { required: ['bytes_in', 'bytes_out', 'duration_ms', 'end'], optional: ['error'] },
-  'l7.request': {
-    required: ['method', 'authority', 'path', 'status', 'latency_ms', 'req_bytes', 'resp_bytes', 'upstream', 'retries', 'trace_id'],
-    optional: ['headers', 'decision', 'decision_reason', 'error'],
-  },
+export const PRESENT_KNOWN = 0x8000;
+const bitOf = (name: string): number => {
+  const i = (PRESENT_FIELDS as readonly string[]).indexOf(name);
+  if (i < 0) throw new TypeError(`optional tap field ${name} has no bit in PRESENT_FIELDS (./tap-row.ts): append it there`);
+  return 1 << i;
 };
 
-/** A batch's events as `taps` rows (stream and batch added, headers as a JSON string). */
+/** Each kind's fields in schema order, with the `present` bit of an optional one (0: required). */
+const ROW_FIELDS: Record<TapKind, readonly { name: string; bit: number }[]> = Object.fromEntries(TAP_KINDS.map((k) => [
+  k, TAP_FIELDS[k].map((f) => ({ name: f.name, bit: f.required ? 0 : bitOf(f.name) })),
+])) as Record<TapKind, { name: string; bit: number }[]>;
+
+/** The `present` value of an event (what encodeTapRows writes). */
+export function presentMask(e: TapEvent): number {
+  let m = PRESENT_KNOWN;
+  for (const f of ROW_FIELDS[e.kind]) if (f.bit !== 0 && (e as unknown as Record<string, unknown>)[f.name] !== undefined) m |= f.bit;
+  return m;
+}
+
+/** A batch's events as `taps` rows (stream, batch and present added, headers as a JSON string). */
 export function batchRows(batch: TapBatch): Record<string, unknown>[] {
   return batch.events.map((e) => {
-    const row: Record<string, unknown> = { ...e, stream: batch.stream, batch: batch.batch };
+    const row: Record<string, unknown> = { ...e, stream: batch.stream, batch: batch.batch, present: presentMask(e) };
     if (e.kind === 'l7.request') row.headers = JSON.stringify(e.headers ?? {});
     return row;
   });
+}
+
+/**
+ * A Float64 column's value as text every server reads back as the same
+ * double, so a stored tap hashes as sealed. ClickHouse 18.16 parses
+ * decimals with a fast method that is off by 1-2 ulp for some (measured: 788
+ * of the 3M values 0.000..2999.999 ms, 3.47 stored as 3.4699999999999998).
+ * An integer is exact there, and so is m / 1000 written "<m>e-3": that is m
+ * times 1e-3 in x87 long double rounded to double, an error below 2^-63
+ * relative, while m / 1000 lies more than 2^-61 from any rounding boundary
+ * (measured too: 5M such values, none off). Sidecars round latencies and
+ * durations to microseconds, so all they write takes one of these forms;
+ * anything else is written as JS prints it (exact on modern servers).
+ */
+export function floatText(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  const m = Math.round(v * 1000);
+  return m / 1000 === v && m <= Number.MAX_SAFE_INTEGER ? `${m}e-3` : String(v);
 }
 
 /** Names of the `taps` columns, in the order encodeTapRows writes them. */
@@ -64,26 +96,49 @@ function columnCode(c: TapColumn, value: string | null, absent: string | null): 
   const dflt = JSON.stringify(String(c.dflt));
   if (value === null) return dflt;
   const v = c.name === 'headers' ? `JSON.stringify(${value})` : value;
-  const shown = c.type.includes('String') ? `esc(${v})` : `String(${v})`;
+  const shown = c.type.includes('String') ? `esc(${v})` : c.type === 'Float64' ? `flt(${v})` : `String(${v})`;
   return absent === null ? `(${shown})` : `(${absent} ? ${dflt} : ${shown})`;
 }
 
-/** A row function of `params` whose body joins the columns' code with tabs and ends the line. */
-const rowFunction = (params: string[], parts: string[]) =>
+/** A row function of `params` whose body (after `prelude`, statements) joins the columns' code with tabs and ends the line. */
+const rowFunction = (params: string[], parts: string[], prelude = '') =>
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  new Function(...params, `return ${parts.join(" + '\\t' + ")} + '\\n';`);
+  new Function(...params, `${prelude} return ${parts.join(" + '\\t' + ")} + '\\n';`);
+
+/** The `present` column's code: PRESENT_KNOWN or'ed with the bit of each optional field that `isSet` (code) says is there. */
+const presentCode = (fields: readonly { name: string; bit: number }[], isSet: (name: string) => string) =>
+  `String(${[String(PRESENT_KNOWN), ...fields.filter((f) => f.bit !== 0).map((f) => `(${isSet(f.name)} ? ${f.bit} : 0)`)].join(' | ')})`;
 
 /**
- * One event as a TSV line of TAP_INSERT_COLUMNS (with its newline); for l7
- * with headers, roughly:
- *   (b, e) => esc(e.proxy) + '\t' + esc(b.stream) + '\t' + String(b.batch) + '\t' + String(e.seq) + … +
- *             (e.headers === undefined ? '{}' : esc(JSON.stringify(e.headers))) + … + '\n'
- * Columns every event has (and the batch's own) need no default.
+ * One event as a TSV line of TAP_INSERT_COLUMNS (with its newline), one
+ * function per kind: columns the kind lacks are constants, and each
+ * optional field is read once (a missing property of these many-shaped
+ * objects is a slow lookup; reading it twice, for the value and the
+ * `present` bit, measured +20% per row). For l7, roughly:
+ *   (b, e, esc, flt) => { const o_headers = e.headers, …;
+ *     return esc(e.proxy) + '\t' + esc(b.stream) + '\t' + String(b.batch) + '\t' + String(e.seq) + … +
+ *       (o_headers === undefined ? '{}' : esc(JSON.stringify(o_headers))) + … +
+ *       String(32768 | (o_src_identity !== undefined ? 1 : 0) | …) + '\n'; }
+ * Required fields (and the batch's own columns) need no default.
  */
-const tsvLine = rowFunction(['b', 'e', 'esc'], TAP_COLUMNS.map((c) => {
-  const value = c.name === 'stream' || c.name === 'batch' ? `b.${c.name}` : `e.${c.name}`;
-  return columnCode(c, value, c.dflt === undefined ? null : `e.${c.name} === undefined`);
-})) as (b: TapBatch, e: TapEvent, esc: (s: string) => string) => string;
+const EVENT_TSV = Object.fromEntries(TAP_KINDS.map((k) => {
+  const fields = new Map(ROW_FIELDS[k].map((f) => [f.name, f]));
+  const optional = ROW_FIELDS[k].filter((f) => f.bit !== 0);
+  const prelude = optional.length === 0 ? '' : `const ${optional.map((f) => `o_${f.name} = e.${f.name}`).join(', ')};`;
+  return [k, rowFunction(['b', 'e', 'esc', 'flt'], TAP_COLUMNS.map((c) => {
+    if (c.name === 'present') return presentCode(ROW_FIELDS[k], (f) => `o_${f} !== undefined`);
+    if (c.name === 'stream' || c.name === 'batch') return columnCode(c, `b.${c.name}`, null);
+    const f = fields.get(c.name);
+    if (f === undefined) return columnCode(c, null, null);
+    return f.bit === 0 ? columnCode(c, `e.${c.name}`, null) : columnCode(c, `o_${c.name}`, `o_${c.name} === undefined`);
+  }), prelude)];
+})) as Record<TapKind, (b: TapBatch, e: TapEvent, esc: (s: string) => string, flt: (v: number) => string) => string>;
+
+function tsvLine(b: TapBatch, e: TapEvent): string {
+  const line = EVENT_TSV[e.kind];
+  if (line === undefined) throw new TypeError(`tap of unknown kind ${JSON.stringify(e.kind)} cannot be written as a taps row`);
+  return line(b, e, tsvEscape, floatText);
+}
 
 // The same row from a schema 3 event line's values (./tap-lines.ts), one
 // function per kind; columns the kind lacks are constants, and an optional
@@ -93,21 +148,22 @@ const tsvLine = rowFunction(['b', 'e', 'esc'], TAP_COLUMNS.map((c) => {
 //                       (a[22] == null ? '{}' : esc(JSON.stringify(a[22]))) + … + '\n'
 const LINE_TSV = Object.fromEntries(TAP_KINDS.map((k) => {
   const required = new Set(TAP_FIELDS[k].filter((f) => f.required).map((f) => f.name));
-  return [k, rowFunction(['b', 'seq', 'a', 'esc'], TAP_COLUMNS.map((c) => {
+  return [k, rowFunction(['b', 'seq', 'a', 'esc', 'flt'], TAP_COLUMNS.map((c) => {
+    if (c.name === 'present') return presentCode(ROW_FIELDS[k], (f) => `a[${LINE_FIELDS[k].indexOf(f)}] != null`);
     if (c.name === 'proxy' || c.name === 'stream' || c.name === 'batch') return columnCode(c, `b.${c.name}`, null);
     if (c.name === 'seq') return columnCode(c, 'seq', null);
     if (c.name === 'v') return JSON.stringify('1'); // tap schema 1, the only one: a constant
     const j = LINE_FIELDS[k].indexOf(c.name);
     return j < 0 ? columnCode(c, null, null) : columnCode(c, `a[${j}]`, required.has(c.name) ? null : `a[${j}] == null`);
   }))];
-})) as Record<TapKind, (b: BatchKey, seq: number, a: unknown[], esc: (s: string) => string) => string>;
+})) as Record<TapKind, (b: BatchKey, seq: number, a: unknown[], esc: (s: string) => string, flt: (v: number) => string) => string>;
 
 /** What a row takes from its batch. */
 export interface BatchKey { proxy: string; stream: string; batch: number }
 
 /** A checked event line's values (checkLine, ./tap-lines.ts) as a TSV row of TAP_INSERT_COLUMNS, with its newline. */
 export function lineRow(b: BatchKey, seq: number, a: unknown[]): string {
-  return LINE_TSV[a[0] as TapKind](b, seq, a, tsvEscape);
+  return LINE_TSV[a[0] as TapKind](b, seq, a, tsvEscape, floatText);
 }
 
 /**
@@ -124,7 +180,7 @@ export function encodeTapRows(batches: readonly StorableBatch[], chunkBytes = 1 
       out.push(...b.rows);
     } else {
       w ??= new LineChunks(chunkBytes);
-      for (const e of b.events) w.put(tsvLine(b, e, tsvEscape), false); // tsvLine ends in "\n"
+      for (const e of b.events) w.put(tsvLine(b, e), false); // tsvLine ends in "\n"
     }
   }
   if (w) out.push(...w.cut());
@@ -137,25 +193,39 @@ export function encodeTapRows(batches: readonly StorableBatch[], chunkBytes = 1 
  * chunks), and the event objects left behind.
  */
 export function toRowBatch(b: TapBatch, w: LineChunks): RowBatch {
-  for (const e of b.events) w.put(tsvLine(b, e, tsvEscape), false);
+  for (const e of b.events) w.put(tsvLine(b, e), false);
   const { events, ...head } = b;
   return { ...head, count: events.length, rows: w.cut() };
 }
 
-/** A stored row as the event it came from, plus `stream` and `batch`. */
-export function rowToTap(row: Record<string, unknown>): Record<string, unknown> {
-  const kind = row.kind as TapKind;
-  const spec = KIND_FIELDS[kind] ?? { required: [], optional: [] };
-  const out: Record<string, unknown> = { stream: row.stream, batch: row.batch };
-  for (const f of [...COMMON_FIELDS, ...spec.required]) out[f] = row[f];
-  for (const f of [...OPTIONAL_COMMON, ...spec.optional]) {
-    const val = row[f];
-    if (f === 'headers') {
+/** Whether a stored row says which optional fields its event carried (rows stored before the `present` column do not). */
+export const presenceKnown = (row: Record<string, unknown>): boolean => (Number(row.present) & PRESENT_KNOWN) !== 0;
+
+/**
+ * A stored row as the event it came from, fields in schema order (a schema
+ * 2 event line is the event's JSON object). An optional field is there when
+ * its `present` bit says so, '' and {} included; for a row stored before
+ * that column, when it is not empty.
+ */
+export function rowEvent(row: Record<string, unknown>): TapEvent {
+  const fields = ROW_FIELDS[row.kind as TapKind] ?? ROW_FIELDS['l4.open'];
+  const known = presenceKnown(row);
+  const mask = Number(row.present);
+  const e: Record<string, unknown> = {};
+  for (const { name, bit } of fields) {
+    const val = row[name];
+    if (bit === 0) e[name] = val;
+    else if (name === 'headers') {
       const h = typeof val === 'string' && val !== '' ? JSON.parse(val) as Record<string, string> : {};
-      if (Object.keys(h).length > 0) out.headers = h;
-    } else if (val !== '' && val !== undefined) {
-      out[f] = val;
+      if (known ? (mask & bit) !== 0 : Object.keys(h).length > 0) e.headers = h;
+    } else if (known ? (mask & bit) !== 0 : val !== '' && val !== undefined) {
+      e[name] = val;
     }
   }
-  return out;
+  return e as unknown as TapEvent;
+}
+
+/** A stored row as the event it came from, plus `stream` and `batch`. */
+export function rowToTap(row: Record<string, unknown>): Record<string, unknown> {
+  return { stream: row.stream, batch: row.batch, ...rowEvent(row) };
 }

@@ -70,3 +70,4 @@ export function testEntrypoints(files: Record<string, string>): string[] {
     .filter((r) => r.path[r.path.length - 1].startsWith('test_') && r.kind !== 'function')
     .map((r) => r.path.join('/'));
 }
+export * from './compliance/index.ts';

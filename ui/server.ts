@@ -1,8 +1,8 @@
 // The meshlens web UI: JSON API, server-sent graph events and the d3 page.
 //
 //   GET /api/graph?window=60         ServiceGraph of the last `window` seconds (10..3600)
-//   GET /api/taps?limit=&kind=&service=&src=&dst=&proxy=&direction=
-//                                     {limit, taps}: newest raw taps, limit ≤ 1000
+//   GET /api/taps?limit=&kind=&service=&src=&dst=&proxy=&direction=&since=&until=
+//                                     {limit, taps}: newest raw taps (since <= ts < until, epoch ms), limit ≤ 1000
 //   GET /api/status                   {ui: uptime and counters, control: control plane status or null}
 //   GET /api/alerts?state=&limit=     {state, limit, alerts}: newest alert states (ui/api/alerts.ts)
 //   POST /api/models/retrain?subject= 202 {queued}: retrain one subject's model, or all (other methods: 405)
@@ -11,6 +11,9 @@
 //   POST /api/actions/<id>/approve|reject, GET /api/tuning, POST /api/tuning/pause|resume,
 //   POST /api/rollouts, DELETE /api/rollouts/<service>
 //                                     the tuning engine in this process (ui/api/tuning.ts); none: 503 UI_ERR_NO_TUNING
+//   GET /api/reports, POST /api/reports {from, until, pack?}, GET /api/reports/<id>[/html|/pdf|/json]
+//                                     compliance reports: list and packs, issue one, the file and its downloads
+//                                     (ui/api/reports.ts); no report service here: 503 UI_ERR_NO_REPORTS
 //   GET /api/events?window=60         text/event-stream, `graph` events every 2 s, `alerts` and `actions` when they change
 //   GET /, /app.js, …                 the page (ui/public/), /graph.js, /vendor/d3.min.js
 //
@@ -34,6 +37,7 @@ import { alertRouter, type ModelControl } from './api/alerts.ts';
 import { actionRouter, readActionSnapshot } from './api/actions.ts';
 import { PolledEvents } from './api/polled-events.ts';
 import { tuningRouter, type TuningControl } from './api/tuning.ts';
+import { reportRouter, type ReportsControl } from './api/reports.ts';
 import { GraphEventStream } from './api/graph-events.ts';
 import { newRefusalCounters, operatorAccess, sessionCookieName } from './api/operator-access.ts';
 import { parseWindow } from './api/params.ts';
@@ -54,6 +58,8 @@ export interface UiOptions {
   models?: ModelControl;
   /** The tuning engine, for approvals, the pause switch and rollouts; absent = 503 UI_ERR_NO_TUNING. */
   tuning?: TuningControl;
+  /** Compliance reports: the service over the store and the pack names offered; absent = 503 UI_ERR_NO_REPORTS. */
+  reports?: ReportsControl;
   /** How often /api/events pushes the graph; default 2000 ms. */
   eventIntervalMs?: number;
   now?: () => number;
@@ -82,6 +88,9 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   if (opts.control && typeof opts.control.status !== 'function') problems.push('control: must have a status() method');
   const tuningMethods = ['approve', 'reject', 'pause', 'resume', 'startRollout', 'abortRollout', 'status'] as const;
   if (opts.tuning && tuningMethods.some((m) => typeof opts.tuning![m] !== 'function')) problems.push(`tuning: must have ${tuningMethods.join(', ')} methods`);
+  if (opts.reports && (typeof opts.reports.service?.issue !== 'function' || !opts.reports.packs || typeof opts.reports.packs !== 'object')) {
+    problems.push('reports: must be {service: ReportService, packs: {name: pack}}');
+  }
   if (opts.token !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(opts.token)) problems.push('token: must be 32..256 characters A-Z a-z 0-9 _ -');
   for (const p of hostNameProblems(opts.hosts ?? [])) problems.push(`hosts: ${p}`);
   if (problems.length) throw new Error(`ui: invalid options: ${problems.join('; ')}`);
@@ -121,6 +130,7 @@ export async function startUi(opts: UiOptions): Promise<RunningUi> {
   app.use('/api', alertRouter(opts.store, opts.models));
   app.use('/api', actionRouter(opts.store));
   app.use('/api', tuningRouter(opts.tuning));
+  app.use('/api', reportRouter(opts.reports, now));
   app.use('/api', apiRouter({
     store: opts.store, control: opts.control, startedAt: now(), now,
     counters: () => ({ ...counters, ...refusals, sse_clients: events.clients, sse_events_sent: events.sent + alerts.sent + actions.sent }),

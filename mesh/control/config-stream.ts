@@ -32,6 +32,7 @@ export class ConfigStreams {
   // backwards (sidecars ignore versions lower than the one they run).
   #version: number;
   #pending: NodeJS.Timeout | null = null;
+  readonly #pushListeners = new Set<(version: number) => void>();
 
   constructor(
     private readonly registry: ServiceRegistry,
@@ -131,8 +132,12 @@ export class ConfigStreams {
     if (this.#pending) { clearTimeout(this.#pending); this.#pending = null; }
     this.#version += 1;
     for (const proxy of this.#streams.keys()) this.#send(proxy);
+    for (const fn of this.#pushListeners) fn(this.#version);
     return this.#version;
   }
+
+  /** Hears every version pushed to every sidecar, once sent (the change log records what it carries: ./config-watch.ts). */
+  onPush(fn: (version: number) => void): void { this.#pushListeners.add(fn); }
 
   close(): void {
     if (this.#pending) clearTimeout(this.#pending);

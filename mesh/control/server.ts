@@ -16,6 +16,7 @@
 //     GET /v1/ejections, PUT|DELETE /v1/ejections/<instance> (./ejections-api.ts),
 //     GET /v1/ratelimits, PUT|DELETE /v1/ratelimits/<service> (./rate-limits-api.ts),
 //     /v1/tuning, /v1/actions, /v1/rollouts (the tuning engine: ./tuning/tuning-api.ts),
+//     /v1/reports (compliance reports: ./reports-api.ts),
 //     POST /v1/identity/rotate-ca (a new root, trusted at once, signing once
 //     every sidecar has renewed onto the new bundle: after one SVID lifetime)
 //   anyone:
@@ -30,6 +31,8 @@ import type { TLSSocket } from 'node:tls';
 import { accessPolicy, judgeRequest, type AccessPolicy } from '../../access/index.ts';
 import { CertificateAuthority, JoinTokens, DEFAULT_SVID_TTL_MS, isName } from '../../identity/index.ts';
 import { ConfigStreams, type ProxyState } from './config-stream.ts';
+import type { ConfigChangeSink, ConfigLog } from './config-log.ts';
+import { ConfigWatch } from './config-watch.ts';
 import { ejectionsApi } from './ejections-api.ts';
 import { Ejections, type Ejection } from './ejections.ts';
 import { IdentityApi, type IdentityCounters } from './identity-api.ts';
@@ -47,6 +50,7 @@ import { readJson, reply } from './http-json.ts';
 import { ServerIdentity, type RotationState } from './server-identity.ts';
 import { tuningControl } from './tuning-control.ts';
 import { isTuningPath, serveTuning } from './tuning/tuning-api.ts';
+import { isReportsPath, serveReports, type ReportsApi } from './reports-api.ts';
 import { TuningEngine, TuningPolicy, type ActionLog, type ScaleActuator, type TuningSettings, type TuningSources } from './tuning/index.ts';
 
 export interface ControlPlaneOptions {
@@ -79,6 +83,13 @@ export interface ControlPlaneOptions {
     /** The engine's clock (tests move it past a watch window). Default Date.now. */
     now?: () => number;
   };
+  /** Compliance reports (./reports-api.ts): the service over the store and the pack names offered. Absent: /v1/reports answers 404. */
+  reports?: ReportsApi;
+  /**
+   * Where every change to what sidecars enforce is recorded (./config-watch.ts): the store
+   * (writeConfigChange), or a ConfigLog over it. Absent: changes are not recorded.
+   */
+  changes?: ConfigChangeSink | ConfigLog;
   /** Inbound authorization bundle (OPA .tar.gz with entrypoint AUTHZ_ENTRYPOINT) in force from the start. */
   policyBundle?: { bytes: Uint8Array; source: string };
   log?: (m: string) => void;
@@ -165,17 +176,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   weights.onChange(() => streams.pushAll());
   ejections.onChange(() => streams.pushAll());
   limits.onChange(() => streams.pushAll());
+  // Every change, with the version that carried it, when and who made it (./config-watch.ts); it starts below, after tuning.
+  const changes = opts.changes ? new ConfigWatch(opts.changes, { registry, policy, weights, ejections, limits, streams }, { log: (m) => log(`config log: ${m}`) }) : null;
   // Route weights, ejections and rate limits: one operator API shape (./keyed-api.ts).
   const keyed = [routeWeightsApi(weights), ejectionsApi(ejections), rateLimitsApi(limits)];
   let tuning: TuningEngine | null = null;
   if (opts.tuning) {
     const tuningPolicy = new TuningPolicy();
     await tuningPolicy.set(opts.tuning.policyBundle.bytes, opts.tuning.policyBundle.source);
+    changes?.watchTuningPolicy(tuningPolicy);
+    const mesh = tuningControl(registry, weights, ejections, limits, streams);
     tuning = new TuningEngine({
       settings: opts.tuning.settings, policy: tuningPolicy, sources: opts.tuning.sources, records: opts.tuning.records,
-      scaler: opts.tuning.scaler, now: opts.tuning.now, mesh: tuningControl(registry, weights, ejections, limits, streams), log: (m) => log(`tuning: ${m}`),
+      scaler: opts.tuning.scaler, now: opts.tuning.now, mesh: changes ? changes.actingAs('tuning', mesh) : mesh, log: (m) => log(`tuning: ${m}`),
     });
   }
+  changes?.start();
   let refusedSidecar = 0;
   let refusedOperator = 0;
   let handshakeFailures = 0;
@@ -190,6 +206,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     rate_limits: limits.status(),
     refused_changes: { ejections: ejections.refused, rate_limits: limits.refused },
     ...(tuning ? { tuning: tuning.status() } : {}),
+    ...(changes ? { config_log: changes.status() } : {}),
     identity: {
       ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
       rotation: own.rotation(),
@@ -249,6 +266,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       if (isTuningPath(url.pathname)) {
         if (!tuning) return refuse(req, res, 404, 'MESH_ERR_NOT_FOUND', 'this control plane runs no tuning engine');
         if (operator(req, res)) await serveTuning(req, res, url, tuning, opts.tuning!.records);
+        return;
+      }
+      if (isReportsPath(url.pathname)) {
+        if (!opts.reports) return refuse(req, res, 404, 'MESH_ERR_NOT_FOUND', 'this control plane issues no reports (it runs without a store)');
+        if (operator(req, res)) await serveReports(req, res, url, opts.reports);
         return;
       }
       switch (r) {
@@ -354,6 +376,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     tuning,
     async close() {
       await tuning?.close();
+      await changes?.close();
       own.close();
       ejections.close();
       streams.close();

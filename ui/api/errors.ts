@@ -20,7 +20,7 @@ export const UI_ERRORS = {
   UI_ERR_ORIGIN_NOT_ALLOWED: 403,
   /** A state change the browser marks Sec-Fetch-Site: cross-site. */
   UI_ERR_CROSS_SITE: 403,
-  /** The action is not in a state that allows it (approving one no longer awaiting approval). */
+  /** The action is not in a state that allows it (approving one no longer awaiting approval), or a report is being issued. */
   UI_ERR_CONFLICT: 409,
   /** A rollout the tuning engine refused: `problems` names every one. */
   UI_ERR_BAD_ROLLOUT: 400,
@@ -28,6 +28,8 @@ export const UI_ERRORS = {
   UI_ERR_UNAVAILABLE: 503,
   /** No tuning engine runs in this process (--no-tuning, or the control plane runs elsewhere). */
   UI_ERR_NO_TUNING: 503,
+  /** No compliance report service runs in this process (ui/api/reports.ts). */
+  UI_ERR_NO_REPORTS: 503,
   /** Anything unexpected. */
   UI_ERR_INTERNAL: 500,
 } as const;
@@ -37,7 +39,7 @@ export type UiErrorCode = keyof typeof UI_ERRORS;
 export class UiError extends Error {
   readonly code: UiErrorCode;
   readonly status: number;
-  /** Every problem, when there are several (UI_ERR_BAD_ROLLOUT). */
+  /** Every problem, when there are several (UI_ERR_BAD_ROLLOUT, a report request). */
   readonly problems?: string[];
 
   constructor(code: UiErrorCode, message: string, opts: { cause?: unknown; problems?: string[] } = {}) {

@@ -24,7 +24,7 @@ export interface TapQuery {
   limit: number;
 }
 
-/** `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `decision`, `service`. */
+/** `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `decision`, `service`, `since` and `until` (epoch ms, since <= ts < until). */
 export function parseTapQuery(query: Query): TapQuery {
   const limit = intParam(query, 'limit', DEFAULT_TAP_LIMIT, 1, MAX_TAP_LIMIT);
   const filter: TapFilter = {};
@@ -40,6 +40,13 @@ export function parseTapQuery(query: Query): TapQuery {
   if (dst) filter.dst_service = dst;
   const decision = oneOf(query, 'decision', DECISIONS);
   if (decision) filter.decision = decision;
+  const since = epochMsParam(query, 'since');
+  if (since !== undefined) filter.since = since;
+  const until = epochMsParam(query, 'until');
+  if (until !== undefined) filter.until = until;
+  if (since !== undefined && until !== undefined && until <= since) {
+    throw new UiError('UI_ERR_BAD_PARAM', `query parameter until (${until}) must be after since (${since})`);
+  }
   const service = name(query, 'service');
   return service ? { filter, service, limit } : { filter, limit };
 }

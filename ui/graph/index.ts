@@ -15,3 +15,9 @@ export { meshMarks, splitLabel, formatLeft, ejectedLine } from './mesh-marks.ts'
 export type { ServiceMarks, EjectedMark } from './mesh-marks.ts';
 export { rolloutChoices, parseSteps } from './rollout-start.ts';
 export type { RolloutChoice } from './rollout-start.ts';
+export { parseRoute, tapPointer, tapHref, reportHref, REPORT_ID } from './page-route.ts';
+export type { PageRoute, TapPointer } from './page-route.ts';
+export { tapContextPaths, tapContextRows, isPointedTap, TAPS_AROUND, AFTER_MS } from './tap-context.ts';
+export { statusWord, totalsParts, clauseLabels, formatInstant, formatSpan, formatPeriod, shortDigest, counterexampleLine, visibleText, STATUS_ORDER } from './report-text.ts';
+export { evidenceBars, BAR_ROW } from './evidence-bars.ts';
+export type { EvidenceBar, EvidenceBarsLayout } from './evidence-bars.ts';

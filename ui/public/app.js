@@ -3,13 +3,18 @@
 // Layout comes from /graph.js (ui/graph, unit-tested); graph-view.js draws.
 // The API needs the operator's session cookie (set by the ?token= link printed
 // at start): on a 401 the page stops every request and says how to sign in.
+// The URL fragment picks the view (/graph.js parseRoute): the mesh, the
+// Reports page, or the taps around one stored tap a report links to.
 
-import { formatRps, HEALTH_COLORS, layoutGraph, meshMarks, summarizeMeshStatus } from '/graph.js';
+import {
+  formatInstant, formatRps, HEALTH_COLORS, layoutGraph, meshMarks, parseRoute, summarizeMeshStatus, tapContextPaths, tapContextRows,
+} from '/graph.js';
 import { drawGraph } from '/graph-view.js';
 import { renderAlerts } from '/alerts-panel.js';
 import { AlertActions } from '/alert-actions.js';
 import { ActionsPanel } from '/actions-panel.js';
 import { renderTaps } from '/taps-table.js';
+import { ReportsPanel } from '/reports-panel.js';
 
 const GRAPH_STALE_MS = 6000;
 const TAPS_EVERY_MS = 3000;
@@ -33,14 +38,45 @@ let lastGraph = null;
 let lastControl = null;
 /** Service whose taps the table shows; null = all. Chosen by clicking a node. */
 let selected = null;
+/** The stored tap a link pointed the table at ({proxy, seq, ts}); null = the newest taps. */
+let pointed = null;
+/** The pointed tap whose context the table shows: it is history, read once. */
+let pointedShown = null;
 const timers = [];
 
 function select(service) {
   selected = service;
+  pointed = null;
+  if (location.hash.startsWith('#taps')) history.replaceState(null, '', location.pathname + location.search);
   els.tapsFilter.hidden = service === null;
   els.tapsFilter.textContent = service === null ? '' : `${service} ✕`;
   if (lastGraph) showGraph(lastGraph);
   refreshTaps();
+}
+
+/** The table shows the taps of `tap.proxy` around `tap.ts`, that tap marked. */
+function pointAt(tap) {
+  selected = null;
+  pointed = tap;
+  pointedShown = null;
+  els.tapsFilter.hidden = false;
+  els.tapsFilter.textContent = `${tap.proxy} around ${formatInstant(tap.ts)} ✕`;
+  if (lastGraph) showGraph(lastGraph);
+  refreshTaps();
+}
+
+/** Shows the view the URL fragment names (on load and on every change of it). */
+function route() {
+  if (document.body.dataset.auth === 'signed-out') return;
+  const r = parseRoute(location.hash);
+  document.body.dataset.view = r.view === 'reports' ? 'reports' : 'mesh';
+  for (const a of document.querySelectorAll('nav.views a')) {
+    if (a.dataset.view === document.body.dataset.view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (r.view === 'reports') reportsPanel.show(r.report);
+  else if (r.view === 'taps') pointAt(r.tap);
+  else if (pointed) select(null);
 }
 
 function showGraph(graph) {
@@ -129,6 +165,7 @@ async function watchdog() {
 }
 
 async function refreshTaps() {
+  if (pointed) return refreshPointed();
   try {
     const asked = selected;
     const filter = asked === null ? '' : `&service=${encodeURIComponent(asked)}`;
@@ -136,6 +173,23 @@ async function refreshTaps() {
     if (asked === selected) renderTaps(els.taps, taps); // a slower answer for an earlier choice is dropped
 
   } catch { /* the graph banner already reports an unreachable server */ }
+}
+
+async function refreshPointed() {
+  const asked = pointed;
+  if (pointedShown === asked) return;
+  pointedShown = asked;
+  try {
+    const [before, after] = await Promise.all(tapContextPaths(asked).map((path) => getJson(path)));
+    if (asked !== pointed) return;
+    renderTaps(els.taps, tapContextRows(before.taps, after.taps), asked);
+    (els.taps.querySelector('tr.pointed') ?? els.taps).scrollIntoView({ block: 'center' });
+  } catch (e) {
+    if (asked !== pointed) return;
+    pointedShown = null;
+    renderTaps(els.taps, [], asked);
+    showFailure(`cannot load the taps around ${asked.proxy} #${asked.seq}: ${e.message}`);
+  }
 }
 
 async function refreshStatus() {
@@ -200,9 +254,12 @@ els.window.addEventListener('change', () => {
 
 const alertActions = new AlertActions(getJson);
 const actionsPanel = new ActionsPanel($('actions'), getJson);
+const reportsPanel = new ReportsPanel($('reports'), getJson);
 
 drawLegend();
 connect();
+route();
+window.addEventListener('hashchange', route);
 refreshTaps();
 refreshStatus();
 actionsPanel.refreshTuning();

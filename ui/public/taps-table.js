@@ -1,14 +1,18 @@
 // Renders the newest taps into the table body. Plain DOM: a table needs no d3.
+// Test hooks: tr[data-proxy][data-seq], tr.pointed (aria-current) for the tap a link pointed at.
 
-import { formatLatency } from '/graph.js';
+import { formatLatency, isPointedTap } from '/graph.js';
 
-/** @param {HTMLTableSectionElement} tbody @param {Record<string, unknown>[]} taps */
-export function renderTaps(tbody, taps) {
+/**
+ * @param {HTMLTableSectionElement} tbody @param {Record<string, unknown>[]} taps
+ * @param {{proxy: string, seq: number, ts: number} | null} [pointed] the tap to mark (a report's link to it)
+ */
+export function renderTaps(tbody, taps, pointed = null) {
   if (taps.length === 0) {
-    tbody.replaceChildren(row([cell('waiting for traffic…', '', 7)], 'placeholder'));
+    tbody.replaceChildren(row([cell(pointed ? 'no taps of this proxy around that time: they may have expired' : 'waiting for traffic…', '', 7)], 'placeholder'));
     return;
   }
-  tbody.replaceChildren(...taps.map((t) => row([
+  tbody.replaceChildren(...taps.map((t) => tapRow(t, isPointedTap(t, pointed), [
     cell(clock(Number(t.ts))),
     cell(String(t.kind), 'kind'),
     cell(String(t.proxy), 'kind'),
@@ -17,6 +21,14 @@ export function renderTaps(tbody, taps) {
     statusCell(t),
     cell(latency(t), 'num'),
   ])));
+}
+
+function tapRow(t, isPointed, cells) {
+  const tr = row(cells, isPointed ? 'pointed' : '');
+  tr.dataset.proxy = String(t.proxy);
+  tr.dataset.seq = String(t.seq);
+  if (isPointed) tr.setAttribute('aria-current', 'true');
+  return tr;
 }
 
 function flow(t) {
