@@ -43,11 +43,11 @@ export async function runReport(argv: string[]): Promise<void> {
   if (verb !== undefined && !verb.startsWith('-')) throw new UsageError([`expected a flag, list or verify, got "${verb}"`], USAGE);
   const f = parseFlags('report', REPORT_SUMMARY, argv, ISSUE_FLAGS);
   const now = Date.now();
-  const from = parseSince(String(f.from), now);
-  const until = String(f.until) === 'now' ? now : parseSince(String(f.until), now);
+  const problems: string[] = [];
+  const from = periodEdge('from', String(f.from), now, problems);
+  const until = periodEdge('until', String(f.until), now, problems);
   const out = f.out === undefined ? undefined : resolve(String(f.out));
   const format = (f.format ?? formatOf(out)) as ReportFormat;
-  const problems: string[] = [];
   if (!REPORT_FORMATS.includes(format)) problems.push(`--format: one of ${REPORT_FORMATS.join(', ')}, got "${f.format}"`);
   if (format === 'pdf' && !out) problems.push('--out: required for a PDF');
   if (until <= from) problems.push(`--until (${new Date(until).toISOString()}) must be later than --from (${new Date(from).toISOString()})`);
@@ -121,6 +121,17 @@ async function verifyCommand(argv: string[]): Promise<void> {
     for (const d of v.differences) console.log(`  - ${d}`);
   }
   if (!v.verified) process.exitCode = 1;
+}
+
+/** Epoch ms of --from or --until (which may also be now); NaN, with a problem naming the flag, for anything else. */
+function periodEdge(flag: 'from' | 'until', text: string, now: number, problems: string[]): number {
+  if (flag === 'until' && text === 'now') return now;
+  try {
+    return parseSince(text, now);
+  } catch {
+    problems.push(`--${flag}: "${text.slice(0, 64)}" is neither a duration back from now (90m, 24h, 7d) nor a time (2026-12-07T00:00:00Z)${flag === 'until' ? ' nor now' : ''}`);
+    return NaN;
+  }
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');

@@ -1,12 +1,12 @@
 // The one SQL schema: raw taps, chain records (with who signed each batch),
-// loss records, refused batches (tap_rejects), the 10-second rollups the
+// signers' certificates, loss records, refused batches (tap_rejects), the 10-second rollups the
 // service graph and the anomaly models read, alert states and tuning actions.
 // Every backend (chdb, a ClickHouse server,
 // a cluster via ./sql-cluster.ts) runs statements generated from the table
 // definitions here; no other file spells a column but ./sql-actions.ts,
 // the queries of tuning actions, ./sql-changes.ts, those of the config
-// change log and stored compliance reports, and ./sql-chain-audit.ts, those
-// of the chain audit.
+// change log and stored compliance reports, ./sql-chain-audit.ts, those
+// of the chain audit, and ./sql-signers.ts, those of signers' certificates.
 //
 // Exactly once, in both dialects, by data rather than by insert: the
 // collector writes MANY tap batches per INSERT (one per Kafka fetch, see
@@ -233,6 +233,19 @@ export const TABLES: readonly TableDef[] = [
   signer String, sender String, frame_bytes UInt64, frame_sha256 String, frame_head String`),
     modern: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch, frame_sha256, code' },
     legacy: { engine: 'ReplacingMergeTree', order: 'proxy, stream, batch, frame_sha256, code', partitioned: false },
+  },
+  {
+    // The certificates batch signatures were believed under (./sql-signers.ts),
+    // one per fingerprint (tap_batches.signer_cert): x5c as the frame carried
+    // it, leaf first, so the chain audit can check a stored signature again.
+    // Written by the collector before the first batch it signed. Kept as long
+    // as rollups, longer than the batches it signed; not partitioned on legacy
+    // servers, so a certificate written again on another day collapses there.
+    name: 'tap_signers', timeCol: 'first_seen', rollup: true, shardKey: 'fingerprint',
+    columns: () => `
+  fingerprint String, x5c Array(String), uri String, proxy String, first_seen UInt64`,
+    modern: { engine: 'ReplacingMergeTree', order: 'fingerprint' },
+    legacy: { engine: 'ReplacingMergeTree', order: 'fingerprint', partitioned: false },
   },
   {
     name: 'rollup_service_10s', timeCol: 'bucket', rollup: true, shardKey: 'service',

@@ -17,6 +17,7 @@ const DEBIAN = [
   { bin: '/usr/bin/kcat', pkg: 'kcat' }, // librdkafka's mock Kafka cluster
   { bin: '/usr/sbin/clickhouse-server', pkg: 'clickhouse-server' }, // the @clickhouse/client path
   { bin: '/usr/bin/wrk', pkg: 'wrk' }, // load in benchmarks
+  { bin: '/usr/bin/pdftotext', pkg: 'poppler-utils' }, // what a compliance report's PDF says
 ];
 
 function ensureDebianPackages() {
