@@ -11,7 +11,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { DEFAULT_PACK, REPORT_FORMATS, ReportService, type ReportFormat, type ReportSummary, type Verdict } from '../policy/index.ts';
+import { DEFAULT_PACK, isPackPath, REPORT_FORMATS, ReportService, type ReportFormat, type ReportSummary, type Verdict } from '../policy/index.ts';
 import { controlClient, type ControlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 import { openStore, STORE_FLAGS } from './store.ts';
@@ -57,7 +57,7 @@ export async function runReport(argv: string[]): Promise<void> {
   let id: string;
   let bytes: Buffer;
   if (viaControl) {
-    if (/[/\\.]/.test(pack)) throw new Error(`the control plane at ${f.control} is running and offers packs by name only; start it with --compliance-pack ${pack}, or stop it to use a folder in-process`);
+    if (isPackPath(pack)) throw new Error(`the control plane at ${f.control} is running and offers packs by name only; start it with --compliance-pack ${pack}, or stop it to use a folder in-process`);
     const r = await viaControl.request('POST', '/v1/reports', { from, until, pack });
     if (r.status !== 201) throw new Error(`control plane answered ${r.status}: ${describe(r.body)}`);
     id = (r.body as ReportSummary).id;

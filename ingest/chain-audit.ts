@@ -7,10 +7,10 @@
 // period too), and the seqs and batch numbers no record holds (gaps), each
 // `accounted` when a tap_loss record covers it.
 //
-// What it cannot see: a signature is not checked again (the record keeps
-// the certificate's fingerprint, not the certificate), so a rewritten chain
-// of records, consistent from some batch to the head, passes here; it
-// breaks at the batch before it (broken_link) unless it starts at batch 0.
+// Re-hashing cannot see a rewritten chain of records, consistent from some
+// batch to the head. With a trust bundle (`trust`) each signed record's
+// stored signature is checked again over its stored hash, with the
+// certificate the collector kept (./signature-audit.ts): bad_signature.
 //
 // Memory stays bounded: one stream at a time, its records in pages of
 // `pageBatches` and its rows fetched for at most about `chunkEvents` events
@@ -21,10 +21,11 @@
 
 import { batchHash, GENESIS_HASH, type BatchSchema } from './batch.ts';
 import { CHAIN_AUDIT_SQL as Q } from './sql-chain-audit.ts';
+import { SignatureAudit, type SignatureAuditOptions } from './signature-audit.ts';
 import type { SqlDialect } from './sql.ts';
 import { floatText, presenceKnown, rowEvent } from './tap-row.ts';
 
-export type ChainProblemKind = 'hash_mismatch' | 'broken_link' | 'missing_rows' | 'extra_rows' | 'unverifiable';
+export type ChainProblemKind = 'hash_mismatch' | 'broken_link' | 'missing_rows' | 'extra_rows' | 'bad_signature' | 'unverifiable';
 
 /** One stored batch the audit could not prove as sealed. */
 export interface ChainProblem {
@@ -63,6 +64,8 @@ export interface ChainAudit {
   verified_batches: number;
   /** Batches stored without a verified signature (signer ''). */
   unsigned_batches: number;
+  /** Stored signatures checked again and believed (with `trust`; 0 without). */
+  verified_signatures: number;
   problems: ChainProblem[];
   gaps: ChainAuditGap[];
 }
@@ -73,7 +76,7 @@ export interface ChainAuditSource {
   rows<T>(what: string, sql: string, params: Record<string, unknown>): Promise<T[]>;
 }
 
-export interface ChainAuditOptions { pageBatches?: number; chunkEvents?: number }
+export interface ChainAuditOptions extends Partial<SignatureAuditOptions> { pageBatches?: number; chunkEvents?: number }
 
 type Row = Record<string, unknown>;
 interface BatchRec {
@@ -98,11 +101,13 @@ export function lossCovers(loss: readonly { from_seq: number; count: number }[],
 }
 
 export async function auditChains(src: ChainAuditSource, from: number, until: number, opts: ChainAuditOptions = {}): Promise<ChainAudit> {
-  const out: ChainAudit = { streams: 0, batches: 0, events: 0, verified_batches: 0, unsigned_batches: 0, problems: [], gaps: [] };
+  const out: ChainAudit = { streams: 0, batches: 0, events: 0, verified_batches: 0, unsigned_batches: 0, verified_signatures: 0, problems: [], gaps: [] };
+  const signatures = opts.trust ? new SignatureAudit(src, { ...opts, trust: opts.trust }) : null;
   const streams = await src.rows<{ proxy: string; stream: string }>('listing the streams of the chain audit', Q.streams, { from, until });
   for (const { proxy, stream } of streams) {
     out.streams++;
     await auditStream(src, proxy, stream, { from, until, pageBatches: opts.pageBatches ?? 1000, chunkEvents: opts.chunkEvents ?? 50_000 }, out);
+    await signatures?.stream(proxy, stream, from, until, out);
   }
   return out;
 }

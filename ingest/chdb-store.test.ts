@@ -57,7 +57,7 @@ test('chdb: the database-qualified single-node DDL that `meshlens schema` prints
     for (let i = 0; i < 2; i++) for (const sql of schemaStatements({ database: 'meshlens_cli' })) session.query(sql);
     const tables = session.query("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name", 'CSV').toString();
     assert.equal(tables.replace(/"/g, '').trim().split('\n').join(' '),
-      'actions alerts config_changes reports rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv rollup_version_10s rollup_version_10s_mv tap_batches tap_loss tap_rejects taps');
+      'actions alerts config_changes reports rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv rollup_version_10s rollup_version_10s_mv tap_batches tap_loss tap_rejects tap_signers taps');
   } finally {
     session.close();
     await chdb.drainPending();

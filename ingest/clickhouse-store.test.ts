@@ -61,7 +61,7 @@ test('clickhouse-server: on 18.16 every stored table is a ReplacingMergeTree (de
   await s.close();
   const engines = await sql(`SELECT name, engine FROM system.tables WHERE database = '${database}' ORDER BY name`);
   assert.match(engines, /^rollup_edge_10s\tReplacingMergeTree$/m);
-  for (const t of ['actions', 'config_changes', 'reports', 'rollup_service_10s', 'rollup_version_10s', 'tap_batches', 'tap_loss', 'tap_rejects', 'taps']) assert.match(engines, new RegExp(`^${t}\\tReplacingMergeTree$`, 'm'));
+  for (const t of ['actions', 'config_changes', 'reports', 'rollup_service_10s', 'rollup_version_10s', 'tap_batches', 'tap_loss', 'tap_rejects', 'tap_signers', 'taps']) assert.match(engines, new RegExp(`^${t}\\tReplacingMergeTree$`, 'm'));
   assert.match(engines, /^rollup_service_10s_mv\tMaterializedView$/m);
 });
 
@@ -90,7 +90,7 @@ test('clickhouse-server: the database-qualified single-node legacy DDL that `mes
   for (let i = 0; i < 2; i++) for (const s of schemaStatements({ dialect: 'legacy', database: 'meshlens_cli' })) await sql(s);
   const tables = await sql("SELECT name FROM system.tables WHERE database = 'meshlens_cli' ORDER BY name");
   assert.equal(tables.trim().split('\n').join(' '),
-    'actions alerts config_changes reports rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv rollup_version_10s rollup_version_10s_mv tap_batches tap_loss tap_rejects taps');
+    'actions alerts config_changes reports rollup_conn_10s rollup_conn_10s_mv rollup_edge_10s rollup_edge_10s_mv rollup_service_10s rollup_service_10s_mv rollup_version_10s rollup_version_10s_mv tap_batches tap_loss tap_rejects tap_signers taps');
 });
 
 test('clickhouse-server: the legacy cluster DDL parses on 18.16 (fails only for want of the cluster)', async () => {

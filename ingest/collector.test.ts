@@ -47,7 +47,7 @@ function storeWith(over: Partial<TapStore>): TapStore {
     writeReport: (r) => store.writeReport(r), reports: (q) => store.reports(q), report: (id) => store.report(id),
     evidenceEdges: (f, u, n) => store.evidenceEdges(f, u, n), secretFindings: (f, u, l) => store.secretFindings(f, u, l), lossRecords: (f, u) => store.lossRecords(f, u),
     rejectCounts: (f, u) => store.rejectCounts(f, u), retention: () => store.retention(), chainHeadsAt: (u) => store.chainHeadsAt(u), alertsInPeriod: (f, u) => store.alertsInPeriod(f, u),
-    chainAudit: (f, u) => store.chainAudit(f, u),
+    chainAudit: (f, u, o) => store.chainAudit(f, u, o), writeSigners: (s) => store.writeSigners(s), signers: (f) => store.signers(f),
     ...over,
   };
 }

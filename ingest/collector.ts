@@ -32,6 +32,11 @@
 // with its reason before its result is given, then counted by code; if
 // that write fails, the frame gets a retriable store error instead and
 // comes again.
+//
+// The certificate of every signer is stored (tap_signers) before the first
+// batch it signed, in the same write path, so the chain audit can check a
+// stored signature again (./signature-audit.ts); if that write fails, the
+// batches fail with it, retriably.
 
 import type { Svid, TrustBundle } from '../identity/index.ts';
 import type { BatchSigned, RowBatch } from './batch.ts';
@@ -39,6 +44,7 @@ import { decodeRowBatch, type FrameHead } from './batch-check.ts';
 import { BatchVerifier, type BatchVerifierCounters } from './batch-verifier.ts';
 import { ChainVerifier, type ChainOptions, type ChainVerdict } from './chain.ts';
 import { asIngestError, IngestError, type IngestErrorCode } from './errors.ts';
+import type { StoredSigner } from './sql-signers.ts';
 import type { TapStore } from './store.ts';
 import { LineChunks } from './line-chunks.ts';
 import { rejectRow } from './tap-reject.ts';
@@ -62,6 +68,8 @@ export interface CollectorCounters {
   rejected_by_code: Record<string, number>;
   /** Refused frames written to tap_rejects (every final refusal of a frame the collector judged). */
   rejects_recorded: number;
+  /** Signers' certificates written to tap_signers (once per certificate and collector process). */
+  signers_recorded: number;
   /** Batch signatures that verified (with `trust`). */
   signatures_verified: number;
   /** Certificate chains walked to the trust bundle: once per certificate, the rest come from the cache. */
@@ -92,11 +100,16 @@ export interface CollectorOptions extends ChainOptions {
 /** A verdict before it is counted: accepted, or refused with this error. */
 type Outcome = CollectorResult | IngestError;
 
+/** Fingerprints remembered as stored; past it the set starts again (writing a certificate again is harmless). */
+const MAX_SIGNERS_KNOWN = 100_000;
+
 export class Collector {
   readonly #counters: Omit<CollectorCounters, keyof BatchVerifierCounters> = {
     batches_accepted: 0, batches_duplicate: 0, batches_stale: 0, batches_after_gap: 0, events_gap_lost: 0,
-    batches_rejected: 0, events_written: 0, rejected_by_code: {}, rejects_recorded: 0,
+    batches_rejected: 0, events_written: 0, rejected_by_code: {}, rejects_recorded: 0, signers_recorded: 0,
   };
+  /** Fingerprints of the certificates this collector stored in tap_signers. */
+  readonly #signersStored = new Set<string>();
   readonly #store: TapStore;
   readonly #now: () => number;
   readonly #chainOpts: ChainOptions;
@@ -266,6 +279,7 @@ export class Collector {
       // Loss first: if the batch write then fails, the resend records the
       // same loss again and the store dedups it; the other order could lose it.
       for (const loss of losses) await this.#store.recordLoss(loss);
+      await this.#storeSigners(fresh);
       if (fresh.length > 0) await this.#store.writeBatches(fresh);
     } catch (e) {
       for (const u of undo.reverse()) u();
@@ -288,6 +302,21 @@ export class Collector {
       this.#counters.events_written += b.count;
       return { ok: true, duplicate: false, events: b.count };
     });
+  }
+
+  /** Stores the certificates of the batches' signers not stored yet, before the batches that name them. */
+  async #storeSigners(batches: readonly RowBatch[]): Promise<void> {
+    const fresh = new Map<string, StoredSigner>();
+    for (const b of batches) {
+      const s = b.signed;
+      if (!s || !b.signature || this.#signersStored.has(s.fingerprint) || fresh.has(s.fingerprint)) continue;
+      fresh.set(s.fingerprint, { fingerprint: s.fingerprint, x5c: b.signature.x5c, uri: s.uri, proxy: s.proxy, first_seen: this.#now() });
+    }
+    if (fresh.size === 0) return;
+    await this.#store.writeSigners([...fresh.values()]);
+    if (this.#signersStored.size + fresh.size > MAX_SIGNERS_KNOWN) this.#signersStored.clear();
+    for (const f of fresh.keys()) this.#signersStored.add(f);
+    this.#counters.signers_recorded += fresh.size;
   }
 
   /** Counts a refusal and returns it as a result; the HTTP edge uses it for body errors too. */

@@ -23,7 +23,8 @@ import { configChangeRow, inForce, rowToConfigChange, type ConfigChange, type Co
 import { CHANGES_BEFORE_SQL, CHANGES_DURING_SQL, changesPeriod, REPORT_SQL, reportsQuery } from './sql-changes.ts';
 import { reportRow, rowToReport, type ReportQuery, type ReportSummaryRow, type StoredReport } from './stored-report.ts';
 import { encodeTapRows, rowToTap, TAP_INSERT_COLUMNS } from './tap-row.ts';
-import { auditChains, type ChainAudit } from './chain-audit.ts';
+import { auditChains, type ChainAudit, type ChainAuditOptions } from './chain-audit.ts';
+import { readSigners, signerRow, type StoredSigner } from './sql-signers.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -183,6 +184,22 @@ export class SqlTapStore implements TapStore {
     if (!r) return null;
     const n = (k: 'batch' | 'first_seq' | 'events' | 'lost' | 'received_at') => Number(r[k]);
     return { ...r, batch: n('batch'), first_seq: n('first_seq'), events: n('events'), lost: n('lost'), received_at: n('received_at') };
+  }
+
+  // --- Signers' certificates (./sql-signers.ts): what the signature audit checks stored signatures with.
+
+  async writeSigners(signers: readonly StoredSigner[]): Promise<void> {
+    this.#queries();
+    if (signers.length === 0) return;
+    const rows = signers.map(signerRow); // throws before anything is written
+    // No dedup token: the row key (fingerprint) collapses a certificate written again.
+    await this.#insert(`writing ${rows.length} signer certificate${rows.length === 1 ? '' : 's'} (first: ${signers[0].uri} ${signers[0].fingerprint})`, 'tap_signers', rows, null);
+  }
+
+  signers(fingerprints: readonly string[]): Promise<StoredSigner[]> {
+    this.#queries();
+    if (!Array.isArray(fingerprints) || !fingerprints.every((f) => typeof f === 'string')) throw new IngestError('INGEST_ERR_CONFIG', 'signers: fingerprints must be strings');
+    return readSigners((what, sql, params) => this.#rows(what, sql, params), fingerprints);
   }
 
   async recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void> {
@@ -387,13 +404,13 @@ export class SqlTapStore implements TapStore {
   chainHeadsAt(until: number): Promise<ChainHead[]> { return this.#evidence().chainHeadsAt(until); }
   alertsInPeriod(from: number, until: number): Promise<StoredAlert[]> { return this.#evidence().alertsInPeriod(from, until); }
 
-  /** Re-hashes every batch received in [from, until) from its stored rows (./chain-audit.ts). */
-  async chainAudit(from: number, until: number): Promise<ChainAudit> {
+  /** Re-hashes every batch received in [from, until) from its stored rows (./chain-audit.ts); with `trust`, checks stored signatures again. */
+  async chainAudit(from: number, until: number, opts: Pick<ChainAuditOptions, 'trust' | 'expiredGraceMs'> = {}): Promise<ChainAudit> {
     this.#queries();
     for (const [k, v] of [['from', from], ['until', until]] as const) {
       if (!Number.isSafeInteger(v) || v < 0) throw new IngestError('INGEST_ERR_CONFIG', `chainAudit: ${k} must be epoch milliseconds (an integer >= 0), got ${v}`);
     }
-    return auditChains({ dialect: this.#dialect ?? 'modern', rows: (what, sql, params) => this.#rows(what, sql, params) }, from, until);
+    return auditChains({ dialect: this.#dialect ?? 'modern', rows: (what, sql, params) => this.#rows(what, sql, params) }, from, until, opts);
   }
 
   close(): Promise<void> {

@@ -17,6 +17,10 @@ import { TAP_FIELDS, type TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
 import type { StoreBackend } from './store-suite.ts';
 import { TAP_INSERT_COLUMNS } from './tap-row.ts';
+import { CertificateAuthority, TrustBundle } from '../identity/index.ts';
+import { Collector } from './collector.ts';
+import { SAMPLE_TRUST_DOMAIN } from './sample-svids.ts';
+import { tamperStoredChain } from './testing/tamper.ts';
 
 type Open = (place?: string, now?: () => number) => Promise<TapStore>;
 
@@ -78,7 +82,7 @@ export function chainAuditStoreTests(openStore: Open, backend: StoreBackend): vo
     const late = sampleChain('web-1', 'late', [mixedEvents(t0 + 400, 7)]);
     await write(period[1] + 60_000, late);
     const audit = await s.chainAudit(...period);
-    assert.deepEqual(shown(audit), { streams: 5, batches: 7, events: 30 + 30 + 70 + 20 + 12 + late[0].events.length, verified_batches: 7, unsigned_batches: 5, problems: [], gaps: [] });
+    assert.deepEqual(shown(audit), { streams: 5, batches: 7, events: 30 + 30 + 70 + 20 + 12 + late[0].events.length, verified_batches: 7, unsigned_batches: 5, verified_signatures: 0, problems: [], gaps: [] });
     assert.equal((await s.chainAudit(period[1], period[1] + 1)).batches, 1);
     // Every stored tap reads back as the very event sealed: '' and {} as sent, floats to the last bit (through each backend's JSON output).
     for (const chain of [signed, plain, old, noBundle]) {
@@ -154,7 +158,7 @@ export function chainAuditStoreTests(openStore: Open, backend: StoreBackend): vo
     const forged = sampleChain('web-1', 'long', Array.from({ length: 100 }, (_, i) => one(1000 + i)), { firstBatch: 1000, firstSeq: 1000, prevHash: 'cd'.repeat(32) });
     await write(t0 + 1_000, [...honest, ...forged]);
     const audit = await s.chainAudit(...period);
-    assert.deepEqual(shown(audit), { streams: 1, batches: 1100, events: 1100, verified_batches: 1099, unsigned_batches: 1100, problems: [['web-1', 'long', 1000, 'broken_link']], gaps: [] });
+    assert.deepEqual(shown(audit), { streams: 1, batches: 1100, events: 1100, verified_batches: 1099, unsigned_batches: 1100, verified_signatures: 0, problems: [['web-1', 'long', 1000, 'broken_link']], gaps: [] });
   });
 
   test('chainAudit says unverifiable, and why, for a batch of a store older than the present and schema columns whose rows cannot rebuild it; one they can rebuild verifies', async () => {
@@ -171,5 +175,71 @@ export function chainAuditStoreTests(openStore: Open, backend: StoreBackend): vo
     assert.deepEqual(audit.problems.map((p) => [p.batch, p.problem]), [[0, 'unverifiable']]);
     assert.match(audit.problems[0].detail, /stored before the schema column.*1 of its rows were stored before the present column, so an optional field sent as '' or \{\} reads as absent/);
     assert.equal(audit.verified_batches, 1);
+  });
+  // Signatures checked again (./signature-audit.ts): a CA whose certificates were valid when the batches arrived, an hour ago.
+  const signedMesh = async (place?: string) => {
+    const ca = await CertificateAuthority.open({ dir: null, trustDomain: SAMPLE_TRUST_DOMAIN, now: () => t0 - 600_000 });
+    const web = await sampleSidecar(ca, 'web', 'web-1');
+    const store = await clocked(place);
+    store.clock.t = t0 + 1_000;
+    const collector = new Collector(store.s, { trust: ca.bundle, now: () => store.clock.t });
+    return { ca, web, ...store, collector };
+  };
+  const taps = (at: number, n: number) => Array.from({ length: n }, (_, i) => sampleL7({ ts: at + i }));
+
+  test('chainAudit with a trust bundle checks each stored signature again over its stored hash with the certificate the collector stored, and names a batch whose root left the bundle unverifiable', async () => {
+    const { ca, web, s, collector } = await signedMesh();
+    const signed = sampleChain('web-1', 'sig', [taps(t0, 4), taps(t0 + 100, 3), taps(t0 + 200, 5)], { signer: web.signer });
+    for (const r of await collector.acceptMany(signed.map(encodeBatch))) assert.equal(r.ok, true, JSON.stringify(r));
+    await s.writeBatches(sampleChain('web-1', 'plain', [taps(t0, 2)]));
+    assert.deepEqual((await s.signers([web.signer.svid.fingerprint])).map((x) => [x.x5c, x.uri, x.proxy, x.first_seen]),
+      [[signed[0].signature?.x5c, web.signer.svid.uri, 'web-1', t0 + 1_000]], 'the certificate as the frames carried it');
+    assert.equal(collector.counters().signers_recorded, 1, 'once, for three batches');
+    const audit = await s.chainAudit(...period, { trust: ca.bundle });
+    assert.deepEqual(shown(audit), { streams: 2, batches: 4, events: 14, verified_batches: 4, unsigned_batches: 1, verified_signatures: 3, problems: [], gaps: [] });
+    assert.equal((await s.chainAudit(...period)).verified_signatures, 0, 'without a bundle nothing is checked');
+
+    // After a CA rotation the old root leaves the bundle: the batches it anchored can no longer be traced, which is not tampering.
+    const old = ca.bundle.roots[0];
+    await ca.rotate();
+    const rotated = await s.chainAudit(...period, { trust: new TrustBundle(ca.bundle.roots.filter((r) => r.fingerprint256 !== old.fingerprint256)) });
+    assert.deepEqual(rotated.problems.map((p) => [p.stream, p.batch, p.first_seq, p.events, p.ts, p.problem]),
+      [['sig', 0, 0, 4, t0, 'unverifiable'], ['sig', 1, 4, 3, t0 + 100, 'unverifiable'], ['sig', 2, 7, 5, t0 + 200, 'unverifiable']]);
+    assert.match(rotated.problems[0].detail, /whose signature verifies, but its root \(CN=meshlens CA test\.local [^)]+\) is not in the trust bundle \(one that left it after a CA rotation/);
+    assert.deepEqual([rotated.verified_batches, rotated.verified_signatures], [1, 0]);
+    assert.equal((await s.chainAudit(...period, { trust: ca.bundle })).verified_signatures, 3, 'the rotated bundle still holds the old root until it expires');
+  });
+
+  test('chainAudit names a signed batch whose certificate is not stored a bad signature', async () => {
+    const { ca, web, s, write } = await signedMesh();
+    const verifier = new BatchVerifier(ca.bundle, { now: () => t0 + 1_000 });
+    const w = new LineChunks(1 << 16);
+    const chain = sampleChain('web-1', 'nocert', [taps(t0, 2), taps(t0 + 10, 2)], { signer: web.signer });
+    // Stored as a collector stores them, but without the certificate (a store written before tap_signers, or one it was deleted from).
+    await write(t0 + 1_000, chain.map((b) => decodeRowBatch(encodeBatch(b), w, (f) => verifier.verify(f))));
+    const audit = await s.chainAudit(...period, { trust: ca.bundle });
+    assert.deepEqual(audit.problems.map((p) => [p.stream, p.batch, p.problem]), [['nocert', 0, 'bad_signature'], ['nocert', 1, 'bad_signature']]);
+    assert.match(audit.problems[0].detail, /^signed by spiffe:\/\/test\.local\/ns\/default\/sa\/web with certificate [0-9A-F:]{23}…: the certificate is not stored \(tap_signers\)/);
+    assert.deepEqual([audit.verified_batches, audit.verified_signatures], [0, 0]);
+  });
+
+  test('chainAudit finds a row rewritten with its batch\'s hash and every later hash recomputed (a consistent chain, merged) by its signatures: bad_signature from that batch to the head', async () => {
+    const place = backend.freshPlace();
+    const { ca, web, s, collector } = await signedMesh(place);
+    const chain = sampleChain('web-1', 'c', [taps(t0, 3), taps(t0 + 100, 3), taps(t0 + 200, 3), taps(t0 + 300, 3)], { signer: web.signer });
+    for (const r of await collector.acceptMany(chain.map(encodeBatch))) assert.equal(r.ok, true, JSON.stringify(r));
+    const tampered = await tamperStoredChain(s, 'web-1', 1, { path: '/rewritten' });
+    await s.close();
+    for (const q of tampered.statements) await backend.sql(place, q);
+    const { s: after } = await clocked(place);
+    const [row] = (await after.recentTaps({ proxy: 'web-1' }, 100)).filter((r) => r.seq === tampered.seq);
+    assert.equal(row.path, '/rewritten', 'the store says what the tamperer wrote');
+    const rehashed = await after.chainAudit(...period);
+    assert.deepEqual([rehashed.problems, rehashed.verified_batches], [[], 4], 'rows and hashes agree: re-hashing alone finds nothing');
+    const audit = await after.chainAudit(...period, { trust: ca.bundle });
+    assert.deepEqual(audit.problems.map((p) => [p.stream, p.batch, p.first_seq, p.events, p.ts, p.problem]),
+      [['c', 1, 3, 3, t0 + 100, 'bad_signature'], ['c', 2, 6, 3, t0 + 200, 'bad_signature'], ['c', 3, 9, 3, t0 + 300, 'bad_signature']]);
+    assert.match(audit.problems[0].detail, /the signature does not verify over its stored hash [0-9a-f]{12}… with web-1's key: the hash \(or the signature\) was rewritten/);
+    assert.deepEqual([audit.verified_batches, audit.verified_signatures], [1, 1]);
   });
 }

@@ -6,7 +6,8 @@ import type { StorableBatch, TapBatch } from './batch.ts';
 import type { ActionRecord } from './action-record.ts';
 import type { Decision } from './schema/v1.ts';
 import type { ActionQuery } from './sql-actions.ts';
-import type { ChainAudit } from './chain-audit.ts';
+import type { ChainAudit, ChainAuditOptions } from './chain-audit.ts';
+import type { StoredSigner } from './sql-signers.ts';
 import type { ConfigChange, ConfigChanges } from './config-change.ts';
 import type { ReportQuery, ReportSummaryRow, StoredReport } from './stored-report.ts';
 
@@ -275,6 +276,14 @@ export interface TapStore {
   chainHeads(): Promise<ChainHead[]>;
   /** The chain record of one stored batch (who signed it, its hash), or null. */
   batchRecord(proxy: string, stream: string, batch: number): Promise<BatchRecord | null>;
+  /**
+   * Stores the certificates of signers (tap_signers), so stored signatures
+   * can be checked again (./signature-audit.ts); the collector writes one
+   * before the first batch signed under it. Writing one again stores it once.
+   */
+  writeSigners(signers: readonly StoredSigner[]): Promise<void>;
+  /** The stored certificates of these fingerprints (a rewritten store may hold several versions of one); [] for none. */
+  signers(fingerprints: readonly string[]): Promise<StoredSigner[]>;
   /** Records that a proxy lost events: sequence gap seen, or drops it reported. */
   recordLoss(loss: { proxy: string; stream: string; ts: number; from_seq: number; count: number; reason: string }): Promise<void>;
   /** Every recorded loss, summed per proxy and reason. */
@@ -363,8 +372,9 @@ export interface TapStore {
   /**
    * Re-hashes every batch first received in [from, until) (epoch ms) from
    * its stored rows, as its sidecar hashed it, and checks the links and
-   * gaps between stored batches (./chain-audit.ts).
+   * gaps between stored batches (./chain-audit.ts); with `trust`, checks
+   * each stored signature again too (./signature-audit.ts).
    */
-  chainAudit(from: number, until: number): Promise<ChainAudit>;
+  chainAudit(from: number, until: number, opts?: Pick<ChainAuditOptions, 'trust' | 'expiredGraceMs'>): Promise<ChainAudit>;
   close(): Promise<void>;
 }

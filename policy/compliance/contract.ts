@@ -65,7 +65,11 @@ export interface ReportBody {
   config: { version_at_start: number; version_at_end: number };
   changes: { at_start: unknown[]; during: unknown[]; during_total: number };
   chain_heads: { proxy: string; stream: string; batch: number; hash: string; last_seq: number }[];
-  chain: { batches: number; events: number; verified_batches: number; unsigned_batches: number; problems: number; unaccounted_gaps: number };
+  /**
+   * verified_signatures: stored signatures checked again against the trust
+   * bundle (0 when issued without one; absent in reports issued before).
+   */
+  chain: { batches: number; events: number; verified_batches: number; unsigned_batches: number; verified_signatures?: number; problems: number; unaccounted_gaps: number };
   evidence_counts: Record<string, number>;
 }
 

@@ -5,6 +5,7 @@
 // re-hashing), the store's own records for the rest (loss, refused frames,
 // retention, config changes, alerts, tuning actions).
 
+import type { TrustBundle } from '../../identity/index.ts';
 import type { TapStore } from '../../ingest/index.ts';
 
 /** What building evidence asks of the store (a TapStore has it all). */
@@ -21,12 +22,17 @@ const MAX_ACTIONS = 10_000;
 
 type ChangeRow = Awaited<ReturnType<TapStore['configChanges']>>['during'][number];
 
-export async function buildEvidence(src: EvidenceSource, period: Period, now: () => number = Date.now) {
+/**
+ * `trust`: the roots the collectors believed signatures under; with it the
+ * chain audit checks every stored signature again (bad_signature), without
+ * it a chain rewritten consistently to its head cannot be told.
+ */
+export async function buildEvidence(src: EvidenceSource, period: Period, now: () => number = Date.now, trust?: () => TrustBundle) {
   const { from, until } = period;
   const [edges, secrets, chains, loss, rejects, retention, changes, alerts, actions, heads] = await Promise.all([
     src.evidenceEdges(from, until, SAMPLES_PER_EDGE),
     src.secretFindings(from, until, SECRET_SAMPLES),
-    src.chainAudit(from, until),
+    src.chainAudit(from, until, { trust }),
     src.lossRecords(from, until),
     src.rejectCounts(from, until),
     src.retention(),

@@ -7,7 +7,7 @@ export {
   type ControlStatus, type ControlResult, type ReportBody, type ReportFile, type StatusTotals, type Clause,
 } from './contract.ts';
 export { buildEvidence, type EvidenceDocument, type EvidenceSource, type Period } from './evidence.ts';
-export { loadPack, builtinPacks, PackError, DEFAULT_PACK, BUILTIN_PACKS_DIR, type ControlPack } from './pack.ts';
+export { loadPack, isPackPath, builtinPacks, PackError, DEFAULT_PACK, BUILTIN_PACKS_DIR, type ControlPack } from './pack.ts';
 export { runControls } from './run.ts';
 export { issueReport, periodProblems, MESHLENS_VERSION, MAX_PERIOD_MS } from './report.ts';
 export { canonicalJson, stampOf } from './stamp.ts';

@@ -49,9 +49,11 @@ export function builtinPacks(): string[] {
   return readdirSync(BUILTIN_PACKS_DIR).filter((n) => statSync(join(BUILTIN_PACKS_DIR, n)).isDirectory()).sort();
 }
 
-/** A built-in pack by name, or a folder by path (anything with a slash or a dot in it). */
+/** A built-in pack by name, or a folder by path (anything with a slash in it, or starting with a dot). */
+export const isPackPath = (nameOrDir: string): boolean => /[/\\]/.test(nameOrDir) || nameOrDir.startsWith('.');
+
 export function loadPack(nameOrDir: string): ControlPack {
-  const isPath = /[/\\.]/.test(nameOrDir);
+  const isPath = isPackPath(nameOrDir);
   const dir = isPath ? resolve(nameOrDir) : join(BUILTIN_PACKS_DIR, nameOrDir);
   if (!isPath && !builtinPacks().includes(nameOrDir)) {
     throw new PackError(`no built-in control pack ${JSON.stringify(nameOrDir)} (built in: ${builtinPacks().join(', ')}); give a folder path for your own`);

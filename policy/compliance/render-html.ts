@@ -164,7 +164,7 @@ function chainSummary(c: ReportFile['body']['chain']): string {
   const intact = c.problems === 0 && c.unaccounted_gaps === 0;
   const verdict = intact ? badge('pass', 'INTACT') : badge('fail', 'PROBLEMS FOUND');
   return `<p>${verdict} ${esc(formatCount(c.verified_batches))} of ${esc(formatCount(c.batches))} batches re-hashed and verified `
-    + `(${esc(formatCount(c.events))} events, ${esc(formatCount(c.unsigned_batches ?? 0))} unsigned); `
+    + `(${esc(formatCount(c.events))} events, ${esc(formatCount(c.unsigned_batches ?? 0))} unsigned, ${esc(formatCount(c.verified_signatures ?? 0))} signatures checked again); `
     + `${esc(formatCount(c.problems))} chain problem(s); ${esc(formatCount(c.unaccounted_gaps))} sequence gap(s) with no loss record.</p>`;
 }
 

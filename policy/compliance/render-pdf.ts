@@ -4,6 +4,13 @@
 //
 // playwright-core is imported when a PDF is asked for, not when this file
 // loads, so everything else about reports works where it is not installed.
+//
+// Chromium writes the time of printing into the PDF (/CreationDate and
+// /ModDate), the only bytes that differ between two prints of one page
+// (compared on Chromium 14x). They are set to the report's issue time, as
+// strings of the same length so no offset in the file moves: a report
+// prints to the same bytes every time, and its digest, recorded once,
+// recognises every copy.
 
 import { access, constants } from 'node:fs/promises';
 import { readEmbeddedReport } from './embedded-report.ts';
@@ -17,6 +24,21 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 export interface PdfOptions {
   /** The Chromium to print with (default /usr/bin/chromium, Debian's package `chromium`). */
   chromiumPath?: string;
+  /** The time written as the PDF's creation and modification date (default: the embedded report's issued_at, else Chromium's own). */
+  date?: number;
+}
+
+const PDF_DATE = /\/(CreationDate|ModDate) \(D:\d{14}[^)]{0,8}\)/g;
+
+/** The PDF with its dates set to `at` (UTC), where Chromium's are the same length as ours; otherwise as it was. */
+export function pinPdfDates(pdf: Buffer, at: number): Buffer {
+  const d = new Date(at).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const text = pdf.toString('latin1');
+  const pinned = text.replace(PDF_DATE, (m, key: string) => {
+    const next = `/${key} (D:${d}+00'00')`;
+    return next.length === m.length ? next : m;
+  });
+  return Buffer.from(pinned, 'latin1');
 }
 
 export async function renderPdf(html: string, opts: PdfOptions = {}): Promise<Buffer> {
@@ -41,7 +63,7 @@ export async function renderPdf(html: string, opts: PdfOptions = {}): Promise<Bu
     const context = await browser.newContext({ javaScriptEnabled: false, offline: true });
     const page = await context.newPage();
     await page.setContent(html, { waitUntil: 'load' });
-    return await page.pdf({
+    const pdf = await page.pdf({
       format: 'A4',
       printBackground: true,
       displayHeaderFooter: true,
@@ -52,6 +74,8 @@ export async function renderPdf(html: string, opts: PdfOptions = {}): Promise<Bu
         + `<span>${report ? `meshlens compliance report ${escapeHtml(report.body.id)}` : ''}</span>`
         + '<span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>',
     });
+    const date = opts.date ?? report?.body.issued_at;
+    return date === undefined ? pdf : pinPdfDates(pdf, date);
   } finally {
     await browser.close();
   }

@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { TrustBundle } from '../../identity/index.ts';
 import { noTotals, REPORT_FORMAT, type ReportBody, type ReportFile } from './contract.ts';
 import { buildEvidence, type EvidenceDocument, type EvidenceSource, type Period } from './evidence.ts';
 import type { ControlPack } from './pack.ts';
@@ -24,6 +25,8 @@ export interface IssueOptions {
   /** Who asked: "cli", "api (operator)", "schedule". */
   issuedBy: string;
   now?: () => number;
+  /** The mesh's trust bundle: stored signatures are checked again against it (./evidence.ts). */
+  trust?: () => TrustBundle;
 }
 
 /** Every problem with a period ("from: …"), empty when it is usable. */
@@ -43,7 +46,7 @@ export async function issueReport(src: EvidenceSource, o: IssueOptions): Promise
   const now = o.now ?? Date.now;
   const problems = periodProblems(o.period, now());
   if (problems.length) throw new RangeError(`report period: ${problems.join('; ')}`);
-  const evidence = await buildEvidence(src, o.period, now);
+  const evidence = await buildEvidence(src, o.period, now, o.trust);
   const controls = await runControls(o.pack, evidence);
   const totals = noTotals();
   for (const c of controls) totals[c.status]++;
@@ -65,7 +68,7 @@ export async function issueReport(src: EvidenceSource, o: IssueOptions): Promise
     chain_heads: evidence.chain_heads,
     chain: {
       batches: evidence.chains.batches, events: evidence.chains.events, verified_batches: evidence.chains.verified_batches,
-      unsigned_batches: evidence.chains.unsigned_batches, problems: evidence.chains.problems.length,
+      unsigned_batches: evidence.chains.unsigned_batches, verified_signatures: evidence.chains.verified_signatures, problems: evidence.chains.problems.length,
       unaccounted_gaps: evidence.chains.gaps.filter((g) => !g.accounted).length,
     },
     evidence_counts: {

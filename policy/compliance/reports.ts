@@ -9,6 +9,7 @@
 // it), so `report verify` recognises a PDF by its digest among the files
 // issued, and an HTML or JSON file by the body it carries.
 
+import type { TrustBundle } from '../../identity/index.ts';
 import type { StoredReport, TapStore } from '../../ingest/index.ts';
 import { parseFiles, type ReportFile } from './contract.ts';
 import type { EvidenceSource, Period } from './evidence.ts';
@@ -31,17 +32,20 @@ export interface ReportSummary {
   totals: Record<string, number>; files: { format: string; sha256: string }[];
 }
 
+/** Digests of rendered files a stored report lists. */
+const MAX_FILES = 32;
 const CONTENT_TYPES: Record<ReportFormat, string> = { json: 'application/json', html: 'text/html; charset=utf-8', pdf: 'application/pdf' };
 
 export class ReportService {
-  readonly counters = { issued: 0, failed: 0, rendered: 0 };
+  readonly counters = { issued: 0, failed: 0, rendered: 0, files_not_recorded: 0 };
 
-  constructor(private readonly store: ReportStore, private readonly opts: { html?: HtmlOptions; chromiumPath?: string; now?: () => number } = {}) {}
+  /** `trust`: the mesh's CA bundle; with it every report (and every verify) checks the stored signatures again. */
+  constructor(private readonly store: ReportStore, private readonly opts: { html?: HtmlOptions; chromiumPath?: string; now?: () => number; trust?: () => TrustBundle } = {}) {}
 
   /** Issues and stores a report of `pack` (a built-in name or a folder) over `period`. */
   async issue(period: Period, pack: string, issuedBy: string): Promise<ReportFile> {
     try {
-      const { report } = await issueReport(this.store, { pack: loadPack(pack), period, issuedBy, now: this.opts.now });
+      const { report } = await issueReport(this.store, { pack: loadPack(pack), period, issuedBy, now: this.opts.now, trust: this.opts.trust });
       const b = report.body;
       await this.store.writeReport({
         id: b.id, issued_at: b.issued_at, issued_by: b.issued_by, from: b.period.from, until: b.period.until, pack: b.pack.name,
@@ -67,7 +71,7 @@ export class ReportService {
 
   /** Whether a report file is the one issued here, and whether the store still agrees (./verify.ts). */
   verify(bytes: Buffer): Promise<Verdict> {
-    return verifyReport(bytes, this.store);
+    return verifyReport(bytes, this.store, this.opts.trust);
   }
 
   /** A stored report rendered in `format`, its digest recorded among the report's files; null for an unknown id. */
@@ -78,9 +82,15 @@ export class ReportService {
     const bytes = await renderReport(report, format, this.opts);
     const sha256 = sha256Hex(bytes);
     const files = parseFiles(stored.files);
+    // Renders are deterministic (a PDF's dates are the report's), so one report lists a file per format;
+    // past MAX_FILES (a renderer upgrade each week…) a new digest is counted, not stored.
     if (!files.some((f) => f.sha256 === sha256)) {
-      files.push({ format, sha256 });
-      await this.store.writeReport({ ...stored, files: JSON.stringify(files) });
+      if (files.length < MAX_FILES) {
+        files.push({ format, sha256 });
+        await this.store.writeReport({ ...stored, files: JSON.stringify(files) });
+      } else {
+        this.counters.files_not_recorded++;
+      }
     }
     this.counters.rendered++;
     return { format, bytes, contentType: CONTENT_TYPES[format], sha256 };

@@ -1,6 +1,6 @@
 // Reports issued on a schedule (`meshlens up`: daily by default, every few
 // minutes in the demo so a new user sees one). Each run covers the period
-// since the previous one ended (the first: one interval back), so periods
+// since the previous one ended (the first: the interval before it), so periods
 // never overlap and leave no hole while the process runs. A failed run is
 // logged and counted, and the next run covers its period too.
 //
@@ -29,13 +29,13 @@ export interface ReportScheduleOptions {
 export class ReportSchedule {
   readonly counters = { runs: 0, issued: 0, failed: 0, last_id: '', last_error: '' };
   #timer: NodeJS.Timeout | null = null;
-  #from: number;
+  /** Start of the next period: where the last stored one ended (null before the first: one interval back). */
+  #from: number | null = null;
   #running: Promise<void> | null = null;
   #closed = false;
 
   constructor(private readonly service: ReportService, private readonly o: ReportScheduleOptions) {
     if (!Number.isInteger(o.everyMs) || o.everyMs < 10_000) throw new RangeError(`report schedule: every must be at least 10 s, got ${o.everyMs} ms`);
-    this.#from = this.#end() - o.everyMs;
   }
 
   #end(): number {
@@ -59,7 +59,7 @@ export class ReportSchedule {
     const until = this.#end();
     this.counters.runs++;
     try {
-      const r = await this.service.issue({ from: this.#from, until }, this.o.pack, 'schedule');
+      const r = await this.service.issue({ from: this.#from ?? until - this.o.everyMs, until }, this.o.pack, 'schedule');
       this.#from = until;
       this.counters.issued++;
       this.counters.last_id = r.body.id;

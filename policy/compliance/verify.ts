@@ -12,6 +12,7 @@
 // A report is "verified" only when all three hold. Each difference found is
 // named: which control, which figure, then and now.
 
+import type { TrustBundle } from '../../identity/index.ts';
 import { parseFiles, REPORT_FORMAT, type ReportFile } from './contract.ts';
 import { loadPack } from './pack.ts';
 import { readEmbeddedReport } from './render-html.ts';
@@ -50,8 +51,8 @@ export function readReportFile(bytes: Buffer): { file: Verdict['file']; report: 
   return { file: 'unknown', report: null };
 }
 
-/** Verifies a report file; `store` null checks the stamp only. */
-export async function verifyReport(bytes: Buffer, store: ReportStore | null): Promise<Verdict> {
+/** Verifies a report file; `store` null checks the stamp only; `trust` as issueReport's (stored signatures checked again). */
+export async function verifyReport(bytes: Buffer, store: ReportStore | null, trust?: () => TrustBundle): Promise<Verdict> {
   const { file, report: fromFile } = readReportFile(bytes);
   const v: Verdict = { verified: false, file, id: null, stamp: 'not_in_file', issued: 'not_checked', store: 'not_checked', differences: [] };
   let report = fromFile;
@@ -75,14 +76,14 @@ export async function verifyReport(bytes: Buffer, store: ReportStore | null): Pr
     if (v.issued === 'no') v.differences.push(`the store holds no report ${report.body.id}`);
     if (v.issued === 'different_stamp') v.differences.push(`the store's report ${report.body.id} has stamp ${stored!.sha256}, the file ${report.sha256}`);
   }
-  v.differences.push(...await storeDifferences(report, store));
+  v.differences.push(...await storeDifferences(report, store, trust));
   v.store = v.differences.some((d) => d.startsWith('now: ')) ? 'differs' : 'agrees';
   v.verified = (v.stamp === 'intact' || file === 'pdf') && v.issued === 'yes' && v.store === 'agrees';
   return v;
 }
 
 /** What the store says now that the report did not ("now: …"). */
-async function storeDifferences(report: ReportFile, store: ReportStore): Promise<string[]> {
+async function storeDifferences(report: ReportFile, store: ReportStore, trust?: () => TrustBundle): Promise<string[]> {
   const b = report.body;
   let pack;
   try {
@@ -92,7 +93,7 @@ async function storeDifferences(report: ReportFile, store: ReportStore): Promise
   }
   const out: string[] = [];
   if (pack.digest !== b.pack.digest) out.push(`now: pack ${b.pack.name} has digest ${pack.digest.slice(0, 12)}…, the report was issued with ${b.pack.digest.slice(0, 12)}…`);
-  const { report: again } = await issueReport(store, { pack, period: b.period, issuedBy: 'verify' });
+  const { report: again } = await issueReport(store, { pack, period: b.period, issuedBy: 'verify', trust });
   const now = new Map(again.body.controls.map((c) => [c.id, c]));
   for (const c of b.controls) {
     const n = now.get(c.id);
