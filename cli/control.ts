@@ -79,7 +79,7 @@ export async function runControl(
     const policyBundle = f.policy ? await readAuthzPolicy(String(f.policy)) : undefined;
     const tuning = await tuningOptions(f, store, extra.scaler ?? (() => null));
     const uiAddr = splitHostPort(String(f.ui));
-    const reports = startReports(f, store, log, `http://${uiAddr.host.includes(':') ? `[${uiAddr.host}]` : uiAddr.host}:${uiAddr.port}`);
+    const reports = startReports(f, store, log, `http://${uiAddr.host.includes(':') ? `[${uiAddr.host}]` : uiAddr.host}:${uiAddr.port}`, trust);
     closers.push(async () => { await reports.schedule?.close(); });
     const control = await startControlPlane({
       host: listen.host, port: listen.port, policyBundle, ca, operatorToken: operatorCredential.token, tuning,

@@ -11,6 +11,7 @@
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { TrustBundle } from '../identity/index.ts';
 import { DEFAULT_PACK, isPackPath, REPORT_FORMATS, ReportService, type ReportFormat, type ReportSummary, type Verdict } from '../policy/index.ts';
 import { controlClient, type ControlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
@@ -90,7 +91,7 @@ async function listCommand(argv: string[]): Promise<void> {
     if (r.status !== 200) throw new Error(`control plane answered ${r.status}: ${describe(r.body)}`);
     reports = (r.body as { reports: ReportSummary[] }).reports;
   } else {
-    reports = await inProcess(f, (s) => s.list(100));
+    reports = await inProcess(f, (s) => s.list(100), false);
   }
   if (f.json) { console.log(JSON.stringify({ reports }, null, 2)); return; }
   if (reports.length === 0) { console.log('no reports issued yet (meshlens report issues one)'); return; }
@@ -157,11 +158,28 @@ async function reachControl(f: FlagValues): Promise<ControlClient | null> {
   }
 }
 
-async function inProcess<T>(f: FlagValues, fn: (s: ReportService) => Promise<T>): Promise<T> {
+/** `signatures`: the reports issued or verified check stored batch signatures against the mesh's CA bundle. */
+async function inProcess<T>(f: FlagValues, fn: (s: ReportService) => Promise<T>, signatures = true): Promise<T> {
+  const trust = signatures ? caBundle(f) : undefined;
   const { store } = await openStore(f);
   try {
-    return await fn(new ReportService(store));
+    return await fn(new ReportService(store, { trust }));
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The control plane's CA bundle (<data-dir>/ca/bundle.pem, as `meshlens
+ * collector` reads it), which the collectors believed signatures under;
+ * without one a report cannot check the stored signatures, and says so.
+ */
+function caBundle(f: FlagValues): (() => TrustBundle) | undefined {
+  const file = join(resolve(String(f['data-dir'])), 'ca', 'bundle.pem');
+  if (!existsSync(file)) {
+    process.stderr.write(`report: no CA bundle at ${file}, so stored batch signatures are not checked again (give --data-dir of the control plane)\n`);
+    return undefined;
+  }
+  const bundle = TrustBundle.fromPem(readFileSync(file, 'utf8'), file);
+  return () => bundle;
 }

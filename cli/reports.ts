@@ -3,6 +3,7 @@
 // schedule that issues one every --report-every.
 
 import { basename, resolve } from 'node:path';
+import type { TrustBundle } from '../identity/index.ts';
 import { builtinPacks, DEFAULT_PACK, loadPack, ReportSchedule, ReportService, type ReportStore } from '../policy/index.ts';
 import type { ReportsApi } from '../mesh/control/index.ts';
 import { listFlag, type FlagSpec, type FlagValues } from './flags.ts';
@@ -39,8 +40,10 @@ function offeredPacks(f: FlagValues): Record<string, string> {
   return packs;
 }
 
-export function startReports(f: FlagValues, store: ReportStore, log: (m: string) => void, uiBase: string): { api: ReportsApi; schedule: ReportSchedule | null } {
+/** `trust`: the control plane's CA bundle, so reports (and verify) check the stored batch signatures again. */
+export function startReports(f: FlagValues, store: ReportStore, log: (m: string) => void, uiBase: string, trust?: () => TrustBundle): { api: ReportsApi; schedule: ReportSchedule | null } {
   const service = new ReportService(store, {
+    trust,
     html: { tapLink: (p) => `${uiBase}/#taps?proxy=${encodeURIComponent(p.proxy)}&seq=${p.seq}&ts=${p.ts}` },
   });
   const packs = offeredPacks(f);

@@ -149,6 +149,26 @@ test('a refused frame whose tap_rejects row cannot be written gets a retriable 5
   assert.equal(c.counters().rejects_recorded, 1);
 });
 
+test('a signer\'s certificate is stored before the first batch it signed; if that write fails the batch gets a retriable store error and nothing of it is stored', async () => {
+  let signersDown = true;
+  const failing = new Proxy(store, {
+    get: (s, k: keyof TapStore) => (k === 'writeSigners'
+      ? async (r: Parameters<TapStore['writeSigners']>[0]) => { if (signersDown) throw new Error('tap_signers: disk full'); return s.writeSigners(r); }
+      : (s[k] as (...a: unknown[]) => unknown).bind(s)),
+  });
+  const own = await sampleSidecar(ca, 'web', 'web-7');
+  const c = new Collector(failing, { trust: ca.bundle });
+  const [b0, b1] = sampleChain('web-7', 'certs', [events(2), events(1)], { signer: own.signer });
+  const down = await c.accept(encodeBatch(b0));
+  assert.ok(!down.ok && down.retriable && down.code === 'INGEST_ERR_STORE' && down.message.includes('disk full'), JSON.stringify(down));
+  assert.equal(await store.countTaps({ proxy: 'web-7' }), 0);
+  assert.equal(await store.batchRecord('web-7', 'certs', 0), null);
+  signersDown = false;
+  for (const b of [b0, b1]) assert.deepEqual(await c.accept(encodeBatch(b)), { ok: true, duplicate: false, events: b.events.length });
+  assert.deepEqual((await store.signers([own.signer.svid.fingerprint])).map((x) => [x.uri, x.proxy, x.x5c]), [[own.signer.svid.uri, 'web-7', b0.signature?.x5c]]);
+  assert.equal(c.counters().signers_recorded, 1, 'once for both batches');
+});
+
 test('without a trust bundle, unsigned and signed batches are accepted unverified (tests, benchmarks), and a sender is still checked', async () => {
   const c = new Collector(store);
   const chain = sampleChain('web-1', 'open', [events(1), events(1)]);

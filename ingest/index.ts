@@ -37,6 +37,7 @@ export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
 export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
 export type { ChainAudit, ChainAuditGap, ChainProblem, ChainProblemKind } from './chain-audit.ts';
+export type { StoredSigner } from './sql-signers.ts';
 export { decodeBatch, decodeRowBatch, type FrameHead } from './batch-check.ts';
 export { LineChunks } from './line-chunks.ts';
 export { GroupCommit, DEFAULT_GROUP_LINGER_MS, type GroupCommitOptions } from './group-commit.ts';

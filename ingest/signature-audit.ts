@@ -28,6 +28,7 @@ import { signedMessage } from './batch-signer.ts';
 import { DEFAULT_EXPIRED_GRACE_MS } from './batch-verifier.ts';
 import type { ChainAudit, ChainAuditSource, ChainProblem } from './chain-audit.ts';
 import { FIRST_TAPS_SQL, readSigners, SIGNED_RECORDS_SQL, type StoredSigner } from './sql-signers.ts';
+import { JSON_NUMBERS } from './sql.ts';
 
 export interface SignatureAuditOptions {
   /** The roots the collector believed signatures under (or a function giving them), as Collector's `trust`. */
@@ -45,6 +46,9 @@ type Parsed =
   | { ok: true; chain: X509Certificate[]; key: KeyObject; svid: Svid; /** Times the chain was seen to verify in: [from, until]. */ valid: [number, number] | null }
   | { ok: false; why: string };
 
+/** The oldest certificate kept, and how many. */
+const KEPT_SINCE_SQL = `SELECT min(first_seen) AS since, count() AS n FROM tap_signers ${JSON_NUMBERS}`;
+
 type Verdict = { kind: 'verified' } | { kind: 'bad_signature' | 'unverifiable'; detail: string };
 
 const short = (h: string) => `${h.slice(0, 12)}…`;
@@ -58,6 +62,13 @@ export class SignatureAudit {
   readonly #page: number;
   /** Parsed certificates by fingerprint (null: not stored), across streams. */
   readonly #certs = new Map<string, Parsed | null>();
+  /**
+   * When the store began keeping certificates (the oldest first_seen;
+   * Infinity when it holds none): a batch received before it was stored by
+   * a collector that kept only fingerprints, so its certificate is missing
+   * honestly. Read once per audit.
+   */
+  #keptSince: number | null = null;
 
   constructor(src: ChainAuditSource, opts: SignatureAuditOptions) {
     this.#src = src;
@@ -82,6 +93,10 @@ export class SignatureAudit {
       const last = page[page.length - 1].batch;
       const whole = page.length < this.#page || page[0].batch === last ? page : page.filter((r) => r.batch !== last);
       await this.#load(whole.map((r) => r.cert));
+      if (this.#keptSince === null) {
+        const [r] = await this.#src.rows<{ since: number | null; n: number }>('reading when certificates were first kept', KEPT_SINCE_SQL, {});
+        this.#keptSince = Number(r?.n ?? 0) > 0 ? Number(r.since) : Infinity;
+      }
       const bad: { rec: SignedRecord; v: Exclude<Verdict, { kind: 'verified' }> }[] = [];
       for (const rec of whole) {
         const v = this.#judge(proxy, rec);
@@ -119,6 +134,9 @@ export class SignatureAudit {
   #judge(proxy: string, rec: SignedRecord): Verdict {
     const bad = (why: string): Verdict => ({ kind: 'bad_signature', detail: `signed by ${rec.signer} with certificate ${fp(rec.cert)}: ${why}` });
     const c = this.#certs.get(rec.cert);
+    if (!c && rec.received < this.#keptSince!) {
+      return { kind: 'unverifiable', detail: `signed by ${rec.signer} with certificate ${fp(rec.cert)}, stored before this store kept certificates (tap_signers): its signature cannot be checked again` };
+    }
     if (!c) return bad('the certificate is not stored (tap_signers), so its signature cannot be checked again');
     if (!c.ok) return bad(c.why);
     if (c.svid.uri !== rec.signer) return bad(`the stored certificate is of ${c.svid.uri}, not of the signer the record names`);

@@ -239,9 +239,10 @@ export const TABLES: readonly TableDef[] = [
     // one per fingerprint (tap_batches.signer_cert): x5c as the frame carried
     // it, leaf first, so the chain audit can check a stored signature again.
     // Written by the collector before the first batch it signed. Kept as long
-    // as rollups, longer than the batches it signed; not partitioned on legacy
+    // as reports (a report's verify checks its batches' signatures again),
+    // longer than the batches they signed; not partitioned on legacy
     // servers, so a certificate written again on another day collapses there.
-    name: 'tap_signers', timeCol: 'first_seen', rollup: true, shardKey: 'fingerprint',
+    name: 'tap_signers', timeCol: 'first_seen', rollup: true, keepDays: REPORT_RETENTION_DAYS, shardKey: 'fingerprint',
     columns: () => `
   fingerprint String, x5c Array(String), uri String, proxy String, first_seen UInt64`,
     modern: { engine: 'ReplacingMergeTree', order: 'fingerprint' },

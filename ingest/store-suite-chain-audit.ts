@@ -210,17 +210,27 @@ export function chainAuditStoreTests(openStore: Open, backend: StoreBackend): vo
     assert.equal((await s.chainAudit(...period, { trust: ca.bundle })).verified_signatures, 3, 'the rotated bundle still holds the old root until it expires');
   });
 
-  test('chainAudit names a signed batch whose certificate is not stored a bad signature', async () => {
-    const { ca, web, s, write } = await signedMesh();
+  test('chainAudit names a signed batch whose certificate is missing from a store that kept certificates a bad signature, and one stored before certificates were kept unverifiable', async () => {
+    const { ca, web, s, write, clock, collector } = await signedMesh();
     const verifier = new BatchVerifier(ca.bundle, { now: () => t0 + 1_000 });
     const w = new LineChunks(1 << 16);
     const chain = sampleChain('web-1', 'nocert', [taps(t0, 2), taps(t0 + 10, 2)], { signer: web.signer });
-    // Stored as a collector stores them, but without the certificate (a store written before tap_signers, or one it was deleted from).
+    // Stored as a collector stores them, but without the certificate: a store written before tap_signers existed.
     await write(t0 + 1_000, chain.map((b) => decodeRowBatch(encodeBatch(b), w, (f) => verifier.verify(f))));
+    const before = await s.chainAudit(...period, { trust: ca.bundle });
+    assert.deepEqual(before.problems.map((p) => [p.stream, p.batch, p.problem]), [['nocert', 0, 'unverifiable'], ['nocert', 1, 'unverifiable']]);
+    assert.match(before.problems[0].detail, /stored before this store kept certificates \(tap_signers\)/);
+    // From now on the store keeps certificates (cart-1's first, at t0 + 500): a missing one is no longer honest.
+    const cart = await sampleSidecar(ca, 'cart', 'cart-1');
+    clock.t = t0 + 500;
+    for (const r of await collector.acceptMany(sampleChain('cart-1', 'kept', [taps(t0, 2).map((e) => ({ ...e, proxy: 'cart-1', direction: 'inbound' as const, dst_service: 'cart' }))], { signer: cart.signer }).map(encodeBatch))) {
+      assert.equal(r.ok, true, JSON.stringify(r));
+    }
     const audit = await s.chainAudit(...period, { trust: ca.bundle });
-    assert.deepEqual(audit.problems.map((p) => [p.stream, p.batch, p.problem]), [['nocert', 0, 'bad_signature'], ['nocert', 1, 'bad_signature']]);
-    assert.match(audit.problems[0].detail, /^signed by spiffe:\/\/test\.local\/ns\/default\/sa\/web with certificate [0-9A-F:]{23}…: the certificate is not stored \(tap_signers\)/);
-    assert.deepEqual([audit.verified_batches, audit.verified_signatures], [0, 0]);
+    const nocert = audit.problems.filter((p) => p.stream === 'nocert');
+    assert.deepEqual(nocert.map((p) => [p.batch, p.problem]), [[0, 'bad_signature'], [1, 'bad_signature']]);
+    assert.match(nocert[0].detail, /^signed by spiffe:\/\/test\.local\/ns\/default\/sa\/web with certificate [0-9A-F:]{23}…: the certificate is not stored \(tap_signers\)/);
+    assert.equal(audit.verified_signatures, 1, 'cart-1\'s batch verifies');
   });
 
   test('chainAudit finds a row rewritten with its batch\'s hash and every later hash recomputed (a consistent chain, merged) by its signatures: bad_signature from that batch to the head', async () => {

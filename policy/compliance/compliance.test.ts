@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createChdbStore, type TapStore } from '../../ingest/index.ts';
-import { tamperStoredRow } from '../../ingest/testing/tamper.ts';
+import { tamperStoredChain, tamperStoredRow } from '../../ingest/testing/tamper.ts';
 import type { ControlResult } from './contract.ts';
 import { loadPack } from './pack.ts';
 import { issueReport } from './report.ts';
@@ -121,6 +121,38 @@ describe('a period with seeded violations', () => {
   test('the tampered row fails integrity, pointing at its batch', () => {
     const c = controls.get('trail_integrity')!;
     assert.ok(c.counterexamples.some((x) => x.proxy === tampered.proxy), JSON.stringify(c.counterexamples));
+  });
+});
+
+describe('a chain rewritten and hashed again to its head', () => {
+  let store: TapStore;
+  let dir: string;
+  let mesh: SeededMesh;
+  before(async () => {
+    ({ store, dir } = await withStore('rehashed'));
+    mesh = await seedMesh(store, {}, 5);
+  });
+  after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  test('passes re-hashing alone, and fails trail_integrity by its signatures when the report checks them against the trust bundle', async () => {
+    // The careful tamperer: a row of web-1's first batch rewritten, and every hash of web-1's chain after it, merged.
+    const { statements } = await tamperStoredChain(store, 'web-1', 0, { path: '/web/nothing-to-see' });
+    await store.close();
+    const chdb = await import('chdb');
+    const session = new chdb.Session(dir);
+    try { for (const q of statements) session.query(q); } finally { session.close(); await chdb.drainPending(); }
+    store = createChdbStore({ dataDir: dir });
+    await store.init();
+    const period = { from: mesh.from, until: mesh.until };
+    const blind = (await issueReport(store, { pack, period, issuedBy: 'test' })).report;
+    assert.equal(byId(blind.body.controls).get('trail_integrity')?.status, 'pass', 'without the bundle the rewritten chain passes');
+    const { report } = await issueReport(store, { pack, period, issuedBy: 'test', trust: () => mesh.trust });
+    const c = byId(report.body.controls).get('trail_integrity')!;
+    assert.equal(c.status, 'fail', c.summary);
+    const rewritten = mesh.batches.get('web-1')!.events.length;
+    assert.equal(c.counterexamples_total, rewritten, 'every batch of web-1 from the rewritten one to the head');
+    assert.ok(c.counterexamples.every((x) => x.proxy === 'web-1' && x.problem === 'bad_signature'), JSON.stringify(c.counterexamples[0]));
+    assert.equal(report.body.chain.verified_signatures, report.body.chain.batches - rewritten, 'every other sidecar\'s signatures checked again');
   });
 });
 

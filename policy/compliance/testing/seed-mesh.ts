@@ -9,6 +9,7 @@
 // each sidecar one signed chain.
 
 import { randomBytes } from 'node:crypto';
+import type { TrustBundle } from '../../../identity/index.ts';
 import {
   Collector, sealFrame, type L4OpenTap, type L7RequestTap, type TapEvent, type TapStore,
 } from '../../../ingest/index.ts';
@@ -35,6 +36,8 @@ export interface SeededMesh {
   from: number;
   until: number;
   sidecars: Map<string, SampleSidecar>;
+  /** The roots the seeding collector believed the sidecars' signatures under. */
+  trust: TrustBundle;
   /** Pointers (proxy, seq) of the taps that break a control, by violation. */
   culprits: Record<keyof Violations, { proxy: string; seq: number; ts: number }[]>;
   /** The stored batches of each proxy, as sealed (for tampering tests). */
@@ -118,5 +121,5 @@ export async function seedMesh(store: TapStore, v: Violations = {}, minutes = 10
   }
   await collector.close();
   // The batches were received (received_at) while seeding: the period ends after that.
-  return { from, until: Date.now() + 1, sidecars, culprits, batches };
+  return { from, until: Date.now() + 1, sidecars, trust: ca.bundle, culprits, batches };
 }

@@ -1,11 +1,13 @@
 # The audit trail of the period is intact: every stored batch, rebuilt from
 # its stored rows exactly as its sidecar hashed it, gives the hash the sidecar
-# chained, and links to the batch before it.
+# chained, links to the batch before it, and (when the report is issued with
+# the mesh's trust bundle) that hash still carries its sidecar's signature:
+# a chain rewritten and hashed again to its head fails as bad_signature.
 package meshlens.compliance.trail_integrity
 
 metadata := {
 	"title": "Every stored batch of taps re-hashes and links",
-	"description": "Each batch of taps received in the period is rebuilt from its stored rows and re-hashed as its sidecar hashed it; the hash must match the one the sidecar chained and the batch must link to its predecessor. A mismatch, a broken link, or rows missing or added fail; batches that cannot be rebuilt at all leave the control unshown.",
+	"description": "Each batch of taps received in the period is rebuilt from its stored rows and re-hashed as its sidecar hashed it; the hash must match the one the sidecar chained, the batch must link to its predecessor, and its stored signature must verify over that hash with the sidecar's stored certificate. A mismatch, a broken link, rows missing or added, or a bad signature fail; batches that cannot be rebuilt, or whose signature cannot be traced to the trust bundle, leave the control unshown.",
 	"clauses": {
 		"pci_dss_4_0": [
 			{"id": "10.3.2", "text": "Audit log files are protected to prevent modifications by individuals"},
@@ -27,11 +29,11 @@ complete if {
 
 # Most telling first; "unverifiable" is no evidence of tampering, only of a
 # batch that could not be rebuilt.
-severity := {"hash_mismatch": 0, "extra_rows": 1, "missing_rows": 2, "broken_link": 3, "unverifiable": 4}
+severity := {"hash_mismatch": 0, "bad_signature": 1, "extra_rows": 2, "missing_rows": 3, "broken_link": 4, "unverifiable": 5}
 
 rank(p) := r if r := severity[p.problem]
 
-else := 5
+else := 6
 
 broken := [p | some p in chains.problems; p.problem != "unverifiable"]
 
@@ -58,7 +60,7 @@ summary := sprintf("Batches that fail their chain check: %d of the %d received i
 	status == "fail"
 } else := sprintf("Every batch received in the period (%d, with %d events) re-hashes to the hash its sidecar chained and links to its predecessor.", [chains.batches, object.get(chains, "events", 0)]) if {
 	status == "pass"
-} else := sprintf("Batches that could not be rebuilt from their stored rows: %d of the %d received in the period, so their integrity cannot be shown; none failed its check.", [count(unverifiable), chains.batches]) if {
+} else := sprintf("Batches that could not be rebuilt from their stored rows, or whose signature could not be traced to the trust bundle: %d of the %d received in the period, so their integrity cannot be shown; none failed its check.", [count(unverifiable), chains.batches]) if {
 	complete
 	count(unverifiable) > 0
 } else := "No batch of taps was received in the period, so the integrity of the trail cannot be shown." if {

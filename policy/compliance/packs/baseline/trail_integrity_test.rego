@@ -27,6 +27,15 @@ test_a_tampered_batch_fails_and_comes_before_a_broken_link if {
 	r.counterexamples[0].ref == "batch:web-1/taps#9"
 }
 
+test_a_chain_rehashed_to_its_head_fails_by_its_signatures if {
+	t := with_problems([problem("web-1", 4, "bad_signature"), problem("web-1", 5, "bad_signature"), problem("cart-1", 3, "broken_link")])
+	r := trail_integrity with input as t with data.compliance as fixtures.params
+	r.status == "fail"
+	r.evidence.bad_signature == 2
+	contains(r.summary, "bad_signature: 2")
+	[c.problem | some c in r.counterexamples] == ["bad_signature", "bad_signature", "broken_link"]
+}
+
 test_batches_that_cannot_be_rebuilt_leave_the_control_unshown if {
 	t := with_problems([problem("web-1", 2, "unverifiable")])
 	r := trail_integrity with input as t with data.compliance as fixtures.params
