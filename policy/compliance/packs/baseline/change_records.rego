@@ -113,8 +113,6 @@ evidence := {
 	"incomplete_changes": count(incomplete),
 	"mesh_changing_actions": count(mesh_changing),
 	"unrecorded_actions": count(unrecorded),
-	"version_at_start": object.get(input, ["config", "version_at_start"], 0),
-	"version_at_end": object.get(input, ["config", "version_at_end"], 0),
 } if complete
 
 # Incomplete change records, oldest first; then unrecorded actions, oldest first.
