@@ -73,7 +73,7 @@ describe('the reports API of a control plane with a store', () => {
       assert.doesNotMatch(r.body.toString(), /rpt-/, `${what}: no report named in the refusal`);
     }
     assert.equal(tc.cp.status().refused_operator_requests - refusedBefore, attempts.length);
-    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0 });
+    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0, files_not_recorded: 0 });
     assert.equal(await stored(), 0);
   });
 
@@ -101,7 +101,7 @@ describe('the reports API of a control plane with a store', () => {
     const notJson = await tc.operator().request('POST', '/v1/reports', '{"from": 1,');
     assert.equal(notJson.status, 400);
     assert.match(notJson.json<Problem>().message, /body is not JSON/);
-    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0 });
+    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0, files_not_recorded: 0 });
     assert.equal(await stored(), 0);
   });
 
@@ -114,7 +114,7 @@ describe('the reports API of a control plane with a store', () => {
       assert.equal(r.status, 400, `${JSON.stringify(pack)}: ${r.body.toString()}`);
       assert.deepEqual(r.json<Problem>().problems, ['pack: one of baseline'], JSON.stringify(pack));
     }
-    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0 }, 'the service never ran: no pack was loaded');
+    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0, files_not_recorded: 0 }, 'the service never ran: no pack was loaded');
     assert.equal(await stored(), 0);
   });
 
@@ -125,7 +125,7 @@ describe('the reports API of a control plane with a store', () => {
     const huge = await tc.operator().request('POST', '/v1/reports/verify', Buffer.alloc(32 * 1024 * 1024 + 1, 0x20));
     assert.equal(huge.status, 413);
     assert.equal(huge.json<Problem>().code, 'MESH_ERR_TOO_LARGE');
-    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0 });
+    assert.deepEqual(service.counters, { issued: 0, failed: 0, rendered: 0, files_not_recorded: 0 });
     assert.equal(await stored(), 0);
   });
 
