@@ -119,12 +119,17 @@ let rows = new LineChunks(1 << 20);
 let inGroup = 0;
 let batches = 0;
 let lastTs = from;
+// Each group is written while the next one is sealed; its chain records are received just after its last tap.
+let writing: Promise<void> = Promise.resolve();
 const write = async () => {
-  clock.t = lastTs + 500;
-  await store.writeBatches(group);
+  const [g, at] = [group, lastTs + 500];
   group = [];
   rows = new LineChunks(1 << 20);
   inGroup = 0;
+  await writing;
+  clock.t = at;
+  writing = store.writeBatches(g);
+  writing.catch(() => {}); // awaited by the next write or after the last
 };
 for (let left = cfg.taps, i = 0; left > 0; i++) {
   const n = Math.min(cfg.batch, left);
@@ -138,6 +143,7 @@ for (let left = cfg.taps, i = 0; left > 0; i++) {
   if (batches % 20_000 === 0) log(`seeded ${cfg.taps - left} taps`);
 }
 if (group.length > 0) await write();
+await writing;
 const seedMs = performance.now() - seed0;
 log(`seeded in ${(seedMs / 1000).toFixed(1)} s; waiting for merges`);
 // A store that has run a while has merged its parts: wait (up to 5 min) until no merge runs.

@@ -14,12 +14,17 @@
 //
 // Memory stays bounded: one stream at a time, its records in pages of
 // `pageBatches` and its rows fetched for at most about `chunkEvents` events
-// at once (a batch is never split), so a period of 10M taps is never held
-// (measured on chdb: 1M taps in 16 streams, 17 s, peak RSS +230 MB). Rows
-// of a batch number without a chain record (extra_rows) are seen only
-// between the batches audited.
+// at once (a batch is never split), so a period of 10M taps is never held.
+// Rows are read within the ts span their batches have in the period and a
+// margin (./chain-audit-rows.ts: the taps key finds a time range, not a
+// stream), and a batch missing seqs there is read again whole; an extra
+// copy or version of a row stored outside that window is left to the audit
+// of a period that holds its ts. Rows of a batch number without a chain
+// record (extra_rows) are seen only between the batches audited, within
+// their span.
 
 import { batchHash, GENESIS_HASH, type BatchSchema } from './batch.ts';
+import { chunkRows, SPAN_MARGIN_MS } from './chain-audit-rows.ts';
 import { CHAIN_AUDIT_SQL as Q } from './sql-chain-audit.ts';
 import { SignatureAudit, type SignatureAuditOptions } from './signature-audit.ts';
 import type { SqlDialect } from './sql.ts';
@@ -82,6 +87,8 @@ type Row = Record<string, unknown>;
 interface BatchRec {
   batch: number; received_at: number; first_seq: number; events: number; hash: string; prev_hash: string; lost: number;
   schema: number; signer: string; versions: number;
+  /** The ts span of its rows stored in the period and margin, and how many (0: none there). */
+  span_from: number; span_to: number; span_rows: number;
 }
 interface Link { batch: number; hash: string; last_seq: number }
 
@@ -106,7 +113,7 @@ export async function auditChains(src: ChainAuditSource, from: number, until: nu
   const streams = await src.rows<{ proxy: string; stream: string }>('listing the streams of the chain audit', Q.streams, { from, until });
   for (const { proxy, stream } of streams) {
     out.streams++;
-    await auditStream(src, proxy, stream, { from, until, pageBatches: opts.pageBatches ?? 1000, chunkEvents: opts.chunkEvents ?? 50_000 }, out);
+    await auditStream(src, proxy, stream, { from, until, pageBatches: opts.pageBatches ?? 10_000, chunkEvents: opts.chunkEvents ?? 50_000 }, out);
     await signatures?.stream(proxy, stream, from, until, out);
   }
   return out;
@@ -126,23 +133,29 @@ async function auditStream(src: ChainAuditSource, proxy: string, stream: string,
   const found: ChainProblem[] = [];
   let prev: Link | null | undefined; // undefined: not looked up yet
   for (let fromBatch = 0; ;) {
-    const page = (await src.rows<Row>(`reading the chain records of ${where} from batch ${fromBatch}`, Q.batches,
-      { ...key, from_batch: fromBatch, from: w.from, until: w.until, limit: w.pageBatches })).map(toRec);
+    const page = (await src.rows<Row>(`reading the chain records of ${where} from batch ${fromBatch}`, Q.batches, {
+      ...key, from_batch: fromBatch, from: w.from, until: w.until, lo_ts: Math.max(0, w.from - SPAN_MARGIN_MS), hi_ts: w.until + SPAN_MARGIN_MS, limit: w.pageBatches,
+    })).map(toRec);
     if (page.length === 0) break;
-    for (let i = 0; i < page.length;) {
-      // Batches whose rows come in one query: about chunkEvents events, at least one batch.
-      let j = i + 1;
+    // Batches whose rows come in one query: about chunkEvents events, at least one batch.
+    const chunks: BatchRec[][] = [];
+    for (let i = 0, j; i < page.length; i = j) {
+      j = i + 1;
       for (let n = page[i].events; j < page.length && n + page[j].events <= w.chunkEvents; j++) n += page[j].events;
-      const chunk = page.slice(i, j);
-      const lo = chunk[0].batch;
-      const hi = chunk[chunk.length - 1].batch;
-      const rows = await src.rows<Row>(`reading the rows of batches ${lo}..${hi} of ${where}`, Q.rows, { ...key, lo, hi });
-      const byBatch = new Map<number, Row[]>();
-      for (const r of rows) {
-        const b = num(r.batch);
-        if (!byBatch.has(b)) byBatch.set(b, []);
-        byBatch.get(b)!.push(r);
-      }
+      chunks.push(page.slice(i, j));
+    }
+    // The next chunk's rows are read while this one is hashed: the store and this thread work side by side.
+    const read = (chunk: BatchRec[] | undefined) => {
+      if (!chunk) return null;
+      const rows = chunkRows(src, where, key, chunk);
+      rows.catch(() => {}); // awaited below; failing while the chunk before is checked is not unhandled
+      return rows;
+    };
+    let next = read(chunks[0]);
+    for (let k = 0; k < chunks.length; k++) {
+      const chunk = chunks[k];
+      const byBatch = await next!;
+      next = read(chunks[k + 1]);
       for (const rec of chunk) {
         if (prev === undefined || (prev !== null && rec.batch > prev.batch + 1)) prev = await previous(rec.batch);
         const got = byBatch.get(rec.batch) ?? [];
@@ -161,7 +174,7 @@ async function auditStream(src: ChainAuditSource, proxy: string, stream: string,
         found.push(...problems);
         prev = { batch: rec.batch, hash: rec.hash, last_seq: rec.first_seq + rec.events - 1 };
       }
-      // Rows of batch numbers in lo..hi with no record received in the period: extra, unless a record exists outside it.
+      // Rows of batch numbers in the chunk with no record received in the period: extra, unless a record exists outside it.
       for (const [b, orphan] of byBatch) {
         const rec = await previous(b + 1);
         if (rec?.batch === b) continue;
@@ -170,7 +183,6 @@ async function auditStream(src: ChainAuditSource, proxy: string, stream: string,
           detail: `${orphan.length} stored rows (seq ${seqList(orphan.map((r) => num(r.seq)))}) of batch ${b}, which has no chain record`,
         });
       }
-      i = j;
     }
     fromBatch = page[page.length - 1].batch + 1;
   }
@@ -181,6 +193,7 @@ function toRec(r: Row): BatchRec {
   return {
     batch: num(r.batch), received_at: num(r.first_received), first_seq: num(r.b_first_seq), events: num(r.b_events), hash: String(r.b_hash),
     prev_hash: String(r.b_prev_hash), lost: num(r.b_lost), schema: num(r.b_schema), signer: String(r.b_signer), versions: num(r.versions),
+    span_from: num(r.span_from), span_to: num(r.span_to), span_rows: num(r.span_rows),
   };
 }
 

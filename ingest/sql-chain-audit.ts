@@ -37,14 +37,25 @@ export const CHAIN_AUDIT_SQL = {
 SELECT proxy, stream, count() AS batches FROM (${periodBatches})
 GROUP BY proxy, stream ORDER BY proxy, stream ${JSON_NUMBERS}`,
 
-  /** Up to {limit} chain records of one stream's batches of the period, from batch {from_batch} on, by batch. */
+  /**
+   * Up to {limit} chain records of one stream's batches of the period, from batch {from_batch} on, by batch, each with
+   * the ts span of its rows stored in [{lo_ts}, {hi_ts}) (the period and a margin) and how many (0, 0, 0: none there).
+   * One read of the stream's taps of that window per page, not per batch: the taps key (dst_service, ts, …) cannot
+   * find a stream's rows, only a time range.
+   */
   batches: `
-SELECT batch, min(received_at) AS first_received, any(first_seq) AS b_first_seq, any(events) AS b_events, any(hash) AS b_hash,
-  any(prev_hash) AS b_prev_hash, any(lost) AS b_lost, max(schema) AS b_schema, max(signer) AS b_signer,
-  uniqExact(hash, prev_hash, first_seq, events, lost) AS versions
-FROM tap_batches WHERE proxy = {proxy:String} AND stream = {stream:String} AND batch >= {from_batch:UInt64}
-GROUP BY batch HAVING (first_received >= {from:UInt64} AND first_received < {until:UInt64})
-  OR batch IN (SELECT batch FROM (${tapBatches('proxy = {proxy:String} AND stream = {stream:String} AND ')}))
+SELECT batch, first_received, b_first_seq, b_events, b_hash, b_prev_hash, b_lost, b_schema, b_signer, versions, span_from, span_to, span_rows
+FROM (
+  SELECT batch, min(received_at) AS first_received, any(first_seq) AS b_first_seq, any(events) AS b_events, any(hash) AS b_hash,
+    any(prev_hash) AS b_prev_hash, any(lost) AS b_lost, max(schema) AS b_schema, max(signer) AS b_signer,
+    uniqExact(hash, prev_hash, first_seq, events, lost) AS versions
+  FROM tap_batches WHERE proxy = {proxy:String} AND stream = {stream:String} AND batch >= {from_batch:UInt64} GROUP BY batch
+) AS r ANY LEFT JOIN (
+  SELECT batch, min(ts) AS span_from, max(ts) AS span_to, count() AS span_rows, countIf(ts >= {from:UInt64} AND ts < {until:UInt64}) AS in_period
+  FROM taps WHERE proxy = {proxy:String} AND stream = {stream:String} AND batch >= {from_batch:UInt64} AND ts >= {lo_ts:UInt64} AND ts < {hi_ts:UInt64}
+  GROUP BY batch
+) AS t USING batch
+WHERE (first_received >= {from:UInt64} AND first_received < {until:UInt64}) OR in_period > 0
 ORDER BY batch LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
 
   /** The stored batch of a stream just before batch {before} (received whenever), if any. */
@@ -56,6 +67,12 @@ ORDER BY batch DESC LIMIT 1 ${JSON_NUMBERS}`,
   /** Every stored row (every version) of batches {lo}..{hi} of a stream, by batch and seq. */
   rows: `
 SELECT * FROM taps WHERE proxy = {proxy:String} AND stream = {stream:String} AND batch >= {lo:UInt64} AND batch <= {hi:UInt64}
+ORDER BY batch, seq ${JSON_NUMBERS}`,
+
+  /** The same, only rows with {lo_ts} <= ts <= {hi_ts}: the partitions and the key's ts part prune the read. */
+  rowsIn: `
+SELECT * FROM taps WHERE proxy = {proxy:String} AND stream = {stream:String} AND batch >= {lo:UInt64} AND batch <= {hi:UInt64}
+  AND ts >= {lo_ts:UInt64} AND ts <= {hi_ts:UInt64}
 ORDER BY batch, seq ${JSON_NUMBERS}`,
 
   /** A stream's loss records (any time: a gap's record is written when the batch after it arrives). */

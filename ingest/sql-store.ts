@@ -405,7 +405,7 @@ export class SqlTapStore implements TapStore {
   alertsInPeriod(from: number, until: number): Promise<StoredAlert[]> { return this.#evidence().alertsInPeriod(from, until); }
 
   /** Re-hashes every batch received in [from, until) from its stored rows (./chain-audit.ts); with `trust`, checks stored signatures again. */
-  async chainAudit(from: number, until: number, opts: Pick<ChainAuditOptions, 'trust' | 'expiredGraceMs'> = {}): Promise<ChainAudit> {
+  async chainAudit(from: number, until: number, opts: Pick<ChainAuditOptions, 'trust' | 'expiredGraceMs' | 'pageBatches' | 'chunkEvents'> = {}): Promise<ChainAudit> {
     this.#queries();
     for (const [k, v] of [['from', from], ['until', until]] as const) {
       if (!Number.isSafeInteger(v) || v < 0) throw new IngestError('INGEST_ERR_CONFIG', `chainAudit: ${k} must be epoch milliseconds (an integer >= 0), got ${v}`);

@@ -375,6 +375,6 @@ export interface TapStore {
    * gaps between stored batches (./chain-audit.ts); with `trust`, checks
    * each stored signature again too (./signature-audit.ts).
    */
-  chainAudit(from: number, until: number, opts?: Pick<ChainAuditOptions, 'trust' | 'expiredGraceMs'>): Promise<ChainAudit>;
+  chainAudit(from: number, until: number, opts?: Pick<ChainAuditOptions, 'trust' | 'expiredGraceMs' | 'pageBatches' | 'chunkEvents'>): Promise<ChainAudit>;
   close(): Promise<void>;
 }
