@@ -15,19 +15,24 @@ import { ACTIONS_SUMMARY, ROLLOUT_SUMMARY, runActions, runRollout, runTuning, TU
 
 interface Command {
   summary: string;
+  /** Runs until stopped: SIGINT/SIGTERM are handled from the start, so one that lands while it starts stops it once up. */
+  serves?: true;
   run(argv: string[], log: (line: string) => void): Promise<{ close(): Promise<void> } | void>;
 }
 
 const COMMANDS: Record<string, Command> = {
   up: {
+    serves: true,
     summary: 'Run the whole loop on this machine: control plane, collector, ClickHouse (chdb), UI and a demo mesh.',
     run: (argv, log) => runUp(parseFlags('up', COMMANDS.up.summary, argv, UP_FLAGS), log),
   },
   control: {
+    serves: true,
     summary: 'Run the control plane with the embedded collector, ClickHouse (chdb) and the UI.',
     run: (argv, log) => runControl(parseFlags('control', COMMANDS.control.summary, argv, CONTROL_FLAGS), log),
   },
   sidecar: {
+    serves: true,
     summary: 'Run a sidecar proxy (see `meshlens sidecar --help`).',
     run: async (argv, log) => {
       if (argv.includes('--help') || argv.includes('-h')) { console.log(`usage: ${SIDECAR_USAGE}`); return; }
@@ -38,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'demo-apps': {
+    serves: true,
     summary: 'Run demo workloads from a JSON spec (used by `meshlens up`).',
     run: (argv, log) => {
       const i = argv.indexOf('--spec');
@@ -48,6 +54,7 @@ const COMMANDS: Record<string, Command> = {
   schema: await import('./schema.ts'),
   policy: await import('./policy.ts'),
   collector: {
+    serves: true,
     summary: 'Run a tap collector: one member of the Kafka consumer group, writing to ClickHouse.',
     run: (argv, log) => runCollector(parseFlags('collector', COMMANDS.collector.summary, argv, COLLECTOR_FLAGS), log),
   },
@@ -86,6 +93,41 @@ async function main(): Promise<void> {
     return;
   }
   const log = (line: string) => console.log(`${new Date().toISOString().slice(11, 23)} ${line}`);
+  // Signals are handled before a service starts: a supervisor that sees its
+  // "listening" line may stop it before run() has returned here.
+  let service: { close(): Promise<void> } | null = null;
+  let pending: string | null = null;
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) {
+      log(`${why} again: exiting now`);
+      process.exit(130);
+    }
+    stopping = true;
+    log(`${why}: stopping …`);
+    try {
+      await service!.close();
+      log('stopped cleanly');
+    } catch (e) {
+      console.error(`meshlens ${name}: error while stopping: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+    process.exit();
+  };
+  const onSignal = (why: string) => {
+    if (service) return void stop(why);
+    if (pending) {
+      log(`${why} again while starting: exiting now`);
+      process.exit(130);
+    }
+    pending = why;
+    log(`${why} while starting: stopping once started`);
+  };
+  const handleSignals = () => {
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+  };
+  if (cmd.serves) handleSignals();
   let running: { close(): Promise<void> } | void;
   try {
     running = await cmd.run(argv, log);
@@ -97,29 +139,16 @@ async function main(): Promise<void> {
       console.error(`meshlens ${name}: ${(e as Error).message}`);
       process.exitCode = 1;
     }
+    if (pending) process.exit();
     return;
   }
-  if (!running) return;
-  const service = running;
-  let stopping = false;
-  const stop = async (why: string) => {
-    if (stopping) {
-      log(`${why} again: exiting now`);
-      process.exit(130);
-    }
-    stopping = true;
-    log(`${why}: stopping …`);
-    try {
-      await service.close();
-      log('stopped cleanly');
-    } catch (e) {
-      console.error(`meshlens ${name}: error while stopping: ${(e as Error).message}`);
-      process.exitCode = 1;
-    }
-    process.exit();
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  if (!running) {
+    if (pending) process.exit();
+    return;
+  }
+  service = running;
+  if (!cmd.serves) handleSignals();
+  if (pending) void stop(pending);
   if (process.env.MESHLENS_EXIT_WITH_PARENT === '1') {
     // Our parent holds our stdin open; when it dies the pipe closes and we follow.
     process.stdin.on('end', () => void stop('parent gone'));

@@ -24,7 +24,7 @@ function snapshot(version: number, policy_digest: string): ConfigSnapshot {
 }
 
 /** cart's inbound sidecar in front of a real workload that counts what reaches it. */
-async function cartBehindSidecar(t: { after(fn: () => Promise<void>): void }, opts: { failOpen?: boolean; hold?: (res: http.ServerResponse) => void } = {}) {
+async function cartBehindSidecar(t: { after(fn: () => Promise<void>): void }, opts: { failOpen?: boolean; warmMs?: number; hold?: (res: http.ServerResponse) => void } = {}) {
   const seen: string[] = [];
   const workload = await startHttpServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
@@ -37,7 +37,7 @@ async function cartBehindSidecar(t: { after(fn: () => Promise<void>): void }, op
     id: 'cart-1', service: 'cart', instance: 'cart-1', controlUrl: control.url, collectorUrl: collector.url,
     staticIdentity: await svidOf('cart'),
     listen: { host: '127.0.0.1', port: 0 }, ingress: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port },
-    closeGraceMs: 200, controlRetryMaxMs: 50, policyFailOpen: opts.failOpen, taps: { lingerMs: 5 },
+    closeGraceMs: 200, controlRetryMaxMs: 50, policyFailOpen: opts.failOpen, policyWarmMs: opts.warmMs, taps: { lingerMs: 5 },
   });
   t.after(async () => { await sidecar.close(); await collector.close(); await control.close(); await workload.close(); });
   // A mesh caller presents its service's SVID (mTLS); a caller outside the mesh comes in through the ingress listener.
@@ -179,6 +179,40 @@ test('fails closed while a named bundle cannot be fetched (403 policy_unavailabl
   const taps = await inboundTaps(m.sidecar, m.collector);
   assert.deepEqual(taps.map((e) => [e.status, e.decision, e.decision_reason]), [[403, 'deny', 'policy_unavailable'], [200, 'allow', 'web is allowed']]);
   assert.equal(m.sidecar.stats().policy.unavailable, 1);
+});
+
+test('a new sidecar holds a request met while its first policy is in flight and lets that policy decide it, instead of denying policy_unavailable', async (t) => {
+  const m = await cartBehindSidecar(t);
+  const webOnly = await allowCallers(['web'], 'web only');
+  m.control.bundles.set(webOnly.digest, webOnly.bytes);
+  const release = m.control.holdBundles();
+  await m.control.send(snapshot(1, webOnly.digest));
+  while (m.control.bundleFetches.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const early = [m.call('web'), m.call('catalog')];
+  while (m.sidecar.stats().policy.warm_waits < 2) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(m.seen, [], 'nothing reaches the workload while the policy is loading');
+  release();
+  assert.deepEqual((await Promise.all(early)).map((r) => r.status), [200, 403]);
+  assert.equal((await m.control.ackFor(1)).ok, true);
+  const taps = await inboundTaps(m.sidecar, m.collector);
+  assert.deepEqual(taps.map((e) => [e.src_service, e.decision, e.decision_reason]).sort(), [['catalog', 'deny', 'web only'], ['web', 'allow', 'web is allowed']]);
+  const p = m.sidecar.stats().policy;
+  assert.deepEqual([p.unavailable, p.warm_waits], [0, 2]);
+});
+
+test('before its first snapshot a sidecar decides nothing: a request waits for it, and is denied policy_unavailable if none comes within the warm-up bound', async (t) => {
+  const m = await cartBehindSidecar(t, { warmMs: 300 });
+  const r = await m.call('web');
+  assert.equal(r.status, 403);
+  assert.deepEqual(JSON.parse(r.body), { error: 'MESH_ERR_POLICY_DENIED', reason: 'policy_unavailable' });
+  assert.deepEqual(m.seen, []);
+  const waiting = m.call('web');
+  while (m.sidecar.stats().policy.warm_waits < 2) await new Promise((r) => setTimeout(r, 5));
+  await m.control.send(snapshot(1, ''));
+  assert.equal((await waiting).status, 200, 'a snapshot naming no policy lets the held request through');
+  assert.equal((await m.call('web')).status, 200);
+  const p = m.sidecar.stats().policy;
+  assert.deepEqual([p.unavailable, p.warm_waits], [1, 2], 'warm once the first snapshot is in: later requests do not wait');
 });
 
 test('with policyFailOpen a named bundle that cannot be fetched lets requests through with decision none, reason policy_unavailable_fail_open', async (t) => {

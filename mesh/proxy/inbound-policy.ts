@@ -6,7 +6,15 @@
 // bundle that cannot be fetched, verified or loaded leaves the previous
 // policy in place; it is retried with backoff while it stays wanted.
 //
+// Warming: a sidecar under a control plane does not know its policy until
+// the first snapshot arrives and the bundle it names has loaded. A request
+// met before then waits for that (warming(), at most warmMs), as Envoy holds
+// a listener until its resources arrive; otherwise a new instance, published
+// to its callers as soon as it says hello, would deny its first requests
+// with policy_unavailable while its bundle is still in flight.
+//
 // decide() is the per-request answer:
+//   no snapshot yet (under a control plane) → as "nothing loaded" below
 //   no policy wanted (digest "")            → none  (traffic flows)
 //   wanted, a policy loaded                 → the loaded policy's allow/deny
 //   wanted, nothing loaded yet or ever      → deny policy_unavailable
@@ -35,6 +43,8 @@ export interface InboundPolicyCounters {
   errors: number;
   /** Requests met while a wanted policy was not loaded (denied, or let through with fail_open). */
   unavailable: number;
+  /** Requests that waited for the first snapshot's policy (warming) before their decision. */
+  warm_waits: number;
   fail_open: boolean;
   last_error: string;
 }
@@ -44,6 +54,13 @@ export interface InboundPolicyOptions {
   failOpen: boolean;
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /**
+   * Under a control plane: no decision can be made until the first snapshot
+   * names a policy (or none) and it has loaded or failed; a request waits at
+   * most warmMs for that (default 5000), then is decided as it stands.
+   */
+  awaitFirstSnapshot?: boolean;
+  warmMs?: number;
   /** A bundle that failed for `version` loaded on a later retry: that version is in force now. */
   onRecovered?: (version: number) => void;
   log?: (message: string) => void;
@@ -51,8 +68,10 @@ export interface InboundPolicyOptions {
 
 export class InboundPolicy {
   readonly #o: InboundPolicyOptions;
-  #wanted = '';
+  /** null: no snapshot yet (under a control plane). */
+  #wanted: string | null = '';
   #wantedVersion = 0;
+  #warm: { done: Promise<void>; end: () => void } | null = null;
   #loaded: AuthzPolicy | null = null;
   readonly #inFlight = new Map<string, Promise<AuthzPolicy>>();
   #retry: NodeJS.Timeout | null = null;
@@ -65,8 +84,14 @@ export class InboundPolicy {
     this.#retryDelay = opts.retryInitialMs ?? 500;
     this.#c = {
       wanted_digest: '', loaded_digest: '', loaded_version: 0, loads: 0, load_failures: 0,
-      allowed: 0, denied: 0, errors: 0, unavailable: 0, fail_open: opts.failOpen, last_error: '',
+      allowed: 0, denied: 0, errors: 0, unavailable: 0, warm_waits: 0, fail_open: opts.failOpen, last_error: '',
     };
+    if (opts.awaitFirstSnapshot) {
+      this.#wanted = null;
+      let end!: () => void;
+      const done = new Promise<void>((resolve) => { end = resolve; });
+      this.#warm = { done, end };
+    }
   }
 
   counters(): InboundPolicyCounters { return { ...this.#c }; }
@@ -78,11 +103,27 @@ export class InboundPolicy {
     this.#c.wanted_digest = digest;
     if (digest === '') {
       this.#swap(null, version);
+      this.#warmed();
       return null;
     }
     if (this.#loaded?.digest === digest) return null;
     this.#resetRetry();
-    return this.#attempt(digest, version);
+    const outcome = this.#attempt(digest, version);
+    if (this.#warm) void outcome.then(() => { if (this.#wanted === digest) this.#warmed(); });
+    return outcome;
+  }
+
+  /**
+   * While the first snapshot's policy is not settled (loaded, failed or none
+   * named): a promise that resolves when it is, or after warmMs. null once
+   * warm, so a request past start-up never waits here.
+   */
+  warming(): Promise<void> | null {
+    if (!this.#warm) return null;
+    this.#c.warm_waits++;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#o.warmMs ?? 5_000); });
+    return Promise.race([this.#warm.done, late]).finally(() => clearTimeout(timer));
   }
 
   /** The decision for one request; `input` is built only when a policy will read it. */
@@ -110,6 +151,12 @@ export class InboundPolicy {
   close(): void {
     this.#closed = true;
     this.#resetRetry();
+    this.#warmed();
+  }
+
+  #warmed(): void {
+    this.#warm?.end();
+    this.#warm = null;
   }
 
   async #attempt(digest: string, version: number): Promise<PolicyOutcome> {

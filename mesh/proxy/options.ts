@@ -97,6 +97,12 @@ export interface SidecarOptions {
   policyHeaderAllow?: string[];
   /** How long fetching a policy bundle from the control plane may take. */
   policyFetchTimeoutMs?: number;
+  /**
+   * How long an inbound request met before the first snapshot's policy has
+   * loaded waits for it before it is decided as things stand (fail-closed:
+   * denied policy_unavailable).
+   */
+  policyWarmMs?: number;
   /** Inbound request timeout (outbound timeouts come from the cluster). */
   requestTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -138,7 +144,7 @@ export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME 
   '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--label KEY=VALUE]... [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
-  '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] ' +
+  '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] [--policy-warm-ms N] ' +
   '[--max-concurrent N] [--max-queue N] [--max-queue-wait-ms N]';
 
 /** Parses `meshlens sidecar` flags (and MESHLENS_JOIN_TOKEN from env); throws SidecarConfigError listing every problem. */
@@ -221,6 +227,7 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--tap-spool-fsync-ms': taps.spoolFsyncMs = int(flag, v, 0); break;
       case '--policy-header-allow': opts.policyHeaderAllow = list(v).map((h) => h.toLowerCase()); break;
       case '--policy-fetch-timeout-ms': opts.policyFetchTimeoutMs = int(flag, v, 1); break;
+      case '--policy-warm-ms': opts.policyWarmMs = int(flag, v, 0); break;
       case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
       case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
       case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
@@ -316,6 +323,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     policyFailOpen: o.policyFailOpen ?? false,
     policyHeaderAllow: o.policyHeaderAllow ?? DEFAULT_POLICY_HEADERS,
     policyFetchTimeoutMs: o.policyFetchTimeoutMs ?? 10_000,
+    policyWarmMs: o.policyWarmMs ?? 5_000,
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
     connectTimeoutMs: o.connectTimeoutMs ?? 2_000,
     tcpIdleMs: o.tcpIdleMs ?? 300_000,

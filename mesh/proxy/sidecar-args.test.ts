@@ -13,12 +13,13 @@ test('parses the standalone benchmark command line into options', () => {
   assert.equal(o.taps?.batchSize, 500);
 });
 
-test('parses the inbound policy flags: fail-open, the headers a policy sees, the bundle fetch timeout', () => {
+test('parses the inbound policy flags: fail-open, the headers a policy sees, the bundle fetch timeout, the warm-up bound', () => {
   const base = ['--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:9000'];
-  const o = parseSidecarArgs([...base, '--policy-fail-open', '--policy-header-allow', 'Authorization,X-Tenant', '--policy-fetch-timeout-ms', '2500']);
+  const o = parseSidecarArgs([...base, '--policy-fail-open', '--policy-header-allow', 'Authorization,X-Tenant', '--policy-fetch-timeout-ms', '2500', '--policy-warm-ms', '750']);
   assert.equal(o.policyFailOpen, true);
   assert.deepEqual(o.policyHeaderAllow, ['authorization', 'x-tenant']);
   assert.equal(o.policyFetchTimeoutMs, 2500);
+  assert.equal(o.policyWarmMs, 750);
   assert.equal(parseSidecarArgs(base).policyFailOpen, undefined, 'fail-closed unless asked');
 });
 

@@ -92,6 +92,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   let config: ConfigStream | null = null;
   const policy = new InboundPolicy({
     failOpen: opts.policyFailOpen,
+    awaitFirstSnapshot: Boolean(opts.controlUrl), warmMs: opts.policyWarmMs,
     // Without a control plane no snapshot ever names a bundle, so load is never called.
     load: (digest) => fetchAuthzPolicy(opts.controlUrl ?? '', digest, opts.policyFetchTimeoutMs, identity?.controlTls()),
     onRecovered: (version) => config?.confirm(version),

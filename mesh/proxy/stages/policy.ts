@@ -30,6 +30,8 @@ import type { Stage } from '../stage.ts';
 export const policyStage: Stage = {
   name: 'policy',
   async handle(ctx, next) {
+    const warming = ctx.runtime.policy.warming();
+    if (warming) await warming;
     const d = ctx.runtime.policy.decide(() => policyInput(ctx));
     ctx.decision = d;
     if (d.decision === 'deny') {

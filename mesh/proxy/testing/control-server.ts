@@ -18,6 +18,8 @@ export interface ControlServer {
   readonly bundleFetches: string[];
   /** Sends one NDJSON line to every open stream (once a stream is open). */
   send(snapshot: unknown): Promise<void>;
+  /** Bundle requests wait (answered as they would be then) until the returned function is called. */
+  holdBundles(): () => void;
   /** Ends the open streams (the sidecar should reconnect). */
   dropStreams(): void;
   /** Resolves when an ACK/NACK for `version` has arrived. */
@@ -34,6 +36,7 @@ export async function startControlServer(): Promise<ControlServer> {
   const streams: URLSearchParams[] = [];
   const bundles = new Map<string, Uint8Array>();
   const bundleFetches: string[] = [];
+  let held: Promise<void> = Promise.resolve();
   const open = new Set<http.ServerResponse>();
   const sockets = new Set<net.Socket>();
   let waiters: (() => void)[] = [];
@@ -60,9 +63,13 @@ export async function startControlServer(): Promise<ControlServer> {
     if (req.method === 'GET' && url.pathname.startsWith(BUNDLES)) {
       const digest = url.pathname.slice(BUNDLES.length);
       bundleFetches.push(digest);
-      const bytes = bundles.get(digest);
-      if (!bytes) return void res.writeHead(404).end();
-      return void res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': bytes.length }).end(bytes);
+      changed();
+      void held.then(() => {
+        const bytes = bundles.get(digest);
+        if (!bytes) return void res.writeHead(404).end();
+        res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': bytes.length }).end(bytes);
+      });
+      return;
     }
     res.writeHead(404).end();
   });
@@ -77,6 +84,11 @@ export async function startControlServer(): Promise<ControlServer> {
     async send(snapshot) {
       await until(() => open.size > 0);
       for (const res of open) res.write(`${JSON.stringify(snapshot)}\n`);
+    },
+    holdBundles() {
+      let release!: () => void;
+      held = new Promise<void>((r) => { release = r; });
+      return release;
     },
     dropStreams() { for (const res of open) res.end(); open.clear(); },
     async ackFor(version) {
