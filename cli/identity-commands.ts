@@ -4,6 +4,7 @@
 
 import { controlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec } from './flags.ts';
+import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
 const CLIENT_FLAGS: FlagSpec[] = [
   { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
@@ -17,8 +18,8 @@ const TOKEN_FLAGS: FlagSpec[] = [
   { name: 'ttl-s', type: 'int', default: 600, help: 'seconds the token stays good (it is good for one use)' },
 ];
 
-export const TOKEN_SUMMARY = 'Issue a one-use join token for a sidecar\'s first certificate: meshlens token create --service S --proxy P.';
-export const CA_SUMMARY = 'Rotate the mesh CA: meshlens ca rotate (the new root signs after one certificate lifetime).';
+export const TOKEN_SUMMARY = COMMAND_SUMMARIES.token;
+export const CA_SUMMARY = COMMAND_SUMMARIES.ca;
 
 export async function runToken(argv: string[], log: (line: string) => void): Promise<void> {
   const [verb, ...rest] = argv;

@@ -1,40 +1,37 @@
-// The `meshlens` command line.
+// The `meshlens` command line. A command's module is imported only when that
+// command runs (`meshlens sidecar` loads the proxy, not the control plane,
+// chdb, express or tensorflow.js); the help reads ./command-summaries.ts.
 
-import { parseSidecarArgs, SIDECAR_USAGE, startSidecar } from '../mesh/proxy/index.ts';
-import { runDemoApps } from '../demo/index.ts';
-import { CONTROL_FLAGS, runControl } from './control.ts';
-import { COLLECTOR_FLAGS, runCollector } from './collector.ts';
+import { COMMAND_SUMMARIES, type CommandName } from './command-summaries.ts';
 import { parseFlags, UsageError } from './flags.ts';
-import { UP_FLAGS, runUp } from './up.ts';
-import { printStatus, STATUS_FLAGS } from './status.ts';
-import * as detectCli from '../models/detect-cli.ts';
-import { REPLAY_FLAGS, REPLAY_SUMMARY, runReplay } from './replay.ts';
-import { CA_SUMMARY, runCa, runToken, TOKEN_SUMMARY } from './identity-commands.ts';
-import { REPORT_SUMMARY, runReport } from './report.ts';
-import { ACTIONS_SUMMARY, ROLLOUT_SUMMARY, runActions, runRollout, runTuning, TUNING_SUMMARY } from './tuning-commands.ts';
 
 interface Command {
-  summary: string;
   /** Runs until stopped: SIGINT/SIGTERM are handled from the start, so one that lands while it starts stops it once up. */
   serves?: true;
   run(argv: string[], log: (line: string) => void): Promise<{ close(): Promise<void> } | void>;
 }
 
-const COMMANDS: Record<string, Command> = {
+const summary = COMMAND_SUMMARIES;
+
+const COMMANDS: Record<CommandName, Command> = {
   up: {
     serves: true,
-    summary: 'Run the whole loop on this machine: control plane, collector, ClickHouse (chdb), UI and a demo mesh.',
-    run: (argv, log) => runUp(parseFlags('up', COMMANDS.up.summary, argv, UP_FLAGS), log),
+    run: async (argv, log) => {
+      const { UP_FLAGS, runUp } = await import('./up.ts');
+      return runUp(parseFlags('up', summary.up, argv, UP_FLAGS), log);
+    },
   },
   control: {
     serves: true,
-    summary: 'Run the control plane with the embedded collector, ClickHouse (chdb) and the UI.',
-    run: (argv, log) => runControl(parseFlags('control', COMMANDS.control.summary, argv, CONTROL_FLAGS), log),
+    run: async (argv, log) => {
+      const { CONTROL_FLAGS, runControl } = await import('./control.ts');
+      return runControl(parseFlags('control', summary.control, argv, CONTROL_FLAGS), log);
+    },
   },
   sidecar: {
     serves: true,
-    summary: 'Run a sidecar proxy (see `meshlens sidecar --help`).',
     run: async (argv, log) => {
+      const { parseSidecarArgs, SIDECAR_USAGE, startSidecar } = await import('../mesh/proxy/index.ts');
       if (argv.includes('--help') || argv.includes('-h')) { console.log(`usage: ${SIDECAR_USAGE}`); return; }
       const sc = await startSidecar(parseSidecarArgs(argv, process.env));
       const addr = (a?: { host: string; port: number }) => (a ? `${a.host}:${a.port}` : '-');
@@ -44,39 +41,45 @@ const COMMANDS: Record<string, Command> = {
   },
   'demo-apps': {
     serves: true,
-    summary: 'Run demo workloads from a JSON spec (used by `meshlens up`).',
-    run: (argv, log) => {
+    run: async (argv, log) => {
       const i = argv.indexOf('--spec');
       if (i < 0 || argv[i + 1] === undefined) throw new UsageError(['--spec: missing value'], 'usage: meshlens demo-apps --spec <json>');
+      const { runDemoApps } = await import('../demo/index.ts');
       return runDemoApps(argv[i + 1], log);
     },
   },
-  schema: await import('./schema.ts'),
-  policy: await import('./policy.ts'),
+  schema: { run: async (argv, log) => (await import('./schema.ts')).run(argv, log) },
+  policy: { run: async (argv, log) => (await import('./policy.ts')).run(argv, log) },
   collector: {
     serves: true,
-    summary: 'Run a tap collector: one member of the Kafka consumer group, writing to ClickHouse.',
-    run: (argv, log) => runCollector(parseFlags('collector', COMMANDS.collector.summary, argv, COLLECTOR_FLAGS), log),
+    run: async (argv, log) => {
+      const { COLLECTOR_FLAGS, runCollector } = await import('./collector.ts');
+      return runCollector(parseFlags('collector', summary.collector, argv, COLLECTOR_FLAGS), log);
+    },
   },
   status: {
-    summary: 'Show the control plane\'s registry, sidecars and collector counters.',
-    run: (argv, log) => printStatus(parseFlags('status', COMMANDS.status.summary, argv, STATUS_FLAGS), log),
+    run: async (argv, log) => {
+      const { printStatus, STATUS_FLAGS } = await import('./status.ts');
+      return printStatus(parseFlags('status', summary.status, argv, STATUS_FLAGS), log);
+    },
   },
-  token: { summary: TOKEN_SUMMARY, run: runToken },
-  ca: { summary: CA_SUMMARY, run: runCa },
-  actions: { summary: ACTIONS_SUMMARY, run: (argv) => runActions(argv) },
-  rollout: { summary: ROLLOUT_SUMMARY, run: (argv) => runRollout(argv) },
-  tuning: { summary: TUNING_SUMMARY, run: (argv) => runTuning(argv) },
-  report: { summary: REPORT_SUMMARY, run: (argv) => runReport(argv) },
-  detect: { summary: detectCli.summary, run: detectCli.run },
+  token: { run: async (argv, log) => (await import('./identity-commands.ts')).runToken(argv, log) },
+  ca: { run: async (argv, log) => (await import('./identity-commands.ts')).runCa(argv, log) },
+  actions: { run: async (argv) => (await import('./tuning-commands.ts')).runActions(argv) },
+  rollout: { run: async (argv) => (await import('./tuning-commands.ts')).runRollout(argv) },
+  tuning: { run: async (argv) => (await import('./tuning-commands.ts')).runTuning(argv) },
+  report: { run: async (argv) => (await import('./report.ts')).runReport(argv) },
+  detect: { run: async (argv, log) => (await import('../models/detect-cli.ts')).run(argv, log) },
   replay: {
-    summary: REPLAY_SUMMARY,
-    run: async (argv) => { await runReplay(parseFlags('replay', REPLAY_SUMMARY, argv, REPLAY_FLAGS)); },
+    run: async (argv) => {
+      const { REPLAY_FLAGS, runReplay } = await import('./replay.ts');
+      await runReplay(parseFlags('replay', summary.replay, argv, REPLAY_FLAGS));
+    },
   },
 };
 
 function help(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const rows = Object.entries(summary).map(([name, text]) => `  ${name.padEnd(10)} ${text}`);
   return `meshlens: a service mesh that watches itself\n\nusage: meshlens <command> [flags]\n\n${rows.join('\n')}\n\nmeshlens <command> --help shows a command's flags.`;
 }
 
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
     console.log(help());
     return;
   }
-  const cmd = COMMANDS[name];
+  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
   if (!cmd) {
     console.error(`meshlens: unknown command "${name}"\n\n${help()}`);
     process.exitCode = 2;

@@ -7,8 +7,9 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { compileToWasm, loadWasmPolicy, readBundle, RegoCompileError, testEntrypoints, writeBundle } from '../policy/index.ts';
 import { UsageError } from './flags.ts';
+import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
-export const summary = 'Rego policies as OPA WebAssembly: build a bundle, eval an entrypoint, test test_* rules.';
+export const summary = COMMAND_SUMMARIES.policy;
 
 const USAGE = `usage:
   meshlens policy build <file.rego|dir>… -e <entrypoint>… -o bundle.tar.gz [--data data.json]

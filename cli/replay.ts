@@ -19,8 +19,9 @@ import { replayTuning } from './replay-tuning.ts';
 import { openStore, requireValid, STORE_FLAGS, storeProblems } from './store.ts';
 import type { ActionRecord } from '../ingest/index.ts';
 import { DEFAULT_TUNING_POLICY_DIR } from '../mesh/control/index.ts';
+import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
-export const REPLAY_SUMMARY = 'Replay the live anomaly detector over stored rollups on a simulated clock and print its trainings and alerts.';
+export const REPLAY_SUMMARY = COMMAND_SUMMARIES.replay;
 
 export const REPLAY_FLAGS: FlagSpec[] = [
   ...STORE_FLAGS,

@@ -17,8 +17,9 @@ import { controlClient, type ControlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 import { openStore, STORE_FLAGS } from './store.ts';
 import { parseDuration, parseSince } from './tuning-commands.ts';
+import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
-export const REPORT_SUMMARY = 'Compliance reports from recorded traffic: meshlens report [--from 24h] [--pack baseline] [--format pdf --out r.pdf] | list | verify <file>.';
+export const REPORT_SUMMARY = COMMAND_SUMMARIES.report;
 
 const WHERE_FLAGS: FlagSpec[] = [
   { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL (asked first)' },

@@ -4,8 +4,9 @@
 
 import { clusterSchemaStatements, schemaStatements, type SqlDialect } from '../ingest/index.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
+import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
-export const summary = 'Print the ClickHouse DDL: single node, or a cluster with --cluster NAME; --legacy for servers before 22.2.';
+export const summary = COMMAND_SUMMARIES.schema;
 
 export const SCHEMA_FLAGS: FlagSpec[] = [
   { name: 'cluster', type: 'string', help: 'cluster name (remote_servers): Distributed over ReplicatedMergeTree, ON CLUSTER' },

@@ -4,6 +4,7 @@
 
 import { controlClient, type ControlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
+import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
 const CLIENT_FLAGS: FlagSpec[] = [
   { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
@@ -27,9 +28,9 @@ const ROLLOUT_FLAGS: FlagSpec[] = [
   { name: 'interval', type: 'string', default: '60s', help: 'time each step must stay healthy before the next (10s … 24h)' },
 ];
 
-export const ACTIONS_SUMMARY = 'List the tuning engine\'s actions (what, why, guardrails, ACKs, verification): meshlens actions [--since 1h] [--json].';
-export const ROLLOUT_SUMMARY = 'Roll a version out step by step while the canary judge calls it healthy: meshlens rollout start|status|abort.';
-export const TUNING_SUMMARY = 'The tuning engine\'s state, and its pause switch: meshlens tuning status|pause|resume.';
+export const ACTIONS_SUMMARY = COMMAND_SUMMARIES.actions;
+export const ROLLOUT_SUMMARY = COMMAND_SUMMARIES.rollout;
+export const TUNING_SUMMARY = COMMAND_SUMMARIES.tuning;
 
 const ROLLOUT_USAGE = 'usage: meshlens rollout start <service> --to <version> [--steps 5,25,50,100] [--interval 60s]\n       meshlens rollout status [--json]\n       meshlens rollout abort <service>';
 

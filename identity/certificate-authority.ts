@@ -24,7 +24,8 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { formatSpiffeId, isName, type SpiffeId } from './spiffe.ts';
 import { certificatesFromPem, IdentityError, readSvid, TrustBundle, type Svid } from './svid.ts';
-import { EC_ALG, keyPairFromPem, newKeyPair, privateKeyPem, serialNumber, x509 } from './x509.ts';
+import type * as X509 from '@peculiar/x509';
+import { EC_ALG, keyPairFromPem, newKeyPair, peculiarX509, privateKeyPem, serialNumber } from './x509.ts';
 
 export interface IssuedSvid {
   /** Leaf first, then intermediates: what a workload presents in TLS. */
@@ -128,7 +129,8 @@ export class CertificateAuthority {
   /** Signs an SVID for the key in `csrPem` (its self-signature is checked), with the identity given here, not the CSR's. */
   async sign(req: SignRequest): Promise<IssuedSvid> {
     if (!isName(req.proxy)) throw new IdentityError(`proxy id "${req.proxy}": 1-128 of [A-Za-z0-9._-]`);
-    let csr: x509.Pkcs10CertificateRequest;
+    const x509 = await peculiarX509();
+    let csr: X509.Pkcs10CertificateRequest;
     try {
       csr = new x509.Pkcs10CertificateRequest(req.csrPem);
     } catch (e) {
@@ -138,7 +140,7 @@ export class CertificateAuthority {
     const uri = this.spiffeId(req.service, req.namespace);
     const now = this.#now();
     const notAfter = Math.min(now + (req.ttlMs ?? DEFAULT_SVID_TTL_MS), Date.parse(this.#cert.validTo));
-    const names: x509.JsonGeneralNames = [{ type: 'url', value: uri }];
+    const names: X509.JsonGeneralNames = [{ type: 'url', value: uri }];
     for (const d of req.dnsNames ?? []) names.push({ type: 'dns', value: d });
     for (const ip of req.ips ?? []) names.push({ type: 'ip', value: ip });
     const cert = await x509.X509CertificateGenerator.create({
@@ -167,7 +169,7 @@ export class CertificateAuthority {
   /** Signs with a key made here, for a server this process runs (the control plane's own SVID). */
   async issueOwn(req: Omit<SignRequest, 'csrPem'>): Promise<IssuedSvid & { keyPem: string }> {
     const keys = await newKeyPair();
-    const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${req.proxy}`, keys, signingAlgorithm: EC_ALG });
+    const csr = await (await peculiarX509()).Pkcs10CertificateRequestGenerator.create({ name: `CN=${req.proxy}`, keys, signingAlgorithm: EC_ALG });
     return { ...(await this.sign({ ...req, csrPem: csr.toString('pem') })), keyPem: await privateKeyPem(keys.privateKey) };
   }
 
@@ -230,6 +232,7 @@ export class CertificateAuthority {
 
 async function newRoot(trustDomain: string, now: number): Promise<{ keys: CryptoKeyPair; cert: X509Certificate }> {
   const keys = await newKeyPair();
+  const x509 = await peculiarX509();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: `CN=meshlens CA ${trustDomain} ${new Date(now).toISOString().slice(0, 19)}Z, O=meshlens`,

@@ -3,7 +3,7 @@
 // plane only ever sees the request, and decides the identity itself (from
 // the join token or the certificate presented), whatever the request says.
 
-import { EC_ALG, newKeyPair, privateKeyPem, x509 } from './x509.ts';
+import { EC_ALG, newKeyPair, peculiarX509, privateKeyPem } from './x509.ts';
 
 export interface KeyAndCsr {
   /** PKCS#8 PEM; keep it 0600. */
@@ -13,7 +13,7 @@ export interface KeyAndCsr {
 
 export async function newKeyAndCsr(commonName: string): Promise<KeyAndCsr> {
   const keys = await newKeyPair();
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+  const csr = await (await peculiarX509()).Pkcs10CertificateRequestGenerator.create({
     name: `CN=${commonName}`, keys, signingAlgorithm: EC_ALG,
   });
   return { keyPem: await privateKeyPem(keys.privateKey), csrPem: csr.toString('pem') + '\n' };

@@ -18,8 +18,10 @@
 // A SELECT's `SETTINGS output_format_json_quote_64bit_integers = 0` clause is
 // parsed but not applied by 18.16, so the engine also sends it per request.
 
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type * as ClickHouseJs from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { IngestError } from './errors.ts';
 import { bindLiterals } from './sql-literal.ts';
 import { checkIdentifier, resolveSchemaOptions, type SchemaOptions, type SqlDialect } from './sql.ts';
@@ -42,6 +44,12 @@ export interface ClickHouseStoreOptions extends SchemaOptions {
 }
 
 export const DEFAULT_DATABASE = 'meshlens';
+
+// @clickhouse/client loads with the first store that connects, not with
+// ingest/index.ts (~12 MB and ~0.2 s that a sidecar, which imports ingest
+// but never a store, would pay). CommonJS, so this stays synchronous.
+let clickhouseLoaded: typeof ClickHouseJs | null = null;
+const clickhouseJs = () => (clickhouseLoaded ??= createRequire(import.meta.url)('@clickhouse/client') as typeof ClickHouseJs);
 /** First version with insert_deduplication_token (ClickHouse PR #32304, release 22.2). */
 export const MODERN_SINCE = [22, 2] as const;
 export const OLDEST_SUPPORTED = [18, 16] as const;
@@ -91,6 +99,7 @@ class ServerEngine implements SqlEngine {
   }
 
   #connect(database: string): ClickHouseClient {
+    const { ClickHouseLogLevel, createClient } = clickhouseJs();
     return createClient({
       url: this.#opts.url, database, username: this.#opts.username ?? 'default', password: this.#opts.password ?? '',
       request_timeout: this.#opts.requestTimeoutMs ?? 30_000,

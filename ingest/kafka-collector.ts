@@ -41,8 +41,9 @@
 // makes likely. So the collector starts the consumer again itself, with
 // backoff, as a new member, and counts it (`restarts`).
 
-import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs';
+import type { Consumer, LogEntry } from 'kafkajs';
 import { useTapsGzip } from './bus/kafka-gzip.ts';
+import { kafkajs } from './bus/kafkajs.ts';
 import { DEFAULT_TAPS_TOPIC, ensureTopic, DEFAULT_TAPS_PARTITIONS } from './bus/kafka-topic.ts';
 import { Collector, type CollectorCounters, type CollectorResult } from './collector.ts';
 import { IngestError } from './errors.ts';
@@ -130,6 +131,7 @@ export async function startKafkaCollector(opts: KafkaCollectorOptions): Promise<
 
   if (opts.createPartitions !== false) await ensureTopic(opts.brokers, topic, opts.createPartitions ?? DEFAULT_TAPS_PARTITIONS, log);
   useTapsGzip(); // one-buffer inflate (./bus/kafka-gzip.ts)
+  const { Kafka, logLevel } = kafkajs();
   const kafka = new Kafka({
     brokers: opts.brokers, clientId: opts.clientId ?? 'meshlens-collector',
     logLevel: logLevel.WARN,

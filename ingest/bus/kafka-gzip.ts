@@ -24,10 +24,7 @@
 
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import kafkajs from 'kafkajs';
-
-// CommonJS: Node's named-export detection does not see CompressionCodecs.
-const { CompressionCodecs, CompressionTypes } = kafkajs;
+import { kafkajs } from './kafkajs.ts';
 
 export const TAPS_GZIP_LEVEL = 3;
 
@@ -56,6 +53,7 @@ let installed = false;
 export function useTapsGzip(): void {
   if (installed) return;
   installed = true;
+  const { CompressionCodecs, CompressionTypes } = kafkajs();
   CompressionCodecs[CompressionTypes.GZIP] = () => ({
     compress: (encoder: { buffer: Buffer }) => gzip(encoder.buffer, { level: TAPS_GZIP_LEVEL }),
     decompress: (buffer: Buffer) => unzip(buffer, { chunkSize: gunzipChunkSize(buffer) }),

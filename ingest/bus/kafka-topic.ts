@@ -1,6 +1,6 @@
 // Topic administration for the Kafka bus: make sure the taps topic exists.
 
-import { Kafka, logLevel } from 'kafkajs';
+import { kafkajs } from './kafkajs.ts';
 import { IngestError } from '../errors.ts';
 
 export const DEFAULT_TAPS_TOPIC = 'meshlens.taps.v1';
@@ -16,6 +16,7 @@ export const DEFAULT_TAPS_PARTITIONS = 12;
  * says so through `log`.
  */
 export async function ensureTopic(brokers: string[], topic: string, partitions = DEFAULT_TAPS_PARTITIONS, log: (m: string) => void = () => {}): Promise<number> {
+  const { Kafka, logLevel } = kafkajs();
   const kafka = new Kafka({ brokers, clientId: 'meshlens-admin', logLevel: logLevel.NOTHING, retry: { retries: 3 } });
   const admin = kafka.admin();
   try {

@@ -17,11 +17,12 @@
 // serve InitProducerId to kafkajs. A resend after a lost ack may land twice
 // on the topic; the collector's chain verifier treats the copy as duplicate.
 
-import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { encodeBatch, type TapBatch } from '../batch.ts';
 import type { PublishResult, TapPublisher } from './publisher.ts';
 import { DEFAULT_TAPS_TOPIC } from './kafka-topic.ts';
 import { useTapsGzip } from './kafka-gzip.ts';
+import { kafkajs } from './kafkajs.ts';
 
 /** Kafka's default message.max.bytes (1 MB + record overhead); a batch above it is refused before sending. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
@@ -65,6 +66,7 @@ export class KafkaPublisher implements TapPublisher {
 
   constructor(opts: KafkaPublisherOptions) {
     useTapsGzip();
+    const { Kafka, logLevel } = kafkajs();
     const kafka = new Kafka({
       brokers: opts.brokers, clientId: opts.clientId ?? 'meshlens-sidecar',
       logLevel: logLevel.NOTHING, // every failure comes back as a PublishResult
@@ -91,7 +93,7 @@ export class KafkaPublisher implements TapPublisher {
       this.#connected ??= this.#producer.connect().catch((e) => { this.#connected = null; throw e; });
       await this.#connected;
       await this.#producer.send({
-        topic: this.#topic, acks: -1, timeout: this.#timeoutMs, compression: CompressionTypes.GZIP,
+        topic: this.#topic, acks: -1, timeout: this.#timeoutMs, compression: kafkajs().CompressionTypes.GZIP,
         messages: [{ key: batch.proxy, value }],
       });
       return { ok: true, duplicate: false };

@@ -4,7 +4,7 @@
  * policy/builtins, registered as the SDK's custom builtins. Values cross
  * as JSON (OPA's convention), so a set argument arrives as an array.
  */
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import type { loadPolicy } from '@open-policy-agent/opa-wasm';
 import { BUILTINS, BuiltinError } from '../builtins/index.ts';
 import { fromJSON, toJSON } from '../value.ts';
 import { nativeId } from './natives.ts';
@@ -33,8 +33,13 @@ export function hostBuiltins(opts: HostOptions = {}): Record<string, HostBuiltin
   return out;
 }
 
-/** Loads a policy.wasm (ours or `opa build -t wasm`'s) through the SDK with meshlens' host builtins. */
-export function loadWasmPolicy(wasm: Uint8Array, opts: HostOptions = {}): Promise<LoadedPolicy> {
+/**
+ * Loads a policy.wasm (ours or `opa build -t wasm`'s) through the SDK with meshlens' host builtins.
+ * The SDK itself loads with the first policy (~9 MB), not with policy/index.ts: a sidecar imports
+ * policy/ but loads a policy only once a control plane names one.
+ */
+export async function loadWasmPolicy(wasm: Uint8Array, opts: HostOptions = {}): Promise<LoadedPolicy> {
   const initial = Math.max(5, memoryMinPages(wasm) ?? 0);
+  const { loadPolicy } = await import('@open-policy-agent/opa-wasm');
   return loadPolicy(wasm, { initial }, hostBuiltins(opts));
 }
