@@ -1,39 +1,62 @@
-// `npm run bench:proxy`: the sidecar beside HAProxy and nginx as reverse
-// proxies in front of the same upstream, loaded by wrk, measured side by side
-// in one run. Every proxy gets one process/thread (the sidecar is one Node.js
-// event loop), keep-alive on both sides. Rounds are interleaved so machine
-// noise hits every proxy alike; the table shows medians and ratios.
+// `npm run bench:proxy`: the sidecar beside HAProxy 2.6 and nginx 1.22 as
+// reverse proxies in front of the same upstream, measured side by side in
+// one run. Every proxy is one process with one thread or worker (the sidecar
+// is one Node.js event loop), keep-alive on both sides. Rounds are
+// interleaved so machine noise hits every target alike. Four parts:
 //
-// Pairs: the mesh's real shape, wrk → sidecar A's outbound listener (HTTP
-// proxy mode, standalone route `upstream`) → sidecar B's inbound listener →
-// the upstream, once in plaintext and once with mutual TLS between A and B
-// (TLS 1.3, ECDSA P-256 SVIDs from a bench CA; B must present
-// spiffe://bench.local/ns/default/sa/upstream). Two HAProxy processes in the
-// same shape are the peer: plaintext, and `ssl crt … ca-file … verify
-// required` on both sides (HAProxy checks the chain but not the SPIFFE id).
-// The pools between A and B keep their connections, so the mTLS rows measure
-// record encryption and the few handshakes of a warm pool; `npm run
-// bench:handshakes` measures the handshakes themselves.
+// 1. Throughput, closed loop (wrk -t1, HTTP/1.1): requests/s, p50/p99, CPU
+//    per 1,000 requests and memory (VmRSS before any load and after the
+//    target's last run) of each proxy. One sidecar (its ingress listener)
+//    with and without taps; pairs as traffic crosses a mesh: load → sidecar
+//    A's outbound listener (Host: upstream) → sidecar B's inbound listener →
+//    upstream, in plaintext, over mTLS (SVIDs from a bench CA, B's SPIFFE id
+//    checked), and over mTLS with the control plane (identities from join
+//    tokens, B found in its registry, a Rego policy loaded from it and
+//    enforced by B on every request); two HAProxy processes are the peer
+//    pair (`ssl crt … ca-file … verify required`, no SPIFFE check).
+// 2. Added latency, open loop (./open-loop.ts, its own process): a constant
+//    --rate with latency counted from each request's intended send time
+//    (coordinated omission corrected), to the upstream directly, through the
+//    HAProxy mTLS pair and through the sidecar pairs; prints pair − direct at
+//    p50 and p99 against the targets (≤ 1 ms / ≤ 3 ms).
+// 3. HTTP/2 (h2load -t1, h2c prior knowledge, --h2-connections ×
+//    --h2-streams in flight): HAProxy and nginx terminating h2c in front of
+//    the same HTTP/1.1 upstream, the upstream's own h2c as the floor. The
+//    sidecar's rows appear once it answers an h2c preface; until then the
+//    bench says "sidecar: no HTTP/2 yet".
+// 4. Taps stored against requests served (./proxy-taps.ts): the sidecars
+//    with taps ship them to the control plane's collector (a `meshlens
+//    control` process, chdb store); at the end every l7.request tap is
+//    counted per proxy and set against what the proxy served. A difference
+//    exits non-zero with a FAIL line.
 //
-//   npm run bench:proxy                 3 rounds × 5 s per target
-//   npm run bench:proxy -- --rounds 5 --seconds 10 --connections 64
+//   npm run bench:proxy                  3 rounds × 5 s per target and part
+//   npm run bench:proxy -- --rounds 5 --seconds 10 --connections 64 --rate 1000 --ol-connections 16
+//     --h2-connections 4 --h2-streams 8 --only wrk,open,h2 (parts to run; taps are always checked)
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePorts } from '../demo/index.ts';
-import { waitForPort } from './ports.ts';
+import { numberArg, stringArg } from './args.ts';
+import { Histogram } from './histogram.ts';
 import { procCpuMs } from './proc-cpu.ts';
-import { writeSvidFiles } from './svid-files.ts';
-import { numberArg } from './args.ts';
+import { procRssKb } from './proc-rss.ts';
+import { h2load, openLoop, speaksH2c, wrk, type ClosedLoopRun } from './proxy-drivers.ts';
+import { startFleet } from './proxy-fleet.ts';
+import { Processes } from './proxy-processes.ts';
+import { printClosedLoopTable, printOpenLoopTable, type OpenLoopRow, type Row, type Run } from './proxy-report.ts';
+import { checkTaps } from './proxy-taps.ts';
 
 const ROUNDS = numberArg('rounds', 3);
 const SECONDS = numberArg('seconds', 5);
 const CONNECTIONS = numberArg('connections', 32);
+const RATE = numberArg('rate', 1000);
+const OL_CONNECTIONS = numberArg('ol-connections', 16);
+const H2_CONNECTIONS = numberArg('h2-connections', 4);
+const H2_STREAMS = numberArg('h2-streams', 8);
+const PARTS = new Set(stringArg('only', 'wrk,open,h2').split(','));
 
-const NEEDED = { '/usr/bin/wrk': 'wrk', '/usr/sbin/haproxy': 'haproxy', '/usr/sbin/nginx': 'nginx-light' };
+const NEEDED = { '/usr/bin/wrk': 'wrk', '/usr/sbin/haproxy': 'haproxy', '/usr/sbin/nginx': 'nginx-light', '/usr/bin/h2load': 'nghttp2-client' };
 const missing = Object.entries(NEEDED).filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   console.error(`bench:proxy needs Debian packages: apt-get install -y ${missing.join(' ')}`);
@@ -41,154 +64,158 @@ if (missing.length > 0) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'meshlens-bench-proxy-'));
-const children: { child: ChildProcess; stop: NodeJS.Signals }[] = [];
-// nginx's master stops its workers on SIGTERM; SIGKILLed, it would leave them running.
-const start = (cmd: string, args: string[], stop: NodeJS.Signals = 'SIGKILL') => {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'inherit'] });
-  children.push({ child, stop });
-  return child;
-};
-const cleanup = () => { for (const c of children) c.child.kill(c.stop); rmSync(dir, { recursive: true, force: true }); };
+const procs = new Processes();
+const cleanup = () => { procs.killAll(); rmSync(dir, { recursive: true, force: true }); };
 process.on('exit', cleanup);
+const started = Date.now();
+const fleet = await startFleet(procs, dir);
+const { ports: p, pids } = fleet;
 
-const ports = await freePorts(13);
-const [upstream, haproxyPort, nginxPort, sidecarPort, sidecarNoTapsPort] = ports;
-// Pairs: A's listener (what wrk loads), then B's.
-const [plainA, plainB, mtlsA, mtlsB, haPlainA, haPlainB, haMtlsA, haMtlsB] = ports.slice(5);
-
-// The upstream: nginx answering a small body itself, so the proxies are what is measured.
-writeFileSync(join(dir, 'nginx.conf'), `
-worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  upstream app { server 127.0.0.1:${upstream}; keepalive 64; }
-  server { listen 127.0.0.1:${upstream}; keepalive_requests 1000000; location / { return 200 "hello from upstream\\n"; } }
-  server {
-    listen 127.0.0.1:${nginxPort}; keepalive_requests 1000000;
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`);
-
-/** One single-threaded HAProxy: `bind` line options for its frontend, `server` line for its backend. */
-function haproxy(name: string, bind: string, server: string): number {
-  writeFileSync(join(dir, `${name}.cfg`), `
-global
-  nbthread 1
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
-frontend fe
-  bind ${bind}
-  default_backend be
-backend be
-  server ${server}
-`);
-  return start('/usr/sbin/haproxy', ['-f', join(dir, `${name}.cfg`)]).pid!;
-}
-
-const { bundle, svids } = await writeSvidFiles(dir, ['client', 'upstream']);
-const tlsOf = (s: 'client' | 'upstream') => `ca-file ${bundle} verify required alpn http/1.1 crt ${svids[s].combined}`;
-
-const bin = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
-const sidecar = (...args: string[]) => start(process.execPath, [bin, 'sidecar', ...args]).pid!;
-const identity = (s: 'client' | 'upstream') => ['--svid-key', svids[s].key, '--svid-cert', svids[s].cert, '--trust-bundle', bundle];
-const at = (port: number) => `127.0.0.1:${port}`;
-
-start('/usr/sbin/nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], 'SIGTERM');
-// The pids of each proxy, for its CPU time per request.
-const pids: Record<string, number[]> = {
-  haproxy: [haproxy('haproxy', at(haproxyPort), `app ${at(upstream)}`)],
-  sidecar: [sidecar('--listen', at(sidecarPort), '--upstream', at(upstream))],
-  noTaps: [sidecar('--listen', at(sidecarNoTapsPort), '--upstream', at(upstream), '--no-taps')],
-};
-for (const [name, a, b, tls] of [['plainPair', plainA, plainB, false], ['mtlsPair', mtlsA, mtlsB, true]] as const) {
-  pids[name] = [
-    sidecar('--service', 'client', '--id', 'client-1', '--outbound', at(a), '--route', `upstream=${at(b)}`, ...(tls ? identity('client') : [])),
-    sidecar('--service', 'upstream', '--id', 'upstream-1', '--listen', at(b), '--upstream', at(upstream), ...(tls ? identity('upstream') : [])),
-  ];
-}
-pids.haPlainPair = [haproxy('haproxy-plain-a', at(haPlainA), `b ${at(haPlainB)}`), haproxy('haproxy-plain-b', at(haPlainB), `app ${at(upstream)}`)];
-pids.haMtlsPair = [
-  haproxy('haproxy-mtls-a', at(haMtlsA), `b ${at(haMtlsB)} ssl ${tlsOf('client')}`),
-  haproxy('haproxy-mtls-b', `${at(haMtlsB)} ssl ${tlsOf('upstream')}`, `app ${at(upstream)}`),
-];
-
-const clientTls = { key: readFileSync(svids.client.key), cert: readFileSync(svids.client.cert), ca: readFileSync(bundle), checkServerIdentity: () => undefined };
-const mtlsPorts = new Set([mtlsB, haMtlsB]);
-for (const p of ports) await waitForPort(p, mtlsPorts.has(p) ? clientTls : undefined);
-
-interface Run { rps: number; p50: number; p99: number; cpuMsPerK: number }
-
-/** wrk's figures: requests/s and latency percentiles in ms; the CPU time of `pids` per 1000 requests. */
-function wrk(port: number, seconds: number, host?: string, pids: number[] = []): Run {
-  const cpu = () => pids.reduce((a, pid) => a + procCpuMs(pid), 0);
-  const cpu0 = cpu();
-  const r = spawnSync('/usr/bin/wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...(host ? ['-H', `Host: ${host}`] : []), `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
-  const out = r.stdout;
-  const ms = (label: string) => {
-    const m = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)$`, 'm').exec(out);
-    if (!m) throw new Error(`wrk output without ${label}%: ${out}`);
-    return Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]];
-  };
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  if (/Non-2xx|Socket errors/.test(out)) throw new Error(`wrk saw errors on port ${port}:\n${out}`);
-  return { rps, p50: ms('50'), p99: ms('99'), cpuMsPerK: (cpu() - cpu0) / (requests / 1000) };
-}
-
-interface Target {
-  name: string;
-  port: number;
-  host?: string;
-  /** The HAProxy row of the same shape, for the "vs HAProxy" column. */
-  haproxy: string;
-  /** mTLS rows: their plaintext twin. */
-  plain?: string;
-  /** The proxy processes whose CPU is counted (nginx's worker is not its master's pid: not counted). */
-  pids?: number[];
-}
+interface Target extends Row { port: number; host?: string; pids: number[] }
+const target = (name: string, port: number, haproxy: string, o: { host?: string; pids?: number[]; plain?: string } = {}): Target =>
+  ({ name, port, haproxy, host: o.host, pids: o.pids ?? [], plain: o.plain, measured: Boolean(o.pids), rssIdleKb: 0 });
 const ONE = 'HAProxy 2.6';
+const HA_PLAIN = 'HAProxy pair, plaintext';
+const HA_MTLS = 'HAProxy pair, mTLS';
+const SC_PLAIN = 'sidecar pair, plaintext';
+const SC_MTLS = 'sidecar pair, mTLS, taps shipped';
+const SC_POLICY = 'sidecar pair, mTLS, taps, policy';
+const DIRECT = 'upstream (no proxy)';
+const pair = { host: 'upstream' };
 const targets: Target[] = [
-  { name: 'upstream (no proxy)', port: upstream, haproxy: ONE },
-  { name: ONE, port: haproxyPort, haproxy: ONE, pids: pids.haproxy },
-  { name: 'nginx 1.22', port: nginxPort, haproxy: ONE },
-  { name: 'meshlens sidecar', port: sidecarPort, haproxy: ONE, pids: pids.sidecar },
-  { name: 'meshlens sidecar --no-taps', port: sidecarNoTapsPort, haproxy: ONE, pids: pids.noTaps },
-  { name: 'HAProxy pair, plaintext', port: haPlainA, host: 'upstream', haproxy: 'HAProxy pair, plaintext', pids: pids.haPlainPair },
-  { name: 'HAProxy pair, mTLS', port: haMtlsA, host: 'upstream', haproxy: 'HAProxy pair, mTLS', plain: 'HAProxy pair, plaintext', pids: pids.haMtlsPair },
-  { name: 'sidecar pair, plaintext', port: plainA, host: 'upstream', haproxy: 'HAProxy pair, plaintext', pids: pids.plainPair },
-  { name: 'sidecar pair, mTLS', port: mtlsA, host: 'upstream', haproxy: 'HAProxy pair, mTLS', plain: 'sidecar pair, plaintext', pids: pids.mtlsPair },
+  target(DIRECT, p.upstream, ONE),
+  target(ONE, p.haproxy, ONE, { pids: pids.haproxy }),
+  target('nginx 1.22', p.nginx, ONE, { pids: pids.nginx }),
+  target('meshlens sidecar, taps shipped', p.single, ONE, { pids: pids.single }),
+  target('meshlens sidecar --no-taps', p.noTaps, ONE, { pids: pids.noTaps }),
+  target(HA_PLAIN, p.haPlainA, HA_PLAIN, { ...pair, pids: pids.haPlainPair }),
+  target(HA_MTLS, p.haMtlsA, HA_MTLS, { ...pair, pids: pids.haMtlsPair, plain: HA_PLAIN }),
+  target(SC_PLAIN, p.plainA, HA_PLAIN, { ...pair, pids: pids.plainPair }),
+  target(SC_MTLS, p.mtlsA, HA_MTLS, { ...pair, pids: pids.mtlsPair, plain: SC_PLAIN }),
+  target(SC_POLICY, p.policyA, HA_MTLS, { ...pair, pids: pids.policyPair, plain: SC_PLAIN }),
 ];
-const runs = new Map(targets.map((t) => [t.name, [] as Run[]]));
-for (const t of targets) wrk(t.port, 1, t.host); // warm-up: JIT, pools (and the handshakes between pairs)
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const t of targets) runs.get(t.name)!.push(wrk(t.port, SECONDS, t.host, t.pids));
-  process.stderr.write(`round ${round}/${ROUNDS} done\n`);
+const byName = new Map(targets.map((t) => [t.name, t]));
+const cpuOf = (ps: number[]) => ps.reduce((a, pid) => a + procCpuMs(pid), 0);
+const rssOf = (ps: number[]) => ps.reduce((a, pid) => a + procRssKb(pid), 0);
+for (const t of targets) t.rssIdleKb = rssOf(t.pids);
+
+// What each target's clients got answers to, and what drivers may have left in flight: for the tap check.
+const answered = new Map<number, { answered: number; cutOff: number }>();
+const tally = (port: number, n: number, cutOff: number) => {
+  const a = answered.get(port) ?? { answered: fleet.probes.get(port) ?? 0, cutOff: 0 };
+  answered.set(port, { answered: a.answered + n, cutOff: a.cutOff + cutOff });
+};
+
+/**
+ * After a run, waits until the control plane and the sidecars that ship taps
+ * are idle again (under 10% of a core for 500 ms; 60 s at most), so one
+ * target's tap backlog does not load the next target's run. Keeps the
+ * longest wait per target: how long its taps took to be shipped and stored.
+ */
+const tapPids = [fleet.control.pid, ...Object.values(fleet.shipping).map((s) => s.pid)];
+const backlog = new Map<string, number>();
+async function settle(t: Target): Promise<void> {
+  const t0 = Date.now();
+  for (let busy = true; busy && Date.now() - t0 < 60_000;) {
+    const c0 = cpuOf(tapPids);
+    await new Promise((r) => setTimeout(r, 500));
+    busy = cpuOf(tapPids) - c0 > 50;
+  }
+  backlog.set(t.name, Math.max(backlog.get(t.name) ?? 0, (Date.now() - t0) / 1000));
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const med = (name: string, f: keyof Run) => median(runs.get(name)!.map((r) => r[f]));
-const ratio = (x: number) => `${x.toFixed(2)}×`;
-/** The median of per-round ratios: a target and its twin ran seconds apart in each round, so noise between rounds cancels. */
-const paired = (name: string, twin: string, f: keyof Run) => median(runs.get(name)!.map((r, i) => r[f] / runs.get(twin)![i][f]));
-console.log(`\nbench:proxy — wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s, medians; one process per proxy; ${new Date().toISOString()}`);
-console.log(`${'target'.padEnd(28)}${'req/s'.padStart(8)}${'vs HAProxy'.padStart(12)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'CPU ms/1k req'.padStart(15)}` +
-  `${'mTLS÷plain: req/s'.padStart(19)}${'p99'.padStart(7)}${'CPU'.padStart(7)}`);
-for (const t of targets) {
-  const rps = med(t.name, 'rps');
-  const vsPlain = t.plain ? [ratio(paired(t.name, t.plain, 'rps')).padStart(19), ratio(paired(t.name, t.plain, 'p99')).padStart(7), ratio(paired(t.name, t.plain, 'cpuMsPerK')).padStart(7)].join('') : '';
-  console.log(`${t.name.padEnd(28)}${rps.toFixed(0).padStart(8)}${ratio(rps / med(t.haproxy, 'rps')).padStart(12)}${med(t.name, 'p50').toFixed(2).padStart(8)}${med(t.name, 'p99').toFixed(2).padStart(8)}` +
-    `${(t.pids ? med(t.name, 'cpuMsPerK').toFixed(0) : '-').padStart(15)}${vsPlain}`);
+/** One closed-loop run with the CPU (up to when its taps are shipped) and memory of the target's proxies. */
+async function measured(t: Target, drive: () => Promise<ClosedLoopRun>, inFlight: number): Promise<Run> {
+  const cpu0 = cpuOf(t.pids);
+  const r = await drive();
+  const rssKb = rssOf(t.pids);
+  tally(t.port, r.requests, inFlight);
+  await settle(t);
+  return { rps: r.rps, p50: r.p50, p99: r.p99, cpuMsPerK: (cpuOf(t.pids) - cpu0) / (r.requests / 1000), rssKb };
 }
-console.log('\n"vs HAProxy": to the HAProxy row of the same shape (one proxy; a pair, plaintext or mTLS). "CPU ms/1k req":');
-console.log('utime + stime of the proxy processes (both of a pair) per 1000 requests, less sensitive to a busy machine than req/s.');
-console.log('"mTLS÷plain": the median over rounds of each round\'s ratio to the plaintext twin (which ran just before it).');
-console.log('Sidecars build l7.request taps per request (no collector here: taps are counted as not shipped);');
-console.log('--no-taps shows the proxy path alone. The machine is shared: compare ratios, not absolutes.');
+const settled = (names: string[]) => names.filter((n) => (backlog.get(n) ?? 0) > 1).map((n) => `${n} ${backlog.get(n)!.toFixed(1)} s`).join(', ');
+const progress = (what: string) => process.stderr.write(`${what} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const stamp = `${new Date().toISOString()}, load average ${loadavg()} at the start`;
+
+if (PARTS.has('wrk')) {
+  const runs = new Map(targets.map((t) => [t.name, [] as Run[]]));
+  // Warm-up: JIT, pools (and the handshakes between pairs).
+  for (const t of targets) await measured(t, () => wrk(t.port, 1, CONNECTIONS, t.host), CONNECTIONS);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) runs.get(t.name)!.push(await measured(t, () => wrk(t.port, SECONDS, CONNECTIONS, t.host), CONNECTIONS));
+    progress(`wrk round ${round}/${ROUNDS} done`);
+  }
+  printClosedLoopTable(`bench:proxy — wrk -t1 -c${CONNECTIONS}, HTTP/1.1, ${ROUNDS} rounds × ${SECONDS} s, medians; one process per proxy; ${stamp}`, targets, runs);
+  console.log('"vs HAProxy": to the HAProxy row of the same shape (one proxy; a pair, plaintext or mTLS), median of per-round ratios.');
+  console.log('"CPU ms/1k": utime + stime of the proxy processes (both of a pair; nginx master and worker) per 1000 requests, until their taps are shipped.');
+  console.log('"RSS MB": VmRSS of the same processes before any load ("idle") and after the target\'s last run ("loaded").');
+  console.log('"mTLS÷plain": the median over rounds of each round\'s ratio to the plaintext sidecar or HAProxy pair.');
+  console.log('Taps: "taps shipped" sidecars send signed batches to the control plane\'s collector (chdb), spooled on disk until acknowledged;');
+  console.log('the plaintext pair has no identity to sign with: it builds its taps and counts them as not shipped. The machine is shared: compare ratios.');
+  console.log(`After each run the bench waits for the tap shippers and the collector to go idle; longest waits: ${settled(targets.map((t) => t.name)) || 'none over 1 s'}.`);
+}
+
+if (PARTS.has('open')) {
+  const names = [DIRECT, HA_MTLS, SC_MTLS, SC_POLICY];
+  const rows: OpenLoopRow[] = names.map((name) => ({ name, results: [], latency: new Histogram(), cpuMsPerK: [] }));
+  const go = async (t: Target, seconds: number) => {
+    const cpu0 = cpuOf(t.pids);
+    const r = await openLoop(t.port, { rate: RATE, seconds, connections: OL_CONNECTIONS, authority: t.host });
+    tally(t.port, r.completed, r.scheduled - r.completed);
+    await settle(t);
+    return { r, cpuMsPerK: (cpuOf(t.pids) - cpu0) / (r.completed / 1000) };
+  };
+  for (const name of names) await go(byName.get(name)!, 2); // warm-up (JIT, pools) at the rate
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const row of rows) {
+      const t = byName.get(row.name)!;
+      const { r, cpuMsPerK } = await go(t, SECONDS);
+      row.results.push(r);
+      row.latency.merge(r.latency);
+      if (t.measured) row.cpuMsPerK.push(cpuMsPerK);
+    }
+    progress(`open-loop round ${round}/${ROUNDS} done`);
+  }
+  printOpenLoopTable(`bench:proxy — open loop at ${RATE} req/s, ${OL_CONNECTIONS} keep-alive connections, ${ROUNDS} rounds × ${SECONDS} s; ` +
+    `latency ms from the intended send time, percentiles of all rounds' requests together; ${stamp}`, rows, DIRECT, { rate: RATE, p50Ms: 1, p99Ms: 3, rows: [SC_POLICY] });
+  console.log('"CPU ms/1k": the proxy processes\' CPU per 1000 requests at this fixed rate. "gen CPU": the generator\'s own CPU, % of one core');
+  console.log('(median of rounds). "timer lag p99": how late the generator\'s timer found requests due on this machine, already inside every latency above.');
+}
+
+if (PARTS.has('h2')) {
+  const h2Targets: Target[] = [
+    target('upstream h2c (no proxy)', p.upstreamH2, 'HAProxy 2.6 h2c'),
+    target('HAProxy 2.6 h2c', p.haproxyH2, 'HAProxy 2.6 h2c', { pids: pids.haproxyH2 }),
+    target('nginx 1.22 h2c', p.nginxH2, 'HAProxy 2.6 h2c', { pids: pids.nginxH2 }),
+  ];
+  for (const t of h2Targets) t.rssIdleKb = rssOf(t.pids);
+  if (await speaksH2c(p.noTaps)) {
+    h2Targets.push(target('meshlens sidecar h2c, taps shipped', p.single, 'HAProxy 2.6 h2c', { pids: pids.single }));
+    h2Targets.push(target('meshlens sidecar h2c --no-taps', p.noTaps, 'HAProxy 2.6 h2c', { pids: pids.noTaps }));
+  }
+  const runs = new Map(h2Targets.map((t) => [t.name, [] as Run[]]));
+  const log = join(dir, 'h2load.log');
+  const inFlight = H2_CONNECTIONS * H2_STREAMS;
+  for (const t of h2Targets) await measured(t, () => h2load(t.port, 1, H2_CONNECTIONS, H2_STREAMS, log), inFlight);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of h2Targets) runs.get(t.name)!.push(await measured(t, () => h2load(t.port, SECONDS, H2_CONNECTIONS, H2_STREAMS, log), inFlight));
+    progress(`h2load round ${round}/${ROUNDS} done`);
+  }
+  printClosedLoopTable(`bench:proxy — h2load -t1 -c${H2_CONNECTIONS} -m${H2_STREAMS}, HTTP/2 cleartext (prior knowledge) to the proxy, HTTP/1.1 behind it; ` +
+    `${ROUNDS} rounds × ${SECONDS} s, medians; ${stamp}`, h2Targets, runs);
+  if (h2Targets.length === 3) console.log('sidecar: no HTTP/2 yet (it does not answer an h2c client preface with SETTINGS); its rows appear here once it does.');
+}
+
+console.log(`\nload average at the end: ${loadavg()}`);
+console.log(`control plane (collector + chdb), whole run: ${(procCpuMs(fleet.control.pid) / 1000).toFixed(1)} s CPU, ${(procRssKb(fleet.control.pid) / 1024).toFixed(0)} MB RSS at the end`);
+const sh = fleet.shipping;
+const failures = await checkTaps(procs, [
+  { name: 'meshlens sidecar, taps shipped', sidecars: [sh['single-1']], ...answered.get(p.single) ?? { answered: 0, cutOff: 0 } },
+  { name: SC_MTLS, sidecars: [sh['mtls-a'], sh['mtls-b']], ...answered.get(p.mtlsA) ?? { answered: 0, cutOff: 0 } },
+  { name: SC_POLICY, sidecars: [sh['policy-a'], sh['policy-b']], ...answered.get(p.policyA) ?? { answered: fleet.probes.get(p.policyA) ?? 0, cutOff: 0 } },
+], fleet.control, fleet.controlDataDir);
+for (const f of failures) console.error(`bench:proxy: FAIL taps: ${f}`);
+progress(failures.length ? `bench:proxy: ${failures.length} tap check(s) FAILED` : 'bench:proxy: every request served left exactly one tap in the store');
 cleanup();
-process.exit(0);
+process.exit(failures.length ? 1 : 0);
