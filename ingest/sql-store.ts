@@ -8,6 +8,7 @@ import { actionToRow, rowToAction, type ActionRecord } from './action-record.ts'
 import { alertToRow, rollupSubject, rowToAlert, rowToRollup, type SeriesStateRow } from './alert-row.ts';
 import { eventCount, type StorableBatch, type TapBatch } from './batch.ts';
 import { asIngestError, IngestError } from './errors.ts';
+import { TAP_FLAGS } from './schema/v1.ts';
 import {
   dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, REJECT_FILTER_COLUMNS, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements,
   TAP_FILTER_COLUMNS, tableUpgradeStatements, type Queries, type TapFilterKey, type SchemaOptions, type SqlDialect, type StoreLayout,
@@ -440,6 +441,11 @@ function tapFilterParams(filter: TapFilter): [TapFilterKey[], Record<string, str
     if (!Number.isSafeInteger(v) || v < 0) throw new IngestError('INGEST_ERR_CONFIG', `tap filter: ${k} must be epoch milliseconds (an integer >= 0), got ${v}`);
     keys.push(k);
     out[k] = v;
+  }
+  if (filter.flag !== undefined) {
+    if (!(TAP_FLAGS as readonly unknown[]).includes(filter.flag)) throw new IngestError('INGEST_ERR_CONFIG', `tap filter: flag must be one of ${TAP_FLAGS.join(', ')}, got ${JSON.stringify(filter.flag)}`);
+    keys.push('flag');
+    out.flag = filter.flag;
   }
   return [keys, out];
 }

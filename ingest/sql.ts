@@ -92,7 +92,7 @@ const msToDateTime = (col: string) => `toDateTime(intDiv(${col}, 1000))`;
 
 /** A `taps` column: ClickHouse type, and the default of a field that a kind lacks. */
 export interface TapColumn { name: string; type: TapColumnType; dflt?: string | number }
-export type TapColumnType = 'String' | 'LowCardinality(String)' | 'UInt8' | 'UInt16' | 'UInt32' | 'UInt64' | 'Float64';
+export type TapColumnType = 'String' | 'LowCardinality(String)' | 'UInt8' | 'UInt16' | 'UInt32' | 'UInt64' | 'Int16' | 'Float64';
 
 /**
  * Columns of `taps`, in INSERT order: one per TapEvent field plus where the
@@ -116,6 +116,9 @@ export const TAP_COLUMNS: readonly TapColumn[] = [
   { name: 'headers', type: 'String', dflt: '{}' },
   { name: 'decision', type: 'LowCardinality(String)', dflt: '' }, { name: 'decision_reason', type: 'String', dflt: '' },
   { name: 'src_version', type: 'String', dflt: '' }, { name: 'dst_version', type: 'String', dflt: '' },
+  // Data-plane decisions (TAP_FLAGS, comma-separated) and the protocol, with gRPC's service, method and status (-1: none).
+  { name: 'flags', type: 'String', dflt: '' }, { name: 'protocol', type: 'String', dflt: '' },
+  { name: 'grpc_service', type: 'String', dflt: '' }, { name: 'grpc_method', type: 'String', dflt: '' }, { name: 'grpc_status', type: 'Int16', dflt: -1 },
   // Which optional fields the event carried (PRESENT_FIELDS, ./tap-row.ts), so a row rebuilds the exact event line.
   { name: 'present', type: 'UInt16', dflt: 0 },
 ];
@@ -126,6 +129,8 @@ export const TAP_COLUMNS: readonly TapColumn[] = [
  */
 const TAP_ADDED_COLUMNS = [
   { name: 'src_version', type: "String DEFAULT ''" }, { name: 'dst_version', type: "String DEFAULT ''" }, { name: 'present', type: 'UInt16 DEFAULT 0' },
+  { name: 'flags', type: "String DEFAULT ''" }, { name: 'protocol', type: "String DEFAULT ''" },
+  { name: 'grpc_service', type: "String DEFAULT ''" }, { name: 'grpc_method', type: "String DEFAULT ''" }, { name: 'grpc_status', type: 'Int16 DEFAULT -1' },
 ] as const;
 
 const sqlDefault = (v: string | number) => (typeof v === 'number' ? String(v) : `'${v}'`);
@@ -650,11 +655,17 @@ function filterWhere<K extends string>(columns: Record<K, string>, keys: readonl
   return 'WHERE ' + keys.map((k) => `${k} = {${k}:${columns[k]}}`).join(' AND ');
 }
 
-/** Time bounds a tap filter may add, half-open like every period here. */
-export const TAP_TIME_BOUNDS = { since: 'ts >= {since:UInt64}', until: 'ts < {until:UInt64}' } as const;
+/**
+ * Predicates a tap filter may add beyond equal columns: time bounds,
+ * half-open like every period here, and one data-plane decision the tap's
+ * `flags` names (TAP_FLAGS; splitByChar and has exist on 18.16 too).
+ */
+export const TAP_TIME_BOUNDS = {
+  since: 'ts >= {since:UInt64}', until: 'ts < {until:UInt64}', flag: "has(splitByChar(',', flags), {flag:String})",
+} as const;
 export type TapFilterKey = TapFilterColumn | keyof typeof TAP_TIME_BOUNDS;
 
-/** WHERE clause over the given tap filter keys: equal columns, then time bounds. */
+/** WHERE clause over the given tap filter keys: equal columns, then time bounds and the flag. */
 export function tapWhere(keys: readonly TapFilterKey[]): string {
   const isBound = (k: TapFilterKey): k is keyof typeof TAP_TIME_BOUNDS => Object.hasOwn(TAP_TIME_BOUNDS, k);
   const columns = filterWhere(TAP_FILTER_COLUMNS, keys.filter((k): k is TapFilterColumn => !isBound(k)));

@@ -37,9 +37,12 @@ function mixedEvents(at: number, n: number): TapEvent[] {
   let r = at % 2147483647 || 1;
   const micros = () => { r = (r * 16807) % 2147483647; return Math.round((r / 2147483647) * 3_000_000) / 1000; };
   const events: TapEvent[] = [
-    sampleL7({ ...EMPTY, headers: {}, decision: 'none', decision_reason: '', error: '', latency_ms: 3.47 }),
+    sampleL7({ ...EMPTY, headers: {}, decision: 'none', decision_reason: '', error: '', latency_ms: 3.47, flags: '', protocol: '', grpc_service: '', grpc_method: '', grpc_status: -1 }),
     sampleL7({ latency_ms: 1.785 }),
-    sampleL7({ ...SET, headers: { 'x-user': 'u"1\t', 'user-agent': 'é ☃' }, decision: 'allow', decision_reason: 'web may', error: 'MESH_ERR_X', latency_ms: 0.001 }),
+    sampleL7({
+      ...SET, headers: { 'x-user': 'u"1\t', 'user-agent': 'é ☃' }, decision: 'allow', decision_reason: 'web may', error: 'MESH_ERR_X', latency_ms: 0.001,
+      retries: 1, flags: 'retried,ejected', protocol: 'grpc', grpc_service: 'shop.v1.Cart', grpc_method: 'Add', grpc_status: 14,
+    }),
     sampleL4Open(EMPTY), sampleL4Open(), sampleL4Open(SET),
     close({ error: '' }), close({ duration_ms: 4.396 }), close({ ...SET, error: 'downstream: ECONNRESET', duration_ms: 1234.567 }),
   ];

@@ -9,6 +9,7 @@ import type { TapEvent } from './schema/v1.ts';
 import type { TapStore } from './store.ts';
 import { actionStoreTests } from './store-suite-actions.ts';
 import { chainAuditStoreTests } from './store-suite-chain-audit.ts';
+import { dataPlaneStoreTests } from './store-suite-data-plane.ts';
 import { evidenceStoreTests } from './store-suite-evidence.ts';
 import { changeStoreTests } from './store-suite-changes.ts';
 import { modelStoreTests } from './store-suite-models.ts';
@@ -250,6 +251,7 @@ export function storeSuite(name: string, backend: StoreBackend): void {
     modelStoreTests(() => openStore());
     rejectStoreTests(() => openStore());
     versionStoreTests((place) => openStore(place), backend);
+    dataPlaneStoreTests((place) => openStore(place), backend);
     actionStoreTests((place) => openStore(place), backend);
     chainAuditStoreTests((place, now) => openStore(place, now), backend);
     evidenceStoreTests((now) => openStore(undefined, now));

@@ -4,7 +4,7 @@
 
 import type { StorableBatch, TapBatch } from './batch.ts';
 import type { ActionRecord } from './action-record.ts';
-import type { Decision } from './schema/v1.ts';
+import type { Decision, TapFlag } from './schema/v1.ts';
 import type { ActionQuery } from './sql-actions.ts';
 import type { ChainAudit, ChainAuditOptions } from './chain-audit.ts';
 import type { StoredSigner } from './sql-signers.ts';
@@ -56,6 +56,8 @@ export interface TapFilter {
   /** Taps with since <= ts < until (epoch ms): the tap explorer's deep links from a report. */
   since?: number;
   until?: number;
+  /** l7.request taps whose `flags` name this data-plane decision (TAP_FLAGS: retried, ejected, …). */
+  flag?: TapFlag;
 }
 
 /** Tap loss recorded for one proxy and reason (sequence gaps, drops the proxy reported). */

@@ -4,7 +4,7 @@ import { batchHeader, encodeBatch } from './batch.ts';
 import { decodeBatch, decodeRowBatch } from './batch-check.ts';
 import { LineChunks } from './line-chunks.ts';
 import { rawFrame, sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
-import { APPENDED_FIELDS, TAP_FIELDS, TAP_KINDS, type TapEvent } from './schema/v1.ts';
+import { APPENDED_FIELDS, APPENDED_FIELDS_OF, TAP_FIELDS, TAP_KINDS, type TapEvent } from './schema/v1.ts';
 import { checkLine, eventLine, eventLineValues, LINE_FIELDS, LINE_MIN_VALUES } from './tap-lines.ts';
 import { encodeTapRows, TAP_INSERT_COLUMNS } from './tap-row.ts';
 
@@ -19,6 +19,9 @@ const everyShape = (): TapEvent[] => [
   sampleL7({ direction: 'outbound', src_version: 'v1', dst_version: 'v2.0-rc_1' }),
   sampleL7({ direction: 'inbound', dst_version: 'v2' }),
   sampleL7({ direction: 'outbound', src_version: 'v1' }),
+  sampleL7({ direction: 'outbound', retries: 2, flags: 'retried,ejected_skip', protocol: 'http/1.1' }),
+  sampleL7({ direction: 'inbound', protocol: 'grpc', grpc_service: 'shop.v1.Cart', grpc_method: 'Add', grpc_status: 0 }),
+  sampleL7({ direction: 'inbound', grpc_status: -1 }),
   { ...sampleL4Open({ direction: 'inbound', dst_version: 'v2' }), kind: 'l4.close', bytes_in: 1, bytes_out: 2, duration_ms: 0.5, end: 'local_close' },
 ];
 
@@ -33,8 +36,10 @@ test('event lines leave out v, proxy and seq, put kind first and every other fie
 });
 
 test('the version fields come last on a line and are left off while absent: a line without them is the line schema 3 always wrote', () => {
-  for (const k of TAP_KINDS) assert.deepEqual(LINE_FIELDS[k].slice(LINE_MIN_VALUES[k]), [...APPENDED_FIELDS]);
+  for (const k of TAP_KINDS) assert.deepEqual(LINE_FIELDS[k].slice(LINE_MIN_VALUES[k]), [...APPENDED_FIELDS_OF[k]]);
   assert.deepEqual(APPENDED_FIELDS, ['src_version', 'dst_version']);
+  assert.deepEqual(APPENDED_FIELDS_OF['l4.close'], APPENDED_FIELDS);
+  assert.deepEqual(APPENDED_FIELDS_OF['l7.request'], ['src_version', 'dst_version', 'flags', 'protocol', 'grpc_service', 'grpc_method', 'grpc_status']);
   const base = '["l4.open",5,"outbound","c1","web","web-1","127.0.0.1",40000,"cart","cart-1","127.0.0.1",8080,null,null,null';
   assert.equal(eventLine(sampleL4Open({ ts: 5 })), `${base}]`);
   assert.equal(eventLine(sampleL4Open({ ts: 5, src_version: 'v1' })), `${base},"v1"]`);
@@ -109,7 +114,14 @@ test('checkLine takes a line of the original length up to every appended field, 
   assert.equal(checkLine([...a, 'v1']), null);
   assert.equal(checkLine([...a, null, 'v2']), null);
   assert.deepEqual(checkLine([...a, 7, 'x'.repeat(65)]), ['src_version: must be a string', 'dst_version: longer than 64 characters']);
-  for (const bad of [a.slice(0, -1), [...a, 'v1', 'v2', 'extra']]) {
-    assert.deepEqual(checkLine(bad), [`a l7.request line has ${n} values (${LINE_FIELDS['l7.request'].slice(0, n).join(', ')}), then up to 2 more (src_version, dst_version); this one has ${bad.length}`]);
+  assert.equal(checkLine([...a, null, null, 'retried,ejected', 'http/1.1', 'shop.Cart', 'Add', 14]), null);
+  assert.equal(checkLine([...a, null, null, null, 'h2']), null, 'a line may end after any appended field');
+  assert.deepEqual(checkLine([...a, null, null, 'ejected,retried', 'http/9', 'x'.repeat(257), 5, -2]), [
+    'flags: must name each flag once, in the order of TAP_FLAGS', 'protocol: must be one of , http/1.0, http/1.1, h2, h2c, grpc, ws, tcp',
+    'grpc_service: longer than 256 characters', 'grpc_method: must be a string', 'grpc_status: must be an integer in -1..999',
+  ]);
+  assert.deepEqual(checkLine([...a, null, null, 'retried,DROP TABLE']), ['flags: "DROP TABLE" is not one of retried, retry_budget_exhausted, retry_not_allowed, per_try_timeout, timed_out, ejected_skip, health_excluded, panic, ejected, breaker_open']);
+  for (const bad of [a.slice(0, -1), [...a, 'v1', 'v2', 'retried', 'h2', 's', 'm', 0, 'extra']]) {
+    assert.deepEqual(checkLine(bad), [`a l7.request line has ${n} values (${LINE_FIELDS['l7.request'].slice(0, n).join(', ')}), then up to 7 more (src_version, dst_version, flags, protocol, grpc_service, grpc_method, grpc_status); this one has ${bad.length}`]);
   }
 });

@@ -7,15 +7,17 @@
 // An absent optional field is null. An l4.open line, for example:
 //   ["l4.open",1764412800000,"outbound","c1","web","web-1","10.0.0.1",40000,"cart","cart-1","10.0.0.2",8080,null,null,null]
 //
-// Fields added since (APPENDED_FIELDS: src_version, dst_version) come last
-// and are left off the end while absent, so the layout grows without a new
+// Fields added since (APPENDED_FIELDS_OF: src_version, dst_version on every
+// kind; then flags, protocol, grpc_service, grpc_method, grpc_status on
+// l7.request) come last and are left off the end while absent, so the layout grows without a new
 // frame schema: a line of a frame written before them (or by a sidecar
 // without a version label) is the same bytes it always was, and reads as
 // those fields absent. A line has its kind's original number of values
 // (LINE_MIN_VALUES), or some of the appended ones too. With a callee version:
 //   [… ,8080,null,null,null,null,"v2"]
 // A collector older than these fields refuses such a line (too many
-// values): upgrade collectors before giving sidecars a version label.
+// values): upgrade collectors before sidecars (since issue 15 every
+// l7.request line carries its protocol).
 //
 // Why positions and not objects (schema 2): the collector parses, checks and
 // re-encodes every tap, and an array of primitives is cheaper to parse than
@@ -29,7 +31,7 @@
 // hand-written one (a loop over field names measured 1.7x slower for the
 // TSV rows: every e[name] is a megamorphic lookup).
 
-import { APPENDED_FIELDS, TAP_FIELDS, TAP_KINDS, type TapEvent, type TapKind } from './schema/v1.ts';
+import { APPENDED_FIELDS_OF, TAP_FIELDS, TAP_KINDS, type TapEvent, type TapKind } from './schema/v1.ts';
 
 /** Fields the frame implies; never on an event line. */
 const IMPLIED = new Set(['v', 'proxy', 'seq']);
@@ -42,8 +44,8 @@ export const LINE_FIELDS: Readonly<Record<TapKind, readonly string[]>> = Object.
 const perKind = <T>(make: (k: TapKind) => T): Record<TapKind, T> =>
   Object.fromEntries(TAP_KINDS.map((k) => [k, make(k)])) as Record<TapKind, T>;
 
-/** Values on the shortest line of each kind: LINE_FIELDS without APPENDED_FIELDS (the line as schema 3 first wrote it). */
-export const LINE_MIN_VALUES: Readonly<Record<TapKind, number>> = perKind((k) => LINE_FIELDS[k].length - APPENDED_FIELDS.length);
+/** Values on the shortest line of each kind: LINE_FIELDS without APPENDED_FIELDS_OF (the line as schema 3 first wrote it). */
+export const LINE_MIN_VALUES: Readonly<Record<TapKind, number>> = perKind((k) => LINE_FIELDS[k].length - APPENDED_FIELDS_OF[k].length);
 
 /** The property access for a field name, as code. */
 const prop = (name: string) => (/^[a-z_]+$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`);

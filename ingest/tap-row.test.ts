@@ -79,12 +79,15 @@ test('LineChunks.cut returns what was written since the previous cut, across chu
 
 /** TSV rows as the store reads them back: objects of the taps columns, numbers where the column is one. */
 function storedRows(text: string): Record<string, unknown>[] {
-  return readTsv(text).map((vals) => Object.fromEntries(TAP_COLUMNS.map((c, j) => [c.name, /^(UInt|Float)/.test(c.type) ? Number(vals[j]) : vals[j]])));
+  return readTsv(text).map((vals) => Object.fromEntries(TAP_COLUMNS.map((c, j) => [c.name, /^(U?Int|Float)/.test(c.type) ? Number(vals[j]) : vals[j]])));
 }
 
 test('PRESENT_FIELDS gives every optional field of every tap kind its bit, in the order stored rows keep', () => {
   // Stored data depends on this order: a new optional field is appended, never inserted.
-  assert.deepEqual(PRESENT_FIELDS, ['src_identity', 'dst_identity', 'tls_version', 'error', 'headers', 'decision', 'decision_reason', 'src_version', 'dst_version']);
+  assert.deepEqual(PRESENT_FIELDS, [
+    'src_identity', 'dst_identity', 'tls_version', 'error', 'headers', 'decision', 'decision_reason', 'src_version', 'dst_version',
+    'flags', 'protocol', 'grpc_service', 'grpc_method', 'grpc_status',
+  ]);
   const optional = new Set(TAP_KINDS.flatMap((k) => TAP_FIELDS[k].filter((f) => !f.required).map((f) => f.name)));
   assert.deepEqual([...optional].sort(), [...PRESENT_FIELDS].sort());
   assert.equal(PRESENT_KNOWN, 0x8000);
@@ -95,9 +98,12 @@ test("a stored row gives back the exact event, an optional field sent as '' or {
   const set = { src_identity: 'spiffe://t/ns/default/sa/web', dst_identity: 'spiffe://t/ns/default/sa/cart', tls_version: 'TLSv1.3', src_version: 'v1', dst_version: 'v2' };
   const close = (over: Partial<TapEvent>): TapEvent => ({ ...sampleL4Open(), kind: 'l4.close', bytes_in: 3, bytes_out: 4, duration_ms: 12.345, end: 'remote_close', ...over } as TapEvent);
   const events: TapEvent[] = [
-    sampleL7({ ...empty, headers: {}, decision: 'none', decision_reason: '', error: '', latency_ms: 0.001 }),
+    sampleL7({ ...empty, headers: {}, decision: 'none', decision_reason: '', error: '', latency_ms: 0.001, flags: '', protocol: '', grpc_service: '', grpc_method: '', grpc_status: -1 }),
     sampleL7({ latency_ms: 3.47 }),
-    sampleL7({ ...set, headers: { 'x-user': 'u"1\t', 'user-agent': 'é' }, decision: 'deny', decision_reason: 'no', error: 'MESH_ERR_X', latency_ms: 1785.001 }),
+    sampleL7({
+      ...set, headers: { 'x-user': 'u"1\t', 'user-agent': 'é' }, decision: 'deny', decision_reason: 'no', error: 'MESH_ERR_X', latency_ms: 1785.001,
+      flags: 'retried,per_try_timeout,breaker_open', protocol: 'grpc', grpc_service: 'shop.v1.Cart', grpc_method: 'Add', grpc_status: 14,
+    }),
     sampleL4Open(empty), sampleL4Open(), sampleL4Open({ dst_version: 'v2' }),
     close({ error: '' }), close({}), close({ ...set, error: 'downstream: ECONNRESET' }),
   ];
@@ -116,7 +122,7 @@ test("a stored row gives back the exact event, an optional field sent as '' or {
   }
   assert.equal(encodings.events, encodings['schema 3 lines'], 'both encoders write the same rows');
   const present = storedRows(encodings.events).map((r) => r.present);
-  assert.deepEqual(present.slice(0, 3), [0x8000 | 0x1ff, 0x8000, 0x8000 | 0x1ff]);
+  assert.deepEqual(present.slice(0, 3), [0x8000 | 0x3fff, 0x8000, 0x8000 | 0x3fff]);
 });
 
 test("a row stored before the present column (0) takes an optional field as present when it is not empty", () => {

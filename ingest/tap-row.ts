@@ -16,10 +16,11 @@ import { TAP_COLUMNS, type TapColumn } from './sql.ts';
  * hash can), and PRESENT_KNOWN set on every row written since. Rows stored
  * before the column read 0: presence not known, a field taken as present
  * when not empty. The order is part of the stored data: append new
- * optional fields, never reorder (bits 0..8 in use, 15 is PRESENT_KNOWN).
+ * optional fields, never reorder (bits 0..13 in use, 15 is PRESENT_KNOWN).
  */
 export const PRESENT_FIELDS = [
   'src_identity', 'dst_identity', 'tls_version', 'error', 'headers', 'decision', 'decision_reason', 'src_version', 'dst_version',
+  'flags', 'protocol', 'grpc_service', 'grpc_method', 'grpc_status',
 ] as const;
 export const PRESENT_KNOWN = 0x8000;
 const bitOf = (name: string): number => {
@@ -201,6 +202,9 @@ export function toRowBatch(b: TapBatch, w: LineChunks): RowBatch {
 /** Whether a stored row says which optional fields its event carried (rows stored before the `present` column do not). */
 export const presenceKnown = (row: Record<string, unknown>): boolean => (Number(row.present) & PRESENT_KNOWN) !== 0;
 
+/** Numeric column defaults (grpc_status: -1): a row stored before `present` holds them for a field its event lacked. */
+const COLUMN_DEFAULT = new Map(TAP_COLUMNS.filter((c) => typeof c.dflt === 'number').map((c) => [c.name, c.dflt]));
+
 /**
  * A stored row as the event it came from, fields in schema order (a schema
  * 2 event line is the event's JSON object). An optional field is there when
@@ -218,7 +222,7 @@ export function rowEvent(row: Record<string, unknown>): TapEvent {
     else if (name === 'headers') {
       const h = typeof val === 'string' && val !== '' ? JSON.parse(val) as Record<string, string> : {};
       if (known ? (mask & bit) !== 0 : Object.keys(h).length > 0) e.headers = h;
-    } else if (known ? (mask & bit) !== 0 : val !== '' && val !== undefined) {
+    } else if (known ? (mask & bit) !== 0 : val !== '' && val !== undefined && val !== COLUMN_DEFAULT.get(name)) {
       e[name] = val;
     }
   }

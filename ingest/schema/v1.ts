@@ -24,6 +24,33 @@ export type Decision = (typeof DECISIONS)[number];
 export const L4_ENDS = ['local_close', 'remote_close', 'error', 'timeout'] as const;
 export type L4End = (typeof L4_ENDS)[number];
 
+/**
+ * Decisions the data plane took on an l7.request beyond its status and
+ * error (mesh/proxy/stages/retry.ts, balance.ts, …); a tap's `flags` names
+ * those taken, comma-separated in this order:
+ *   retried                 it was sent again at least once (`retries` says how often)
+ *   retry_budget_exhausted  a failed try qualified for a retry, but the cluster's retry budget was spent
+ *   retry_not_allowed       a failed try matched the retry policy, but this request may not be sent again
+ *                           (a method that is not idempotent and not marked retryable where allowed, or a body not kept)
+ *   per_try_timeout         a try outlived the retry policy's per_try_timeout_ms
+ *   timed_out               the request outlived the cluster's (or --timeout-ms's) request timeout
+ *   ejected_skip            the balancer passed over endpoints this sidecar had ejected as outliers
+ *   health_excluded         the balancer passed over endpoints failing their active health check
+ *   panic                   every endpoint was ejected or failing, so the balancer ignored both
+ *   ejected                 this request's failure ejected its endpoint
+ *   breaker_open            the cluster's circuit breaker (max_concurrent and max_pending) refused it
+ * In SQL: has(splitByChar(',', flags), 'retried'), on every server version.
+ */
+export const TAP_FLAGS = [
+  'retried', 'retry_budget_exhausted', 'retry_not_allowed', 'per_try_timeout', 'timed_out',
+  'ejected_skip', 'health_excluded', 'panic', 'ejected', 'breaker_open',
+] as const;
+export type TapFlag = (typeof TAP_FLAGS)[number];
+
+/** An l7.request's protocol toward the sidecar that recorded it ('' unknown). */
+export const TAP_PROTOCOLS = ['', 'http/1.0', 'http/1.1', 'h2', 'h2c', 'grpc', 'ws', 'tcp'] as const;
+export type TapProtocol = (typeof TAP_PROTOCOLS)[number];
+
 /** Source service recorded on inbound taps when the client has no sidecar. */
 export const EXTERNAL_SERVICE = 'external';
 
@@ -104,6 +131,13 @@ export interface L7RequestTap extends TapCommon {
   decision_reason?: string;
   /** Proxy-side error code (MESH_ERR_*), "" when none. */
   error?: string;
+  /** TAP_FLAGS taken, comma-separated in TAP_FLAGS order; absent when none. Last on event lines, with the four below. */
+  flags?: string;
+  protocol?: TapProtocol;
+  /** gRPC only: the service and method of the path /<service>/<method>, and the grpc-status answered (absent or -1: none). */
+  grpc_service?: string;
+  grpc_method?: string;
+  grpc_status?: number;
 }
 
 export type TapEvent = L4OpenTap | L4CloseTap | L7RequestTap;
@@ -122,6 +156,21 @@ const nonNeg: Check = (v) =>
   typeof v !== 'number' || !Number.isFinite(v) || v < 0 ? 'must be a finite number >= 0' : null;
 const oneOf = (values: readonly string[]): Check => (v) =>
   typeof v !== 'string' || !values.includes(v) ? `must be one of ${values.join(', ')}` : null;
+const int = (min: number, max: number): Check => (v) =>
+  typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max ? `must be an integer in ${min}..${max}` : null;
+const flagList: Check = (v) => {
+  if (typeof v !== 'string') return 'must be a string';
+  if (v === '') return null;
+  const names = v.split(',');
+  let last = -1;
+  for (const n of names) {
+    const i = (TAP_FLAGS as readonly string[]).indexOf(n);
+    if (i < 0) return `"${n.slice(0, 32)}" is not one of ${TAP_FLAGS.join(', ')}`;
+    if (i <= last) return 'must name each flag once, in the order of TAP_FLAGS';
+    last = i;
+  }
+  return null;
+};
 const headerMap: Check = (v) => {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'must be an object of strings';
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
@@ -163,6 +212,19 @@ const APPENDED: Record<string, [Check, boolean]> = {
 };
 export const APPENDED_FIELDS: readonly string[] = Object.keys(APPENDED);
 
+/** l7.request fields appended after APPENDED (issue 15), in the same way: optional, last, left off while absent. */
+const APPENDED_L7: Record<string, [Check, boolean]> = {
+  flags: [flagList, false],
+  protocol: [oneOf(TAP_PROTOCOLS), false],
+  grpc_service: [str(256), false],
+  grpc_method: [str(256), false],
+  grpc_status: [int(-1, 999), false],
+};
+const appendedOf = (k: TapKind): Record<string, [Check, boolean]> => (k === 'l7.request' ? { ...APPENDED, ...APPENDED_L7 } : APPENDED);
+/** Each kind's appended fields, in line order: APPENDED_FIELDS, then its own. */
+export const APPENDED_FIELDS_OF: Readonly<Record<TapKind, readonly string[]>> =
+  Object.fromEntries(TAP_KINDS.map((k) => [k, Object.keys(appendedOf(k))])) as Record<TapKind, string[]>;
+
 const BY_KIND: Record<TapKind, Record<string, [Check, boolean]>> = {
   'l4.open': {},
   'l4.close': {
@@ -198,13 +260,13 @@ const specOf = (fields: Record<string, [Check, boolean]>): Spec => ({
   checks: Object.entries(fields).map(([f, [check, required]]) => [f, check, required]), fields,
 });
 const COMMON_SPEC = specOf({ ...COMMON, ...APPENDED });
-const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMON, ...BY_KIND[k], ...APPENDED })])) as Record<TapKind, Spec>;
+const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMON, ...BY_KIND[k], ...appendedOf(k) })])) as Record<TapKind, Spec>;
 const isKind = oneOf(TAP_KINDS);
 
 /** One field of a kind, in schema order: its check (null when the value is fine) and whether it is required. */
 export interface TapField { name: string; check: (v: unknown) => string | null; required: boolean }
 
-/** Every field of each kind in schema order (common ones first, `v` and `kind` leading, APPENDED_FIELDS last), for codecs that write fields by position. */
+/** Every field of each kind in schema order (common ones first, `v` and `kind` leading, APPENDED_FIELDS_OF last), for codecs that write fields by position. */
 export const TAP_FIELDS: Readonly<Record<TapKind, readonly TapField[]>> = Object.fromEntries(TAP_KINDS.map((k) => [
   k, KIND_SPECS[k].checks.map(([name, check, required]) => ({ name, check, required })),
 ])) as Record<TapKind, TapField[]>;

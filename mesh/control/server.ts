@@ -44,7 +44,7 @@ import { ServiceRegistry } from './registry.ts';
 import { routeWeightsApi } from './route-weights-api.ts';
 import { serveKeyed } from './keyed-api.ts';
 import { RouteWeights, type RouteWeightsStatus, type ServiceRouteWeights, type SubsetWeight } from './route-weights.ts';
-import { DEFAULT_MESH_SETTINGS, type MeshSettings } from './snapshot-builder.ts';
+import { DEFAULT_MESH_SETTINGS, meshSettingsProblems, type MeshSettings } from './snapshot-builder.ts';
 import type { RateLimitRule } from './snapshot.ts';
 import { readJson, reply } from './http-json.ts';
 import { ServerIdentity, type RotationState } from './server-identity.ts';
@@ -170,7 +170,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const tokens = opts.tokens ?? new JoinTokens();
   const svidTtlMs = opts.svidTtlMs ?? DEFAULT_SVID_TTL_MS;
   const identity = new IdentityApi(ca, tokens, svidTtlMs, log);
-  const streams = new ConfigStreams(registry, { ...DEFAULT_MESH_SETTINGS, ...opts.settings }, Date.now, () => policy.digest, (s) => weights.backends(s),
+  const settings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings };
+  const settingsProblems = meshSettingsProblems(settings);
+  if (settingsProblems.length > 0) throw new Error(`control plane settings: ${settingsProblems.join('; ')}`);
+  const streams = new ConfigStreams(registry, settings, Date.now, () => policy.digest, (s) => weights.backends(s),
     () => ({ ejected: ejections.ejected(), rateLimits: (s) => limits.rules(s) }));
   policy.onChange(() => streams.pushAll());
   weights.onChange(() => streams.pushAll());

@@ -9,17 +9,25 @@
 // other sidecar's snapshot, with a floor: ejections never empty a cluster
 // (endpointsKept keeps the one ejected last). A service with rate limits
 // (./rate-limits.ts) gets them as `rate_limits` in its own sidecars' snapshots.
+// Every cluster carries the mesh's resilience settings (./resilience.ts:
+// lb, connections, retries, outlier ejection, health check), replaced field
+// by field for services named in resilience_by_service.
 
 import { endpointsKept, type EjectedInstances } from './ejections.ts';
 import type { ServiceRegistry } from './registry.ts';
+import { clusterResilienceProblems, DEFAULT_RESILIENCE, type ClusterResilience } from './resilience.ts';
 import { DEFAULT_TAP_CAPTURE, type Backend, type Cluster, type ConfigSnapshot, type RateLimitRule, type Route, type TapCapture } from './snapshot.ts';
 
 export interface MeshSettings {
   connect_timeout_ms: number;
   request_timeout_ms: number;
-  /** Every cluster's concurrency bound in each sidecar (Cluster.max_concurrent, max_queue). */
+  /** Every cluster's concurrency bound in each sidecar (Cluster.max_concurrent, max_pending). */
   max_concurrent: number;
-  max_queue: number;
+  max_pending: number;
+  /** Every cluster's lb, connections per endpoint, retries, outlier ejection and health check (./resilience.ts). */
+  resilience: ClusterResilience;
+  /** Per service, fields that replace `resilience`'s for that service's cluster (a retry policy, a health check, …). */
+  resilience_by_service?: Record<string, Partial<ClusterResilience>>;
   taps: TapCapture;
 }
 
@@ -29,9 +37,19 @@ export const DEFAULT_MESH_SETTINGS: MeshSettings = {
   // As generous as Envoy's circuit-breaker default (1024 requests per cluster):
   // a guard against runaway fan-out; a latency bound needs a per-mesh figure near capacity.
   max_concurrent: 1024,
-  max_queue: 0,
+  max_pending: 0,
+  resilience: DEFAULT_RESILIENCE,
   taps: DEFAULT_TAP_CAPTURE,
 };
+
+/** Every problem with the resilience settings, as each cluster built from them would be NACKed for it; [] when none. */
+export function meshSettingsProblems(settings: MeshSettings): string[] {
+  const cluster = (r: Partial<ClusterResilience>) => ({ ...settings.resilience, ...r, request_timeout_ms: settings.request_timeout_ms });
+  return [
+    ...clusterResilienceProblems(cluster({}), 'settings.resilience'),
+    ...Object.entries(settings.resilience_by_service ?? {}).flatMap(([service, r]) => clusterResilienceProblems(cluster(r), `settings.resilience_by_service.${service}`)),
+  ];
+}
 
 /** A service's weighted backends (./route-weights.ts), or undefined for the default route. */
 export type RouteBackends = (service: string) => Backend[] | undefined;
@@ -51,10 +69,12 @@ export function buildSnapshot(
   const clusters: Cluster[] = [];
   const routes: Route[] = [];
   for (const [name, endpoints] of registry.routable()) {
+    const { lb, max_connections, retry, outlier, health_check } = { ...settings.resilience, ...settings.resilience_by_service?.[name] };
     clusters.push({
-      service: name, endpoints: extras.ejected ? endpointsKept(endpoints, extras.ejected, proxy) : endpoints, lb: 'round_robin',
+      service: name, endpoints: extras.ejected ? endpointsKept(endpoints, extras.ejected, proxy) : endpoints, lb,
       connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,
-      max_concurrent: settings.max_concurrent, max_queue: settings.max_queue,
+      max_concurrent: settings.max_concurrent, max_pending: settings.max_pending, max_connections,
+      ...(retry ? { retry } : {}), ...(outlier ? { outlier } : {}), ...(health_check ? { health_check } : {}),
     });
     routes.push({ authority: name, backends: weighted(name) ?? [{ cluster: name, weight: 1 }] });
   }

@@ -41,6 +41,8 @@
 // A sidecar keeps serving with its last accepted snapshot while the control
 // plane is away, and reconnects with backoff.
 
+import type { HealthCheck, OutlierDetection, RetryPolicy } from './resilience.ts';
+
 /** The control plane's own identity: spiffe://<td>/ns/meshlens/sa/control. */
 export const CONTROL_SERVICE = 'control';
 export const CONTROL_NAMESPACE = 'meshlens';
@@ -54,21 +56,40 @@ export interface Endpoint {
   labels?: Record<string, string>;
 }
 
+/**
+ * How a sidecar picks an endpoint of a cluster: round robin, or least
+ * outstanding requests by power of two choices (mesh/proxy/stages/balance.ts).
+ */
+export const LOAD_BALANCING = ['round_robin', 'least_request'] as const;
+export type LoadBalancing = (typeof LOAD_BALANCING)[number];
+
 export interface Cluster {
   /** Service name; also the authority clients use ("http://cart/..."). */
   service: string;
   endpoints: Endpoint[];
-  lb: 'round_robin';
+  lb: LoadBalancing;
   connect_timeout_ms: number;
+  /** The whole exchange, every retry included (per try: retry.per_try_timeout_ms). */
   request_timeout_ms: number;
   /**
-   * Requests in flight to this cluster from one sidecar before more wait or are
-   * refused 503 MESH_ERR_OVERLOADED (mesh/proxy/stages/admission.ts); absent: no
-   * cluster bound, only the sidecar's own.
+   * Circuit breaking, as Envoy's thresholds. Requests in flight to this
+   * cluster from one sidecar before more wait or are refused 503
+   * MESH_ERR_OVERLOADED (mesh/proxy/stages/admission.ts); absent: no cluster
+   * bound, only the sidecar's own.
    */
   max_concurrent?: number;
-  /** Requests that may wait for one of those slots (FIFO, bounded in time by the sidecar); absent: 0. */
+  /** Requests that may wait for one of those slots (FIFO, bounded in time by the sidecar); absent: 0. Envoy's max_pending_requests. */
+  max_pending?: number;
+  /** The older name of max_pending (control planes before issue 15); a snapshot names one or the other. */
   max_queue?: number;
+  /** Connections one sidecar opens to each endpoint of the cluster; absent: 256. */
+  max_connections?: number;
+  /** Retries of failed requests (./resilience.ts); absent: none. */
+  retry?: RetryPolicy;
+  /** The sidecar's own outlier ejection (./resilience.ts); absent: none. */
+  outlier?: OutlierDetection;
+  /** Active health checks of every endpoint (./resilience.ts); absent: none. */
+  health_check?: HealthCheck;
 }
 
 export interface Backend {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AdmissionGate, type Admission } from './admission-gate.ts';
+import { RequestSignal } from './request-signal.ts';
 import { newAdmissionCounters } from './runtime.ts';
 
 const admitted = (a: Admission) => { assert.equal(a.admitted, true); return (a as { release: () => void }).release; };
@@ -49,10 +50,10 @@ test('a waiting request whose client left gives up its place without being count
   const gate = new AdmissionGate(newAdmissionCounters());
   const limits = { concurrent: 1, queue: 2, waitMs: 60_000 };
   const first = admitted(await gate.enter(limits));
-  const gone = new AbortController();
-  const leaving = gate.enter(limits, gone.signal);
+  const gone = new RequestSignal();
+  const leaving = gate.enter(limits, gone);
   const staying = gate.enter(limits);
-  gone.abort();
+  gone.abort(undefined);
   assert.deepEqual(await leaving, { admitted: false, why: 'cancelled' });
   first();
   admitted(await staying)();

@@ -4,6 +4,7 @@
 // snapshot changes them without losing count of the requests in flight.
 // Why this shape is the stage's story: stages/admission.ts.
 
+import type { RequestSignal } from './request-signal.ts';
 import type { AdmissionCounters } from './runtime.ts';
 
 export interface AdmissionLimits {
@@ -32,7 +33,7 @@ export class AdmissionGate {
   }
 
   /** Resolves at once unless the request has to wait; `cancel` (the client went away) ends a wait. */
-  enter(limits: AdmissionLimits, cancel?: AbortSignal): Promise<Admission> {
+  enter(limits: AdmissionLimits, cancel?: RequestSignal): Promise<Admission> {
     const c = this.counters;
     this.#limit = limits.concurrent;
     this.#drain(); // a raised limit lets waiters in before newcomers

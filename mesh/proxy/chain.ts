@@ -1,16 +1,18 @@
 // The per-request chains, in order. Each stage is one file under stages/;
-// adding a concern is adding a file and a line here. Marked slots are where
-// later issues plug in — they do not exist yet.
+// adding a concern is adding a file and a line here.
 
 import type { Stage } from './stage.ts';
 import { admissionStage } from './stages/admission.ts';
 import { balanceStage } from './stages/balance.ts';
+import { connectStage } from './stages/connect.ts';
+import { endpointOutcomeStage } from './stages/endpoint-outcome.ts';
 import { meshHeadersStage } from './stages/mesh-headers.ts';
 import { messageChecksStage } from './stages/message-checks.ts';
 import { normalizePathStage } from './stages/normalize-path.ts';
 import { policyStage } from './stages/policy.ts';
 import { rateLimitStage } from './stages/rate-limit.ts';
 import { rescueStage } from './stages/rescue.ts';
+import { retryStage } from './stages/retry.ts';
 import { routeStage } from './stages/route.ts';
 import { tapStage } from './stages/tap.ts';
 import { timeoutStage } from './stages/timeout.ts';
@@ -22,6 +24,7 @@ export const INBOUND_CHAIN: readonly Stage[] = [
   tapStage, // records l7.request once the exchange is over
   rescueStage, // errors → responses
   messageChecksStage, // version, Transfer-Encoding, Host: one reading only, or 400/501
+  connectStage, // CONNECT: no tunnels, 501
   normalizePathStage, // one spelling per path (req.url rewritten) before anything judges it
   meshHeadersStage, // x-meshlens-* from the client: stripped, never believed (the caller is the mTLS peer, set by the listener)
   policyStage, // inbound authorization (Rego/WASM): allow, or 403; sets the tap's decision
@@ -37,14 +40,15 @@ export const OUTBOUND_CHAIN: readonly Stage[] = [
   tapStage,
   rescueStage,
   messageChecksStage,
+  connectStage,
   normalizePathStage,
   meshHeadersStage,
   // policy: outbound authorization (later issue)
   routeStage, // authority → route → weighted cluster
-  admissionStage, // per direction, then per cluster
-  balanceStage, // cluster → endpoint
-  // retry: idempotent requests on retriable MeshErrors, wraps timeout (later issue)
-  timeoutStage,
-  // breaker: consecutive-failure ejection per endpoint (later issue)
+  admissionStage, // per direction, then per cluster (the cluster's circuit breaker: max_concurrent, max_pending)
+  timeoutStage, // the cluster's request_timeout_ms, over every try
+  retryStage, // the cluster's retry policy: each try runs the stages below again, within a budget
+  balanceStage, // cluster → endpoint: round robin or least_request, passing over ejected and failing endpoints
+  endpointOutcomeStage, // requests in flight per endpoint; outlier ejection from each try's outcome
   upstreamStage,
 ];

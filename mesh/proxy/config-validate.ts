@@ -3,6 +3,7 @@
 
 import { labelProblems } from '../control/labels.ts';
 import { rateLimitProblems } from '../control/rate-limit-rules.ts';
+import { clusterResilienceProblems } from '../control/resilience.ts';
 import type { ConfigSnapshot } from '../control/snapshot.ts';
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -23,11 +24,11 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
     if (!isStr(c.service)) return `${at}.service: must be a non-empty string`;
     if (names.has(c.service)) return `${at}.service: duplicate cluster '${c.service}'`;
     names.add(c.service);
-    if (c.lb !== 'round_robin') return `${at}.lb: must be round_robin`;
     if (!isPosInt(c.connect_timeout_ms)) return `${at}.connect_timeout_ms: must be a positive integer`;
     if (!isPosInt(c.request_timeout_ms)) return `${at}.request_timeout_ms: must be a positive integer`;
     if (c.max_concurrent !== undefined && !isPosInt(c.max_concurrent)) return `${at}.max_concurrent: must be a positive integer`;
-    if (c.max_queue !== undefined && !(Number.isInteger(c.max_queue) && (c.max_queue as number) >= 0)) return `${at}.max_queue: must be an integer >= 0`;
+    const resilience = clusterResilienceProblems(c, at);
+    if (resilience.length > 0) return resilience[0];
     if (!Array.isArray(c.endpoints)) return `${at}.endpoints: must be an array`;
     for (const [j, e] of c.endpoints.entries()) {
       const eat = `${at}.endpoints[${j}]`;

@@ -3,9 +3,11 @@
 // turns the finished context into one l7.request event.
 
 import type http from 'node:http';
+import type net from 'node:net';
 import type { Direction } from '../../ingest/index.ts';
 import type { Cluster, Endpoint, Route } from '../control/snapshot.ts';
 import type { MeshError } from './errors.ts';
+import type { RequestSignal } from './request-signal.ts';
 import type { Decision } from './inbound-policy.ts';
 import type { SidecarRuntime } from './runtime.ts';
 import type { BackendSet, RoutingState } from './routing-table.ts';
@@ -20,8 +22,15 @@ export interface Peer { service: string; instance: string; addr: string; port: n
 export interface RequestContext {
   readonly runtime: SidecarRuntime;
   readonly direction: Direction;
+  /** Over HTTP/2 these are Node's compat Http2ServerRequest/Response, which carry every member the stages use (see `h2`). */
   readonly req: http.IncomingMessage;
   readonly res: http.ServerResponse;
+  /** The request came over HTTP/2: TLS with ALPN h2 ('h2') or plaintext prior knowledge ('h2c'); absent for HTTP/1.x. */
+  h2?: 'h2' | 'h2c';
+  /** An HTTP/1.1 upgrade (WebSocket …) or CONNECT: the client's socket, no longer the HTTP server's, and the bytes read past the head. */
+  upgrade?: { socket: net.Socket; head: Buffer };
+  /** gRPC: the grpc-status the client got (from the upstream's trailers or trailers-only answer, or the sidecar's own). */
+  grpcStatus?: number;
   readonly connId: string;
   /** Config in force when the request arrived; one request never sees two snapshots. */
   readonly config: RoutingState;
@@ -40,7 +49,7 @@ export interface RequestContext {
   cluster?: Cluster;
   endpoint?: Endpoint;
   /** Per-request timeout chosen by the timeout stage. */
-  signal?: AbortSignal;
+  signal?: RequestSignal;
   /** Headers added to the upstream request (e.g. by source-headers). */
   upstreamHeaders: Record<string, string>;
   /** Request headers removed before forwarding (lower-case). */
@@ -50,6 +59,21 @@ export interface RequestContext {
   reqBytes: number;
   respBytes: number;
   retries: number;
+  /** Data-plane decisions taken on this request (./request-flags.ts), for the tap's `flags`. */
+  flags?: number;
+  /** Status of the latest try's response head (upstream stage); absent before one arrived. */
+  upstreamStatus?: number;
+  /**
+   * Set by the retry stage; the upstream stage asks it once per try when the
+   * response head arrives, before anything reaches the client. true: the
+   * response is drained and dropped and the try fails with
+   * MESH_ERR_UPSTREAM_STATUS, to be tried again.
+   */
+  retryResponse?: (status: number) => boolean;
+  /** The request body, kept by the retry stage: the upstream stage sends it instead of streaming the request. */
+  replayBody?: Buffer;
+  /** Endpoints this request's earlier tries went to: the balancer passes over them while it has others. */
+  triedEndpoints?: Endpoint[];
   /** Inbound authorization decision and its reason (policy stage); absent outbound. */
   decision?: Decision;
   error?: MeshError;

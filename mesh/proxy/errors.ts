@@ -23,6 +23,12 @@ export const MESH_ERRORS = {
   MESH_ERR_UPSTREAM_TIMEOUT: { status: 504, retriable: true },
   /** Upstream closed the connection before or while answering. */
   MESH_ERR_UPSTREAM_RESET: { status: 502, retriable: true },
+  /**
+   * A try's answer matched the retry policy (e.g. 503) and was dropped to
+   * try again (stages/retry.ts); a client never sees it: the next try, or
+   * the timeout, answers instead.
+   */
+  MESH_ERR_UPSTREAM_STATUS: { status: 502, retriable: true },
   /** The upstream's certificate did not prove the service the route chose (mTLS). Not retried: it is not who we meant to call. */
   MESH_ERR_UPSTREAM_IDENTITY: { status: 502, retriable: false },
   /** Downstream client went away before the exchange finished; nobody reads the status. */
@@ -56,6 +62,12 @@ export const MESH_ERRORS = {
    * stages/rate-limit.ts); `retry-after` says when its bucket has a token again.
    */
   MESH_ERR_RATE_LIMITED: { status: 429, retriable: false, retryAfterS: 1, json: true },
+  /**
+   * CONNECT (a tunnel to host:port, HTTP/1.1 or HTTP/2): the sidecar does not
+   * implement tunnelling, for any route, so 501 rather than 405 (which would
+   * say the method exists but not for this target, and must list others).
+   */
+  MESH_ERR_CONNECT_UNSUPPORTED: { status: 501, retriable: false, close: true },
   MESH_ERR_INTERNAL: { status: 500, retriable: false },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -88,11 +100,11 @@ export function toMeshError(e: unknown): MeshError {
   return new MeshError('MESH_ERR_INTERNAL', `sidecar bug: ${message}`, { cause: e });
 }
 
-/** `connection: close` and `retry-after` as the catalogue says for this code. */
-function connectionHeaders(err: MeshError): Record<string, string> {
+/** `connection: close` and `retry-after` as the catalogue says for this code; HTTP/2 has no Connection header (RFC 9113 §8.2.2). */
+function connectionHeaders(err: MeshError, h2: boolean): Record<string, string> {
   const spec: ErrorSpec = MESH_ERRORS[err.code];
   const out: Record<string, string> = {};
-  if (spec.close) out.connection = 'close';
+  if (spec.close && !h2) out.connection = 'close';
   const retryAfter = err.retryAfterS ?? spec.retryAfterS;
   if (retryAfter !== undefined) out['retry-after'] = String(retryAfter);
   return out;
@@ -116,7 +128,7 @@ export function writeErrorResponse(res: http.ServerResponse, err: MeshError): nu
     'content-type': json ? 'application/json' : 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     [ERROR_HEADER]: err.code,
-    ...connectionHeaders(err),
+    ...connectionHeaders(err, 'stream' in res),
   });
   res.end(body);
   return Buffer.byteLength(body);

@@ -1,38 +1,36 @@
-// HTTP/1.1 listeners, three kinds:
+// HTTP listeners, three kinds:
 //   inbound   mesh → workload. With an identity: mutual TLS only (strict);
 //             the caller is the SPIFFE id of the peer certificate, checked
 //             against the trust bundle in the handshake. Without one (no
 //             control plane issuing SVIDs): plaintext, every caller external.
 //   ingress   outside → workload, plaintext; every caller is external.
 //   outbound  workload → mesh (HTTP proxy mode).
-// Each request runs its direction's stage chain; each downstream connection
-// gets l4 taps. Requests Node's parser refuses never reach the chain:
-// conflicting framing headers are answered 400 MESH_ERR_BAD_FRAMING here and
-// the connection is closed.
+// Each speaks HTTP/1.1 and HTTP/2 on one port: over TLS the client chooses
+// by ALPN (h2, http/1.1), in plaintext by sending the h2c preface or not
+// (h2/preface.ts). The port belongs to a plain TCP or TLS server that only
+// accepts, tracks (l4 taps) and hands each connection to the HTTP/1.1 server
+// or to the HTTP/2 one (h2/downstream.ts); neither of those listens itself.
+// HTTP/1.1 is the sidecar's own lean server (h1/server.ts), not Node's
+// http module, which cost about a third of a proxied request's CPU.
+// Every request runs its direction's stage chain (serve-request.ts);
+// HTTP/1.1 upgrades and CONNECT go through upgrade/downstream.ts. Requests
+// the HTTP/1.1 parser refuses never reach the chain: conflicting framing
+// headers are answered 400 MESH_ERR_BAD_FRAMING here and the connection is
+// closed.
 
-import http from 'node:http';
-import https from 'node:https';
-import type net from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { peerIdentity } from '../../identity/index.ts';
-import { performance } from 'node:perf_hooks';
-import { EXTERNAL_SERVICE } from '../../ingest/index.ts';
-import { INBOUND_CHAIN, OUTBOUND_CHAIN } from './chain.ts';
-import type { Peer, RequestContext } from './context.ts';
-import { trackConnection, type TrackedConnection } from './connection-taps.ts';
-import { MeshError, rawErrorResponse } from './errors.ts';
-import { refuseHttp09 } from './http09-guard.ts';
+import type http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { trackConnection } from './connection-taps.ts';
+import { rawErrorResponse, type MeshError } from './errors.ts';
+import { H2Downstream, sniffPreface } from './h2/index.ts';
+import { H1Server } from './h1/server.ts';
+import { listen } from './listen.ts';
 import type { HostPort } from './options.ts';
 import type { SidecarRuntime } from './runtime.ts';
-import { runChain } from './stage.ts';
+import { listenerPeers, requestServer, type ConnectionLink } from './serve-request.ts';
 import { plainAddr } from './tap-capture.ts';
-import { listen } from './listen.ts';
-
-/** llhttp codes for ambiguous message framing (request-smuggling shapes). */
-const FRAMING_CODES = new Set(['HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CONTENT_LENGTH', 'HPE_INVALID_TRANSFER_ENCODING']);
-
-const connections = new WeakMap<net.Socket, TrackedConnection>();
-const peerAddress = new WeakMap<net.Socket, string>();
+import { UpgradeTunnels } from './upgrade/index.ts';
 
 export type ListenerKind = 'inbound' | 'ingress' | 'outbound';
 
@@ -47,128 +45,98 @@ export interface Listener {
 export async function startHttpListener(rt: SidecarRuntime, kind: ListenerKind, at: HostPort): Promise<Listener> {
   const direction = kind === 'outbound' ? 'outbound' : 'inbound';
   const identity = kind === 'inbound' ? rt.identity : null;
-  // requireHostHeader off: Node would answer a Host-less HTTP/1.1 request with a bare 400,
-  // uncounted and untapped; stages/message-checks.ts refuses it instead.
-  const server = identity ? mtlsServer(rt) : http.createServer({ keepAlive: true, requireHostHeader: false });
+  const peers = listenerPeers(rt, direction, identity !== null);
+  const serve = requestServer(rt, direction, peers);
+  const links = new WeakMap<net.Socket, ConnectionLink>();
+  const sockets = new Set<net.Socket>();
+
   // Idle client connections stay open 65 s (nginx uses 75 s): longer than any
   // client pool's idle timeout (ours is 4 s), so a client never reuses a
-  // socket we are closing at that instant.
-  server.keepAliveTimeout = 65_000;
-  const sockets = new Set<net.Socket>();
-  const ownId = () => rt.identity?.current().svid.uri ?? '';
-  const ownVersion = rt.opts.labels.version ?? '';
-  const own = (socket: net.Socket): Peer => ({
-    service: rt.opts.service, instance: rt.opts.instance, addr: plainAddr(socket.localAddress), port: socket.localPort ?? 0, identity: ownId(), version: ownVersion,
-  });
-  const client = (socket: net.Socket, service: string, instance: string, id = ''): Peer => ({
-    service, instance, addr: plainAddr(socket.remoteAddress), port: socket.remotePort ?? 0, identity: id,
-  });
-  /** The local workload calling out through this sidecar: this instance, with its version. */
-  const app = (socket: net.Socket): Peer => ({ ...client(socket, rt.opts.service, rt.opts.instance, ownId()), version: ownVersion });
-  /** Who called, as far as this listener can prove it: the peer certificate on mTLS, else external. */
-  const caller = (socket: net.Socket): Peer => {
-    if (!identity) return client(socket, EXTERNAL_SERVICE, '');
-    // The handshake has checked the chain; read the names only (getPeerX509Certificate costs ~3× as much per connection).
-    const id = peerIdentity((socket as TLSSocket).getPeerCertificate());
-    return client(socket, id.service, id.proxy, id.uri);
-  };
-  const tlsOf = (socket: net.Socket) => (identity ? (socket as TLSSocket).getProtocol() ?? '' : '');
+  // socket we are closing at that instant. A request head must arrive within
+  // --headers-timeout-ms of its first byte (60 s, as Node's headersTimeout).
+  const tunnels = new UpgradeTunnels(serve, links);
+  const h1 = new H1Server({
+    request: (req, res) => serve(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, links.get(req.socket)),
+    clientError: (err, socket) => refused(rt, links.get(socket), err, socket),
+    // Bytes after a request that ends the connection (HTTP/1.0, `connection: close`, a refusal that
+    // closes it) are not processed (RFC 9112 §9.6): counted as a bad request, once per connection.
+    discarded: () => { rt.counters.bad_requests++; },
+    upgrade: (req, socket, head) => tunnels.upgrade(req as unknown as http.IncomingMessage, socket, head),
+  }, { keepAliveTimeoutMs: 65_000, headersTimeoutMs: rt.opts.headersTimeoutMs });
 
-  const onConnection = (socket: net.Socket) => {
+  const h2 = new H2Downstream<ConnectionLink>(rt.counters.h2, (req, res, link) => serve(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, link));
+
+  const accepted = (socket: net.Socket): ConnectionLink => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    // Inbound, the caller is known at accept (mTLS: from the handshake, which
-    // is over by now); an outbound proxy connection may carry requests for
-    // many services (dst '').
-    const conn = direction === 'inbound'
-      ? trackConnection(rt, direction, socket, caller(socket), own(socket), tlsOf(socket))
-      : trackConnection(rt, direction, socket, app(socket), { ...own(socket), service: '', instance: '', identity: '', version: '' });
-    connections.set(socket, conn);
-    refuseHttp09(server, socket);
+    const tlsVersion = identity ? (socket as tls.TLSSocket).getProtocol() ?? '' : '';
+    const link: ConnectionLink = { socket, conn: trackConnection(rt, direction, socket, ...peers.ends(socket), tlsVersion), tls: tlsVersion, h2: null };
+    links.set(socket, link);
+    return link;
   };
-  // A TLS server's 'connection' is the raw TCP socket, before any handshake.
-  server.on(identity ? 'secureConnection' : 'connection', onConnection);
+  const toH1 = (socket: net.Socket) => h1.accept(socket);
+
+  let front: net.Server;
   if (identity) {
-    server.on('connection', (raw: net.Socket) => {
-      // Kept before the handshake: a client that resets leaves no address to log afterwards.
-      peerAddress.set(raw, `${plainAddr(raw.remoteAddress)}:${raw.remotePort}`);
+    const server = mtlsServer(rt);
+    // ALPN has chosen by now: the handshake is over.
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const link = accepted(socket);
+      if (socket.alpnProtocol === 'h2') { link.h2 = 'h2'; h2.accept(socket, link); } else toH1(socket);
     });
-    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-      const n = ++rt.counters.tls_handshake_failures;
-      if (n <= HANDSHAKE_LOG_LIMIT || n % 1000 === 0) {
-        const from = peerAddress.get((socket as unknown as { _parent?: net.Socket })._parent ?? socket) ?? `${plainAddr(socket.remoteAddress)}:${socket.remotePort}`;
-        rt.log(`inbound ${from}: refused at the TLS handshake (${n} so far): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
-      }
+    watchHandshakes(rt, server);
+    front = server;
+  } else {
+    // Half-open allowed, as Node's HTTP server has it: a client that ends its side after a request still gets the answer.
+    front = net.createServer({ noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => {
+      const link = accepted(socket);
+      sniffPreface(socket, toH1, (stream) => { link.h2 = 'h2c'; h2.accept(stream, link); });
     });
   }
 
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
-    const conn = connections.get(socket);
-    if (err.code === 'HPE_CLOSED_CONNECTION' && socket.writable) {
-      // Bytes after a request that ends the connection (HTTP/1.0, `connection: close`) are not
-      // processed (RFC 9112 §9.6); the response in flight still goes out, then the connection closes.
-      rt.counters.bad_requests++;
-      socket.pause();
-      return;
-    }
-    let meshErr: MeshError | null;
-    if (err.code && FRAMING_CODES.has(err.code)) {
-      rt.counters.bad_framing++;
-      meshErr = new MeshError('MESH_ERR_BAD_FRAMING',
-        `conflicting or duplicate Content-Length/Transfer-Encoding headers (${err.code}: ${(err as { reason?: string }).reason ?? err.message}); request refused`);
-    } else if (err instanceof MeshError) {
-      rt.counters.bad_requests++; // refused before Node's parser would (http09-guard.ts)
-      meshErr = err;
-    } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      rt.counters.bad_requests++;
-      meshErr = new MeshError('MESH_ERR_REQUEST_TIMEOUT', 'request headers not received in time');
-    } else if (err.code === 'ECONNRESET' || !socket.writable) {
-      meshErr = null; // the client is gone; nothing to answer
-    } else {
-      rt.counters.bad_requests++;
-      meshErr = new MeshError('MESH_ERR_BAD_REQUEST', `unparseable request (${err.code ?? 'parse error'}: ${(err as { reason?: string }).reason ?? err.message})`);
-    }
-    if (conn && meshErr) { conn.end = 'local_close'; conn.error = meshErr.code; }
-    if (meshErr && socket.writable) socket.end(rawErrorResponse(meshErr));
-    else socket.destroy();
-  });
-
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = req.socket;
-    const conn = connections.get(socket);
-    const authority = authorityOf(req);
-    const ctx: RequestContext = {
-      runtime: rt, direction, req, res, connId: conn?.id ?? '', config: rt.table.current,
-      startedAt: rt.now(), startedHr: performance.now(), authority,
-      src: direction === 'inbound' ? { ...(conn?.src ?? caller(socket)) } : app(socket),
-      dst: direction === 'inbound' ? own(socket) : { service: authority, instance: '', addr: '', port: 0, identity: '' },
-      tls: direction === 'inbound' ? tlsOf(socket) : '',
-      upstreamHeaders: {}, strippedHeaders: new Set(), upstream: '', reqBytes: 0, respBytes: 0, retries: 0,
-    };
-    runChain(direction === 'inbound' ? INBOUND_CHAIN : OUTBOUND_CHAIN, ctx)
-      .catch((e: unknown) => {
-        rt.log(`${direction} request chain failed outside rescue: ${e instanceof Error ? e.stack : String(e)}`);
-        res.destroy();
-      });
-  });
-
-  const address = await listen(server, at);
+  const address = await listen(front, at);
   // New connections get the renewed certificate; open ones keep theirs.
-  const unsubscribe = identity ? identity.onRotate(() => (server as https.Server).setSecureContext(tlsContext(rt))) : () => {};
+  const unsubscribe = identity ? identity.onRotate(() => (front as tls.Server).setSecureContext(tlsContext(rt))) : () => {};
 
   return {
     address,
     async close(graceMs: number) {
       unsubscribe();
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), graceMs);
+      const closed = new Promise<void>((r) => front.close(() => r()));
+      h1.drain(); // idle HTTP/1.1 connections close now, busy ones after their response
+      h2.drain(); // GOAWAY: streams in flight finish
+      const grace = setTimeout(() => { h1.closeAll(); h2.destroyAll(); tunnels.destroyAll(); }, graceMs);
       await closed;
       clearTimeout(grace);
       // 'close' of the server fires once its sockets are gone; wait for their l4.close taps too.
       await Promise.all([...sockets].map((s) => new Promise((r) => (s.destroyed ? r(null) : s.once('close', r)))));
     },
   };
+}
+
+/** A request the HTTP/1.1 parser refused (or whose head timed out): counted, answered while the client is there, the connection closed. */
+function refused(rt: SidecarRuntime, link: ConnectionLink | undefined, err: MeshError, socket: net.Socket): void {
+  if (err.code === 'MESH_ERR_BAD_FRAMING') rt.counters.bad_framing++;
+  else rt.counters.bad_requests++;
+  if (link) { link.conn.end = 'local_close'; link.conn.error = err.code; }
+  if (socket.writable) socket.end(rawErrorResponse(err));
+  else socket.destroy();
+}
+
+/** Counts and logs (sparingly) the clients refused at the TLS handshake. */
+function watchHandshakes(rt: SidecarRuntime, server: tls.Server): void {
+  const peerAddress = new WeakMap<net.Socket, string>();
+  server.on('connection', (raw: net.Socket) => {
+    // Kept before the handshake: a client that resets leaves no address to log afterwards.
+    peerAddress.set(raw, `${plainAddr(raw.remoteAddress)}:${raw.remotePort}`);
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    const n = ++rt.counters.tls_handshake_failures;
+    if (n <= HANDSHAKE_LOG_LIMIT || n % 1000 === 0) {
+      const from = peerAddress.get((socket as unknown as { _parent?: net.Socket })._parent ?? socket) ?? `${plainAddr(socket.remoteAddress)}:${socket.remotePort}`;
+      rt.log(`inbound ${from}: refused at the TLS handshake (${n} so far): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '));
+    }
+  });
 }
 
 function tlsContext(rt: SidecarRuntime) {
@@ -179,20 +147,11 @@ function tlsContext(rt: SidecarRuntime) {
 /**
  * Strict mTLS: a client without a certificate that chains to the mesh's
  * bundle never completes the handshake, so no byte of its request is parsed.
+ * ALPN offers h2 first; a client that names neither protocol gets HTTP/1.1.
  */
-function mtlsServer(rt: SidecarRuntime): https.Server {
-  return https.createServer({
-    ...tlsContext(rt), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'], keepAlive: true,
-    requireHostHeader: false,
+function mtlsServer(rt: SidecarRuntime): tls.Server {
+  return tls.createServer({
+    ...tlsContext(rt), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', ALPNProtocols: ['h2', 'http/1.1'],
+    noDelay: true, keepAlive: true,
   });
-}
-
-/** Host without port, lower-case: from an absolute-form target, else the Host header. */
-function authorityOf(req: http.IncomingMessage): string {
-  const target = req.url ?? '';
-  let host = req.headers.host ?? '';
-  if (!target.startsWith('/')) {
-    try { host = new URL(target).host; } catch { /* malformed target: fall back to Host */ }
-  }
-  return host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
 }

@@ -32,6 +32,12 @@ export interface SidecarOptions {
   listen?: HostPort;
   /** The local workload the inbound listener forwards to. */
   upstream?: HostPort;
+  /**
+   * How requests reach the local workload: 'same' as the client spoke
+   * (HTTP/2 stays HTTP/2, as h2c with prior knowledge), 'h1' always
+   * HTTP/1.1, 'h2' always h2c. gRPC always goes as HTTP/2. Default 'same'.
+   */
+  upstreamProtocol?: 'same' | 'h1' | 'h2';
   /** Outbound listener (workload → mesh, HTTP proxy mode); http mode only. */
   outbound?: HostPort;
   /**
@@ -105,6 +111,8 @@ export interface SidecarOptions {
   policyWarmMs?: number;
   /** Inbound request timeout (outbound timeouts come from the cluster). */
   requestTimeoutMs?: number;
+  /** A request head must arrive within this long of its first byte (slow-loris), or 408. */
+  headersTimeoutMs?: number;
   connectTimeoutMs?: number;
   /** TCP mode: close a connection idle this long (0 = never). */
   tcpIdleMs?: number;
@@ -140,7 +148,7 @@ export function parseHostPort(s: string): HostPort | null {
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT ' +
+export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT [--upstream-protocol same|h1|h2] ' +
   '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--label KEY=VALUE]... [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
@@ -196,6 +204,9 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       }
       case '--listen': opts.listen = hostPort(flag, v); break;
       case '--upstream': opts.upstream = hostPort(flag, v); break;
+      case '--upstream-protocol':
+        if (v === 'same' || v === 'h1' || v === 'h2') opts.upstreamProtocol = v; else problems.push(`--upstream-protocol: expected same, h1 or h2, got '${v}'`);
+        break;
       case '--outbound': opts.outbound = hostPort(flag, v); break;
       case '--ingress': opts.ingress = hostPort(flag, v); break;
       case '--trust-bundle': opts.trustBundleFile = v; break;
@@ -229,6 +240,7 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--policy-fetch-timeout-ms': opts.policyFetchTimeoutMs = int(flag, v, 1); break;
       case '--policy-warm-ms': opts.policyWarmMs = int(flag, v, 0); break;
       case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
+      case '--headers-timeout-ms': opts.headersTimeoutMs = int(flag, v, 1); break;
       case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
       case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
       case '--max-concurrent': opts.maxConcurrent = int(flag, v, 1); break;
@@ -303,6 +315,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     service,
     instance: o.instance ?? id,
     mode: o.mode ?? 'http',
+    upstreamProtocol: o.upstreamProtocol ?? 'same',
     routes: o.routes ?? [],
     labels: o.labels ?? {},
     queryAllow: o.queryAllow ?? [],
@@ -325,6 +338,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     policyFetchTimeoutMs: o.policyFetchTimeoutMs ?? 10_000,
     policyWarmMs: o.policyWarmMs ?? 5_000,
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
+    headersTimeoutMs: o.headersTimeoutMs ?? 60_000,
     connectTimeoutMs: o.connectTimeoutMs ?? 2_000,
     tcpIdleMs: o.tcpIdleMs ?? 300_000,
     controlRetryMaxMs: o.controlRetryMaxMs ?? 5_000,

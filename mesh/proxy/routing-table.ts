@@ -11,7 +11,8 @@
 //                 every 100 requests, interleaved). A backend of weight 0, or
 //                 with no matching endpoint right now, is passed over: its
 //                 share goes to the others while it has none.
-//   pickEndpoint  round robin over that backend's endpoints.
+//   pickEndpoint  round robin over that backend's endpoints (or those of them
+//                 the balancer may use now: stages/balance.ts).
 
 import { describeBackend, matchesSubset, type Labels } from '../control/labels.ts';
 import type { Cluster, ConfigSnapshot, Endpoint, Route, TapCapture } from '../control/snapshot.ts';
@@ -88,17 +89,18 @@ export class RoutingState {
     return sets[best];
   }
 
-  /** Round-robin over the backend's endpoints; undefined when it has none. */
-  pickEndpoint(set: BackendSet): Endpoint | undefined {
-    if (set.endpoints.length === 0) return undefined;
+  /** Round-robin over the backend's endpoints, or over `among` (those of them the balancer may use now); undefined when none. */
+  pickEndpoint(set: BackendSet, among: readonly Endpoint[] = set.endpoints): Endpoint | undefined {
+    if (among.length === 0) return undefined;
     const i = this.#rr.get(set) ?? 0;
     this.#rr.set(set, i + 1);
-    return set.endpoints[i % set.endpoints.length];
+    return among[i % among.length];
   }
 }
 
 export class RoutingTable {
   #current: RoutingState;
+  readonly #listeners = new Set<(state: RoutingState) => void>();
 
   constructor(initial: ConfigSnapshot) {
     this.#current = new RoutingState(initial);
@@ -108,6 +110,13 @@ export class RoutingTable {
 
   apply(snapshot: ConfigSnapshot): void {
     this.#current = new RoutingState(snapshot);
+    for (const fn of this.#listeners) fn(this.#current);
+  }
+
+  /** Calls `fn` with each config applied from now on (endpoint state, health checks); returns the unsubscribe. */
+  onApply(fn: (state: RoutingState) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 }
 

@@ -1,8 +1,10 @@
 // Everything a sidecar's listeners and stages share: options, config, pools,
 // the inbound policy, the tap emitter and the counters behind stats().
 
+import type { ClusterStates } from './cluster-states.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { EndpointPools } from './endpoint-pools.ts';
+import { newH2Counters, type H2Counters } from './h2/counters.ts';
 import type { InboundPolicy } from './inbound-policy.ts';
 import type { RoutingTable } from './routing-table.ts';
 import type { TapEmitter } from './taps.ts';
@@ -43,6 +45,8 @@ export interface SidecarCounters {
   rate_limits: RateLimitCounters;
   /** Inbound connections refused at the TLS handshake (plaintext, no or a foreign certificate). */
   tls_handshake_failures: number;
+  /** HTTP/2 sessions and streams, and the flood limits' refusals (h2/counters.ts). */
+  h2: H2Counters;
 }
 
 export interface SidecarRuntime {
@@ -50,6 +54,8 @@ export interface SidecarRuntime {
   readonly stream: string;
   readonly table: RoutingTable;
   readonly pools: EndpointPools;
+  /** Per outbound cluster and endpoint, across snapshots: retry budgets, requests in flight, outlier and health state. */
+  readonly clusters: ClusterStates;
   readonly taps: TapEmitter;
   /** Inbound authorization (policy stage). */
   readonly policy: InboundPolicy;
@@ -69,5 +75,6 @@ export function newCounters(): SidecarCounters {
     admission: { inbound: newAdmissionCounters(), outbound: newAdmissionCounters(), clusters: {} },
     rate_limits: { checked: 0, limited: 0, limited_by_caller: {} },
     bad_framing: 0, bad_requests: 0, connections_total: 0, connections_open: 0, tls_handshake_failures: 0,
+    h2: newH2Counters(),
   };
 }

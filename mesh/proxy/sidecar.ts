@@ -1,15 +1,18 @@
-// Wires one sidecar: tap emitter, config (standalone or streamed), pools and
-// listeners; close() stops accepting, lets in-flight work finish within the
-// grace period, then flushes taps.
+// Wires one sidecar: tap emitter, config (standalone or streamed), pools,
+// per-cluster state and health checks, and listeners; close() stops health
+// checks and accepting, lets in-flight work finish within the grace period,
+// then flushes taps.
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { BatchSigner, EmbeddedPublisher, KafkaPublisher, type TapBatch, type TapPublisher } from '../../ingest/index.ts';
+import { ClusterStates, type ClusterResilienceStats } from './cluster-states.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
 import { InboundPolicy, type InboundPolicyCounters } from './inbound-policy.ts';
 import { fetchAuthzPolicy } from './policy-bundle-fetch.ts';
+import { HealthChecks } from './health-checks.ts';
 import { startHttpListener, type Listener } from './http-listener.ts';
 import { checkSidecarOptions, resolveOptions, SidecarConfigError, type HostPort, type SidecarOptions } from './options.ts';
 import { RoutingTable, standaloneSnapshot } from './routing-table.ts';
@@ -31,6 +34,8 @@ export interface SidecarStats extends SidecarCounters {
   policy: InboundPolicyCounters;
   /** This sidecar's SVID, or null when it has none (no mTLS). */
   identity: IdentityCounters | null;
+  /** Per outbound cluster: retries, ejections, health checks, drained endpoints, and each endpoint's state (./cluster-states.ts). */
+  resilience: Record<string, ClusterResilienceStats>;
 }
 
 export interface Sidecar {
@@ -89,6 +94,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   recovery?.start();
   const table = new RoutingTable(standaloneSnapshot(opts));
   const pools = new EndpointPools({ identity });
+  const clusters = new ClusterStates({ now: Date.now, retire: (addr, port) => pools.retire(addr, port), log });
+  clusters.reconcile(table.current);
+  table.onApply((state) => clusters.reconcile(state));
   let config: ConfigStream | null = null;
   const policy = new InboundPolicy({
     failOpen: opts.policyFailOpen,
@@ -100,7 +108,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   });
   let conn = 0;
   const rt: SidecarRuntime = {
-    opts, stream, table, pools, taps, policy, identity, counters: newCounters(), now: Date.now, log,
+    opts, stream, table, pools, clusters, taps, policy, identity, counters: newCounters(), now: Date.now, log,
     nextConnId: () => `${stream.slice(0, 8)}-${(conn++).toString(36)}`,
   };
 
@@ -137,6 +145,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     })
     : null;
   config?.start();
+  const health = new HealthChecks(rt);
 
   let closing: Promise<void> | null = null;
   return {
@@ -154,9 +163,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       tap_recovery: recovery?.stats() ?? null,
       policy: policy.counters(),
       identity: identity?.counters() ?? null,
+      resilience: clusters.stats(),
     }),
     close() {
       closing ??= (async () => {
+        health.close();
         await config?.close();
         policy.close();
         await Promise.all(listeners.map((l) => l.close(opts.closeGraceMs)));

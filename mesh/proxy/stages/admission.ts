@@ -4,7 +4,10 @@
 //   per direction   --max-concurrent / --max-queue (default 1024 / 0): the
 //                   sidecar's own guard (sockets, memory);
 //   per cluster     outbound, the snapshot's Cluster.max_concurrent /
-//                   max_queue (control plane default: MeshSettings).
+//                   max_pending (formerly max_queue; control plane default:
+//                   MeshSettings): the cluster's circuit breaker, as Envoy's
+//                   max_requests / max_pending_requests (its third bound,
+//                   max_connections per endpoint, is the pool's: endpoint-pools.ts).
 // A request takes its direction's slot, then its cluster's; any queue wait is
 // bounded by --max-queue-wait-ms (default 250). Inbound sits after the policy
 // (denied requests never take a slot the workload's capacity is meant for),
@@ -43,9 +46,12 @@
 // cluster by the control plane or with --max-concurrent on the workload's
 // inbound sidecar, and a queue no longer than that limit.
 
+import { RequestSignal } from '../request-signal.ts';
+import { clusterMaxPending } from '../../control/resilience.ts';
 import { AdmissionGate, type AdmissionLimits } from '../admission-gate.ts';
 import type { RequestContext } from '../context.ts';
 import { MeshError } from '../errors.ts';
+import { flag } from '../request-flags.ts';
 import { newAdmissionCounters, type SidecarRuntime } from '../runtime.ts';
 import type { Stage } from '../stage.ts';
 
@@ -80,19 +86,20 @@ export const admissionStage: Stage = {
     const o = rt.opts;
     const g = gatesOf(rt);
     // A client that leaves while waiting gives its place up.
-    const gone = new AbortController();
-    const onClose = () => gone.abort();
+    const gone = new RequestSignal();
+    const onClose = () => gone.abort(undefined);
     ctx.res.once('close', onClose);
     let releaseDirection = () => {};
     let releaseCluster = () => {};
     try {
       releaseDirection = await pass(ctx, g[ctx.direction],
-        { concurrent: o.maxConcurrent, queue: o.maxQueue, waitMs: o.maxQueueWaitMs }, `${ctx.direction} requests of this sidecar`, gone.signal);
+        { concurrent: o.maxConcurrent, queue: o.maxQueue, waitMs: o.maxQueueWaitMs }, `${ctx.direction} requests of this sidecar`, gone);
       // The snapshot's limits were checked when it was applied (config-validate.ts).
       const c = ctx.cluster;
       if (c?.max_concurrent !== undefined) {
+        // The cluster's circuit breaker: a refusal here is `breaker_open` on the tap.
         releaseCluster = await pass(ctx, clusterGate(rt, g, c.service),
-          { concurrent: c.max_concurrent, queue: c.max_queue ?? 0, waitMs: o.maxQueueWaitMs }, `cluster '${c.service}'`, gone.signal);
+          { concurrent: c.max_concurrent, queue: clusterMaxPending(c), waitMs: o.maxQueueWaitMs }, `cluster '${c.service}'`, gone, true);
       }
       ctx.res.off('close', onClose);
       await next();
@@ -104,10 +111,11 @@ export const admissionStage: Stage = {
   },
 };
 
-async function pass(ctx: RequestContext, gate: AdmissionGate, limits: AdmissionLimits, what: string, gone: AbortSignal): Promise<() => void> {
+async function pass(ctx: RequestContext, gate: AdmissionGate, limits: AdmissionLimits, what: string, gone: RequestSignal, breaker = false): Promise<() => void> {
   const a = await gate.enter(limits, gone);
   if (a.admitted) return a.release;
   if (a.why === 'cancelled') throw new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away while waiting for a slot among ${what}`);
+  if (breaker) flag(ctx, 'breaker_open');
   const c = gate.counters;
   throw new MeshError('MESH_ERR_OVERLOADED', a.why === 'full'
     ? `${what}: ${c.in_flight} in flight (limit ${limits.concurrent}), ${c.waiting} waiting (queue ${limits.queue}); refused ${ctx.req.method} ${ctx.authority}`

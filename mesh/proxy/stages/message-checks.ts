@@ -1,8 +1,8 @@
 // Both directions, first after rescue: refuses request messages that the
 // sidecar and the server behind it could read two ways, before any stage acts
-// on them. Node's parser has already refused what it cannot parse (see the
-// clientError handler in http-listener.ts); these are the shapes it lets
-// through:
+// on them. The HTTP/1.1 parser (h1/request-head.ts) has already refused
+// what it cannot read or frame; these are the shapes it lets through, and
+// every HTTP/2 request (h2/request-checks.ts has its own rules):
 //
 //   version          only HTTP/1.0 and 1.1 (llhttp hands over HTTP/0.9 and
 //                    "HTTP/2.0" request lines) → 400 MESH_ERR_BAD_VERSION, close
@@ -25,17 +25,17 @@
 //                    incomplete, no route is missing).
 //
 // The refusals that close the connection (the catalogue's `close`) also
-// condemn what follows on it: Node has already parsed the bytes after a
-// request with untrustworthy framing as further pipelined requests, and
-// emits them before our response closes the socket. They are refused here
-// too (tapped, never forwarded), so nothing read past a bad frame reaches a
-// workload.
+// condemn what follows on it: the HTTP/1.1 parser reads nothing past a body
+// it cannot frame, and anything that still arrives on a condemned connection
+// is refused here too (tapped, never forwarded), so nothing read past a bad
+// frame reaches a workload.
 
 import type http from 'node:http';
 import type net from 'node:net';
 import type { RequestContext } from '../context.ts';
 import { MESH_ERRORS, MeshError, type MeshErrorCode } from '../errors.ts';
 import type { Stage } from '../stage.ts';
+import { checkH2Request } from '../h2/request-checks.ts';
 
 /** host[:port]: a reg-name (RFC 3986 §3.2.2, without ',' so a folded list never passes) or an IP literal. */
 export const HOST_VALUE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+;=%]+)(?::\d{1,5})?$/;
@@ -50,9 +50,9 @@ export const messageChecksStage: Stage = {
     const earlier = condemned.get(socket);
     if (earlier) throw new MeshError(earlier, `pipelined after a request refused with ${earlier} on this connection, which is closing`);
     try {
-      checkVersion(ctx.req);
-      checkTransferEncoding(ctx.req);
-      checkHost(ctx);
+      checkVersion(ctx);
+      if (ctx.h2) checkH2Request(ctx, HOST_VALUE); // its own rules (../h2/request-checks.ts)
+      else { checkTransferEncoding(ctx.req); checkHost(ctx); }
     } catch (e) {
       if (e instanceof MeshError && 'close' in MESH_ERRORS[e.code]) condemned.set(socket, e.code);
       throw e;
@@ -61,9 +61,11 @@ export const messageChecksStage: Stage = {
   },
 };
 
-function checkVersion(req: http.IncomingMessage): void {
-  if (req.httpVersionMajor === 1 && (req.httpVersionMinor === 0 || req.httpVersionMinor === 1)) return;
-  throw new MeshError('MESH_ERR_BAD_VERSION', `HTTP/${req.httpVersion} request; this sidecar serves HTTP/1.0 and HTTP/1.1 only`);
+/** HTTP/2.0 only on an HTTP/2 connection: a "HTTP/2.0" request line over HTTP/1 is not HTTP/2. */
+function checkVersion(ctx: RequestContext): void {
+  const req = ctx.req;
+  if (ctx.h2 ? req.httpVersionMajor === 2 : req.httpVersionMajor === 1 && (req.httpVersionMinor === 0 || req.httpVersionMinor === 1)) return;
+  throw new MeshError('MESH_ERR_BAD_VERSION', `HTTP/${req.httpVersion} request line; this sidecar serves HTTP/1.0 and HTTP/1.1 on HTTP/1 connections, HTTP/2 by ALPN h2 or the h2c preface`);
 }
 
 /** Every value of one header, in order, however many lines carried it. */

@@ -4,6 +4,7 @@
 // connection so the client sees a truncated body, not a complete-looking one.
 
 import { toMeshError, writeErrorResponse } from '../errors.ts';
+import { isGrpc, writeGrpcError } from '../h2/index.ts';
 import type { Stage } from '../stage.ts';
 
 export const rescueStage: Stage = {
@@ -15,7 +16,9 @@ export const rescueStage: Stage = {
       const err = toMeshError(e);
       ctx.error = err;
       if (err.code === 'MESH_ERR_INTERNAL') ctx.runtime.log(`${ctx.direction} ${ctx.req.method} ${ctx.authority}: ${err.message}`);
-      if (!ctx.res.headersSent && !ctx.res.destroyed) ctx.respBytes = writeErrorResponse(ctx.res, err);
+      // A gRPC client reads a status, not an HTTP error: a trailers-only answer (../h2/grpc.ts).
+      if (!ctx.res.headersSent && !ctx.res.destroyed && isGrpc(ctx.req)) ctx.grpcStatus = writeGrpcError(ctx.res, err);
+      else if (!ctx.res.headersSent && !ctx.res.destroyed) ctx.respBytes = writeErrorResponse(ctx.res, err);
       else ctx.res.destroy();
     }
   },

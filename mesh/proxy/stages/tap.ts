@@ -5,6 +5,8 @@
 import { performance } from 'node:perf_hooks';
 import type { L7RequestTap } from '../../../ingest/index.ts';
 import type { RequestContext } from '../context.ts';
+import { flagNames } from '../request-flags.ts';
+import { tapProtocol } from '../tap-protocol.ts';
 import type { Stage } from '../stage.ts';
 import { tapHeaders, tapPath, traceIdFrom } from '../tap-capture.ts';
 import type { TapInput } from '../taps.ts';
@@ -41,7 +43,9 @@ function l7Tap(ctx: RequestContext): TapInput {
     retries: ctx.retries,
     trace_id: traceIdFrom(ctx.req.headers.traceparent),
     error: ctx.error?.code ?? '',
+    ...tapProtocol(ctx), // protocol; gRPC's service, method and status (../tap-protocol.ts)
   };
+  if (ctx.flags) ev.flags = flagNames(ctx.flags);
   if (ctx.src.identity) ev.src_identity = ctx.src.identity;
   if (ctx.dst.identity) ev.dst_identity = ctx.dst.identity;
   if (ctx.tls) ev.tls_version = ctx.tls;

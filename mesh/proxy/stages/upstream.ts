@@ -1,14 +1,18 @@
-// Forwards the request to the chosen endpoint over its keep-alive pool and
-// streams both bodies: nothing is buffered whole. Resolves when the response
-// has been handed to the client in full; rejects with a MeshError otherwise.
+// Forwards the request to the chosen endpoint over its keep-alive pool
+// (h1/upstream-pool.ts) and streams both bodies: nothing is buffered whole.
+// Resolves when the response has been handed to the client in full; rejects
+// with a MeshError otherwise.
 
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { PEER_IDENTITY_MISMATCH } from '../../../identity/index.ts';
 import { MeshError } from '../errors.ts';
 import type { RequestContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
+import type { ResponseHead } from '../h1/response-head.ts';
+import type { UpstreamError } from '../h1/upstream-conn.ts';
+import { forwardH2, usesH2Upstream } from '../h2/index.ts';
+import { forwardUpgrade } from '../upgrade/index.ts';
 
 /** Per-connection headers (RFC 9110 §7.6.1): never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -16,18 +20,56 @@ const HOP_BY_HOP = new Set([
   'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
-function forwardHeaders(headers: http.IncomingHttpHeaders, drop: Set<string>): http.OutgoingHttpHeaders {
-  const named = new Set<string>(drop);
-  // Headers the Connection header names are hop-by-hop as well.
-  for (const n of String(headers.connection ?? '').split(',')) named.add(n.trim().toLowerCase());
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined && !HOP_BY_HOP.has(k) && !named.has(k)) out[k] = v;
+/** Names a Connection header lists: hop-by-hop as well (RFC 9110 §7.6.1). */
+function connectionNamed(value: string | undefined): Set<string> | null {
+  if (!value) return null;
+  const named = new Set<string>();
+  for (const n of value.split(',')) named.add(n.trim().toLowerCase());
+  return named;
+}
+
+/**
+ * The upstream request head: request line, the client's headers as received
+ * (raw, names keep their case) less hop-by-hop ones and `drop`, then `add`.
+ * Node's parser has already refused a name or value with CR, LF or NUL.
+ */
+function requestHead(req: http.IncomingMessage, path: string, drop: Set<string>, add: Record<string, string>, host: string, chunked: boolean): string {
+  const named = connectionNamed(req.headers.connection);
+  let head = `${req.method} ${path} HTTP/1.1\r\n`;
+  let hasHost = false;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(k) || drop.has(k) || named?.has(k) || k in add) continue;
+    if (k.charCodeAt(0) === 58) { if (k === ':authority' && !hasHost) { hasHost = true; head += `host: ${raw[i + 1]}\r\n`; } continue; } // HTTP/2 pseudo-headers
+    if (chunked && k === 'content-length') continue;
+    if (k === 'host') {
+      if (hasHost) continue; // an HTTP/2 request's :authority came first
+      hasHost = true;
+      // As the stages left it: normalize-path makes an absolute-form target's authority the Host (RFC 9112 §3.2.2).
+      head += `${raw[i]}: ${req.headers.host ?? raw[i + 1]}\r\n`;
+      continue;
+    }
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  if (!hasHost && !('host' in add)) head += `host: ${host}\r\n`;
+  for (const k in add) head += `${k}: ${add[k]}\r\n`;
+  if (chunked) head += 'transfer-encoding: chunked\r\n';
+  return `${head}\r\n`;
+}
+
+/** The upstream's response headers as a flat [name, value, …] list for writeHead, less hop-by-hop ones. */
+function responseHeaders(raw: string[]): string[] {
+  let named: Set<string> | null = null;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') named = connectionNamed(raw[i + 1]);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(k) || named?.has(k)) continue;
+    out.push(raw[i], raw[i + 1]);
   }
   return out;
 }
-
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 export const upstreamStage: Stage = {
   name: 'upstream',
@@ -48,6 +90,9 @@ type BodyFraming = 'none' | 'length' | 'chunked';
  * check keeps the upstream safe without it).
  */
 function bodyFraming(req: http.IncomingMessage): BodyFraming | MeshError {
+  // HTTP/2 delimits a body by frames and may send no Content-Length: chunked toward HTTP/1.1 then.
+  const h2 = (req as { stream?: { endAfterHeaders: boolean } }).stream;
+  if (h2) return h2.endAfterHeaders ? 'none' : req.headers['content-length'] !== undefined ? 'length' : 'chunked';
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) {
     if (te.trim().toLowerCase() !== 'chunked') {
@@ -64,105 +109,102 @@ function isStaleReuse(up: http.ClientRequest, e: NodeJS.ErrnoException, responde
 }
 
 function forward(ctx: RequestContext): Promise<void> {
+  if (ctx.upgrade) return forwardUpgrade(ctx); // WebSocket and other HTTP/1.1 upgrades: a tunnel (upgrade/forward.ts)
+  if (usesH2Upstream(ctx)) return forwardH2(ctx); // HTTP/2 and gRPC (h2/forward.ts)
   const framing = bodyFraming(ctx.req);
   if (framing instanceof MeshError) return Promise.reject(framing);
-  // Requests whose body is known to be empty can be replayed on a fresh connection.
-  return attempt(ctx, framing === 'none', framing);
+  // Requests whose body is known to be empty, or kept by the retry stage, can be replayed on a fresh connection.
+  return attempt(ctx, framing === 'none' || ctx.replayBody !== undefined, framing);
 }
 
-// Node documents the race this guards against (http.ClientRequest#reusedSocket):
-// a pooled socket the server closes while we write to it fails with
-// ECONNRESET before any response. A request without a body is replayed once
-// on a new connection; one with a body has been consumed and fails as
-// MESH_ERR_UPSTREAM_RESET (the retry stage, a later issue, decides for those).
+// A pooled socket the upstream closes just as we reuse it fails before any
+// response (the race Node documents for http.ClientRequest#reusedSocket).
+// A request without a body is replayed once on a new connection; one with a
+// body has been consumed and fails as MESH_ERR_UPSTREAM_RESET (the retry
+// stage decides for those).
 function attempt(ctx: RequestContext, mayReplay: boolean, framing: BodyFraming): Promise<void> {
   const ep = ctx.endpoint!;
   const target = `${ep.addr}:${ep.port}`;
   ctx.upstream = target;
   const connectMs = ctx.cluster?.connect_timeout_ms ?? ctx.runtime.opts.connectTimeoutMs;
   const path = ctx.req.url?.startsWith('/') ? ctx.req.url : absolutePath(ctx.req.url ?? '/');
-  const headers = forwardHeaders(ctx.req.headers, ctx.strippedHeaders);
-  headers.host ??= ctx.authority;
-  Object.assign(headers, ctx.upstreamHeaders);
-  if (framing === 'chunked') {
-    headers['transfer-encoding'] = 'chunked'; // makes Node's client chunk the body for any method
-    delete headers['content-length'];
-  }
+  let head = requestHead(ctx.req, path, ctx.strippedHeaders, ctx.upstreamHeaders, ctx.authority, framing === 'chunked');
+  // A body the retry stage kept (Content-Length framed, as received) goes out with the head, byte for byte.
+  if (ctx.replayBody !== undefined) head += ctx.replayBody.toString('latin1');
 
   // Outbound with an identity: mTLS to the peer sidecar, whose certificate must name the chosen service.
   const peer = ctx.direction === 'outbound' && ctx.runtime.pools.mtls ? ctx.runtime.identity!.peerId(ctx.cluster!.service) : undefined;
+  const res = ctx.res;
 
   return new Promise<void>((resolve, reject) => {
     let settled = false;
-    let responded = false;
-    const up = (peer ? https : http).request({
-      host: ep.addr, port: ep.port, method: ctx.req.method, path, headers, setHost: false,
-      agent: ctx.runtime.pools.agentFor(ep.addr, ep.port, peer),
-    });
-    const fail = (err: MeshError) => {
-      if (settled) return;
-      settled = true;
-      ctx.req.unpipe(up);
-      up.destroy();
-      reject(err);
-    };
-    const onAbort = () => fail(ctx.signal!.reason as MeshError);
-    if (ctx.signal?.aborted) return onAbort();
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
-
-    up.on('socket', (socket) => {
-      if (!socket.connecting) return;
-      const timer = setTimeout(() => fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} timed out after ${connectMs} ms`)), connectMs);
-      socket.once('connect', () => clearTimeout(timer));
-      socket.once('close', () => clearTimeout(timer));
-    });
-    up.on('error', (e: NodeJS.ErrnoException) => {
-      if (mayReplay && !settled && isStaleReuse(up, e, responded)) {
-        settled = true;
-        ctx.signal?.removeEventListener('abort', onAbort);
-        up.destroy();
-        attempt(ctx, false, framing).then(resolve, reject);
-        return;
-      }
-      if (peer && !responded && (e.code === PEER_IDENTITY_MISMATCH || e.code?.startsWith('ERR_SSL') || e.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || e.code === 'CERT_HAS_EXPIRED')) {
-        fail(new MeshError('MESH_ERR_UPSTREAM_IDENTITY', `upstream ${target} is not ${peer}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' '), { cause: e }));
-      } else if (!responded && e.code && CONNECT_CODES.has(e.code)) {
-        fail(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} failed: ${e.code}`, { cause: e }));
-      } else {
-        fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${responded ? 'reset mid-response' : 'closed before answering'}: ${e.code ?? e.message}`, { cause: e }));
-      }
-    });
-    up.on('response', (upRes) => {
-      responded = true;
-      if (peer) {
-        ctx.dst.identity = peer; // checked in the handshake (checkServerIdentity)
-        ctx.tls = (upRes.socket as TLSSocket).getProtocol?.() ?? '';
-      }
-      const resHeaders = forwardHeaders(upRes.headers, new Set());
-      ctx.res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, resHeaders);
-      upRes.on('data', (chunk: Buffer) => { ctx.respBytes += chunk.length; });
-      upRes.on('aborted', () => fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} reset mid-response`)));
-      upRes.on('error', () => fail(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} reset mid-response`)));
-      upRes.pipe(ctx.res);
-    });
-    ctx.res.on('finish', () => {
+    /** The retry stage took this answer as a failed try: its body is read to the end (the connection stays pooled) and dropped. */
+    let dropped = false;
+    const settle = (err: MeshError | null, replay = false, exchangeOver = false) => {
       if (settled) return;
       settled = true;
       ctx.signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    ctx.res.on('close', () => {
-      if (!ctx.res.writableFinished) fail(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before the response from ${target} was complete`));
-    });
-    if (mayReplay) {
-      // No body: end the upstream request ourselves, so a replay does not wait on a stream already ended.
-      ctx.req.resume();
-      up.end();
-    } else {
-      ctx.req.on('data', (chunk: Buffer) => { ctx.reqBytes += chunk.length; });
-      ctx.req.pipe(up);
-    }
+      res.off('close', onClientGone);
+      res.off('drain', onDrain);
+      if (replay) { attempt(ctx, false, framing).then(resolve, reject); return; }
+      if (err) { ctx.req.unpipe(); if (!exchangeOver) handle.abort(); reject(err); } else resolve();
+    };
+    const onAbort = () => settle(ctx.signal!.reason as MeshError);
+    const onClientGone = () => {
+      if (!res.writableFinished) settle(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before the response from ${target} was complete`));
+    };
+    const onDrain = () => handle.resume();
+    // No body: let 'end' come, so the server side is done with it. A body is left paused until
+    // the exchange has a connection and reads it (a 'data' listener here would start it flowing into nothing).
+    if (mayReplay) ctx.req.resume();
+
+    const handle = ctx.runtime.pools.poolFor(ep.addr, ep.port, peer, ctx.cluster?.max_connections).dispatch({
+      head,
+      body: framing === 'none' || ctx.replayBody !== undefined ? null : { stream: ctx.req, framing },
+      isHead: ctx.req.method === 'HEAD',
+      onBodySent: (n: number) => { ctx.reqBytes += n; },
+      onResponse: (h: ResponseHead) => {
+        ctx.upstreamStatus = h.status;
+        if (ctx.retryResponse?.(h.status)) { dropped = true; return; }
+        if (peer) {
+          ctx.dst.identity = peer; // checked in the handshake (checkServerIdentity)
+          ctx.tls = (handle.socket as TLSSocket | null)?.getProtocol?.() ?? '';
+        }
+        res.writeHead(h.status, ctx.h2 ? undefined : h.reason || undefined, responseHeaders(h.raw)); // HTTP/2 has no reason phrase
+      },
+      onData: (chunk: Buffer) => {
+        if (dropped) return true;
+        ctx.respBytes += chunk.length;
+        return res.write(chunk);
+      },
+      onEnd: () => {
+        if (settled) return;
+        if (dropped) return settle(new MeshError('MESH_ERR_UPSTREAM_STATUS', `upstream ${target} answered ${ctx.upstreamStatus}: tried again`), false, true);
+        res.end();
+        if (res.writableFinished) settle(null);
+        else res.once('finish', () => settle(null));
+      },
+      onError: (e: UpstreamError) => {
+        if (e.kind === 'stale' && mayReplay) return settle(null, true);
+        settle(meshErrorOf(e, target, peer));
+      },
+    }, connectMs);
+
+    if (ctx.signal?.aborted) return onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    res.on('close', onClientGone);
+    res.on('drain', onDrain);
   });
+}
+
+function meshErrorOf(e: UpstreamError, target: string, peer: string | undefined): MeshError {
+  if (peer && (e.kind === 'tls' || e.code === PEER_IDENTITY_MISMATCH)) {
+    return new MeshError('MESH_ERR_UPSTREAM_IDENTITY', `upstream ${target} is not ${peer}: ${e.message}`.replace(/\s+/g, ' '), { cause: e });
+  }
+  if (e.kind === 'tls') return new MeshError('MESH_ERR_UPSTREAM_RESET', `TLS with upstream ${target} failed: ${e.message}`.replace(/\s+/g, ' '), { cause: e });
+  if (e.kind === 'connect') return new MeshError('MESH_ERR_UPSTREAM_CONNECT', e.message.startsWith('connect to') ? e.message : `connect to ${target} failed: ${e.message}`, { cause: e });
+  if (e.kind === 'protocol') return new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${e.message}`, { cause: e });
+  return new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${e.message}`, { cause: e });
 }
 
 function absolutePath(target: string): string {

@@ -1,0 +1,155 @@
+// The upstream side of an HTTP/1.1 upgrade: a connection of its own to the
+// endpoint (mTLS with ALPN http/1.1 to a peer sidecar, plaintext to the
+// workload), the request head with its Upgrade and `Connection: upgrade`
+// kept (the only hop-by-hop fields that must reach the next hop for an
+// upgrade to happen), then the answer: 101 makes the two sockets one byte
+// tunnel and the request is over (its tap says 101); any other answer is
+// passed on as a response and both connections close.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { PEER_IDENTITY_MISMATCH } from '../../../identity/index.ts';
+import type { RequestContext } from '../context.ts';
+import { MeshError } from '../errors.ts';
+import { ChunkedDecoder } from '../h1/chunked-decoder.ts';
+import { parseResponseHead, type ResponseHead } from '../h1/response-head.ts';
+import { CONNECTION_SPECIFIC } from '../h2/index.ts';
+
+export function isWebSocket(req: { headers: { upgrade?: string } }): boolean {
+  return /^websocket$/i.test(req.headers.upgrade?.trim() ?? '');
+}
+
+/** The request head toward the upstream: the client's fields less hop-by-hop ones, with the upgrade asked for again. */
+function upgradeHead(ctx: RequestContext): string {
+  const req = ctx.req;
+  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  let hasHost = false;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i].toLowerCase();
+    if (CONNECTION_SPECIFIC.has(k) || ctx.strippedHeaders.has(k) || k in ctx.upstreamHeaders) continue;
+    if (k === 'host') hasHost = true;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  if (!hasHost) head += `host: ${ctx.authority}\r\n`;
+  for (const k in ctx.upstreamHeaders) head += `${k}: ${ctx.upstreamHeaders[k]}\r\n`;
+  return `${head}upgrade: ${req.headers.upgrade}\r\nconnection: upgrade\r\n\r\n`;
+}
+
+/** The upstream's answer fields for the client; a 101 keeps Upgrade and Connection, which make it one. */
+function answerFields(h: ResponseHead, switching: boolean): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < h.raw.length; i += 2) {
+    const k = h.raw[i].toLowerCase();
+    if (CONNECTION_SPECIFIC.has(k) && !(switching && (k === 'upgrade' || k === 'connection'))) continue;
+    out.push(h.raw[i], h.raw[i + 1]);
+  }
+  return out;
+}
+
+export function forwardUpgrade(ctx: RequestContext): Promise<void> {
+  const { socket: client, head: early } = ctx.upgrade!;
+  const ep = ctx.endpoint!;
+  const target = `${ep.addr}:${ep.port}`;
+  ctx.upstream = target;
+  const rt = ctx.runtime;
+  const connectMs = ctx.cluster?.connect_timeout_ms ?? rt.opts.connectTimeoutMs;
+  const peer = ctx.direction === 'outbound' && rt.pools.mtls ? rt.identity!.peerId(ctx.cluster!.service) : undefined;
+  const secure = rt.pools.tlsFor(peer, 'http/1.1');
+  const up: net.Socket = secure ? tls.connect({ ...secure, host: ep.addr, port: ep.port }) : net.connect({ host: ep.addr, port: ep.port });
+  const res = ctx.res;
+
+  return new Promise<void>((resolve, reject) => {
+    let connected = false;
+    let settled = false;
+    let buf: Buffer = Buffer.alloc(0);
+    const settle = (err: MeshError | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      client.off('close', onClientGone);
+      if (err) { up.destroy(); reject(err); } else resolve();
+    };
+    const timer = setTimeout(() => settle(new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} timed out after ${connectMs} ms`)), connectMs);
+    const onAbort = () => settle(ctx.signal!.reason as MeshError);
+    const onClientGone = () => settle(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before ${target} answered the upgrade`));
+
+    up.once(secure ? 'secureConnect' : 'connect', () => {
+      connected = true;
+      clearTimeout(timer);
+      if (peer) { ctx.dst.identity = peer; ctx.tls = (up as tls.TLSSocket).getProtocol() ?? ''; }
+      up.write(upgradeHead(ctx));
+      if (early.length > 0) up.write(early);
+    });
+    up.on('error', (e: NodeJS.ErrnoException) => {
+      if (peer && !connected && (e.code === PEER_IDENTITY_MISMATCH || !/^E[A-Z]+$/.test(e.code ?? ''))) {
+        return settle(new MeshError('MESH_ERR_UPSTREAM_IDENTITY', `upstream ${target} is not ${peer}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ')));
+      }
+      settle(connected
+        ? new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} failed during the upgrade: ${e.code ?? e.message}`)
+        : new MeshError('MESH_ERR_UPSTREAM_CONNECT', `connect to ${target} failed: ${e.code ?? e.message}`));
+    });
+    up.once('close', () => settle(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} closed before answering the upgrade`)));
+    const onData = (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      let h: ResponseHead | null;
+      try { h = parseResponseHead(buf); } catch (e) {
+        return settle(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} answered the upgrade with a malformed head: ${(e as Error).message}`));
+      }
+      if (!h) return;
+      up.off('data', onData);
+      ctx.upstreamStatus = h.status;
+      const rest = buf.subarray(h.size);
+      if (h.status === 101) tunnel(h, rest); else answer(h, rest);
+    };
+    up.on('data', onData);
+
+    /** 101: the head goes to the client, then the sockets are piped both ways until either closes. */
+    function tunnel(h: ResponseHead, rest: Buffer) {
+      res.writeHead(101, answerFields(h, true));
+      res.flushHeaders();
+      res.detachSocket(client);
+      if (rest.length > 0) client.write(rest);
+      client.pipe(up);
+      up.pipe(client);
+      up.once('close', () => client.destroy());
+      client.once('close', () => up.destroy());
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal?.removeEventListener('abort', onAbort);
+      client.off('close', onClientGone);
+      resolve();
+    }
+
+    /** Anything else: an ordinary response, read by its framing; then both connections close. */
+    function answer(h: ResponseHead, rest: Buffer) {
+      res.writeHead(h.status, h.reason || undefined, answerFields(h, false));
+      const noBody = ctx.req.method === 'HEAD' || h.status === 204 || h.status === 304 || h.status < 200;
+      let left = h.framing === 'length' ? h.contentLength : Infinity;
+      const chunks = h.framing === 'chunked' ? new ChunkedDecoder() : null;
+      const done = () => { up.off('data', onBody); up.destroy(); res.end(); settle(null); };
+      const feed = (data: Buffer) => {
+        if (chunks) {
+          chunks.feed(data, 0, (piece) => { ctx.respBytes += piece.length; res.write(piece); });
+          if (chunks.done) done();
+          return;
+        }
+        const piece = data.subarray(0, Math.min(data.length, left));
+        ctx.respBytes += piece.length;
+        res.write(piece);
+        left -= piece.length;
+        if (left <= 0) done();
+      };
+      const onBody = (d: Buffer) => { try { feed(d); } catch (e) { settle(new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target}: ${(e as Error).message}`)); } };
+      if (noBody || left === 0) return done();
+      up.on('data', onBody);
+      up.once('end', () => { if (h.framing === 'close') done(); });
+      if (rest.length > 0) feed(rest);
+    }
+
+    if (ctx.signal?.aborted) return onAbort();
+    ctx.signal?.addEventListener('abort', onAbort, { once: true });
+    client.once('close', onClientGone);
+  });
+}
