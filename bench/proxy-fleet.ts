@@ -84,7 +84,8 @@ export async function startFleet(procs: Processes, dir: string): Promise<Fleet> 
   const state = (id: string) => { mkdirSync(join(dir, 'state', id), { recursive: true }); return ['--state-dir', join(dir, 'state', id)]; };
   // Taps to the control plane's collector, spooled on disk until acknowledged: how `meshlens up` runs its sidecars.
   const ships = (id: string) => [...identity(id), '--collector', controlUrl, ...state(id)];
-  const upstream = ['--upstream', at(p.upstream)];
+  // The upstream speaks HTTP/1.1 only: an h2c request to a sidecar goes on as HTTP/1.1 (not `same`).
+  const upstream = ['--upstream', at(p.upstream), '--upstream-protocol', 'h1'];
   const shipping: Record<string, Proc> = {};
   const keep = (proc: Proc) => { shipping[proc.name] = proc; return proc.pid; };
 

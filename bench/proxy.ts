@@ -189,11 +189,11 @@ if (PARTS.has('h2')) {
     target('HAProxy 2.6 h2c', p.haproxyH2, 'HAProxy 2.6 h2c', { pids: pids.haproxyH2 }),
     target('nginx 1.22 h2c', p.nginxH2, 'HAProxy 2.6 h2c', { pids: pids.nginxH2 }),
   ];
-  for (const t of h2Targets) t.rssIdleKb = rssOf(t.pids);
   if (await speaksH2c(p.noTaps)) {
     h2Targets.push(target('meshlens sidecar h2c, taps shipped', p.single, 'HAProxy 2.6 h2c', { pids: pids.single }));
     h2Targets.push(target('meshlens sidecar h2c --no-taps', p.noTaps, 'HAProxy 2.6 h2c', { pids: pids.noTaps }));
   }
+  for (const t of h2Targets) t.rssIdleKb = rssOf(t.pids);
   const runs = new Map(h2Targets.map((t) => [t.name, [] as Run[]]));
   const log = join(dir, 'h2load.log');
   const inFlight = H2_CONNECTIONS * H2_STREAMS;
