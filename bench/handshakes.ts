@@ -25,6 +25,7 @@ import { waitForPort } from './ports.ts';
 import { procCpuMs } from './proc-cpu.ts';
 import { BENCH_TRUST_DOMAIN, writeSvidFiles } from './svid-files.ts';
 import { numberArg } from './args.ts';
+import { haproxyCfg } from './proxy-configs.ts';
 
 const ROUNDS = numberArg('rounds', 3);
 const SECONDS = numberArg('seconds', 5);
@@ -65,20 +66,8 @@ const bareTls = start(process.execPath, ['-e', `
     requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', ALPNProtocols: ['http/1.1'],
   }, (s) => { s.on('error', () => {}); s.resume(); }).listen(Number(port), '127.0.0.1');
 `, svids.upstream.key, svids.upstream.cert, bundle, String(bareTlsPort)]);
-writeFileSync(join(dir, 'haproxy.cfg'), `
-global
-  nbthread 1
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-frontend fe
-  bind ${at(haproxyPort)} ssl crt ${svids.upstream.combined} ca-file ${bundle} verify required alpn http/1.1
-  default_backend be
-backend be
-  server app ${at(nowhere)}
-`);
+// Only handshakes are measured: the backend is never reached.
+writeFileSync(join(dir, 'haproxy.cfg'), haproxyCfg(`${at(haproxyPort)} ssl crt ${svids.upstream.combined} ca-file ${bundle} verify required alpn http/1.1`, `app ${at(nowhere)}`));
 const haproxy = start('/usr/sbin/haproxy', ['-f', join(dir, 'haproxy.cfg')]);
 
 const clientTls = { key: readFileSync(svids.client.key), cert: readFileSync(svids.client.cert), ca: readFileSync(bundle), checkServerIdentity: () => undefined };

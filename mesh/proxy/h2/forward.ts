@@ -19,6 +19,7 @@ import http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from '../context.ts';
 import { MeshError } from '../errors.ts';
+import { upstreamTarget } from '../upstream-target.ts';
 import { grpcStatusIn, isGrpc } from './grpc.ts';
 import { h2ErrorName, h2RequestHeaders, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, responseFields } from './headers.ts';
 import { goawayOf } from './session-pool.ts';
@@ -44,13 +45,8 @@ export function forwardH2(ctx: RequestContext): Promise<void> {
 }
 
 function attempt(ctx: RequestContext, body: 'none' | 'stream' | 'kept', mayReplay: boolean): Promise<void> {
-  const ep = ctx.endpoint!;
-  const target = `${ep.addr}:${ep.port}`;
-  ctx.upstream = target;
+  const { ep, target, connectMs, peer } = upstreamTarget(ctx);
   const rt = ctx.runtime;
-  const connectMs = ctx.cluster?.connect_timeout_ms ?? rt.opts.connectTimeoutMs;
-  // Outbound with an identity: mTLS to the peer sidecar, whose certificate must name the chosen service.
-  const peer = ctx.direction === 'outbound' && rt.pools.mtls ? rt.identity!.peerId(ctx.cluster!.service) : undefined;
   const pool = rt.pools.h2For(ep.addr, ep.port, rt.counters.h2, peer, ctx.cluster?.max_connections);
   const headers = h2RequestHeaders(ctx, peer !== undefined);
   const endStream = body === 'none' || (body === 'kept' && ctx.replayBody!.length === 0);

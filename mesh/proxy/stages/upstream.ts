@@ -13,6 +13,7 @@ import type { ResponseHead } from '../h1/response-head.ts';
 import type { UpstreamError } from '../h1/upstream-conn.ts';
 import { forwardH2, usesH2Upstream } from '../h2/index.ts';
 import { forwardUpgrade } from '../upgrade/index.ts';
+import { upstreamTarget } from '../upstream-target.ts';
 
 /** Per-connection headers (RFC 9110 §7.6.1): never forwarded. */
 const HOP_BY_HOP = new Set([
@@ -103,11 +104,6 @@ function bodyFraming(req: http.IncomingMessage): BodyFraming | MeshError {
   return Number(req.headers['content-length'] ?? 0) > 0 ? 'length' : 'none';
 }
 
-/** The peer closed a kept-alive socket just as we reused it: nothing reached the upstream's handler. */
-function isStaleReuse(up: http.ClientRequest, e: NodeJS.ErrnoException, responded: boolean): boolean {
-  return !responded && up.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
-}
-
 function forward(ctx: RequestContext): Promise<void> {
   if (ctx.upgrade) return forwardUpgrade(ctx); // WebSocket and other HTTP/1.1 upgrades: a tunnel (upgrade/forward.ts)
   if (usesH2Upstream(ctx)) return forwardH2(ctx); // HTTP/2 and gRPC (h2/forward.ts)
@@ -123,17 +119,12 @@ function forward(ctx: RequestContext): Promise<void> {
 // body has been consumed and fails as MESH_ERR_UPSTREAM_RESET (the retry
 // stage decides for those).
 function attempt(ctx: RequestContext, mayReplay: boolean, framing: BodyFraming): Promise<void> {
-  const ep = ctx.endpoint!;
-  const target = `${ep.addr}:${ep.port}`;
-  ctx.upstream = target;
-  const connectMs = ctx.cluster?.connect_timeout_ms ?? ctx.runtime.opts.connectTimeoutMs;
+  const { ep, target, connectMs, peer } = upstreamTarget(ctx);
   const path = ctx.req.url?.startsWith('/') ? ctx.req.url : absolutePath(ctx.req.url ?? '/');
   let head = requestHead(ctx.req, path, ctx.strippedHeaders, ctx.upstreamHeaders, ctx.authority, framing === 'chunked');
   // A body the retry stage kept (Content-Length framed, as received) goes out with the head, byte for byte.
   if (ctx.replayBody !== undefined) head += ctx.replayBody.toString('latin1');
 
-  // Outbound with an identity: mTLS to the peer sidecar, whose certificate must name the chosen service.
-  const peer = ctx.direction === 'outbound' && ctx.runtime.pools.mtls ? ctx.runtime.identity!.peerId(ctx.cluster!.service) : undefined;
   const res = ctx.res;
 
   return new Promise<void>((resolve, reject) => {
@@ -203,7 +194,6 @@ function meshErrorOf(e: UpstreamError, target: string, peer: string | undefined)
   }
   if (e.kind === 'tls') return new MeshError('MESH_ERR_UPSTREAM_RESET', `TLS with upstream ${target} failed: ${e.message}`.replace(/\s+/g, ' '), { cause: e });
   if (e.kind === 'connect') return new MeshError('MESH_ERR_UPSTREAM_CONNECT', e.message.startsWith('connect to') ? e.message : `connect to ${target} failed: ${e.message}`, { cause: e });
-  if (e.kind === 'protocol') return new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${e.message}`, { cause: e });
   return new MeshError('MESH_ERR_UPSTREAM_RESET', `upstream ${target} ${e.message}`, { cause: e });
 }
 

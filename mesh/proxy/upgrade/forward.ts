@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import { PEER_IDENTITY_MISMATCH } from '../../../identity/index.ts';
 import type { RequestContext } from '../context.ts';
 import { MeshError } from '../errors.ts';
+import { upstreamTarget } from '../upstream-target.ts';
 import { ChunkedDecoder } from '../h1/chunked-decoder.ts';
 import { parseResponseHead, type ResponseHead } from '../h1/response-head.ts';
 import { CONNECTION_SPECIFIC } from '../h2/index.ts';
@@ -49,12 +50,8 @@ function answerFields(h: ResponseHead, switching: boolean): string[] {
 
 export function forwardUpgrade(ctx: RequestContext): Promise<void> {
   const { socket: client, head: early } = ctx.upgrade!;
-  const ep = ctx.endpoint!;
-  const target = `${ep.addr}:${ep.port}`;
-  ctx.upstream = target;
+  const { ep, target, connectMs, peer } = upstreamTarget(ctx);
   const rt = ctx.runtime;
-  const connectMs = ctx.cluster?.connect_timeout_ms ?? rt.opts.connectTimeoutMs;
-  const peer = ctx.direction === 'outbound' && rt.pools.mtls ? rt.identity!.peerId(ctx.cluster!.service) : undefined;
   const secure = rt.pools.tlsFor(peer, 'http/1.1');
   const up: net.Socket = secure ? tls.connect({ ...secure, host: ep.addr, port: ep.port }) : net.connect({ host: ep.addr, port: ep.port });
   const res = ctx.res;
