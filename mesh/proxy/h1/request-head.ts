@@ -69,12 +69,9 @@ export function parseRequestHead(buf: Buffer, at: number): RequestHead | null {
   const text = buf.toString('latin1', at, end);
   if (text.includes('\n') && /[^\r]\n|^\n/.test(text)) throw bad('a line of the request head ends in a bare LF');
   const lines = text.split('\r\n');
-  let m = REQUEST_LINE.exec(lines[0]);
-  if (!m) {
-    // An HTTP/0.9 line whose (empty) head did end: a request, which message-checks refuses, tapped.
-    if (HTTP09_LINE.test(lines[0])) m = Object.assign([lines[0], ...lines[0].split(' '), '0', '9'], { index: 0, input: lines[0] }) as RegExpExecArray;
-    else throw bad(`bad request line ${JSON.stringify(lines[0].slice(0, 128))}`);
-  }
+  // An HTTP/0.9 line whose (empty) head did end is a request too (no version: 0.0), which message-checks refuses, tapped.
+  const m = REQUEST_LINE.exec(lines[0]) ?? (HTTP09_LINE.test(lines[0]) ? [lines[0], ...lines[0].split(' '), '0', '0'] : null);
+  if (!m) throw bad(`bad request line ${JSON.stringify(lines[0].slice(0, 128))}`);
   if (lines.length - 1 > MAX_HEADERS) throw bad(`more than ${MAX_HEADERS} request headers`);
   const major = Number(m[3]);
   const minor = major === 1 ? Number(m[4]) : 0;

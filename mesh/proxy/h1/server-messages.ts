@@ -13,6 +13,7 @@
 //               destroy; events drain, finish, close.
 
 import { EventEmitter } from 'node:events';
+import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
 import type { RequestHead } from './request-head.ts';
 
@@ -152,14 +153,6 @@ export class LeanRequest extends EventEmitter {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  100: 'Continue', 101: 'Switching Protocols', 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content',
-  301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout',
-  409: 'Conflict', 411: 'Length Required', 413: 'Payload Too Large', 414: 'URI Too Long', 415: 'Unsupported Media Type',
-  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 499: 'Client Closed Request',
-  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Framing is this server's to decide: a stage's own copy of these is dropped. */
 const FRAMING = new Set(['transfer-encoding', 'connection', 'keep-alive']);
@@ -300,7 +293,7 @@ export class LeanResponse extends EventEmitter {
     this.headersSent = true;
     const status = this.statusCode;
     this.#noBody = this.#isHead || status === 204 || status === 304 || status < 200;
-    let head = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_TEXT[status] || 'Unknown'}\r\n`;
+    let head = `HTTP/1.1 ${status} ${this.statusMessage || STATUS_CODES[status] || 'Unknown'}\r\n`;
     let hasLength = false;
     let hasDate = false;
     let closeAsked = false;
