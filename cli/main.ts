@@ -24,6 +24,8 @@ const COMMANDS: Record<CommandName, Command> = {
   control: {
     serves: true,
     run: async (argv, log) => {
+      // `meshlens control resilience …` is a client of a running control plane, not one.
+      if (argv[0] === 'resilience') return (await import('./resilience-commands.ts')).runResilience(argv.slice(1));
       const { CONTROL_FLAGS, runControl } = await import('./control.ts');
       return runControl(parseFlags('control', summary.control, argv, CONTROL_FLAGS), log);
     },

@@ -12,7 +12,10 @@ export { RouteWeightsError, MAX_WEIGHT, type SubsetWeight, type ServiceRouteWeig
 export { EjectionError, MAX_EJECTION_MS, type Ejection } from './ejections.ts';
 export { RateLimitsError, type ServiceRateLimits } from './rate-limits.ts';
 export { rateLimitProblems, MAX_RATE_LIMIT_RULES } from './rate-limit-rules.ts';
+export { RouteResilienceError, type ServiceRouteResilience } from './route-resilience.ts';
+export { routeResilienceProblems, matchOrder, matchingRule, overridden, MAX_ROUTE_RESILIENCE_RULES, RULE_METHODS, type OverriddenCluster } from './route-resilience-rules.ts';
 export * from './resilience.ts';
+export { connectTunnelProblems, MAX_CONNECT_PORTS, type ConnectTunnels } from './connect-tunnels.ts';
 export { parseLabels, formatLabels, matchesSubset, labelProblems, type Labels } from './labels.ts';
 export {
   TuningEngine, TuningPolicy, TuningError, DEFAULT_TUNING_POLICY_DIR, DEFAULT_TUNING_SETTINGS, TUNING_ENTRYPOINT, TUNING_KINDS, TUNING_MODES, parseModes, storeSources,

@@ -18,6 +18,9 @@ const ROUTES: [string, string, unknown][] = [
   ['GET', '/v1/ratelimits', undefined],
   ['PUT', '/v1/ratelimits/cart', { rules: [{ rps: 1, burst: 1 }] }],
   ['DELETE', '/v1/ratelimits/cart', undefined],
+  ['GET', '/v1/resilience', undefined],
+  ['PUT', '/v1/resilience/cart', { rules: [{ path_prefix: '/', retry: false }] }],
+  ['DELETE', '/v1/resilience/cart', undefined],
 ];
 
 test('operator routes refuse a missing or wrong token, a rebinding Host, a foreign Origin and a sidecar certificate; nothing changes', async () => {
@@ -53,6 +56,7 @@ test('operator routes refuse a missing or wrong token, a rebinding Host, a forei
     assert.deepEqual(st.routes.routes, [], 'no route weights were set');
     assert.deepEqual(st.ejections, [], 'no instance was ejected');
     assert.deepEqual(st.rate_limits, [], 'no rate limit was set');
+    assert.deepEqual(st.route_resilience, [], 'no route resilience was set');
     // The operator, honestly, on the same routes.
     assert.equal((await t.operator().request('GET', '/v1/status')).status, 200);
     assert.equal((await t.operator().request('POST', '/v1/identity/join-tokens', { service: 'payments', proxy: 'payments-2' })).status, 201);

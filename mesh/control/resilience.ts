@@ -21,7 +21,7 @@
 // - no active health check: a mesh does not know its workloads' health paths.
 
 /** Failures a retry may follow (see stages/retry.ts for what each covers). */
-export const RETRY_ON = ['connect-failure', 'reset', 'timeout', 'unavailable', 'gateway-error', '5xx'] as const;
+export const RETRY_ON = ['connect-failure', 'reset', 'timeout', 'unavailable', 'gateway-error', '5xx', 'rate-limited'] as const;
 export type RetryOn = (typeof RETRY_ON)[number];
 
 /** Methods RFC 9110 §9.2.2 calls idempotent: sent twice, they do what sending once does. */

@@ -15,6 +15,7 @@
 //     GET /v1/routes, PUT|DELETE /v1/routes/<service> (route weights: ./route-weights-api.ts),
 //     GET /v1/ejections, PUT|DELETE /v1/ejections/<instance> (./ejections-api.ts),
 //     GET /v1/ratelimits, PUT|DELETE /v1/ratelimits/<service> (./rate-limits-api.ts),
+//     GET /v1/resilience, PUT|DELETE /v1/resilience/<service> (per-route overrides: ./route-resilience-api.ts),
 //     /v1/tuning, /v1/actions, /v1/rollouts (the tuning engine: ./tuning/tuning-api.ts),
 //     /v1/reports (compliance reports: ./reports-api.ts),
 //     POST /v1/identity/rotate-ca (a new root, trusted at once, signing once
@@ -43,9 +44,11 @@ import { RateLimits, type ServiceRateLimits } from './rate-limits.ts';
 import { ServiceRegistry } from './registry.ts';
 import { routeWeightsApi } from './route-weights-api.ts';
 import { serveKeyed } from './keyed-api.ts';
+import { routeResilienceApi } from './route-resilience-api.ts';
+import { RouteResilience, type ServiceRouteResilience } from './route-resilience.ts';
 import { RouteWeights, type RouteWeightsStatus, type ServiceRouteWeights, type SubsetWeight } from './route-weights.ts';
-import { DEFAULT_MESH_SETTINGS, meshSettingsProblems, type MeshSettings } from './snapshot-builder.ts';
-import type { RateLimitRule } from './snapshot.ts';
+import { DEFAULT_MESH_SETTINGS, meshSettingsProblems, overriddenCluster, type MeshSettings } from './snapshot-builder.ts';
+import type { RateLimitRule, RouteResilienceRule } from './snapshot.ts';
 import { readJson, reply } from './http-json.ts';
 import { ServerIdentity, type RotationState } from './server-identity.ts';
 import { tuningControl } from './tuning-control.ts';
@@ -106,8 +109,10 @@ export interface ControlStatus {
   ejections: Ejection[];
   /** Rate limits per callee service, enforced by its sidecars. */
   rate_limits: ServiceRateLimits[];
-  /** Ejections and rate limits refused (bad request) since start. */
-  refused_changes: { ejections: number; rate_limits: number };
+  /** Per-route timeout and retry overrides per service, applied by its callers' sidecars. */
+  route_resilience: ServiceRouteResilience[];
+  /** Ejections, rate limits and route resilience refused (bad request) since start. */
+  refused_changes: { ejections: number; rate_limits: number; route_resilience: number };
   identity: IdentityCounters & {
     trust_domain: string; refused_sidecar_requests: number;
     /** A CA rotation under way: the new root is trusted, and signs from complete_at on. */
@@ -150,6 +155,8 @@ export interface ControlPlane {
   lift(instance: string): { version: number } | null;
   /** Rate limits at the service's sidecars ([] clears them). Throws RateLimitsError naming every problem (nothing changes). */
   setRateLimits(service: string, rules: RateLimitRule[]): { version: number };
+  /** Per-route resilience overrides on the service's route ([] clears them). Throws RouteResilienceError naming every problem (nothing changes). */
+  setRouteResilience(service: string, rules: RouteResilienceRule[]): { version: number };
   /** The tuning engine, when `tuning` was given. */
   tuning: TuningEngine | null;
   close(): Promise<void>;
@@ -173,16 +180,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const settings = { ...DEFAULT_MESH_SETTINGS, ...opts.settings };
   const settingsProblems = meshSettingsProblems(settings);
   if (settingsProblems.length > 0) throw new Error(`control plane settings: ${settingsProblems.join('; ')}`);
+  const overrides = new RouteResilience((s) => overriddenCluster(settings, s));
   const streams = new ConfigStreams(registry, settings, Date.now, () => policy.digest, (s) => weights.backends(s),
-    () => ({ ejected: ejections.ejected(), rateLimits: (s) => limits.rules(s) }));
+    () => ({ ejected: ejections.ejected(), rateLimits: (s) => limits.rules(s), routeResilience: (s) => overrides.rules(s) }));
   policy.onChange(() => streams.pushAll());
   weights.onChange(() => streams.pushAll());
   ejections.onChange(() => streams.pushAll());
   limits.onChange(() => streams.pushAll());
+  overrides.onChange(() => streams.pushAll());
   // Every change, with the version that carried it, when and who made it (./config-watch.ts); it starts below, after tuning.
   const changes = opts.changes ? new ConfigWatch(opts.changes, { registry, policy, weights, ejections, limits, streams }, { log: (m) => log(`config log: ${m}`) }) : null;
-  // Route weights, ejections and rate limits: one operator API shape (./keyed-api.ts).
-  const keyed = [routeWeightsApi(weights), ejectionsApi(ejections), rateLimitsApi(limits)];
+  // Route weights, ejections, rate limits and route resilience: one operator API shape (./keyed-api.ts).
+  const keyed = [routeWeightsApi(weights), ejectionsApi(ejections), rateLimitsApi(limits), routeResilienceApi(overrides)];
   let tuning: TuningEngine | null = null;
   if (opts.tuning) {
     const tuningPolicy = new TuningPolicy();
@@ -207,7 +216,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     routes: weights.status(),
     ejections: ejections.active(),
     rate_limits: limits.status(),
-    refused_changes: { ejections: ejections.refused, rate_limits: limits.refused },
+    route_resilience: overrides.status(),
+    refused_changes: { ejections: ejections.refused, rate_limits: limits.refused, route_resilience: overrides.refused },
     ...(tuning ? { tuning: tuning.status() } : {}),
     ...(changes ? { config_log: changes.status() } : {}),
     identity: {
@@ -374,6 +384,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     lift: (instance) => (ejections.lift(instance) ? { version: streams.version } : null),
     setRateLimits(service, rules) {
       limits.set(service, rules);
+      return { version: streams.version };
+    },
+    setRouteResilience(service, rules) {
+      overrides.set(service, rules);
       return { version: streams.version };
     },
     tuning,

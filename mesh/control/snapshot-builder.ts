@@ -11,12 +11,17 @@
 // (./rate-limits.ts) gets them as `rate_limits` in its own sidecars' snapshots.
 // Every cluster carries the mesh's resilience settings (./resilience.ts:
 // lb, connections, retries, outlier ejection, health check), replaced field
-// by field for services named in resilience_by_service.
+// by field for services named in resilience_by_service. A service with route
+// resilience overrides (./route-resilience.ts) gets them as its route's
+// `resilience` in every sidecar's snapshot (its callers apply them), and one
+// named in connect_by_service its CONNECT ports (./connect-tunnels.ts).
 
+import { connectTunnelProblems, type ConnectTunnels } from './connect-tunnels.ts';
 import { endpointsKept, type EjectedInstances } from './ejections.ts';
 import type { ServiceRegistry } from './registry.ts';
 import { clusterResilienceProblems, DEFAULT_RESILIENCE, type ClusterResilience } from './resilience.ts';
-import { DEFAULT_TAP_CAPTURE, type Backend, type Cluster, type ConfigSnapshot, type RateLimitRule, type Route, type TapCapture } from './snapshot.ts';
+import type { OverriddenCluster } from './route-resilience-rules.ts';
+import { DEFAULT_TAP_CAPTURE, type Backend, type Cluster, type ConfigSnapshot, type RateLimitRule, type Route, type RouteResilienceRule, type TapCapture } from './snapshot.ts';
 
 export interface MeshSettings {
   connect_timeout_ms: number;
@@ -28,6 +33,8 @@ export interface MeshSettings {
   resilience: ClusterResilience;
   /** Per service, fields that replace `resilience`'s for that service's cluster (a retry policy, a health check, …). */
   resilience_by_service?: Record<string, Partial<ClusterResilience>>;
+  /** Per service, the ports a CONNECT may tunnel to (./connect-tunnels.ts); a service not named refuses every CONNECT. */
+  connect_by_service?: Record<string, ConnectTunnels>;
   taps: TapCapture;
 }
 
@@ -48,7 +55,14 @@ export function meshSettingsProblems(settings: MeshSettings): string[] {
   return [
     ...clusterResilienceProblems(cluster({}), 'settings.resilience'),
     ...Object.entries(settings.resilience_by_service ?? {}).flatMap(([service, r]) => clusterResilienceProblems(cluster(r), `settings.resilience_by_service.${service}`)),
+    ...Object.entries(settings.connect_by_service ?? {}).flatMap(([service, c]) => connectTunnelProblems(c, `settings.connect_by_service.${service}`)),
   ];
+}
+
+/** The request timeout and retry policy a service's cluster is built with: what its route resilience rules are judged against. */
+export function overriddenCluster(settings: MeshSettings, service: string): OverriddenCluster {
+  const { retry } = { ...settings.resilience, ...settings.resilience_by_service?.[service] };
+  return { request_timeout_ms: settings.request_timeout_ms, ...(retry ? { retry } : {}) };
 }
 
 /** A service's weighted backends (./route-weights.ts), or undefined for the default route. */
@@ -60,6 +74,8 @@ export interface SnapshotExtras {
   ejected?: EjectedInstances;
   /** The rules a service's own sidecars enforce (./rate-limits.ts), or undefined for none. */
   rateLimits?: (service: string) => RateLimitRule[] | undefined;
+  /** The per-request overrides on a service's route (./route-resilience.ts), or undefined for none. */
+  routeResilience?: (service: string) => RouteResilienceRule[] | undefined;
 }
 
 export function buildSnapshot(
@@ -75,8 +91,10 @@ export function buildSnapshot(
       connect_timeout_ms: settings.connect_timeout_ms, request_timeout_ms: settings.request_timeout_ms,
       max_concurrent: settings.max_concurrent, max_pending: settings.max_pending, max_connections,
       ...(retry ? { retry } : {}), ...(outlier ? { outlier } : {}), ...(health_check ? { health_check } : {}),
+      ...(settings.connect_by_service?.[name] ? { connect: settings.connect_by_service[name] } : {}),
     });
-    routes.push({ authority: name, backends: weighted(name) ?? [{ cluster: name, weight: 1 }] });
+    const overrides = extras.routeResilience?.(name);
+    routes.push({ authority: name, backends: weighted(name) ?? [{ cluster: name, weight: 1 }], ...(overrides ? { resilience: overrides } : {}) });
   }
   const snapshot: ConfigSnapshot = { version, proxy, service, routes, clusters, taps: settings.taps, policy_digest: policyDigest };
   const limits = extras.rateLimits?.(service);

@@ -33,6 +33,12 @@
 //           as `rate_limits` and answer 429 MESH_ERR_RATE_LIMITED past them
 //           (mesh/proxy/stages/rate-limit.ts); DELETE (or []) clears them;
 //           GET /v1/ratelimits lists them.
+//   PUT  /v1/resilience/<service>  body {"rules":[RouteResilienceRule, …]} (operators only)
+//        -> 200 {service, rules, version}: every sidecar's route for that service
+//           carries the rules as `resilience`; a request matching one runs with
+//           its request timeout, per-try timeout and retry policy instead of the
+//           cluster's (./route-resilience-rules.ts). DELETE clears them;
+//           GET /v1/resilience lists them.
 //
 // A sidecar ACKs a snapshot once its policy_digest's bundle is loaded (or the
 // digest is "", no policy); a bundle it cannot fetch, verify or load NACKs the
@@ -41,6 +47,7 @@
 // A sidecar keeps serving with its last accepted snapshot while the control
 // plane is away, and reconnects with backoff.
 
+import type { ConnectTunnels } from './connect-tunnels.ts';
 import type { HealthCheck, OutlierDetection, RetryPolicy } from './resilience.ts';
 
 /** The control plane's own identity: spiffe://<td>/ns/meshlens/sa/control. */
@@ -90,6 +97,8 @@ export interface Cluster {
   outlier?: OutlierDetection;
   /** Active health checks of every endpoint (./resilience.ts); absent: none. */
   health_check?: HealthCheck;
+  /** Ports of this service a CONNECT may tunnel to (./connect-tunnels.ts); absent: every CONNECT is refused 501. */
+  connect?: ConnectTunnels;
 }
 
 export interface Backend {
@@ -111,6 +120,30 @@ export interface Route {
   authority: string;
   /** At least one with weight > 0. */
   backends: Backend[];
+  /** Per-request overrides of the clusters' request timeout and retries, by path and method; absent: none. */
+  resilience?: RouteResilienceRule[];
+}
+
+/**
+ * Overrides, for the requests of one route that match it, what its cluster
+ * says about timeouts and retries (set by an operator: PUT
+ * /v1/resilience/<service>). A request takes the rule with the longest
+ * path_prefix it starts with, one naming its method before one naming none
+ * (matchingRule, ./route-resilience-rules.ts, which also checks a list, at
+ * the control plane and again in the sidecar). A field left out is the
+ * cluster's.
+ */
+export interface RouteResilienceRule {
+  /** Requests whose normalised path starts with this (a plain prefix, starting with "/"). */
+  path_prefix: string;
+  /** Only requests of these methods; absent: every method. */
+  methods?: string[];
+  /** Replaces the cluster's request_timeout_ms: every try together. */
+  request_timeout_ms?: number;
+  /** Replaces the per-try timeout of the retry policy in force (the rule's or the cluster's). */
+  per_try_timeout_ms?: number;
+  /** Replaces the cluster's retry policy; false: these requests are never retried. */
+  retry?: RetryPolicy | false;
 }
 
 export interface TapCapture {

@@ -24,7 +24,7 @@ export const INBOUND_CHAIN: readonly Stage[] = [
   tapStage, // records l7.request once the exchange is over
   rescueStage, // errors → responses
   messageChecksStage, // version, Transfer-Encoding, Host: one reading only, or 400/501
-  connectStage, // CONNECT: no tunnels, 501
+  connectStage, // CONNECT: 501, or a tunnel to an allowed port of this service (the cluster's connect.allow_ports)
   normalizePathStage, // one spelling per path (req.url rewritten) before anything judges it
   meshHeadersStage, // x-meshlens-* from the client: stripped, never believed (the caller is the mTLS peer, set by the listener)
   policyStage, // inbound authorization (Rego/WASM): allow, or 403; sets the tap's decision
@@ -40,7 +40,7 @@ export const OUTBOUND_CHAIN: readonly Stage[] = [
   tapStage,
   rescueStage,
   messageChecksStage,
-  connectStage,
+  connectStage, // CONNECT: 501, or a tunnel to an allowed port of a mesh service (its cluster's connect.allow_ports)
   normalizePathStage,
   meshHeadersStage,
   // policy: outbound authorization (later issue)

@@ -62,6 +62,8 @@ export interface ResilienceCounters {
   retries: number;
   retry_budget_exhausted: number;
   retry_not_allowed: number;
+  /** Tries not retried because the upstream's retry-after asked for a longer wait than backoff_max_ms or the request's time left. */
+  retry_after_too_long: number;
   per_try_timeouts: number;
   /** Endpoints this sidecar ejected, and ejections the cap (max_ejection_percent) refused. */
   ejections: number;
@@ -75,6 +77,8 @@ export interface ResilienceCounters {
   health_check_failures: number;
   /** Endpoints gone from the snapshot whose last request ended and whose pool was closed. */
   drained: number;
+  /** Requests that ran with a route's resilience rule instead of the cluster's timeouts and retries (../route-resilience.ts). */
+  route_overrides: number;
 }
 
 export interface EndpointStats {
@@ -93,8 +97,8 @@ export interface EndpointStats {
 export interface ClusterResilienceStats extends ResilienceCounters { endpoints: EndpointStats[] }
 
 const newCounters = (): ResilienceCounters => ({
-  retries: 0, retry_budget_exhausted: 0, retry_not_allowed: 0, per_try_timeouts: 0, ejections: 0, ejections_capped: 0,
-  ejected_skips: 0, health_exclusions: 0, panics: 0, health_checks: 0, health_check_failures: 0, drained: 0,
+  retries: 0, retry_budget_exhausted: 0, retry_not_allowed: 0, retry_after_too_long: 0, per_try_timeouts: 0, ejections: 0, ejections_capped: 0,
+  ejected_skips: 0, health_exclusions: 0, panics: 0, health_checks: 0, health_check_failures: 0, drained: 0, route_overrides: 0,
 });
 
 const keyOf = (cluster: string, e: { addr: string; port: number }) => `${cluster}\n${e.addr}:${e.port}`;

@@ -49,8 +49,8 @@ test('a cluster\'s resilience fields are NACKed naming the field: lb, circuit br
     [{ retry: { ...ok, attempts: 6 } }, 'clusters[0].retry.attempts: must be an integer in 1..5, got 6'],
     [{ retry: { ...ok, per_try_timeout_ms: 2_001 } }, 'clusters[0].retry.per_try_timeout_ms: 2001 is more than the cluster\'s request_timeout_ms (2000), which bounds every try together'],
     [{ retry: { ...ok, backoff_max_ms: 10 } }, 'clusters[0].retry.backoff_max_ms: must be at least backoff_base_ms (25), got 10'],
-    [{ retry: { ...ok, on: ['5xx', 'teapot'] } }, 'clusters[0].retry.on[1]: "teapot" is not one of connect-failure, reset, timeout, unavailable, gateway-error, 5xx'],
-    [{ retry: { ...ok, on: [] } }, 'clusters[0].retry.on: must be a non-empty array of connect-failure, reset, timeout, unavailable, gateway-error, 5xx'],
+    [{ retry: { ...ok, on: ['5xx', 'teapot'] } }, 'clusters[0].retry.on[1]: "teapot" is not one of connect-failure, reset, timeout, unavailable, gateway-error, 5xx, rate-limited'],
+    [{ retry: { ...ok, on: [] } }, 'clusters[0].retry.on: must be a non-empty array of connect-failure, reset, timeout, unavailable, gateway-error, 5xx, rate-limited'],
     [{ retry: { ...ok, budget: { ratio: 2, min_per_s: 1 } } }, 'clusters[0].retry.budget.ratio: must be a number in 0..1, got 2'],
     [{ retry: { ...ok, non_idempotent: 'always' } }, 'clusters[0].retry.non_idempotent: must be "never" or "when_marked", got "always"'],
     [{ retry: { ...ok, max_body_bytes: 2 << 20 } }, 'clusters[0].retry.max_body_bytes: must be an integer in 0..1048576, got 2097152'],
@@ -65,5 +65,19 @@ test('a cluster\'s resilience fields are NACKed naming the field: lb, circuit br
       'clusters[0].health_check.timeout_ms: must be at most interval_ms (100), got 200'],
   ] as [Record<string, unknown>, string][]) {
     assert.equal(split((s) => Object.assign(s.clusters[0], more)), problem, JSON.stringify(more));
+  }
+});
+
+test('a cluster\'s CONNECT ports are NACKed naming the field: only a non-empty list of distinct ports', () => {
+  assert.equal(split((s) => Object.assign(s.clusters[0], { connect: { allow_ports: [5432, 6379] } })), null);
+  for (const [connect, problem] of [
+    [{ allow_ports: [] }, 'clusters[0].connect.allow_ports: must be a non-empty array of at most 64 ports (leave connect out for none)'],
+    [{ allow_ports: [0] }, 'clusters[0].connect.allow_ports[0]: must be a port in 1..65535, got 0'],
+    [{ allow_ports: ['443'] }, 'clusters[0].connect.allow_ports[0]: must be a port in 1..65535, got "443"'],
+    [{ allow_ports: [443, 443] }, 'clusters[0].connect.allow_ports[1]: 443 is named twice'],
+    [{ allow_ports: [443], hosts: ['*'] }, 'clusters[0].connect: unknown field "hosts" (only allow_ports)'],
+    [true, 'clusters[0].connect: must be an object {allow_ports: [port, …]}'],
+  ] as [unknown, string][]) {
+    assert.equal(split((s) => Object.assign(s.clusters[0], { connect })), problem, JSON.stringify(connect));
   }
 });

@@ -3,7 +3,9 @@
 
 import { labelProblems } from '../control/labels.ts';
 import { rateLimitProblems } from '../control/rate-limit-rules.ts';
+import { connectTunnelProblems } from '../control/connect-tunnels.ts';
 import { clusterResilienceProblems } from '../control/resilience.ts';
+import { routeResilienceProblems, type OverriddenCluster } from '../control/route-resilience-rules.ts';
 import type { ConfigSnapshot } from '../control/snapshot.ts';
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -29,6 +31,7 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
     if (c.max_concurrent !== undefined && !isPosInt(c.max_concurrent)) return `${at}.max_concurrent: must be a positive integer`;
     const resilience = clusterResilienceProblems(c, at);
     if (resilience.length > 0) return resilience[0];
+    if (c.connect !== undefined) { const p = connectTunnelProblems(c.connect, `${at}.connect`); if (p.length > 0) return p[0]; }
     if (!Array.isArray(c.endpoints)) return `${at}.endpoints: must be an array`;
     for (const [j, e] of c.endpoints.entries()) {
       const eat = `${at}.endpoints[${j}]`;
@@ -60,6 +63,14 @@ export function snapshotProblem(s: unknown, expectedProxy: string): string | nul
       }
     }
     if (!r.backends.some((b) => (b as { weight: number }).weight > 0)) return `${at}.backends: at least one weight must be > 0`;
+    if (r.resilience !== undefined) {
+      // Judged against every cluster the route may send to: what a rule leaves out is that cluster's.
+      for (const b of r.backends as { cluster: string }[]) {
+        const c = s.clusters.find((x) => (x as { service: string }).service === b.cluster) as OverriddenCluster;
+        const p = routeResilienceProblems(r.resilience, `${at}.resilience`, c);
+        if (p.length > 0) return p[0];
+      }
+    }
   }
   if (!isObj(s.taps)) return 'taps: must be an object';
   if (!isStrList(s.taps.query_allow)) return 'taps.query_allow: must be an array of strings';

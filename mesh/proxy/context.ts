@@ -5,6 +5,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import type { Direction } from '../../ingest/index.ts';
+import type { RetryPolicy } from '../control/resilience.ts';
 import type { Cluster, Endpoint, Route } from '../control/snapshot.ts';
 import type { MeshError } from './errors.ts';
 import type { RequestSignal } from './request-signal.ts';
@@ -19,6 +20,13 @@ import type { BackendSet, RoutingState } from './routing-table.ts';
  */
 export interface Peer { service: string; instance: string; addr: string; port: number; identity?: string; version?: string }
 
+/** What a route's resilience rule (./route-resilience.ts) gives a request instead of its cluster's settings. */
+export interface ResilienceOverride {
+  readonly request_timeout_ms: number;
+  /** Absent: the request is not retried. */
+  readonly retry?: RetryPolicy;
+}
+
 export interface RequestContext {
   readonly runtime: SidecarRuntime;
   readonly direction: Direction;
@@ -29,6 +37,8 @@ export interface RequestContext {
   h2?: 'h2' | 'h2c';
   /** An HTTP/1.1 upgrade (WebSocket …) or CONNECT: the client's socket, no longer the HTTP server's, and the bytes read past the head. */
   upgrade?: { socket: net.Socket; head: Buffer };
+  /** A CONNECT the connect stage allowed: the service and port tunnelled to (stages/connect.ts). */
+  tunnel?: { host: string; port: number };
   /** gRPC: the grpc-status the client got (from the upstream's trailers or trailers-only answer, or the sidecar's own). */
   grpcStatus?: number;
   readonly connId: string;
@@ -47,6 +57,8 @@ export interface RequestContext {
   /** The route's backend the request goes to (its cluster, or a subset of it). */
   backend?: BackendSet;
   cluster?: Cluster;
+  /** The route's resilience rule this request matched, resolved against its cluster; absent: the cluster's settings. */
+  override?: ResilienceOverride;
   endpoint?: Endpoint;
   /** Per-request timeout chosen by the timeout stage. */
   signal?: RequestSignal;
@@ -67,9 +79,10 @@ export interface RequestContext {
    * Set by the retry stage; the upstream stage asks it once per try when the
    * response head arrives, before anything reaches the client. true: the
    * response is drained and dropped and the try fails with
-   * MESH_ERR_UPSTREAM_STATUS, to be tried again.
+   * MESH_ERR_UPSTREAM_STATUS, to be tried again. `retryAfter`: the
+   * response's retry-after, given for a 503 or 429 only.
    */
-  retryResponse?: (status: number) => boolean;
+  retryResponse?: (status: number, retryAfter?: string) => boolean;
   /** The request body, kept by the retry stage: the upstream stage sends it instead of streaming the request. */
   replayBody?: Buffer;
   /** Endpoints this request's earlier tries went to: the balancer passes over them while it has others. */

@@ -47,6 +47,8 @@ export interface SidecarCounters {
   tls_handshake_failures: number;
   /** HTTP/2 sessions and streams, and the flood limits' refusals (h2/counters.ts). */
   h2: H2Counters;
+  /** CONNECT tunnels opened (stages/connect.ts; refusals are errors.MESH_ERR_CONNECT_UNSUPPORTED), open now, and the bytes of those closed, each way. */
+  connect: { tunnels: number; open: number; bytes_to_upstream: number; bytes_to_client: number };
 }
 
 export interface SidecarRuntime {
@@ -76,5 +78,6 @@ export function newCounters(): SidecarCounters {
     rate_limits: { checked: 0, limited: 0, limited_by_caller: {} },
     bad_framing: 0, bad_requests: 0, connections_total: 0, connections_open: 0, tls_handshake_failures: 0,
     h2: newH2Counters(),
+    connect: { tunnels: 0, open: 0, bytes_to_upstream: 0, bytes_to_client: 0 },
   };
 }

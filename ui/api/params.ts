@@ -1,7 +1,7 @@
 // Query-string validation for the JSON API. Each parser reports the first
 // problem as UI_ERR_BAD_PARAM naming the parameter and what was received.
 
-import { DECISIONS, DIRECTIONS, TAP_KINDS, type Direction, type TapFilter } from '../../ingest/index.ts';
+import { DECISIONS, DIRECTIONS, TAP_FLAGS, TAP_KINDS, type Direction, type TapFilter } from '../../ingest/index.ts';
 import { UiError } from './errors.ts';
 
 export const DEFAULT_WINDOW_S = 60;
@@ -24,7 +24,10 @@ export interface TapQuery {
   limit: number;
 }
 
-/** `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `decision`, `service`, `since` and `until` (epoch ms, since <= ts < until). */
+/**
+ * `limit` (1..1000, default 50), `kind`, `direction`, `proxy`, `src`, `dst`, `decision`, `flag` (a data-plane
+ * decision the tap's flags name: retried, ejected, …), `service`, `since` and `until` (epoch ms, since <= ts < until).
+ */
 export function parseTapQuery(query: Query): TapQuery {
   const limit = intParam(query, 'limit', DEFAULT_TAP_LIMIT, 1, MAX_TAP_LIMIT);
   const filter: TapFilter = {};
@@ -40,6 +43,8 @@ export function parseTapQuery(query: Query): TapQuery {
   if (dst) filter.dst_service = dst;
   const decision = oneOf(query, 'decision', DECISIONS);
   if (decision) filter.decision = decision;
+  const flag = oneOf(query, 'flag', TAP_FLAGS);
+  if (flag) filter.flag = flag;
   const since = epochMsParam(query, 'since');
   if (since !== undefined) filter.since = since;
   const until = epochMsParam(query, 'until');

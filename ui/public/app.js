@@ -25,7 +25,7 @@ const $ = (id) => document.getElementById(id);
 const els = {
   svg: $('service-graph'), empty: $('graph-empty'), error: $('graph-error'), tooltip: $('tooltip'),
   totals: $('graph-totals'), refreshed: $('last-refresh'), live: $('live'), status: $('mesh-status'),
-  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'), alerts: $('alerts'),
+  window: $('window'), taps: $('taps').tBodies[0], legend: $('legend'), tapsFilter: $('taps-filter'), tapsFlag: $('taps-flag'), alerts: $('alerts'),
   main: $('main'), signedOut: $('signed-out'), signedOutDetail: $('signed-out-detail'), isolation: $('isolation-warning'),
 };
 
@@ -168,9 +168,11 @@ async function refreshTaps() {
   if (pointed) return refreshPointed();
   try {
     const asked = selected;
-    const filter = asked === null ? '' : `&service=${encodeURIComponent(asked)}`;
+    const flag = els.tapsFlag.value;
+    const filter = `${asked === null ? '' : `&service=${encodeURIComponent(asked)}`}${flag ? `&flag=${encodeURIComponent(flag)}` : ''}`;
     const { taps } = await getJson(`/api/taps?limit=${TAPS_SHOWN}${filter}`);
-    if (asked === selected) renderTaps(els.taps, taps); // a slower answer for an earlier choice is dropped
+    // A slower answer for an earlier choice is dropped.
+    if (asked === selected && flag === els.tapsFlag.value) renderTaps(els.taps, taps, null, flag ? `no taps with the decision “${flag}” yet` : undefined);
 
   } catch { /* the graph banner already reports an unreachable server */ }
 }
@@ -245,6 +247,7 @@ function drawLegend() {
 }
 
 els.tapsFilter.addEventListener('click', () => select(null));
+els.tapsFlag.addEventListener('change', () => select(selected)); // leaves a pointed tap's context for the newest taps with that decision
 els.window.value = String(windowS);
 els.window.addEventListener('change', () => {
   windowS = Number(els.window.value);

@@ -6,10 +6,11 @@ import { formatLatency, isPointedTap } from '/graph.js';
 /**
  * @param {HTMLTableSectionElement} tbody @param {Record<string, unknown>[]} taps
  * @param {{proxy: string, seq: number, ts: number} | null} [pointed] the tap to mark (a report's link to it)
+ * @param {string} [none] what an empty table says (default: waiting for traffic)
  */
-export function renderTaps(tbody, taps, pointed = null) {
+export function renderTaps(tbody, taps, pointed = null, none = 'waiting for traffic…') {
   if (taps.length === 0) {
-    tbody.replaceChildren(row([cell(pointed ? 'no taps of this proxy around that time: they may have expired' : 'waiting for traffic…', '', 7)], 'placeholder'));
+    tbody.replaceChildren(row([cell(pointed ? 'no taps of this proxy around that time: they may have expired' : none, '', 7)], 'placeholder'));
     return;
   }
   tbody.replaceChildren(...taps.map((t) => tapRow(t, isPointedTap(t, pointed), [
@@ -50,6 +51,13 @@ function statusCell(t) {
     const why = [t.error, t.decision && t.decision !== 'none' ? `policy ${t.decision}: ${t.decision_reason ?? ''}` : ''].filter(Boolean);
     if (why.length > 0) pill.title = why.join(' — ');
     td.append(pill);
+    if (t.flags) {
+      // The data plane's decisions on the request (retried, per_try_timeout, breaker_open, …).
+      const flags = document.createElement('span');
+      flags.className = 'flags';
+      flags.textContent = String(t.flags).replaceAll(',', ' · ');
+      td.append(flags);
+    }
     if (t.decision === 'deny') {
       const badge = document.createElement('span');
       badge.className = 'denied';

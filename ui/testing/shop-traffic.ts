@@ -19,6 +19,8 @@ export interface ShopCall {
   failEvery: number;
   /** Every n-th request is denied by the callee's policy (403, decision deny at the callee); absent = never. */
   denyEvery?: number;
+  /** The data-plane decisions (tap `flags`, e.g. "retried,retry_budget_exhausted") on the caller's tap of each failed request; absent = none. */
+  failFlags?: string;
   latencyMs: number;
 }
 
@@ -56,7 +58,7 @@ export function shopTrafficBatches(opts: { now: number; seconds?: number; stream
         latency_ms: Math.round(latency * 10) / 10, req_bytes: call.method === 'POST' ? 120 : 0, resp_bytes: 900,
         upstream: `127.0.0.1:${PORTS[call.dst] ?? 9000}`, retries: 0, trace_id: (ts * 1000 + i).toString(16).padStart(32, '0'),
       };
-      if (call.src !== EXTERNAL_SERVICE) emit(`${call.src}-1`, { ...base, direction: 'outbound' });
+      if (call.src !== EXTERNAL_SERVICE) emit(`${call.src}-1`, { ...base, direction: 'outbound', ...(failed && call.failFlags ? { flags: call.failFlags } : {}) });
       const decision = denied ? { decision: 'deny' as const, decision_reason: 'test: anonymous callers may not do this', error: 'MESH_ERR_POLICY_DENIED' } : {};
       if (call.dst !== EXTERNAL_SERVICE) emit(`${call.dst}-1`, { ...base, direction: 'inbound', ...decision });
     }

@@ -129,7 +129,7 @@ function attempt(ctx: RequestContext, body: 'none' | 'stream' | 'kept', mayRepla
     function onResponse(fields: http2.IncomingHttpHeaders, flags: number) {
       const status = Number(fields[':status']);
       ctx.upstreamStatus = status;
-      if (ctx.retryResponse?.(status)) {
+      if (ctx.retryResponse?.(status, status === 503 || status === 429 ? fields['retry-after'] as string | undefined : undefined)) {
         return settle(new MeshError('MESH_ERR_UPSTREAM_STATUS', `upstream ${target} answered ${status}: tried again`));
       }
       responded = true;

@@ -32,6 +32,7 @@ import { HOST_VALUE } from './message-checks.ts';
 export const normalizePathStage: Stage = {
   name: 'normalize-path',
   async handle(ctx, next) {
+    if (ctx.tunnel) return next(); // an allowed CONNECT's target is `<service>:<port>`, no path (stages/connect.ts)
     const target = ctx.req.url ?? '';
     const n = normalizeTarget(target);
     if ('problem' in n) throw new MeshError('MESH_ERR_BAD_PATH', `request target ${JSON.stringify(target.slice(0, 256))}: ${n.problem}`);

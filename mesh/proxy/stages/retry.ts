@@ -1,5 +1,7 @@
 // Outbound: sends a failed request again, per the cluster's `retry` policy
-// (mesh/control/resilience.ts), as Envoy and Linkerd do. It wraps balance,
+// (mesh/control/resilience.ts), or the one of the route's resilience rule the
+// request matched (ctx.override, ../route-resilience.ts: another policy, or
+// none), as Envoy and Linkerd do. It wraps balance,
 // endpoint-outcome and upstream, so each try picks its endpoint afresh
 // (passing over those already tried) and counts toward outlier detection;
 // the timeout stage outside it bounds all tries together, and
@@ -12,7 +14,8 @@
 //       timeout          per_try_timeout_ms passed before a response head
 //       unavailable      a 503 answer
 //       gateway-error    a 502, 503 or 504 answer, or any of the first three
-//       5xx              any 5xx answer, or any of the first three;
+//       5xx              any 5xx answer, or any of the first three
+//       rate-limited     a 429 answer (another endpoint may have tokens left);
 //   - the request may be sent twice: an idempotent method (RFC 9110: GET,
 //     HEAD, OPTIONS, PUT, DELETE, TRACE), or, where the policy says
 //     non_idempotent: when_marked, one the workload marked with
@@ -22,7 +25,13 @@
 //     retried;
 //   - tries are left (attempts) and the cluster's retry budget has one (../retry-budget.ts).
 // Each retry waits first: half to all of min(backoff_max_ms, backoff_base_ms
-// × 2^(n-1)), so retries spread out and never come back at once.
+// × 2^(n-1)), so retries spread out and never come back at once. A 503 or
+// 429 with `retry-after` (../retry-after.ts) is the upstream's own word:
+// a wait of at most backoff_max_ms that ends before the request timeout is
+// waited exactly; a longer one is not retried at all (as Envoy does with a
+// reset header past its max interval), the tap's flag retry_not_allowed and
+// the cluster's retry_after_too_long counter saying so: the client gets the
+// upstream's answer, retry-after included, and decides itself.
 //
 // The retryable header is read from the workload's own request, on the
 // outbound side only: it says something about that request alone (it may
@@ -35,12 +44,13 @@ import { DEFAULT_MAX_BODY_BYTES, IDEMPOTENT_METHODS, RETRYABLE_HEADER, type Retr
 import type { RequestContext } from '../context.ts';
 import { MeshError, toMeshError } from '../errors.ts';
 import { flag } from '../request-flags.ts';
+import { retryAfterMs } from '../retry-after.ts';
 import type { Stage } from '../stage.ts';
 
 export const retryStage: Stage = {
   name: 'retry',
   async handle(ctx, next) {
-    const policy = ctx.cluster?.retry;
+    const policy = ctx.override ? ctx.override.retry : ctx.cluster?.retry;
     if (!policy) return next();
     const rt = ctx.runtime;
     const { budget, counters } = rt.clusters.cluster(ctx.cluster!.service);
@@ -53,17 +63,24 @@ export const retryStage: Stage = {
         tries++;
         /** Whether this try is to be retried: decided once, at its response head or its failure. */
         let decided: boolean | undefined;
+        /** The wait the upstream asked for (retry-after of a 503 or 429), if it did. */
+        let askedMs: number | undefined;
         const decide = (): boolean => {
           if (decided !== undefined) return decided;
           if (allowed !== true) { flag(ctx, 'retry_not_allowed'); counters.retry_not_allowed++; return decided = false; }
           if (tries > policy.attempts || overall?.aborted) return decided = false;
+          if (askedMs !== undefined && (askedMs > policy.backoff_max_ms || rt.now() + askedMs >= deadlineOf(ctx))) {
+            flag(ctx, 'retry_not_allowed'); counters.retry_after_too_long++; return decided = false;
+          }
           if (!budget.withdraw(rt.now(), policy.budget)) { flag(ctx, 'retry_budget_exhausted'); counters.retry_budget_exhausted++; return decided = false; }
           return decided = true;
         };
         const perTry = perTryBound(ctx, policy, overall);
-        ctx.retryResponse = (status) => {
+        ctx.retryResponse = (status, retryAfter) => {
           perTry?.headArrived();
-          return statusMatches(policy.on, status) && decide();
+          if (!statusMatches(policy.on, status)) return false;
+          if (retryAfter !== undefined) askedMs = retryAfterMs(retryAfter, Date.now());
+          return decide();
         };
         try {
           await next();
@@ -83,7 +100,7 @@ export const retryStage: Stage = {
         counters.retries++;
         flag(ctx, 'retried');
         if (ctx.endpoint) (ctx.triedEndpoints ??= []).push(ctx.endpoint);
-        await backoff(ctx, policy, tries, overall);
+        await backoff(ctx, policy, tries, overall, askedMs);
       }
     } finally {
       ctx.signal = overall;
@@ -155,7 +172,11 @@ function perTryBound(ctx: RequestContext, policy: RetryPolicy, overall: RequestS
   };
 }
 
+/** When the timeout stage's bound over every try runs out, counted from the request's arrival (a little early, never late). */
+const deadlineOf = (ctx: RequestContext): number => ctx.startedAt + (ctx.override?.request_timeout_ms ?? ctx.cluster!.request_timeout_ms);
+
 function statusMatches(on: readonly RetryOn[], status: number): boolean {
+  if (status === 429) return on.includes('rate-limited');
   if (status < 500) return false;
   if (on.includes('5xx')) return true;
   if ((status === 502 || status === 504) && on.includes('gateway-error')) return true;
@@ -172,10 +193,14 @@ function failureMatches(on: readonly RetryOn[], err: MeshError, perTryTimeout: b
   return false;
 }
 
-/** Waits before retry n (1-based): half to all of min(max, base × 2^(n-1)); the overall timeout or the client leaving ends the wait with their error. */
-function backoff(ctx: RequestContext, policy: RetryPolicy, n: number, overall: RequestSignal | undefined): Promise<void> {
+/**
+ * Waits before retry n (1-based): what the upstream asked (`asked`, already
+ * judged short enough), else half to all of min(max, base × 2^(n-1)); the
+ * overall timeout or the client leaving ends the wait with their error.
+ */
+function backoff(ctx: RequestContext, policy: RetryPolicy, n: number, overall: RequestSignal | undefined, asked: number | undefined): Promise<void> {
   const cap = Math.min(policy.backoff_max_ms, policy.backoff_base_ms * 2 ** (n - 1));
-  const ms = cap / 2 + Math.random() * (cap / 2);
+  const ms = asked ?? cap / 2 + Math.random() * (cap / 2);
   return new Promise((resolve, reject) => {
     const done = (err: unknown) => {
       clearTimeout(timer);

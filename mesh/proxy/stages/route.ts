@@ -2,9 +2,11 @@
 // of an absolute-form target, without port) selects a Route; its weighted
 // backends (a cluster, or a subset of it by labels) choose where it goes
 // (routing-table.ts). A backend with no endpoint is passed over while another
-// has one; when none has, the request is refused 503 naming each.
+// has one; when none has, the request is refused 503 naming each. A route
+// with resilience rules may give the request its own timeouts and retries.
 
 import { MeshError } from '../errors.ts';
+import { applyRouteResilience } from '../route-resilience.ts';
 import type { Stage } from '../stage.ts';
 
 export const routeStage: Stage = {
@@ -27,6 +29,7 @@ export const routeStage: Stage = {
     ctx.backend = backend;
     ctx.cluster = backend.cluster;
     ctx.dst.service = backend.cluster.service;
+    if (route.resilience !== undefined) applyRouteResilience(ctx, route); // per-path timeouts and retries (../route-resilience.ts)
     await next();
   },
 };

@@ -13,6 +13,7 @@ import type { ResponseHead } from '../h1/response-head.ts';
 import type { UpstreamError } from '../h1/upstream-conn.ts';
 import { forwardH2, usesH2Upstream } from '../h2/index.ts';
 import { forwardUpgrade } from '../upgrade/index.ts';
+import { retryAfterIn } from '../retry-after.ts';
 import { upstreamTarget } from '../upstream-target.ts';
 
 /** Per-connection headers (RFC 9110 §7.6.1): never forwarded. */
@@ -156,7 +157,7 @@ function attempt(ctx: RequestContext, mayReplay: boolean, framing: BodyFraming):
       onBodySent: (n: number) => { ctx.reqBytes += n; },
       onResponse: (h: ResponseHead) => {
         ctx.upstreamStatus = h.status;
-        if (ctx.retryResponse?.(h.status)) { dropped = true; return; }
+        if (ctx.retryResponse?.(h.status, h.status === 503 || h.status === 429 ? retryAfterIn(h.raw) : undefined)) { dropped = true; return; }
         if (peer) {
           ctx.dst.identity = peer; // checked in the handshake (checkServerIdentity)
           ctx.tls = (handle.socket as TLSSocket | null)?.getProtocol?.() ?? '';

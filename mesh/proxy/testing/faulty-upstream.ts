@@ -9,7 +9,7 @@ import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { startHttpServer, type TestServer } from './servers.ts';
 
-export type Behaviour = { status: number; delayMs?: number } | 'hold' | 'reset';
+export type Behaviour = { status: number; delayMs?: number; headers?: Record<string, string> } | 'hold' | 'reset';
 
 export interface Hit { n: number; at: number; method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
 
@@ -42,11 +42,11 @@ export async function startFaultyUpstream(name: string, behaviour: (n: number, h
       hits.push(hit);
       const w = waiters; waiters = []; for (const f of w) f();
       const b = behave(hit.n, hit);
-      const answer = (status: number) => res.writeHead(status, { 'content-type': 'text/plain' }).end(name);
+      const answer = (status: number, headers: Record<string, string> = {}) => res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(name);
       if (b === 'reset') req.socket.resetAndDestroy();
       else if (b === 'hold') held.push(() => answer(200));
-      else if (b.delayMs) setTimeout(() => answer(b.status), b.delayMs);
-      else answer(b.status);
+      else if (b.delayMs) setTimeout(() => answer(b.status, b.headers), b.delayMs);
+      else answer(b.status, b.headers);
     });
   });
   return {

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import type { L7RequestTap } from '../../../ingest/index.ts';
-import type { Cluster, ConfigSnapshot } from '../../control/snapshot.ts';
+import type { Cluster, ConfigSnapshot, RouteResilienceRule } from '../../control/snapshot.ts';
 import { startSidecar, type Sidecar } from '../index.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
 import { startRecordingCollector, type RecordingCollector } from './recording-collector.ts';
@@ -15,8 +15,8 @@ export interface Outbound {
   sidecar: Sidecar;
   control: ControlServer;
   collector: RecordingCollector;
-  /** Pushes these clusters (a route each, by service name) as the next version and waits for its ACK. */
-  push(clusters: Cluster[]): Promise<void>;
+  /** Pushes these clusters (a route each, by service name, with its `resilience` rules if named) as the next version and waits for its ACK. */
+  push(clusters: Cluster[], resilience?: Record<string, RouteResilienceRule[]>): Promise<void>;
   call(service: string, opts?: { path?: string; method?: string; headers?: Record<string, string>; body?: string }): Promise<Reply>;
   /** The l7.request taps so far, after a flush; the collector found nothing wrong with the batches. */
   taps(): Promise<L7RequestTap[]>;
@@ -43,10 +43,12 @@ export async function outboundSidecar(t: { after(fn: () => Promise<void>): void 
   const port = sidecar.outboundAddress!.port;
   return {
     sidecar, control, collector,
-    async push(clusters) {
+    async push(clusters, resilience = {}) {
       const snapshot: ConfigSnapshot = {
         version: ++version, proxy: 'web-1', service: 'web', taps: { query_allow: [], header_allow: [] }, policy_digest: '',
-        clusters, routes: clusters.map((c) => ({ authority: c.service, backends: [{ cluster: c.service, weight: 1 }] })),
+        clusters, routes: clusters.map((c) => ({
+          authority: c.service, backends: [{ cluster: c.service, weight: 1 }], ...(resilience[c.service] ? { resilience: resilience[c.service] } : {}),
+        })),
       };
       await control.send(snapshot);
       const ack = await control.ackFor(version);

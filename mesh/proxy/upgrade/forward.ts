@@ -5,6 +5,13 @@
 // upgrade to happen), then the answer: 101 makes the two sockets one byte
 // tunnel and the request is over (its tap says 101); any other answer is
 // passed on as a response and both connections close.
+//
+// An allowed CONNECT (ctx.tunnel, stages/connect.ts) is the same with three
+// differences: outbound, the peer sidecar is asked `CONNECT <service>:<port>`
+// and a 2xx (not 101) opens the tunnel; inbound, the connection goes to the
+// workload's host at the tunnel's port and is the tunnel as soon as it is
+// open (nothing is asked of the workload); the client is told `200
+// Connection Established`, with no framing fields (RFC 9110 §9.3.6).
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -20,21 +27,23 @@ export function isWebSocket(req: { headers: { upgrade?: string } }): boolean {
   return /^websocket$/i.test(req.headers.upgrade?.trim() ?? '');
 }
 
-/** The request head toward the upstream: the client's fields less hop-by-hop ones, with the upgrade asked for again. */
+/** The request head toward the upstream: the client's fields less hop-by-hop ones, with the upgrade (or CONNECT) asked for again. */
 function upgradeHead(ctx: RequestContext): string {
   const req = ctx.req;
-  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  const tunnel = ctx.tunnel;
+  let head = tunnel ? `CONNECT ${tunnel.host}:${tunnel.port} HTTP/1.1\r\n` : `${req.method} ${req.url} HTTP/1.1\r\n`;
   let hasHost = false;
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const k = raw[i].toLowerCase();
     if (CONNECTION_SPECIFIC.has(k) || ctx.strippedHeaders.has(k) || k in ctx.upstreamHeaders) continue;
-    if (k === 'host') hasHost = true;
+    if (k === 'host') { if (tunnel) continue; hasHost = true; }
     head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
-  if (!hasHost) head += `host: ${ctx.authority}\r\n`;
+  if (tunnel) head += `host: ${tunnel.host}:${tunnel.port}\r\n`;
+  else if (!hasHost) head += `host: ${ctx.authority}\r\n`;
   for (const k in ctx.upstreamHeaders) head += `${k}: ${ctx.upstreamHeaders[k]}\r\n`;
-  return `${head}upgrade: ${req.headers.upgrade}\r\nconnection: upgrade\r\n\r\n`;
+  return tunnel ? `${head}\r\n` : `${head}upgrade: ${req.headers.upgrade}\r\nconnection: upgrade\r\n\r\n`;
 }
 
 /** The upstream's answer fields for the client; a 101 keeps Upgrade and Connection, which make it one. */
@@ -53,7 +62,11 @@ export function forwardUpgrade(ctx: RequestContext): Promise<void> {
   const { ep, target, connectMs, peer } = upstreamTarget(ctx);
   const rt = ctx.runtime;
   const secure = rt.pools.tlsFor(peer, 'http/1.1');
-  const up: net.Socket = secure ? tls.connect({ ...secure, host: ep.addr, port: ep.port }) : net.connect({ host: ep.addr, port: ep.port });
+  // Inbound, a CONNECT goes to the workload's host at its own port, and is the tunnel once connected.
+  const toWorkload = ctx.tunnel !== undefined && ctx.direction === 'inbound';
+  const port = toWorkload ? ctx.tunnel!.port : ep.port;
+  if (toWorkload) ctx.upstream = `${ep.addr}:${port}`;
+  const up: net.Socket = secure ? tls.connect({ ...secure, host: ep.addr, port }) : net.connect({ host: ep.addr, port });
   const res = ctx.res;
 
   return new Promise<void>((resolve, reject) => {
@@ -76,8 +89,9 @@ export function forwardUpgrade(ctx: RequestContext): Promise<void> {
       connected = true;
       clearTimeout(timer);
       if (peer) { ctx.dst.identity = peer; ctx.tls = (up as tls.TLSSocket).getProtocol() ?? ''; }
+      if (toWorkload) { up.off('data', onData); ctx.upstreamStatus = 200; return tunnel(null, Buffer.alloc(0)); }
       up.write(upgradeHead(ctx));
-      if (early.length > 0) up.write(early);
+      if (early.length > 0 && !ctx.tunnel) up.write(early);
     });
     up.on('error', (e: NodeJS.ErrnoException) => {
       if (peer && !connected && (e.code === PEER_IDENTITY_MISMATCH || !/^E[A-Z]+$/.test(e.code ?? ''))) {
@@ -98,16 +112,23 @@ export function forwardUpgrade(ctx: RequestContext): Promise<void> {
       up.off('data', onData);
       ctx.upstreamStatus = h.status;
       const rest = buf.subarray(h.size);
-      if (h.status === 101) tunnel(h, rest); else answer(h, rest);
+      if (ctx.tunnel ? h.status >= 200 && h.status < 300 : h.status === 101) tunnel(h, rest); else answer(h, rest);
     };
     up.on('data', onData);
 
-    /** 101: the head goes to the client, then the sockets are piped both ways until either closes. */
-    function tunnel(h: ResponseHead, rest: Buffer) {
-      res.writeHead(101, answerFields(h, true));
+    /** 101 (a CONNECT: 200): the head goes to the client, then the sockets are piped both ways until either closes. */
+    function tunnel(h: ResponseHead | null, rest: Buffer) {
+      if (ctx.tunnel) {
+        // Nothing but the status line: a 2xx to CONNECT has no body, so no framing or connection fields.
+        res.sendDate = false;
+        for (const k of ['connection', 'transfer-encoding', 'content-length']) res.removeHeader(k);
+        res.writeHead(200, 'Connection Established');
+        countTunnel(ctx, client, up, early);
+      } else res.writeHead(101, answerFields(h!, true));
       res.flushHeaders();
       res.detachSocket(client);
       if (rest.length > 0) client.write(rest);
+      if (ctx.tunnel && early.length > 0) up.write(early); // bytes the client sent past its CONNECT: the tunnel's first
       client.pipe(up);
       up.pipe(client);
       up.once('close', () => client.destroy());
@@ -148,5 +169,23 @@ export function forwardUpgrade(ctx: RequestContext): Promise<void> {
     if (ctx.signal?.aborted) return onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
     client.once('close', onClientGone);
+  });
+}
+
+/** A CONNECT tunnel opened: counted now, and its bytes each way (from the client's side) once it closes. */
+function countTunnel(ctx: RequestContext, client: net.Socket, up: net.Socket, early: Buffer): void {
+  const c = ctx.runtime.counters.connect;
+  c.tunnels++;
+  c.open++;
+  let toUpstream = early.length;
+  let toClient = 0;
+  const onUp = (d: Buffer) => { toUpstream += d.length; };
+  const onDown = (d: Buffer) => { toClient += d.length; };
+  client.on('data', onUp);
+  up.on('data', onDown);
+  client.once('close', () => {
+    c.open--;
+    c.bytes_to_upstream += toUpstream;
+    c.bytes_to_client += toClient;
   });
 }
