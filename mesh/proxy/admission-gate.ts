@@ -32,6 +32,17 @@ export class AdmissionGate {
     this.counters = counters;
   }
 
+  /**
+   * A slot now, or null when the request would have to queue or be refused
+   * (then enter() decides): the common case without a promise.
+   */
+  tryEnter(limits: AdmissionLimits): (() => void) | null {
+    this.#limit = limits.concurrent;
+    this.#drain();
+    if (this.counters.in_flight < limits.concurrent && this.#waiters.length === 0) return this.#admit().release;
+    return null;
+  }
+
   /** Resolves at once unless the request has to wait; `cancel` (the client went away) ends a wait. */
   enter(limits: AdmissionLimits, cancel?: RequestSignal): Promise<Admission> {
     const c = this.counters;
@@ -70,7 +81,7 @@ export class AdmissionGate {
     });
   }
 
-  #admit(): Admission {
+  #admit(): { admitted: true; release: () => void } {
     const c = this.counters;
     c.in_flight++;
     c.admitted++;

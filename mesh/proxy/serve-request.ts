@@ -77,7 +77,8 @@ export function requestServer(rt: SidecarRuntime, direction: 'inbound' | 'outbou
     const ctx: RequestContext = {
       runtime: rt, direction, req, res, connId: link?.conn.id ?? '', config: rt.table.current,
       startedAt: rt.now(), startedHr: performance.now(), authority,
-      src: direction === 'inbound' ? { ...(link?.conn.src ?? peers.ends(socket)[0]) } : peers.app(socket),
+      // The connection's caller, shared by its requests: stages read ctx.src, never change it.
+      src: direction === 'inbound' ? link?.conn.src ?? peers.ends(socket)[0] : peers.app(socket),
       dst: direction === 'inbound' ? peers.own(socket) : { service: authority, instance: '', addr: '', port: 0, identity: '' },
       tls: direction === 'inbound' ? link?.tls ?? '' : '',
       upstreamHeaders: {}, strippedHeaders: new Set(), upstream: '', reqBytes: 0, respBytes: 0, retries: 0,

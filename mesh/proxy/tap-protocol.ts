@@ -15,16 +15,15 @@ import { isWebSocket } from './upgrade/index.ts';
 
 type ProtocolFields = Pick<L7RequestTap, 'protocol' | 'grpc_service' | 'grpc_method' | 'grpc_status'>;
 
-export function tapProtocol(ctx: RequestContext): ProtocolFields {
+/** Sets the tap's protocol and, for gRPC, its service, method and status (written into the tap: no object per request). */
+export function setTapProtocol(ev: ProtocolFields, ctx: RequestContext): void {
   const req = ctx.req;
   if (isGrpc(req)) {
-    const out: ProtocolFields = { protocol: 'grpc' };
+    ev.protocol = 'grpc';
     const m = grpcMethod(req.url ?? '');
-    if (m) { out.grpc_service = m.service; out.grpc_method = m.method; }
-    if (ctx.grpcStatus !== undefined) out.grpc_status = ctx.grpcStatus;
-    return out;
-  }
-  if (ctx.h2) return { protocol: ctx.h2 };
-  if (ctx.upgrade && isWebSocket(req)) return { protocol: 'ws' };
-  return { protocol: req.httpVersion === '1.0' ? 'http/1.0' : 'http/1.1' };
+    if (m) { ev.grpc_service = m.service; ev.grpc_method = m.method; }
+    if (ctx.grpcStatus !== undefined) ev.grpc_status = ctx.grpcStatus;
+  } else if (ctx.h2) ev.protocol = ctx.h2;
+  else if (ctx.upgrade && isWebSocket(req)) ev.protocol = 'ws';
+  else ev.protocol = req.httpVersion === '1.0' ? 'http/1.0' : 'http/1.1';
 }

@@ -2,7 +2,8 @@
 // the hash chain and ships it, one batch in flight at a time so the chain
 // arrives in order.
 //
-//   push(event)  assigns proxy + seq; a full buffer drops the event and counts it
+//   push(event)  numbers the event in place (proxy + seq; it is the emitter's
+//                from then on); a full buffer drops the event and counts it
 //   flush()      resolves once everything pushed before it is acknowledged or
 //                has failed for good (rejected)
 //   close()      flush with a deadline, then stop
@@ -140,7 +141,11 @@ export class TapEmitter {
       this.#spool?.dropped(1);
       return;
     }
-    this.#queue.push({ ...input, proxy: this.#o.proxy, seq: this.#nextSeq++ } as TapEvent);
+    // Numbered in place (the caller hands the tap over): a copy of ~30 fields per request is measurable.
+    const ev = input as TapEvent;
+    ev.proxy = this.#o.proxy;
+    ev.seq = this.#nextSeq++;
+    this.#queue.push(ev);
     this.#c.emitted++;
     this.#pump();
   }

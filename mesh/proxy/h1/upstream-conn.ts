@@ -49,6 +49,8 @@ export class UpstreamConn {
   readonly socket: net.Socket;
   /** Requests this socket has carried (0 before the first): a failure on a reused one may be a stale keep-alive. */
   uses = 0;
+  /** When it last went back to its pool's idle list (Date.now()), for the pool's idle sweep. */
+  idleSince = 0;
   #ex: Exchange | null = null;
   #phase: Phase = 'done';
   #buf: Buffer | null = null;

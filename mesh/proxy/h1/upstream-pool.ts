@@ -33,12 +33,11 @@ export class UpstreamPool {
   readonly #o: PoolOptions;
   readonly #idle: UpstreamConn[] = [];
   readonly #all = new Set<UpstreamConn>();
-  readonly #waiting: (() => void)[] = [];
+  readonly #waiting: PooledExchange[] = [];
   #connecting = 0;
   #session: Buffer | undefined;
   #closed = false;
-  /** Idle sockets and when each became idle; swept every idleMs/4 (a per-socket timer cost an object per request). */
-  readonly #idleSince = new Map<UpstreamConn, number>();
+  /** Swept every idleMs/4 for sockets idle too long (UpstreamConn.idleSince; a per-socket timer cost an object per request). */
   #sweep: NodeJS.Timeout | null = null;
 
   constructor(o: PoolOptions) { this.#o = o; }
@@ -56,30 +55,25 @@ export class UpstreamPool {
 
   /** Runs `ex` on an idle socket, a new one, or the first to free up; connectMs bounds a new connection. */
   dispatch(ex: Exchange, connectMs: number): Dispatched {
-    let conn: UpstreamConn | null = null;
-    let aborted = false;
-    let cancelWait: (() => void) | null = null;
-    const handle: Dispatched = {
-      abort: () => { aborted = true; cancelWait?.(); conn?.abort(); },
-      resume: () => conn?.resume(),
-      get socket() { return conn?.socket ?? null; },
-    };
-    const start = (c: UpstreamConn) => {
-      if (aborted) { this.#release(c); return; }
-      conn = c;
-      c.run(ex);
-    };
-    const take = () => {
-      const idle = this.#idle.pop();
-      if (idle) { this.#idleSince.delete(idle); return start(idle); }
-      if (this.size < this.#o.maxSockets) return this.#connect(connectMs, start, (e) => { if (!aborted) ex.onError(e); });
-      const waiter = () => { cancelWait = null; take(); };
-      this.#waiting.push(waiter);
-      cancelWait = () => { const i = this.#waiting.indexOf(waiter); if (i >= 0) this.#waiting.splice(i, 1); };
-    };
+    const d = new PooledExchange(this, ex, connectMs);
     if (this.#closed) ex.onError(new UpstreamError('connect', 'the pool is closed', false));
-    else take();
-    return handle;
+    else d.take();
+    return d;
+  }
+
+  /** For PooledExchange: an idle socket now, a new one, or a place in the queue. */
+  take(d: PooledExchange): void {
+    const idle = this.#idle.pop();
+    if (idle) return d.start(idle);
+    if (this.size < this.#o.maxSockets) return this.#connect(d.connectMs, (c) => d.start(c), (e) => d.failed(e));
+    this.#waiting.push(d);
+  }
+
+  /** For PooledExchange: gives a socket back (an aborted exchange's), or its place in the queue. */
+  giveBack(c: UpstreamConn): void { this.#release(c); }
+  leaveQueue(d: PooledExchange): void {
+    const i = this.#waiting.indexOf(d);
+    if (i >= 0) this.#waiting.splice(i, 1);
   }
 
   close(): void {
@@ -127,9 +121,9 @@ export class UpstreamPool {
   #release(c: UpstreamConn): void {
     if (this.#closed || c.closed) return;
     const next = this.#waiting.shift();
-    if (next) { this.#idle.push(c); next(); return; }
     this.#idle.push(c);
-    this.#idleSince.set(c, Date.now());
+    if (next) { this.take(next); return; }
+    c.idleSince = Date.now();
     if (!this.#sweep) {
       this.#sweep = setInterval(() => this.#closeIdle(), Math.max(10, this.#o.idleMs / 4));
       this.#sweep.unref();
@@ -138,13 +132,12 @@ export class UpstreamPool {
 
   #closeIdle(): void {
     const now = Date.now();
-    for (const [c, since] of this.#idleSince) if (now - since > this.#o.idleMs) c.abort();
-    if (this.#idleSince.size === 0 && this.#sweep) { clearInterval(this.#sweep); this.#sweep = null; }
+    for (const c of [...this.#idle]) if (now - c.idleSince > this.#o.idleMs) c.abort();
+    if (this.#idle.length === 0 && this.#sweep) { clearInterval(this.#sweep); this.#sweep = null; }
   }
 
   #gone(c: UpstreamConn): void {
     this.#all.delete(c);
-    this.#idleSince.delete(c);
     const i = this.#idle.indexOf(c);
     if (i >= 0) this.#idle.splice(i, 1);
     this.#wake();
@@ -152,6 +145,43 @@ export class UpstreamPool {
 
   /** A slot freed up: the first waiter may connect. */
   #wake(): void {
-    if (this.#waiting.length > 0 && this.size < this.#o.maxSockets) this.#waiting.shift()!();
+    if (this.#waiting.length > 0 && this.size < this.#o.maxSockets) this.take(this.#waiting.shift()!);
   }
+}
+
+/** One exchange dispatched on a pool: its handle, and what the pool calls back (one object per request, no closures). */
+class PooledExchange implements Dispatched {
+  readonly #pool: UpstreamPool;
+  readonly #ex: Exchange;
+  readonly connectMs: number;
+  #conn: UpstreamConn | null = null;
+  #aborted = false;
+
+  constructor(pool: UpstreamPool, ex: Exchange, connectMs: number) {
+    this.#pool = pool;
+    this.#ex = ex;
+    this.connectMs = connectMs;
+  }
+
+  get socket(): net.Socket | null { return this.#conn?.socket ?? null; }
+
+  take(): void { this.#pool.take(this); }
+
+  start(c: UpstreamConn): void {
+    if (this.#aborted) { this.#pool.giveBack(c); return; }
+    this.#conn = c;
+    c.run(this.#ex);
+  }
+
+  failed(e: UpstreamError): void {
+    if (!this.#aborted) this.#ex.onError(e);
+  }
+
+  abort(): void {
+    this.#aborted = true;
+    if (this.#conn) this.#conn.abort();
+    else this.#pool.leaveQueue(this);
+  }
+
+  resume(): void { this.#conn?.resume(); }
 }

@@ -55,7 +55,13 @@ import { flag } from '../request-flags.ts';
 import { newAdmissionCounters, type SidecarRuntime } from '../runtime.ts';
 import type { Stage } from '../stage.ts';
 
-interface Gates { inbound: AdmissionGate; outbound: AdmissionGate; clusters: Map<string, AdmissionGate> }
+interface Gates {
+  inbound: AdmissionGate;
+  outbound: AdmissionGate;
+  clusters: Map<string, AdmissionGate>;
+  /** The per-direction bound (--max-concurrent, --max-queue, --max-queue-wait-ms), fixed for the sidecar's life. */
+  limits: AdmissionLimits;
+}
 
 // Gate state lives with the runtime it bounds; its counters are the runtime's, shown in stats().
 const bySidecar = new WeakMap<SidecarRuntime, Gates>();
@@ -64,7 +70,11 @@ function gatesOf(rt: SidecarRuntime): Gates {
   let g = bySidecar.get(rt);
   if (!g) {
     const a = rt.counters.admission;
-    g = { inbound: new AdmissionGate(a.inbound), outbound: new AdmissionGate(a.outbound), clusters: new Map() };
+    const o = rt.opts;
+    g = {
+      inbound: new AdmissionGate(a.inbound), outbound: new AdmissionGate(a.outbound), clusters: new Map(),
+      limits: { concurrent: o.maxConcurrent, queue: o.maxQueue, waitMs: o.maxQueueWaitMs },
+    };
     bySidecar.set(rt, g);
   }
   return g;
@@ -81,35 +91,57 @@ function clusterGate(rt: SidecarRuntime, g: Gates, service: string): AdmissionGa
 
 export const admissionStage: Stage = {
   name: 'admission',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const rt = ctx.runtime;
-    const o = rt.opts;
     const g = gatesOf(rt);
-    // A client that leaves while waiting gives its place up.
-    const gone = new RequestSignal();
-    const onClose = () => gone.abort(undefined);
-    ctx.res.once('close', onClose);
-    let releaseDirection = () => {};
-    let releaseCluster = () => {};
-    try {
-      releaseDirection = await pass(ctx, g[ctx.direction],
-        { concurrent: o.maxConcurrent, queue: o.maxQueue, waitMs: o.maxQueueWaitMs }, `${ctx.direction} requests of this sidecar`, gone);
-      // The snapshot's limits were checked when it was applied (config-validate.ts).
-      const c = ctx.cluster;
-      if (c?.max_concurrent !== undefined) {
-        // The cluster's circuit breaker: a refusal here is `breaker_open` on the tap.
-        releaseCluster = await pass(ctx, clusterGate(rt, g, c.service),
-          { concurrent: c.max_concurrent, queue: clusterMaxPending(c), waitMs: o.maxQueueWaitMs }, `cluster '${c.service}'`, gone, true);
-      }
-      ctx.res.off('close', onClose);
-      await next();
-    } finally {
-      ctx.res.off('close', onClose);
-      releaseCluster();
-      releaseDirection();
+    // Slots free now (the usual case): no wait to cancel, so no promise or listener but the exchange's own.
+    const releaseDirection = g[ctx.direction].tryEnter(g.limits);
+    const c = ctx.cluster;
+    if (releaseDirection && c?.max_concurrent === undefined) return holding(next, releaseDirection);
+    if (releaseDirection) {
+      const releaseCluster = clusterGate(rt, g, c!.service).tryEnter(clusterLimits(c!, rt.opts.maxQueueWaitMs));
+      if (releaseCluster) return holding(next, releaseDirection, releaseCluster);
     }
+    return waitForSlots(ctx, next, g, releaseDirection);
   },
 };
+
+async function holding(next: () => Promise<void>, releaseDirection: () => void, releaseCluster?: () => void): Promise<void> {
+  try {
+    await next();
+  } finally {
+    releaseCluster?.();
+    releaseDirection();
+  }
+}
+
+const clusterLimits = (c: NonNullable<RequestContext['cluster']>, waitMs: number): AdmissionLimits =>
+  ({ concurrent: c.max_concurrent!, queue: clusterMaxPending(c), waitMs });
+
+/** The slow path: a slot may need a wait in a queue, which a client going away gives up. */
+async function waitForSlots(ctx: RequestContext, next: () => Promise<void>, g: Gates, heldDirection: (() => void) | null): Promise<void> {
+  const rt = ctx.runtime;
+  const gone = new RequestSignal();
+  const onClose = () => gone.abort(undefined);
+  ctx.res.once('close', onClose);
+  let releaseDirection = heldDirection ?? (() => {});
+  let releaseCluster = () => {};
+  try {
+    if (!heldDirection) releaseDirection = await pass(ctx, g[ctx.direction], g.limits, `${ctx.direction} requests of this sidecar`, gone);
+    // The snapshot's limits were checked when it was applied (config-validate.ts).
+    const c = ctx.cluster;
+    if (c?.max_concurrent !== undefined) {
+      // The cluster's circuit breaker: a refusal here is `breaker_open` on the tap.
+      releaseCluster = await pass(ctx, clusterGate(rt, g, c.service), clusterLimits(c, rt.opts.maxQueueWaitMs), `cluster '${c.service}'`, gone, true);
+    }
+    ctx.res.off('close', onClose);
+    await next();
+  } finally {
+    ctx.res.off('close', onClose);
+    releaseCluster();
+    releaseDirection();
+  }
+}
 
 async function pass(ctx: RequestContext, gate: AdmissionGate, limits: AdmissionLimits, what: string, gone: RequestSignal, breaker = false): Promise<() => void> {
   const a = await gate.enter(limits, gone);

@@ -24,7 +24,7 @@ import type { Stage } from '../stage.ts';
 
 export const balanceStage: Stage = {
   name: 'balance',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const backend = ctx.backend!;
     if (backend.endpoints.length === 0) throw new MeshError('MESH_ERR_NO_ENDPOINT', `${backend.name} has no endpoints`);
     const endpoint = pick(ctx, backend, usable(ctx, backend));
@@ -33,7 +33,7 @@ export const balanceStage: Stage = {
     ctx.dst.addr = endpoint.addr;
     ctx.dst.port = endpoint.port;
     ctx.dst.version = endpoint.labels?.version ?? '';
-    await next();
+    return next();
   },
 };
 

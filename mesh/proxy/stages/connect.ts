@@ -32,14 +32,14 @@ const AUTHORITY_FORM = /^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a
 
 export const connectStage: Stage = {
   name: 'connect',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     if (ctx.req.method === 'CONNECT') {
       const why = refusal(ctx);
       if (why !== null) {
         throw new MeshError('MESH_ERR_CONNECT_UNSUPPORTED', `CONNECT ${JSON.stringify((ctx.req.url ?? ctx.authority).slice(0, 256))}: ${why}`);
       }
     }
-    await next();
+    return next();
   },
 };
 

@@ -14,10 +14,10 @@ export const MESH_HEADER_PREFIX = 'x-meshlens-';
 
 export const meshHeadersStage: Stage = {
   name: 'mesh-headers',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     for (const name of Object.keys(ctx.req.headers)) {
       if (name.startsWith(MESH_HEADER_PREFIX)) ctx.strippedHeaders.add(name);
     }
-    await next();
+    return next();
   },
 };

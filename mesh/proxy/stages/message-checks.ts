@@ -45,7 +45,7 @@ const condemned = new WeakMap<net.Socket, MeshErrorCode>();
 
 export const messageChecksStage: Stage = {
   name: 'message-checks',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const socket = ctx.req.socket;
     const earlier = condemned.get(socket);
     if (earlier) throw new MeshError(earlier, `pipelined after a request refused with ${earlier} on this connection, which is closing`);
@@ -57,7 +57,7 @@ export const messageChecksStage: Stage = {
       if (e instanceof MeshError && 'close' in MESH_ERRORS[e.code]) condemned.set(socket, e.code);
       throw e;
     }
-    await next();
+    return next();
   },
 };
 

@@ -31,7 +31,7 @@ import { HOST_VALUE } from './message-checks.ts';
 
 export const normalizePathStage: Stage = {
   name: 'normalize-path',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     if (ctx.tunnel) return next(); // an allowed CONNECT's target is `<service>:<port>`, no path (stages/connect.ts)
     const target = ctx.req.url ?? '';
     const n = normalizeTarget(target);
@@ -41,7 +41,7 @@ export const normalizePathStage: Stage = {
       ctx.req.headers.host = n.host;
     }
     ctx.req.url = n.target;
-    await next();
+    return next();
   },
 };
 

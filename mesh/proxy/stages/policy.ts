@@ -29,19 +29,23 @@ import type { Stage } from '../stage.ts';
 
 export const policyStage: Stage = {
   name: 'policy',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const warming = ctx.runtime.policy.warming();
-    if (warming) await warming;
-    const d = ctx.runtime.policy.decide(() => policyInput(ctx));
-    ctx.decision = d;
-    if (d.decision === 'deny') {
-      throw new MeshError('MESH_ERR_POLICY_DENIED',
-        `inbound policy denied ${ctx.src.service} -> ${ctx.dst.service} ${ctx.req.method} ${requestPath(ctx.req.url)}: ${d.reason}`,
-        { reason: d.reason });
-    }
-    await next();
+    return warming ? warming.then(() => decide(ctx, next)) : decide(ctx, next);
   },
 };
+
+/** The decision on the request, recorded for its tap; a denial throws (the rescue stage answers 403). */
+function decide(ctx: RequestContext, next: () => Promise<void>): Promise<void> {
+  const d = ctx.runtime.policy.decide(() => policyInput(ctx));
+  ctx.decision = d;
+  if (d.decision === 'deny') {
+    throw new MeshError('MESH_ERR_POLICY_DENIED',
+      `inbound policy denied ${ctx.src.service} -> ${ctx.dst.service} ${ctx.req.method} ${requestPath(ctx.req.url)}: ${d.reason}`,
+      { reason: d.reason });
+  }
+  return next();
+}
 
 export function policyInput(ctx: RequestContext): unknown {
   return {

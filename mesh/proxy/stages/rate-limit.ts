@@ -40,7 +40,7 @@ const bySidecar = new WeakMap<SidecarRuntime, Limiter>();
 
 export const rateLimitStage: Stage = {
   name: 'rate-limit',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const rules = ctx.config.snapshot.rate_limits;
     if (!rules || rules.length === 0) return next();
     const caller = ctx.src.service;
@@ -69,7 +69,7 @@ export const rateLimitStage: Stage = {
         { retryAfterS: Math.max(1, Math.ceil(waitS)) });
     }
     for (const b of buckets) b.tokens -= 1;
-    await next();
+    return next();
   },
 };
 

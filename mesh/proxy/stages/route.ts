@@ -11,7 +11,7 @@ import type { Stage } from '../stage.ts';
 
 export const routeStage: Stage = {
   name: 'route',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const route = ctx.config.route(ctx.authority);
     if (!route) throw new MeshError('MESH_ERR_NO_ROUTE', `no route for authority '${ctx.authority}' in config version ${ctx.config.version}`);
     ctx.route = route;
@@ -30,6 +30,6 @@ export const routeStage: Stage = {
     ctx.cluster = backend.cluster;
     ctx.dst.service = backend.cluster.service;
     if (route.resilience !== undefined) applyRouteResilience(ctx, route); // per-path timeouts and retries (../route-resilience.ts)
-    await next();
+    return next();
   },
 };

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { L7RequestTap } from '../../../ingest/index.ts';
 import type { RequestContext } from '../context.ts';
 import { flagNames } from '../request-flags.ts';
-import { tapProtocol } from '../tap-protocol.ts';
+import { setTapProtocol } from '../tap-protocol.ts';
 import type { Stage } from '../stage.ts';
 import { tapHeaders, tapPath, traceIdFrom } from '../tap-capture.ts';
 import type { TapInput } from '../taps.ts';
@@ -43,8 +43,9 @@ function l7Tap(ctx: RequestContext): TapInput {
     retries: ctx.retries,
     trace_id: traceIdFrom(ctx.req.headers.traceparent),
     error: ctx.error?.code ?? '',
-    ...tapProtocol(ctx), // protocol; gRPC's service, method and status (../tap-protocol.ts)
+    protocol: 'http/1.1', // set below with gRPC's service, method and status (../tap-protocol.ts)
   };
+  setTapProtocol(ev, ctx);
   if (ctx.flags) ev.flags = flagNames(ctx.flags);
   if (ctx.src.identity) ev.src_identity = ctx.src.identity;
   if (ctx.dst.identity) ev.dst_identity = ctx.dst.identity;

@@ -10,7 +10,8 @@ import { MeshError } from '../errors.ts';
 import type { RequestContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
 import type { ResponseHead } from '../h1/response-head.ts';
-import type { UpstreamError } from '../h1/upstream-conn.ts';
+import type { Exchange, UpstreamError } from '../h1/upstream-conn.ts';
+import type { Dispatched, UpstreamPool } from '../h1/upstream-pool.ts';
 import { forwardH2, usesH2Upstream } from '../h2/index.ts';
 import { forwardUpgrade } from '../upgrade/index.ts';
 import { retryAfterIn } from '../retry-after.ts';
@@ -125,68 +126,120 @@ function attempt(ctx: RequestContext, mayReplay: boolean, framing: BodyFraming):
   let head = requestHead(ctx.req, path, ctx.strippedHeaders, ctx.upstreamHeaders, ctx.authority, framing === 'chunked');
   // A body the retry stage kept (Content-Length framed, as received) goes out with the head, byte for byte.
   if (ctx.replayBody !== undefined) head += ctx.replayBody.toString('latin1');
-
-  const res = ctx.res;
-
+  // No body: let 'end' come, so the server side is done with it. A body is left paused until
+  // the exchange has a connection and reads it (a 'data' listener here would start it flowing into nothing).
+  if (mayReplay) ctx.req.resume();
+  const pool = ctx.runtime.pools.poolFor(ep.addr, ep.port, peer, ctx.cluster?.max_connections);
   return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    /** The retry stage took this answer as a failed try: its body is read to the end (the connection stays pooled) and dropped. */
-    let dropped = false;
-    const settle = (err: MeshError | null, replay = false, exchangeOver = false) => {
-      if (settled) return;
-      settled = true;
-      ctx.signal?.removeEventListener('abort', onAbort);
-      res.off('close', onClientGone);
-      res.off('drain', onDrain);
-      if (replay) { attempt(ctx, false, framing).then(resolve, reject); return; }
-      if (err) { ctx.req.unpipe(); if (!exchangeOver) handle.abort(); reject(err); } else resolve();
-    };
-    const onAbort = () => settle(ctx.signal!.reason as MeshError);
-    const onClientGone = () => {
-      if (!res.writableFinished) settle(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before the response from ${target} was complete`));
-    };
-    const onDrain = () => handle.resume();
-    // No body: let 'end' come, so the server side is done with it. A body is left paused until
-    // the exchange has a connection and reads it (a 'data' listener here would start it flowing into nothing).
-    if (mayReplay) ctx.req.resume();
-
-    const handle = ctx.runtime.pools.poolFor(ep.addr, ep.port, peer, ctx.cluster?.max_connections).dispatch({
-      head,
-      body: framing === 'none' || ctx.replayBody !== undefined ? null : { stream: ctx.req, framing },
-      isHead: ctx.req.method === 'HEAD',
-      onBodySent: (n: number) => { ctx.reqBytes += n; },
-      onResponse: (h: ResponseHead) => {
-        ctx.upstreamStatus = h.status;
-        if (ctx.retryResponse?.(h.status, h.status === 503 || h.status === 429 ? retryAfterIn(h.raw) : undefined)) { dropped = true; return; }
-        if (peer) {
-          ctx.dst.identity = peer; // checked in the handshake (checkServerIdentity)
-          ctx.tls = (handle.socket as TLSSocket | null)?.getProtocol?.() ?? '';
-        }
-        res.writeHead(h.status, ctx.h2 ? undefined : h.reason || undefined, responseHeaders(h.raw)); // HTTP/2 has no reason phrase
-      },
-      onData: (chunk: Buffer) => {
-        if (dropped) return true;
-        ctx.respBytes += chunk.length;
-        return res.write(chunk);
-      },
-      onEnd: () => {
-        if (settled) return;
-        if (dropped) return settle(new MeshError('MESH_ERR_UPSTREAM_STATUS', `upstream ${target} answered ${ctx.upstreamStatus}: tried again`), false, true);
-        res.end();
-        if (res.writableFinished) settle(null);
-        else res.once('finish', () => settle(null));
-      },
-      onError: (e: UpstreamError) => {
-        if (e.kind === 'stale' && mayReplay) return settle(null, true);
-        settle(meshErrorOf(e, target, peer));
-      },
-    }, connectMs);
-
-    if (ctx.signal?.aborted) return onAbort();
-    ctx.signal?.addEventListener('abort', onAbort, { once: true });
-    res.on('close', onClientGone);
-    res.on('drain', onDrain);
+    new H1Attempt(ctx, { framing, mayReplay, target, peer, head }, resolve, reject).start(pool, connectMs);
   });
+}
+
+interface AttemptPlan {
+  framing: BodyFraming;
+  /** Its body is empty or kept: a stale pooled socket may be replaced by a fresh one. */
+  mayReplay: boolean;
+  /** host:port, for messages. */
+  target: string;
+  /** The SPIFFE id the upstream must prove (mTLS), if any. */
+  peer: string | undefined;
+  head: string;
+}
+
+/**
+ * One try of the exchange on the pool: the pool's callbacks (Exchange) and
+ * the promise the chain waits on, as one object per request rather than a
+ * dozen closures (they were a fifth of what each request left to the GC).
+ */
+class H1Attempt implements Exchange {
+  readonly head: string;
+  readonly body: Exchange['body'];
+  readonly isHead: boolean;
+  readonly #ctx: RequestContext;
+  readonly #plan: AttemptPlan;
+  readonly #resolve: () => void;
+  readonly #reject: (e: MeshError) => void;
+  #handle: Dispatched | null = null;
+  #settled = false;
+  /** The retry stage took this answer as a failed try: its body is read to the end (the connection stays pooled) and dropped. */
+  #dropped = false;
+  readonly #onAbort = () => this.#settle(this.#ctx.signal!.reason as MeshError);
+  readonly #onClientGone = () => {
+    if (!this.#ctx.res.writableFinished) this.#settle(new MeshError('MESH_ERR_DOWNSTREAM_RESET', `client went away before the response from ${this.#plan.target} was complete`));
+  };
+  /** Set once the client pushes back (a write returned false). */
+  #onDrain: (() => void) | null = null;
+
+  constructor(ctx: RequestContext, plan: AttemptPlan, resolve: () => void, reject: (e: MeshError) => void) {
+    this.#ctx = ctx;
+    this.#plan = plan;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.head = plan.head;
+    this.body = plan.framing === 'none' || ctx.replayBody !== undefined ? null : { stream: ctx.req, framing: plan.framing };
+    this.isHead = ctx.req.method === 'HEAD';
+  }
+
+  start(pool: UpstreamPool, connectMs: number): void {
+    const ctx = this.#ctx;
+    this.#handle = pool.dispatch(this, connectMs);
+    if (this.#settled) return; // refused at once (a closed pool)
+    if (ctx.signal?.aborted) return this.#onAbort();
+    ctx.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    ctx.res.on('close', this.#onClientGone);
+  }
+
+  onBodySent(n: number): void { this.#ctx.reqBytes += n; }
+
+  onResponse(h: ResponseHead): void {
+    const ctx = this.#ctx;
+    ctx.upstreamStatus = h.status;
+    if (ctx.retryResponse?.(h.status, h.status === 503 || h.status === 429 ? retryAfterIn(h.raw) : undefined)) { this.#dropped = true; return; }
+    const peer = this.#plan.peer;
+    if (peer) {
+      ctx.dst.identity = peer; // checked in the handshake (checkServerIdentity)
+      ctx.tls = (this.#handle?.socket as TLSSocket | null)?.getProtocol?.() ?? '';
+    }
+    ctx.res.writeHead(h.status, ctx.h2 ? undefined : h.reason || undefined, responseHeaders(h.raw)); // HTTP/2 has no reason phrase
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#dropped) return true;
+    const res = this.#ctx.res;
+    this.#ctx.respBytes += chunk.length;
+    if (res.write(chunk)) return true;
+    res.once('drain', this.#onDrain ??= () => this.#handle?.resume());
+    return false;
+  }
+
+  onEnd(): void {
+    if (this.#settled) return;
+    const ctx = this.#ctx;
+    if (this.#dropped) return this.#settle(new MeshError('MESH_ERR_UPSTREAM_STATUS', `upstream ${this.#plan.target} answered ${ctx.upstreamStatus}: tried again`), false, true);
+    ctx.res.end();
+    if (ctx.res.writableFinished) this.#settle(null);
+    else ctx.res.once('finish', () => this.#settle(null));
+  }
+
+  onError(e: UpstreamError): void {
+    if (e.kind === 'stale' && this.#plan.mayReplay) return this.#settle(null, true);
+    this.#settle(meshErrorOf(e, this.#plan.target, this.#plan.peer));
+  }
+
+  #settle(err: MeshError | null, replay = false, exchangeOver = false): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const ctx = this.#ctx;
+    ctx.signal?.removeEventListener('abort', this.#onAbort);
+    ctx.res.off('close', this.#onClientGone);
+    if (this.#onDrain) ctx.res.off('drain', this.#onDrain);
+    if (replay) { attempt(ctx, false, this.#plan.framing).then(this.#resolve, this.#reject); return; }
+    if (err) {
+      ctx.req.unpipe();
+      if (!exchangeOver) this.#handle?.abort();
+      this.#reject(err);
+    } else this.#resolve();
+  }
 }
 
 function meshErrorOf(e: UpstreamError, target: string, peer: string | undefined): MeshError {

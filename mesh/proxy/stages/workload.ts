@@ -4,9 +4,9 @@ import type { Stage } from '../stage.ts';
 
 export const workloadStage: Stage = {
   name: 'workload',
-  async handle(ctx, next) {
+  handle(ctx, next) {
     const w = ctx.runtime.opts.upstream!;
     ctx.endpoint = { instance: ctx.runtime.opts.instance, addr: w.host, port: w.port };
-    await next();
+    return next();
   },
 };
