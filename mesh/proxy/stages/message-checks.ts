@@ -78,6 +78,7 @@ function rawValues(req: http.IncomingMessage, name: string): string[] {
 }
 
 function checkTransferEncoding(req: http.IncomingMessage): void {
+  if (req.headers['transfer-encoding'] === undefined) return; // no such line (every line lands in headers); spares a pass over rawHeaders
   const lines = rawValues(req, 'transfer-encoding');
   if (lines.length === 0) return;
   const codings = lines.join(',').split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
