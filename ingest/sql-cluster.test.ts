@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { clusterSchemaStatements } from './sql-cluster.ts';
 import { TABLES, VIEWS } from './sql.ts';
 
-// Running this DDL needs ZooKeeper and a cluster, which the suite does not
-// have; clickhouse-store.test.ts checks that the legacy statements parse on 18.16.
+// The text of the DDL; test/cluster.test.ts runs the legacy statements on a
+// 2 × 2 cluster of 18.16 with ZooKeeper (peers/clickhouse-cluster.ts).
 
 for (const dialect of ['modern', 'legacy'] as const) {
   test(`cluster DDL (${dialect}): every table is Replicated on each shard under a Distributed table of the same name`, () => {

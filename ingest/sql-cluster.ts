@@ -7,13 +7,15 @@
 //
 // Sharding keeps all rows of a batch on one shard (cityHash64 of proxy,
 // stream), so a resent batch meets its first copy there and replication's
-// block dedup (plus insert_deduplication_token on modern servers, or
-// FINAL on legacy ones) drops it. Inserts through Distributed should be
-// synchronous (insert_distributed_sync = 1) so an acknowledged batch is on
-// its shard; the store's modern insert settings ask for that.
+// block dedup (plus insert_deduplication_token on modern servers) or FINAL
+// drops it. Inserts through Distributed are synchronous
+// (insert_distributed_sync = 1, in both dialects' insert settings, ./sql.ts)
+// so an acknowledged batch is on its shard. A store that finds `taps`
+// Distributed runs none of its own DDL (./sql-store.ts).
 //
-// Not run here: a cluster needs ZooKeeper and remote_servers. Tests check the
-// text and that the legacy statements parse on 18.16.
+// Run as is on ClickHouse 18.16 with ZooKeeper 3.8 (the legacy statements,
+// new-style PARTITION BY/ORDER BY under Replicated* engines, work there):
+// test/cluster.test.ts, on peers/clickhouse-cluster.ts.
 
 import {
   checkIdentifier, createTableSql, createViewSql, qualified, resolveSchemaOptions, TABLES, VIEWS,

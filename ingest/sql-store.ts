@@ -11,7 +11,7 @@ import { asIngestError, IngestError } from './errors.ts';
 import { TAP_FLAGS } from './schema/v1.ts';
 import {
   dedupToken, insertSettings, MAX_ROWS_PER_INSERT, queries, REJECT_FILTER_COLUMNS, ROLLUP_BUCKET_MS, rollupUpgradeStatements, schemaStatements,
-  TAP_FILTER_COLUMNS, tableUpgradeStatements, type Queries, type TapFilterKey, type SchemaOptions, type SqlDialect, type StoreLayout,
+  TABLES, TAP_FILTER_COLUMNS, tableUpgradeStatements, VIEWS, type Queries, type TapFilterKey, type SchemaOptions, type SqlDialect, type StoreLayout,
 } from './sql.ts';
 import type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
@@ -110,6 +110,29 @@ export class SqlTapStore implements TapStore {
     const existing = await this.#run('reading the taps engine', () => this.#engine.rows<{ engine: string }>(
       "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'taps'", {}));
     this.#layout = dialect === 'modern' && existing[0]?.engine === 'MergeTree' ? 'token' : 'replacing';
+    if (existing[0]?.engine === 'Distributed') {
+      // A cluster: its schema is `meshlens schema --cluster`, run ON CLUSTER by
+      // whoever runs the cluster. The single-node statements must not run here:
+      // their views would read the Distributed taps and count every tap twice.
+      await this.#checkClusterSchema();
+    } else {
+      await this.#createSchema(dialect);
+    }
+    this.#dialect = dialect;
+    this.#q = queries(dialect, this.#layout);
+  }
+
+  async #checkClusterSchema(): Promise<void> {
+    const have = new Set((await this.#run('reading the cluster\'s tables', () => this.#engine.rows<{ name: string }>(
+      'SELECT name FROM system.tables WHERE database = currentDatabase()', {}))).map((r) => r.name));
+    const missing = [...TABLES.flatMap((t) => [t.name, `${t.name}_local`]), ...VIEWS.map((v) => `${v.name}_local`)].filter((n) => !have.has(n));
+    if (missing.length > 0) {
+      throw new IngestError('INGEST_ERR_CONFIG', `${this.#engine.label}: taps is a Distributed table but ${missing.join(', ')} `
+        + `${missing.length === 1 ? 'is' : 'are'} missing: apply \`meshlens schema --cluster <name>\` on the cluster first`);
+    }
+  }
+
+  async #createSchema(dialect: SqlDialect): Promise<void> {
     const cols = await this.#run('reading the columns of existing tables', () => this.#engine.rows<{ table: string; name: string }>(
       'SELECT table, name FROM system.columns WHERE database = currentDatabase()', {}));
     const columnsOf = (t: string) => cols.filter((c) => c.table === t).map((c) => c.name);
@@ -117,8 +140,6 @@ export class SqlTapStore implements TapStore {
     for (const sql of [...tableUpgradeStatements(columnsOf, opts), ...rollupUpgradeStatements(columnsOf, opts), ...schemaStatements(opts)]) {
       await this.#run(`creating schema (${sql.slice(0, 60).replace(/\s+/g, ' ')}…)`, () => this.#engine.exec(sql));
     }
-    this.#dialect = dialect;
-    this.#q = queries(dialect, this.#layout);
   }
 
   async writeBatch(b: TapBatch): Promise<void> {

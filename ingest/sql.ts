@@ -495,14 +495,19 @@ export function dedupToken(proxy: string, stream: string, batch: number): string
 }
 
 /**
- * Settings of an INSERT: modern only, legacy servers reject them as unknown.
+ * Settings of an INSERT. Legacy servers know only insert_distributed_sync
+ * (the rest are "Unknown setting" on 18.16).
  * `token`: the insert holds exactly one batch (or one loss record) and may
  * be dropped as a repeat by that token; null for a multi-batch group, which
  * relies on the row keys (see the header) and on block-hash dedup of an
  * identical retry.
  */
 export function insertSettings(dialect: SqlDialect, token: string | null): Record<string, string | number> {
-  if (dialect === 'legacy') return {};
+  // Through a Distributed table (./sql-cluster.ts): acknowledged means on every shard it touches.
+  // No insert_distributed_timeout: 18.16 checks it only once every shard has
+  // answered, so it bounds nothing and fails inserts that landed.
+  const distributed = { insert_distributed_sync: 1 };
+  if (dialect === 'legacy') return distributed;
   return {
     insert_deduplicate: 1, deduplicate_blocks_in_dependent_materialized_views: 1,
     ...(token === null ? {} : { insert_deduplication_token: token }),
@@ -511,8 +516,7 @@ export function insertSettings(dialect: SqlDialect, token: string | null): Recor
     // but a batch cut across blocks would become two rollup rows of one key
     // (see the header), so do not rely on it.
     input_format_parallel_parsing: 0,
-    // Through a Distributed table (./sql-cluster.ts): acknowledged means on its shard.
-    insert_distributed_sync: 1,
+    ...distributed,
   };
 }
 

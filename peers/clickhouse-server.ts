@@ -22,6 +22,11 @@ export interface TestClickHouseServer {
   start(): Promise<void>;
   /** SIGTERM, then SIGKILL after `graceMs` (default 10000); resolves when the process is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL, as a crash; resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections are accepted by the kernel, nothing answers. */
+  pause(): void;
+  resume(): void;
   /** stop() and delete the directory. */
   close(): Promise<void>;
 }
@@ -30,9 +35,15 @@ export interface TestClickHouseServerOptions {
   bin?: string;
   /** How long start() waits for /ping (default 20 s). */
   startTimeoutMs?: number;
+  /** Ports to listen on (a cluster names them in every node's config before any starts); free ones when absent. */
+  httpPort?: number;
+  tcpPort?: number;
+  /** XML elements added inside <yandex> (remote_servers, macros, zookeeper …). */
+  extraConfig?: string;
 }
 
-async function freePort(): Promise<number> {
+/** A port nobody listens on now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -56,7 +67,7 @@ function ping(url: string): Promise<boolean> {
   });
 }
 
-function configXml(dir: string, httpPort: number, tcpPort: number): string {
+function configXml(dir: string, httpPort: number, tcpPort: number, extra = ''): string {
   return `<?xml version="1.0"?>
 <yandex>
   <logger><level>warning</level><log>${dir}/log/server.log</log><errorlog>${dir}/log/server.err.log</errorlog><size>10M</size><count>1</count></logger>
@@ -73,7 +84,7 @@ function configXml(dir: string, httpPort: number, tcpPort: number): string {
   <mark_cache_size>67108864</mark_cache_size>
   <!-- shutdown waits for idle keep-alive connections: keep them short -->
   <keep_alive_timeout>1</keep_alive_timeout>
-</yandex>
+${extra}</yandex>
 `;
 }
 
@@ -94,8 +105,9 @@ export async function startTestClickHouseServer(opts: TestClickHouseServerOption
   }
   const dir = mkdtempSync(join(tmpdir(), 'meshlens-clickhouse-'));
   for (const d of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) mkdirSync(join(dir, d));
-  const [httpPort, tcpPort] = [await freePort(), await freePort()];
-  writeFileSync(join(dir, 'config.xml'), configXml(dir, httpPort, tcpPort));
+  const httpPort = opts.httpPort ?? await freePort();
+  const tcpPort = opts.tcpPort ?? await freePort();
+  writeFileSync(join(dir, 'config.xml'), configXml(dir, httpPort, tcpPort, opts.extraConfig));
   writeFileSync(join(dir, 'users.xml'), USERS_XML);
   const url = `http://127.0.0.1:${httpPort}`;
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
@@ -136,6 +148,7 @@ export async function startTestClickHouseServer(opts: TestClickHouseServerOption
     if (!proc) return;
     process.removeListener('exit', killOnExit);
     proc.kill('SIGTERM');
+    proc.kill('SIGCONT'); // a paused server handles SIGTERM only once it runs again
     const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
@@ -144,6 +157,15 @@ export async function startTestClickHouseServer(opts: TestClickHouseServerOption
   await start();
   return {
     url, httpPort, tcpPort, dir, start, stop,
+    async kill() {
+      const proc = child;
+      if (!proc) return;
+      process.removeListener('exit', killOnExit);
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    pause() { child?.kill('SIGSTOP'); },
+    resume() { child?.kill('SIGCONT'); },
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -16,6 +16,7 @@ const DEBIAN = [
   { bin: '/usr/bin/chromium', pkg: 'chromium' }, // browser tests (playwright-core)
   { bin: '/usr/bin/kcat', pkg: 'kcat' }, // librdkafka's mock Kafka cluster
   { bin: '/usr/sbin/clickhouse-server', pkg: 'clickhouse-server' }, // the @clickhouse/client path
+  { bin: '/usr/share/java/zookeeper.jar', pkg: 'zookeeper' }, // the ClickHouse cluster's coordination (test/cluster.test.ts); pulls in a JVM
   { bin: '/usr/bin/wrk', pkg: 'wrk' }, // load in benchmarks
   { bin: '/usr/bin/pdftotext', pkg: 'poppler-utils' }, // what a compliance report's PDF says
 ];
