@@ -53,7 +53,8 @@ test('an endpoint failing unhealthy_threshold checks in a row is left out, and t
 
 test('in a mesh, health checks go over the same mutual TLS pools as requests, pushed by the control plane for the services it names', async (t) => {
   const mesh = await startSmallMesh(t, {
-    settings: { resilience_by_service: { payments: { health_check: check({ path: '/' }) } } },
+    // A generous timeout (bounded by the interval): the first check opens an mTLS connection, which a loaded machine may take past 200 ms over (a failure).
+    settings: { resilience_by_service: { payments: { health_check: check({ path: '/', interval_ms: 3_000, timeout_ms: 3_000 }) } } },
   });
   await mesh.instance('payments', 'payments-1');
   await mesh.instance('payments', 'payments-2');
