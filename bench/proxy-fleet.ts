@@ -23,7 +23,7 @@ import { waitForPort } from './ports.ts';
 import { childPids } from './proc-rss.ts';
 
 const PORT_NAMES = [
-  'upstream', 'upstreamH2', 'haproxy', 'haproxyH2', 'nginx', 'nginxH2', 'single', 'noTaps',
+  'upstream', 'upstreamH2', 'haproxy', 'haproxyH2', 'nginx', 'nginxH2', 'relay', 'single', 'noTaps',
   'plainA', 'plainB', 'mtlsA', 'mtlsB', 'policyA', 'policyB', 'haPlainA', 'haPlainB', 'haMtlsA', 'haMtlsB', 'control', 'ui',
 ] as const;
 export type PortName = (typeof PORT_NAMES)[number];
@@ -43,6 +43,7 @@ export interface Fleet {
 
 const at = (port: number) => `127.0.0.1:${port}`;
 const BIN = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
+const RELAY = fileURLToPath(new URL('./node-relay.ts', import.meta.url));
 
 export async function startFleet(procs: Processes, dir: string): Promise<Fleet> {
   const list = await freePorts(PORT_NAMES.length);
@@ -70,6 +71,7 @@ export async function startFleet(procs: Processes, dir: string): Promise<Fleet> 
     haproxyH2: [haproxy('haproxy-h2', `${at(p.haproxyH2)} proto h2`, `app ${at(p.upstream)}`)],
     nginx: [nginx('nginx', proxyNginx(dir, 'nginx', p.upstream, nginxListen.h1(p.nginx)))],
     nginxH2: [nginx('nginx-h2', proxyNginx(dir, 'nginx-h2', p.upstream, nginxListen.h2c(p.nginxH2)))],
+    relay: [procs.start('node relay', process.execPath, ['--import', 'tsx', RELAY, String(p.relay), String(p.upstream)], { stop: 'SIGTERM' }).pid],
   };
   const tlsOf = (s: string) => `ca-file ${bundle} verify required alpn http/1.1 crt ${svids[s].combined}`;
   pids.haPlainPair = [haproxy('haproxy-plain-a', at(p.haPlainA), `b ${at(p.haPlainB)}`), haproxy('haproxy-plain-b', at(p.haPlainB), `app ${at(p.upstream)}`)];

@@ -6,7 +6,9 @@
 //
 // 1. Throughput, closed loop (wrk -t1, HTTP/1.1): requests/s, p50/p99, CPU
 //    per 1,000 requests and memory (VmRSS before any load and after the
-//    target's last run) of each proxy. One sidecar (its ingress listener)
+//    target's last run) of each proxy. A Node.js TCP relay with no HTTP at
+//    all (./node-relay.ts) shows what one Node.js event loop costs to move
+//    the same bytes: the floor under the sidecar. One sidecar (its ingress listener)
 //    with and without taps; pairs as traffic crosses a mesh: load → sidecar
 //    A's outbound listener (Host: upstream) → sidecar B's inbound listener →
 //    upstream, in plaintext, over mTLS (SVIDs from a bench CA, B's SPIFFE id
@@ -86,6 +88,7 @@ const targets: Target[] = [
   target(DIRECT, p.upstream, ONE),
   target(ONE, p.haproxy, ONE, { pids: pids.haproxy }),
   target('nginx 1.22', p.nginx, ONE, { pids: pids.nginx }),
+  target('Node.js TCP relay (no HTTP)', p.relay, ONE, { pids: pids.relay }),
   target('meshlens sidecar, taps shipped', p.single, ONE, { pids: pids.single }),
   target('meshlens sidecar --no-taps', p.noTaps, ONE, { pids: pids.noTaps }),
   target(HA_PLAIN, p.haPlainA, HA_PLAIN, { ...pair, pids: pids.haPlainPair }),
