@@ -6,7 +6,7 @@
 
 import { IngestError } from './errors.ts';
 
-export const CONFIG_CHANGE_KINDS = ['authz_policy', 'tuning_policy', 'route', 'ejection', 'ratelimit', 'registry'] as const;
+export const CONFIG_CHANGE_KINDS = ['authz_policy', 'tuning_policy', 'route', 'ejection', 'ratelimit', 'resilience', 'registry'] as const;
 export type ConfigChangeKind = (typeof CONFIG_CHANGE_KINDS)[number];
 
 /** The subject of a record that states its kind's whole state (at startup, at a checkpoint, and always for the two policies). */

@@ -40,7 +40,7 @@ async function payments(tc: TestControl) {
 
 const parsed = (c: ConfigChange) => JSON.parse(c.detail) as unknown;
 
-test('an operator\'s policy, route, ejection and rate limit changes are each in the store\'s log with the version the API answered, the policy\'s digest and actor operator, after one startup record per kind', async (t) => {
+test('an operator\'s policy, route, ejection, rate limit and route resilience changes are each in the store\'s log with the version the API answered, the policy\'s digest and actor operator, after one startup record per kind', async (t) => {
   const store = await freshStore(t);
   const first = await authzBundle('first');
   const t0 = Date.now();
@@ -65,6 +65,8 @@ test('an operator\'s policy, route, ejection and rate limit changes are each in 
   const rules = [{ caller: 'web', rps: 5, burst: 10 }];
   const limit = await answered('PUT', '/v1/ratelimits/payments', { rules });
   const cleared = await answered('DELETE', '/v1/ratelimits/payments');
+  const slowPaths = [{ path_prefix: '/reports', request_timeout_ms: 20_000 }];
+  const resilience = await answered('PUT', '/v1/resilience/payments', { rules: slowPaths });
   await log.flush();
 
   const { at_start, during } = await store.configChanges(t0, Date.now() + 1);
@@ -73,7 +75,7 @@ test('an operator\'s policy, route, ejection and rate limit changes are each in 
   assert.deepEqual(startup.map((c) => [c.kind, c.subject, c.digest, parsed(c)]), [
     ['authz_policy', '*', bundleDigest(first), { source: 'authz.rego', bytes: first.length }],
     // Nothing set, nobody registered yet, no tuning engine.
-    ['ejection', '*', '', {}], ['ratelimit', '*', '', {}], ['registry', '*', '', {}], ['route', '*', '', {}], ['tuning_policy', '*', '', null],
+    ['ejection', '*', '', {}], ['ratelimit', '*', '', {}], ['registry', '*', '', {}], ['resilience', '*', '', {}], ['route', '*', '', {}], ['tuning_policy', '*', '', null],
   ]);
 
   const registry = during.filter((c) => c.kind === 'registry' && c.subject === 'payments');
@@ -86,6 +88,7 @@ test('an operator\'s policy, route, ejection and rate limit changes are each in 
     ['ejection', 'payments-2', eject.version, '', { service: 'payments', until: eject.until, reason: 'p99 5x its peers' }],
     ['ratelimit', 'payments', limit.version, '', { rules }],
     ['ratelimit', 'payments', cleared.version, '', null],
+    ['resilience', 'payments', resilience.version, '', { rules: slowPaths }],
   ]);
   assert.equal(policy.digest, bundleDigest(second));
   for (let i = 1; i < during.length; i++) assert.ok(during[i].version >= during[i - 1].version, `versions never go back: ${JSON.stringify(during.slice(i - 1, i + 1))}`);
@@ -93,7 +96,8 @@ test('an operator\'s policy, route, ejection and rate limit changes are each in 
   // A period that begins after all this starts from what was in force.
   const later = await store.configChanges(Date.now() + 1, Date.now() + 2);
   assert.deepEqual(later.at_start.filter((c) => c.subject !== '*').map((c) => [c.kind, c.subject, c.actor]), [
-    ['ejection', 'payments-2', 'operator'], ['ratelimit', 'payments', 'operator'], ['registry', 'payments', 'sidecar'], ['route', 'payments', 'operator'],
+    ['ejection', 'payments-2', 'operator'], ['ratelimit', 'payments', 'operator'], ['registry', 'payments', 'sidecar'], ['resilience', 'payments', 'operator'],
+    ['route', 'payments', 'operator'],
   ]);
   assert.equal(later.at_start.find((c) => c.kind === 'authz_policy')!.digest, bundleDigest(second));
 

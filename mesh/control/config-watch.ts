@@ -4,8 +4,8 @@
 //
 // Changes are found by comparison, on every push: each time the config
 // streams push a new version (./config-stream.ts onPush), the state of each
-// kind (authorization policy, route weights, ejections, rate limits, the
-// registry) is compared with what was last recorded, and each subject that
+// kind (authorization policy, route weights, ejections, rate limits, route
+// resilience rules, the registry) is compared with what was last recorded, and each subject that
 // differs becomes one ConfigChange at that version. So a change is
 // recorded with the version that carried it to the sidecars even when a
 // push carries several (a registry change waits COALESCE_MS for its push,
@@ -30,6 +30,7 @@ import type { Ejections } from './ejections.ts';
 import type { PolicyBundles } from './policy-bundles.ts';
 import type { RateLimits } from './rate-limits.ts';
 import type { ServiceRegistry } from './registry.ts';
+import type { RouteResilience } from './route-resilience.ts';
 import type { RouteWeights } from './route-weights.ts';
 import type { MeshControl, TuningPolicy } from './tuning/index.ts';
 
@@ -39,6 +40,7 @@ export interface WatchedConfig {
   weights: RouteWeights;
   ejections: Ejections;
   limits: RateLimits;
+  resilience: RouteResilience;
   streams: ConfigStreams;
 }
 
@@ -56,8 +58,8 @@ export type ConfigLogStatus = ConfigLogCounters & { watch_errors: number };
 export const MAX_DETAIL_BYTES = 32 * 1024;
 export const DEFAULT_CHECKPOINT_MS = 24 * 3600 * 1000;
 
-type KeyedKind = 'route' | 'ejection' | 'ratelimit' | 'registry';
-const KEYED: readonly KeyedKind[] = ['route', 'ejection', 'ratelimit', 'registry'];
+type KeyedKind = 'route' | 'ejection' | 'ratelimit' | 'resilience' | 'registry';
+const KEYED: readonly KeyedKind[] = ['route', 'ejection', 'ratelimit', 'resilience', 'registry'];
 
 export class ConfigWatch {
   readonly #log: ConfigLog;
@@ -193,11 +195,12 @@ export class ConfigWatch {
 
   /** Each subject of a kind with its state as JSON: what its record's detail says. */
   #keyedState(kind: KeyedKind): Map<string, string> {
-    const { weights, ejections, limits, registry } = this.#parts;
+    const { weights, ejections, limits, resilience, registry } = this.#parts;
     switch (kind) {
       case 'route': return new Map(weights.status().routes.map((r) => [r.service, JSON.stringify({ subsets: r.subsets })]));
       case 'ejection': return new Map(ejections.active().map((e) => [e.instance, JSON.stringify({ service: e.service, until: e.until, reason: e.reason })]));
       case 'ratelimit': return new Map(limits.status().map((l) => [l.service, JSON.stringify({ rules: l.rules })]));
+      case 'resilience': return new Map(resilience.status().map((r) => [r.service, JSON.stringify({ rules: r.rules })]));
       case 'registry': return new Map([...registry.routable()].map(([service, endpoints]) => [service, JSON.stringify({ endpoints })]));
     }
   }

@@ -189,7 +189,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   limits.onChange(() => streams.pushAll());
   overrides.onChange(() => streams.pushAll());
   // Every change, with the version that carried it, when and who made it (./config-watch.ts); it starts below, after tuning.
-  const changes = opts.changes ? new ConfigWatch(opts.changes, { registry, policy, weights, ejections, limits, streams }, { log: (m) => log(`config log: ${m}`) }) : null;
+  const changes = opts.changes ? new ConfigWatch(opts.changes, { registry, policy, weights, ejections, limits, resilience: overrides, streams }, { log: (m) => log(`config log: ${m}`) }) : null;
   // Route weights, ejections, rate limits and route resilience: one operator API shape (./keyed-api.ts).
   const keyed = [routeWeightsApi(weights), ejectionsApi(ejections), rateLimitsApi(limits), routeResilienceApi(overrides)];
   let tuning: TuningEngine | null = null;
