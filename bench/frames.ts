@@ -36,11 +36,11 @@ function parseFlags(argv: string[]): { taps: number; rounds: number } {
 const { taps, rounds } = parseFlags(process.argv.slice(2));
 const ca = await CertificateAuthority.open({ dir: null, trustDomain: 'bench.local' });
 const batches: TapBatch[] = [...producerFrames(0, taps, 1000, 16)].map(({ frame }) => decodeBatch(frame));
-// One signer per synthetic sidecar: the header's proxy must be the certificate's CN.
+// One signer per synthetic sidecar: the header's proxy must be the certificate's CN, and each tap's own side its service (p<producer>-<service>-<index>).
 const signers = new Map<string, BatchSigner>();
 for (const proxy of new Set(batches.map((b) => b.proxy))) {
   const { keyPem, csrPem } = await newKeyAndCsr(proxy);
-  signers.set(proxy, new BatchSigner(keyPem, (await ca.sign({ csrPem, service: 'bench', proxy })).chainPem));
+  signers.set(proxy, new BatchSigner(keyPem, (await ca.sign({ csrPem, service: proxy.split('-')[1], proxy })).chainPem));
 }
 const verifier = new BatchVerifier(ca.bundle);
 const admit = (f: FrameHead) => verifier.verify(f);

@@ -3,10 +3,12 @@
 // (one record per batch, key = proxy id, value = the batch's frame, GZIP at
 // KafkaPublisher's level, acks -1), with several sends in flight. Started by ./ingest.ts with a
 // JSON config as argv[2]; says {ready} over IPC, starts on {go}, and
-// reports {done, taps, wallMs, cpuMs}.
+// reports {done, taps, wallMs, cpuMs}. With `signers`, each sidecar signs
+// its batches with its own certificate (frame schema 4), as sidecars with
+// an SVID do.
 
 import { CompressionTypes, Kafka, logLevel, type Message } from 'kafkajs';
-import { useTapsGzip } from '../ingest/index.ts';
+import { BatchSigner, useTapsGzip } from '../ingest/index.ts';
 import { producerFrames } from './synthetic-taps.ts';
 
 export interface ProducerConfig {
@@ -19,6 +21,8 @@ export interface ProducerConfig {
   /** Batches per produce request, and lanes (requests in flight; a sidecar always uses the same lane). */
   perSend: number;
   inFlight: number;
+  /** One per sidecar, in order: its key and certificate chain (CN p<producer>-<service>-<index>). */
+  signers?: { keyPem: string; chainPem: string }[];
 }
 
 const cfg = JSON.parse(process.argv[2]) as ProducerConfig;
@@ -50,7 +54,8 @@ const pump = async (lane: Lane) => {
   lane.busy = null;
 };
 const busy = () => lanes.flatMap((l) => (l.busy ? [l.busy] : []));
-for (const { batch: b, frame } of producerFrames(cfg.producer, cfg.taps, cfg.batchSize, cfg.sidecars)) {
+const signers = cfg.signers?.map((s) => new BatchSigner(s.keyPem, s.chainPem));
+for (const { batch: b, frame } of producerFrames(cfg.producer, cfg.taps, cfg.batchSize, cfg.sidecars, Date.now(), signers)) {
   const lane = lanes[Number(b.proxy.slice(b.proxy.lastIndexOf('-') + 1)) % lanes.length];
   lane.queue.push({ key: b.proxy, value: frame });
   queued++;

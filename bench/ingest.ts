@@ -1,4 +1,7 @@
 // npm run bench:ingest [-- --taps N --producers N --batch N --partitions N --backends chdb,clickhouse --group-mb N --group-linger-ms N --group-writes N --rounds N --quick]
+// npm run bench:ingest -- --drain [...]: the topic filled first, then the
+// collector timed draining it into each store (./ingest-drain.ts). What
+// follows is the live mode, producers and collector running together.
 //
 // Synthetic taps from N producer processes (./ingest-producer.ts: sidecars
 // publishing sealed batches as KafkaPublisher does) through Kafka (the
@@ -14,10 +17,9 @@
 // Throughputs are wall-clock on a shared machine: read them with the CPU
 // figures (CPU-seconds per million taps), which load from others moves less.
 
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { useTapsGzip } from '../ingest/index.ts';
+import { child } from './ingest-child.ts';
 import { startBenchKafka } from './kafka-cluster.ts';
 import type { BackendConfig } from './ingest-backend.ts';
 import type { ProducerConfig } from './ingest-producer.ts';
@@ -61,44 +63,15 @@ function parseFlags(argv: string[]): Flags {
   return f;
 }
 
+if (process.argv.includes('--drain')) {
+  await import('./ingest-drain.ts');
+  process.exit(process.exitCode ?? 0);
+}
 const flags = parseFlags(process.argv.slice(2));
 // The raw Kafka consumer inflates as the collector does (../ingest/bus/kafka-gzip.ts).
 useTapsGzip();
-const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
-
-// MESHLENS_BENCH_CPU_PROF=<dir>: the backend processes (collector + store)
-// write V8 CPU profiles there, for chrome://inspect or `node --cpu-prof` tools.
-const profDir = process.env.MESHLENS_BENCH_CPU_PROF;
-// MESHLENS_BENCH_BACKEND_FLAGS="--flag …": extra node flags for the backend processes (experiments).
-const backendFlags = (process.env.MESHLENS_BENCH_BACKEND_FLAGS ?? '').split(' ').filter(Boolean);
-
-/** A child running a bench script through tsx, with a queue of the IPC messages it sent. */
-function child(script: string, config: object) {
-  const backend = script.includes('backend');
-  const prof = [...(backend ? backendFlags : []), ...(profDir && backend ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])];
-  const proc: ChildProcess = fork(here(script), [JSON.stringify(config)], { execArgv: ['--import', 'tsx', ...prof], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const inbox: Record<string, unknown>[] = [];
-  const waiters: (() => void)[] = [];
-  proc.on('message', (m) => { inbox.push(m as Record<string, unknown>); waiters.splice(0).forEach((w) => w()); });
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => { r(code); waiters.splice(0).forEach((w) => w()); }));
-  let gone = false;
-  void exited.then(() => { gone = true; });
-  return {
-    proc,
-    async next<T = Record<string, unknown>>(key: string): Promise<T> {
-      for (;;) {
-        const i = inbox.findIndex((m) => m[key]);
-        if (i >= 0) return inbox.splice(i, 1)[0] as T;
-        if (gone) throw new Error(`${script} exited before sending ${key}`);
-        await new Promise<void>((r) => waiters.push(r));
-      }
-    },
-    go: () => proc.send({ go: true }),
-    exited,
-  };
-}
 
 interface ProducerDone { taps: number; wallMs: number; cpuMs: number }
 

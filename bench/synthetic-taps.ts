@@ -41,12 +41,17 @@ export interface SyntheticStreamOptions {
   signer?: BatchSigner | null;
 }
 
+/** The proxy and service of a producer's sidecar `index` (a signer's certificate names them). */
+export function syntheticSidecar(producer: number, index: number): { proxy: string; service: string } {
+  const service = SERVICES[index % SERVICES.length];
+  return { proxy: `p${producer}-${service}-${index}`, service };
+}
+
 /** One sidecar's stream: proxy `p<producer>-<service>-<index>`. */
 export function syntheticStream(producer: number, index: number, startTs = Date.now(), o: SyntheticStreamOptions = {}): SyntheticStream {
   const rand = seededUniform(producer * 100_003 + index * 7919 + 1);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
-  const service = SERVICES[index % SERVICES.length];
-  const proxy = `p${producer}-${service}-${index}`;
+  const { proxy, service } = syntheticSidecar(producer, index);
   const stream = `s${producer}x${index}x${Math.floor(rand() * 1e9).toString(36)}`;
   let batch = 0;
   let seq = 0;
@@ -125,9 +130,9 @@ export function* producerBatches(producer: number, taps: number, batchSize: numb
   for (const { batch } of producerFrames(producer, taps, batchSize, sidecars, startTs)) yield batch;
 }
 
-/** producerBatches with each batch's frame. */
-export function* producerFrames(producer: number, taps: number, batchSize: number, sidecars: number, startTs = Date.now()): Generator<{ batch: TapBatch; frame: Buffer }> {
-  const streams = Array.from({ length: sidecars }, (_, i) => syntheticStream(producer, i, startTs));
+/** producerBatches with each batch's frame; with `signers` (one per sidecar, its CN the stream's proxy) signed, schema 4. */
+export function* producerFrames(producer: number, taps: number, batchSize: number, sidecars: number, startTs = Date.now(), signers?: readonly BatchSigner[]): Generator<{ batch: TapBatch; frame: Buffer }> {
+  const streams = Array.from({ length: sidecars }, (_, i) => syntheticStream(producer, i, startTs, { signer: signers?.[i] ?? null }));
   let left = taps;
   for (let i = 0; left > 0; i++) {
     const n = Math.min(batchSize, left);

@@ -13,6 +13,7 @@ import { IngestError } from './errors.ts';
 import type { LineChunks } from './line-chunks.ts';
 import { validateTap, type TapEvent } from './schema/v1.ts';
 import { checkLine, LINE_FIELDS, lineEvent } from './tap-lines.ts';
+import { LineRowWriter } from './tap-line-rows.ts';
 import { lineRow, toRowBatch } from './tap-row.ts';
 
 /** Problems listed in one error message before "and N more". */
@@ -164,15 +165,23 @@ function readFrame(frame: Uint8Array): Frame {
   return { buf, header, label, count, ends, start: headerEnd + 1 };
 }
 
+/** Takes event line `i` (bytes start..end) without JSON.parse and says true, or says false to have it parsed (./tap-line-rows.ts). */
+type PlainLine = (start: number, end: number, i: number) => boolean;
+
 /**
  * JSON.parse of each event line, handed to `visit` with the problem list,
  * until MAX_LISTED problems; a line that is not JSON is a problem named by
- * `where(i)`. Returns the problems.
+ * `where(i)`. Returns the problems. While none is found, `plain` may take
+ * a line first.
  */
-function parseLines(f: Frame, where: (i: number) => string, visit: (v: unknown, i: number, problems: string[]) => void): string[] {
+function parseLines(f: Frame, where: (i: number) => string, visit: (v: unknown, i: number, problems: string[]) => void, plain?: PlainLine): string[] {
   const problems: string[] = [];
   let start = f.start;
   for (let i = 0; i < f.count && problems.length <= MAX_LISTED; i++) {
+    if (plain !== undefined && problems.length === 0 && plain(start, f.ends[i], i)) {
+      start = f.ends[i] + 1;
+      continue;
+    }
     let v: unknown;
     try {
       v = JSON.parse(f.buf.toString('utf8', start, f.ends[i]));
@@ -193,13 +202,13 @@ function parseLines(f: Frame, where: (i: number) => string, visit: (v: unknown, 
  * listing them at the end, so `take` may have seen some lines of a batch
  * that is then refused.
  */
-function eachLine(f: Frame, take: (a: unknown[], i: number) => void): void {
+function eachLine(f: Frame, take: (a: unknown[], i: number) => void, plain?: PlainLine): void {
   const where = (i: number) => `event ${i} (line ${i + 2}, seq ${f.header.first_seq + i})`;
   const problems = parseLines(f, where, (a, i, found) => {
     const bad = checkLine(a);
     if (bad !== null) for (const p of bad) found.push(`${where(i)}: ${p}`);
     else if (found.length === 0) take(a as unknown[], i);
-  });
+  }, plain);
   if (problems.length > 0) throw new IngestError('INGEST_ERR_MALFORMED', `${f.label}: ${listed(problems)}`);
 }
 
@@ -280,6 +289,7 @@ const AT_DST = LINE_FIELDS['l4.open'].indexOf('dst_service');
  */
 function lineRows(f: Frame, w: LineChunks, service?: string): RowBatch {
   const h = f.header;
+  const plain = new LineRowWriter(h, w, service);
   try {
     eachLine(f, (a, i) => {
       if (service !== undefined) {
@@ -289,7 +299,7 @@ function lineRows(f: Frame, w: LineChunks, service?: string): RowBatch {
         }
       }
       w.put(lineRow(h, h.first_seq + i, a), false); // a row ends in "\n"
-    });
+    }, (start, end, i) => plain.put(f.buf, start, end, h.first_seq + i));
   } catch (e) {
     w.discard();
     throw e;

@@ -32,6 +32,30 @@ export class LineChunks {
     if (newline) this.#buf[this.#at++] = 0x0a;
   }
 
+  /**
+   * For an encoder that writes bytes in place: the current chunk, with at
+   * least `bytes` free from `at`; commit() says where its bytes end.
+   */
+  reserve(bytes: number): Buffer {
+    if (this.#at + bytes > this.#buf.length) {
+      if (this.#at > this.#from) this.#out.push(this.#buf.subarray(this.#from, this.#at));
+      this.#buf = Buffer.allocUnsafe(Math.max(this.#chunkBytes, bytes));
+      this.#at = 0;
+      this.#from = 0;
+    }
+    return this.#buf;
+  }
+
+  /** Where reserve()'s free bytes start. */
+  get at(): number {
+    return this.#at;
+  }
+
+  /** The bytes up to `at` of the chunk reserve() gave are written. */
+  commit(at: number): void {
+    this.#at = at;
+  }
+
   /** The chunks written so far; the writer is done after this. */
   chunks(): Buffer[] {
     if (this.#at > this.#from) this.#out.push(this.#buf.subarray(this.#from, this.#at));

@@ -146,18 +146,28 @@ export type TapEvent = L4OpenTap | L4CloseTap | L7RequestTap;
 // Runtime validation. Returns every problem found, each naming the field, so
 // a rejected batch says exactly what was wrong and where.
 
-type Check = (v: unknown) => string | null;
+/**
+ * What the common checks accept, said as data, so the collector's event
+ * line reader (../tap-line-rows.ts) can check a value on the line's bytes
+ * without making it a JavaScript value first. A check without one is
+ * called on the value.
+ */
+export type CheckSpec =
+  | { type: 'str'; max: number } | { type: 'uint'; max: number } | { type: 'int'; min: number; max: number }
+  | { type: 'nonneg' } | { type: 'enum'; values: readonly string[] };
+type Check = ((v: unknown) => string | null) & { spec?: CheckSpec };
+const specified = (check: Check, spec: CheckSpec): Check => Object.assign(check, { spec });
 
-const str = (max = 1024): Check => (v) =>
-  typeof v !== 'string' ? 'must be a string' : v.length > max ? `longer than ${max} characters` : null;
-const uint = (max = Number.MAX_SAFE_INTEGER): Check => (v) =>
-  typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max ? `must be an integer in 0..${max}` : null;
-const nonNeg: Check = (v) =>
-  typeof v !== 'number' || !Number.isFinite(v) || v < 0 ? 'must be a finite number >= 0' : null;
-const oneOf = (values: readonly string[]): Check => (v) =>
-  typeof v !== 'string' || !values.includes(v) ? `must be one of ${values.join(', ')}` : null;
-const int = (min: number, max: number): Check => (v) =>
-  typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max ? `must be an integer in ${min}..${max}` : null;
+const str = (max = 1024): Check => specified((v) =>
+  typeof v !== 'string' ? 'must be a string' : v.length > max ? `longer than ${max} characters` : null, { type: 'str', max });
+const uint = (max = Number.MAX_SAFE_INTEGER): Check => specified((v) =>
+  typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max ? `must be an integer in 0..${max}` : null, { type: 'uint', max });
+const nonNeg: Check = specified((v) =>
+  typeof v !== 'number' || !Number.isFinite(v) || v < 0 ? 'must be a finite number >= 0' : null, { type: 'nonneg' });
+const oneOf = (values: readonly string[]): Check => specified((v) =>
+  typeof v !== 'string' || !values.includes(v) ? `must be one of ${values.join(', ')}` : null, { type: 'enum', values });
+const int = (min: number, max: number): Check => specified((v) =>
+  typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max ? `must be an integer in ${min}..${max}` : null, { type: 'int', min, max });
 const flagList: Check = (v) => {
   if (typeof v !== 'string') return 'must be a string';
   if (v === '') return null;
@@ -264,11 +274,11 @@ const KIND_SPECS = Object.fromEntries(TAP_KINDS.map((k) => [k, specOf({ ...COMMO
 const isKind = oneOf(TAP_KINDS);
 
 /** One field of a kind, in schema order: its check (null when the value is fine) and whether it is required. */
-export interface TapField { name: string; check: (v: unknown) => string | null; required: boolean }
+export interface TapField { name: string; check: (v: unknown) => string | null; required: boolean; /** The check as data, when it has one. */ spec?: CheckSpec }
 
 /** Every field of each kind in schema order (common ones first, `v` and `kind` leading, APPENDED_FIELDS_OF last), for codecs that write fields by position. */
 export const TAP_FIELDS: Readonly<Record<TapKind, readonly TapField[]>> = Object.fromEntries(TAP_KINDS.map((k) => [
-  k, KIND_SPECS[k].checks.map(([name, check, required]) => ({ name, check, required })),
+  k, KIND_SPECS[k].checks.map(([name, check, required]) => ({ name, check, required, ...(check.spec ? { spec: check.spec } : {}) })),
 ])) as Record<TapKind, TapField[]>;
 
 const NO_PROBLEMS: readonly string[] = Object.freeze([]);
