@@ -48,7 +48,7 @@ export const TAP_FLAGS = [
 export type TapFlag = (typeof TAP_FLAGS)[number];
 
 /** An l7.request's protocol toward the sidecar that recorded it ('' unknown). */
-export const TAP_PROTOCOLS = ['', 'http/1.0', 'http/1.1', 'h2', 'h2c', 'grpc', 'ws', 'tcp'] as const;
+export const TAP_PROTOCOLS = ['', 'http/1.0', 'http/1.1', 'h2', 'h2c', 'grpc', 'ws', 'connect', 'tcp'] as const;
 export type TapProtocol = (typeof TAP_PROTOCOLS)[number];
 
 /** Source service recorded on inbound taps when the client has no sidecar. */

@@ -88,9 +88,9 @@ test('a CONNECT to an allowed port of a mesh service is tunnelled over mTLS to t
     assert.deepEqual(s.stats().connect, { tunnels: 1, open: 0, bytes_to_upstream: 21, bytes_to_client: 21 }, s.id);
   }
   const taps = await m.taps();
-  assert.deepEqual(taps.map((e) => [e.direction, e.method, e.status, e.error, e.dst_service, e.upstream]).sort(), [
-    ['inbound', 'CONNECT', 200, '', 'cart', `127.0.0.1:${m.echo.port}`],
-    ['outbound', 'CONNECT', 200, '', 'cart', `127.0.0.1:${m.cartPort}`],
+  assert.deepEqual(taps.map((e) => [e.direction, e.method, e.status, e.error, e.dst_service, e.upstream, e.protocol]).sort(), [
+    ['inbound', 'CONNECT', 200, '', 'cart', `127.0.0.1:${m.echo.port}`, 'connect'],
+    ['outbound', 'CONNECT', 200, '', 'cart', `127.0.0.1:${m.cartPort}`, 'connect'],
   ]);
   assert.equal(taps.find((e) => e.direction === 'inbound')!.src_identity, 'spiffe://test.local/ns/default/sa/web', 'the tunnel came over mTLS from web');
 });
@@ -132,5 +132,5 @@ test('CONNECT stays 501 for a port not allowed, a host that is no mesh service, 
   assert.deepEqual([m.web.stats().connect.tunnels, m.cart.stats().connect.tunnels], [0, 0]);
   const taps = await m.taps();
   assert.equal(taps.length, 9);
-  assert.ok(taps.every((e) => e.method === 'CONNECT' && e.status === 501 && e.error === 'MESH_ERR_CONNECT_UNSUPPORTED'), 'each refusal tapped');
+  assert.ok(taps.every((e) => e.method === 'CONNECT' && e.status === 501 && e.error === 'MESH_ERR_CONNECT_UNSUPPORTED' && e.protocol !== 'connect'), 'each refusal tapped, as no tunnel');
 });
