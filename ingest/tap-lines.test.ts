@@ -4,7 +4,7 @@ import { batchHeader, encodeBatch } from './batch.ts';
 import { decodeBatch, decodeRowBatch } from './batch-check.ts';
 import { LineChunks } from './line-chunks.ts';
 import { rawFrame, sampleChain, sampleL4Open, sampleL7 } from './sample-taps.ts';
-import { APPENDED_FIELDS, APPENDED_FIELDS_OF, TAP_FIELDS, TAP_KINDS, type TapEvent } from './schema/v1.ts';
+import { APPENDED_FIELDS, APPENDED_FIELDS_OF, TAP_FIELDS, TAP_KINDS, TAP_PROTOCOLS, type TapEvent } from './schema/v1.ts';
 import { checkLine, eventLine, eventLineValues, LINE_FIELDS, LINE_MIN_VALUES } from './tap-lines.ts';
 import { encodeTapRows, TAP_INSERT_COLUMNS } from './tap-row.ts';
 
@@ -117,7 +117,7 @@ test('checkLine takes a line of the original length up to every appended field, 
   assert.equal(checkLine([...a, null, null, 'retried,ejected', 'http/1.1', 'shop.Cart', 'Add', 14]), null);
   assert.equal(checkLine([...a, null, null, null, 'h2']), null, 'a line may end after any appended field');
   assert.deepEqual(checkLine([...a, null, null, 'ejected,retried', 'http/9', 'x'.repeat(257), 5, -2]), [
-    'flags: must name each flag once, in the order of TAP_FLAGS', 'protocol: must be one of , http/1.0, http/1.1, h2, h2c, grpc, ws, tcp',
+    'flags: must name each flag once, in the order of TAP_FLAGS', `protocol: must be one of ${TAP_PROTOCOLS.join(', ')}`,
     'grpc_service: longer than 256 characters', 'grpc_method: must be a string', 'grpc_status: must be an integer in -1..999',
   ]);
   assert.deepEqual(checkLine([...a, null, null, 'retried,DROP TABLE']), ['flags: "DROP TABLE" is not one of retried, retry_budget_exhausted, retry_not_allowed, per_try_timeout, timed_out, ejected_skip, health_excluded, panic, ejected, breaker_open']);
