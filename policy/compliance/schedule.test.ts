@@ -116,7 +116,11 @@ test('a failed run is counted with its error, and the next run covers the failed
   assert.ok(requests > 0, 'the failed period\'s traffic is counted');
 });
 
-test('close() waits for a run in progress, whose report is stored', async () => {
+test('close() waits for a run in progress, whose report is stored', async (t) => {
+  // The schedule's timer is unref'd (it never holds a process up), so while the test awaits its
+  // first run nothing else may be keeping the event loop alive: hold it here.
+  const alive = setInterval(() => {}, 1_000);
+  t.after(() => clearInterval(alive));
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
   let writing!: () => void;
