@@ -7,11 +7,11 @@
 // Kept in memory, as route weights are: a restarted control plane starts
 // with no limits.
 
-import { isName } from '../../identity/index.ts';
 import { rateLimitProblems } from './rate-limit-rules.ts';
+import { ServiceRules, type ServiceRulesOf } from './service-rules.ts';
 import type { RateLimitRule } from './snapshot.ts';
 
-export interface ServiceRateLimits { service: string; rules: RateLimitRule[] }
+export type ServiceRateLimits = ServiceRulesOf<RateLimitRule>;
 
 export class RateLimitsError extends Error {
   readonly problems: string[];
@@ -22,57 +22,13 @@ export class RateLimitsError extends Error {
   }
 }
 
-export class RateLimits {
-  readonly #byService = new Map<string, RateLimitRule[]>();
-  readonly #listeners = new Set<() => void>();
-  #refused = 0;
-
-  /**
-   * Checks and takes a service's rules ([] clears them); listeners hear of a
-   * change. Throws RateLimitsError naming every problem, `found` (the
-   * caller's own, e.g. the body's shape) first, and nothing changes.
-   */
-  set(service: string, rules: unknown, found: string[] = []): ServiceRateLimits {
-    const problems = [...found];
-    if (!isName(service)) problems.push(`service: "${service.slice(0, 128)}" is not 1-128 of [A-Za-z0-9._-]`);
-    problems.push(...rateLimitProblems(rules, 'rules'));
-    if (problems.length > 0) {
-      this.#refused++;
-      throw new RateLimitsError(service, problems);
-    }
-    const list = (rules as RateLimitRule[]).map(copyRule);
-    if (list.length === 0) this.clear(service);
-    else {
-      this.#byService.set(service, list);
-      this.#changed();
-    }
-    return { service, rules: list.map(copyRule) };
-  }
-
-  /** No limits for the service; false if it had none. */
-  clear(service: string): boolean {
-    if (!this.#byService.delete(service)) return false;
-    this.#changed();
-    return true;
-  }
-
-  /** The rules for a service's snapshot, or undefined for none. */
-  rules(service: string): RateLimitRule[] | undefined {
-    return this.#byService.get(service)?.map(copyRule);
-  }
-
-  /** Services with rules, in name order. */
-  status(): ServiceRateLimits[] {
-    return [...this.#byService.keys()].sort((a, b) => a.localeCompare(b)).map((service) => ({ service, rules: this.rules(service)! }));
-  }
-
-  /** Changes refused (bad service or rules) since start. */
-  get refused(): number { return this.#refused; }
-
-  onChange(fn: () => void): void { this.#listeners.add(fn); }
-
-  #changed(): void {
-    for (const fn of this.#listeners) fn();
+export class RateLimits extends ServiceRules<RateLimitRule> {
+  constructor() {
+    super({
+      problems: (_service, rules) => rateLimitProblems(rules, 'rules'),
+      copy: copyRule,
+      refusal: (service, problems) => new RateLimitsError(service, problems),
+    });
   }
 }
 

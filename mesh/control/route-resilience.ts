@@ -12,9 +12,10 @@
 
 import { isName } from '../../identity/index.ts';
 import { routeResilienceProblems, type OverriddenCluster } from './route-resilience-rules.ts';
+import { ServiceRules, type ServiceRulesOf } from './service-rules.ts';
 import type { RouteResilienceRule } from './snapshot.ts';
 
-export interface ServiceRouteResilience { service: string; rules: RouteResilienceRule[] }
+export type ServiceRouteResilience = ServiceRulesOf<RouteResilienceRule>;
 
 export class RouteResilienceError extends Error {
   readonly problems: string[];
@@ -25,59 +26,14 @@ export class RouteResilienceError extends Error {
   }
 }
 
-export class RouteResilience {
-  readonly #byService = new Map<string, RouteResilienceRule[]>();
-  readonly #listeners = new Set<() => void>();
-  #refused = 0;
-
-  constructor(private readonly clusterOf: (service: string) => OverriddenCluster) {}
-
-  /**
-   * Checks and takes a service's rules ([] clears them); listeners hear of a
-   * change. Throws RouteResilienceError naming every problem, `found` (the
-   * caller's own, e.g. the body's shape) first, and nothing changes.
-   */
-  set(service: string, rules: unknown, found: string[] = []): ServiceRouteResilience {
-    const problems = [...found];
-    if (!isName(service)) problems.push(`service: "${service.slice(0, 128)}" is not 1-128 of [A-Za-z0-9._-]`);
-    else problems.push(...routeResilienceProblems(rules, 'rules', this.clusterOf(service)));
-    if (problems.length > 0) {
-      this.#refused++;
-      throw new RouteResilienceError(service, problems);
-    }
-    const list = (rules as RouteResilienceRule[]).map(copyRule);
-    if (list.length === 0) this.clear(service);
-    else {
-      this.#byService.set(service, list);
-      this.#changed();
-    }
-    return { service, rules: list.map(copyRule) };
-  }
-
-  /** No overrides for the service; false if it had none. */
-  clear(service: string): boolean {
-    if (!this.#byService.delete(service)) return false;
-    this.#changed();
-    return true;
-  }
-
-  /** The rules for the service's route in every snapshot, or undefined for none. */
-  rules(service: string): RouteResilienceRule[] | undefined {
-    return this.#byService.get(service)?.map(copyRule);
-  }
-
-  /** Services with rules, in name order. */
-  status(): ServiceRouteResilience[] {
-    return [...this.#byService.keys()].sort((a, b) => a.localeCompare(b)).map((service) => ({ service, rules: this.rules(service)! }));
-  }
-
-  /** Changes refused (bad service or rules) since start. */
-  get refused(): number { return this.#refused; }
-
-  onChange(fn: () => void): void { this.#listeners.add(fn); }
-
-  #changed(): void {
-    for (const fn of this.#listeners) fn();
+export class RouteResilience extends ServiceRules<RouteResilienceRule> {
+  constructor(clusterOf: (service: string) => OverriddenCluster) {
+    super({
+      // Judged against the service's cluster, which only a good name has.
+      problems: (service, rules) => (isName(service) ? routeResilienceProblems(rules, 'rules', clusterOf(service)) : []),
+      copy: copyRule,
+      refusal: (service, problems) => new RouteResilienceError(service, problems),
+    });
   }
 }
 
