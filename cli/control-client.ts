@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join, resolve } from 'node:path';
 import { readTokenFile } from '../access/index.ts';
+import type { FlagSpec, FlagValues } from './flags.ts';
 
 export interface ControlClient {
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
@@ -43,4 +44,26 @@ export async function controlClient(o: { url: string; dataDir: string; token?: s
     },
     requestBytes: (method, path, body, contentType = 'application/octet-stream') => send(method, path, body, contentType),
   };
+}
+
+/** The flags of every operator command that reaches the control plane: where it is, and the data dir with its token and bundle. */
+export const CONTROL_FLAGS: FlagSpec[] = [
+  { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
+  { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where the operator token and the CA bundle are' },
+];
+
+/** A client from CONTROL_FLAGS' values. */
+export function controlClientOf(f: FlagValues): Promise<ControlClient> {
+  return controlClient({ url: String(f.control), dataDir: String(f['data-dir']) });
+}
+
+/** The answer's JSON body when its status is one of `ok`; otherwise an error naming the status and the problems the API listed. */
+export async function operatorCall(c: ControlClient, method: string, path: string, body?: unknown, ok = [200]): Promise<Record<string, unknown>> {
+  const r = await c.request(method, path, body);
+  if (!ok.includes(r.status)) {
+    const b = r.body as { message?: string; problems?: string[] } | string;
+    const why = typeof b === 'string' ? b.slice(0, 300) : b.problems?.length ? b.problems.join('; ') : b.message ?? JSON.stringify(b);
+    throw new Error(`control plane answered ${r.status}: ${why}`);
+  }
+  return r.body as Record<string, unknown>;
 }

@@ -2,14 +2,11 @@
 // workload identity, through the control plane's operator API (HTTPS
 // checked against <data-dir>/ca/bundle.pem, the token in <data-dir>/operator-token).
 
-import { controlClient } from './control-client.ts';
+import { CONTROL_FLAGS, controlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec } from './flags.ts';
 import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
-const CLIENT_FLAGS: FlagSpec[] = [
-  { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
-  { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where the operator token and the CA bundle are' },
-];
+const CLIENT_FLAGS = CONTROL_FLAGS;
 
 const TOKEN_FLAGS: FlagSpec[] = [
   ...CLIENT_FLAGS,

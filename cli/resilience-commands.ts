@@ -9,7 +9,7 @@
 // keeps the others; with --rules or --rules-file it replaces them all.
 
 import { readFileSync } from 'node:fs';
-import { controlClient } from './control-client.ts';
+import { CONTROL_FLAGS, controlClientOf, operatorCall } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 
 const SUMMARY = 'Per-route timeouts and retries of a service, applied by its callers\' sidecars: meshlens control resilience get|set|clear.';
@@ -21,8 +21,7 @@ export const RESILIENCE_USAGE = [
 ].join('\n');
 
 const CLIENT_FLAGS: FlagSpec[] = [
-  { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
-  { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where the operator token and the CA bundle are' },
+  ...CONTROL_FLAGS,
   { name: 'json', type: 'bool', default: false, help: 'print the API\'s JSON instead of a table' },
 ];
 
@@ -39,16 +38,7 @@ const RULE_FLAGS: FlagSpec[] = [
 
 type Rule = { path_prefix: string; methods?: string[]; [k: string]: unknown };
 
-async function call(f: FlagValues, method: string, path: string, body?: unknown, ok = [200]): Promise<Record<string, unknown>> {
-  const c = await controlClient({ url: String(f.control), dataDir: String(f['data-dir']) });
-  const r = await c.request(method, path, body);
-  if (!ok.includes(r.status)) {
-    const b = r.body as { message?: string; problems?: string[] } | string;
-    const why = typeof b === 'string' ? b.slice(0, 300) : b.problems?.length ? b.problems.join('; ') : b.message ?? JSON.stringify(b);
-    throw new Error(`control plane answered ${r.status}: ${why}`);
-  }
-  return r.body as Record<string, unknown>;
-}
+const call = async (f: FlagValues, method: string, path: string, body?: unknown) => operatorCall(await controlClientOf(f), method, path, body);
 
 const servicePath = (service: string) => `/v1/resilience/${encodeURIComponent(service)}`;
 const sameRule = (a: Rule, b: Rule) => a.path_prefix === b.path_prefix && (a.methods ?? []).join() === (b.methods ?? []).join();

@@ -2,13 +2,12 @@
 // side of the tuning engine, through the control plane's operator API (HTTPS
 // checked against <data-dir>/ca/bundle.pem, the token in <data-dir>/operator-token).
 
-import { controlClient, type ControlClient } from './control-client.ts';
+import { CONTROL_FLAGS, controlClientOf, operatorCall } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
 const CLIENT_FLAGS: FlagSpec[] = [
-  { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
-  { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where the operator token and the CA bundle are' },
+  ...CONTROL_FLAGS,
   { name: 'json', type: 'bool', default: false, help: 'print the API\'s JSON instead of a table' },
 ];
 
@@ -50,20 +49,6 @@ export function parseSince(text: string, now = Date.now()): number {
   throw new UsageError([`--since: "${text.slice(0, 64)}" is neither a duration (90s, 15m, 2h, 7d) nor a time (2026-12-07T10:00:00Z)`], '');
 }
 
-async function client(f: FlagValues): Promise<ControlClient> {
-  return controlClient({ url: String(f.control), dataDir: String(f['data-dir']) });
-}
-
-async function call(c: ControlClient, method: string, path: string, body?: unknown, ok = [200]): Promise<Record<string, unknown>> {
-  const r = await c.request(method, path, body);
-  if (!ok.includes(r.status)) {
-    const b = r.body as { message?: string; problems?: string[] } | string;
-    const why = typeof b === 'string' ? b.slice(0, 300) : b.problems?.length ? b.problems.join('; ') : b.message ?? JSON.stringify(b);
-    throw new Error(`control plane answered ${r.status}: ${why}`);
-  }
-  return r.body as Record<string, unknown>;
-}
-
 interface ActionRow {
   id: string; state: string; kind: string; subject: string; mode: string; updated_at: number; reason: string; guardrail: string; detail: string;
   config_after: number; acks: unknown[];
@@ -73,7 +58,7 @@ export async function runActions(argv: string[]): Promise<void> {
   const f = parseFlags('actions', ACTIONS_SUMMARY, argv, ACTIONS_FLAGS);
   const q = new URLSearchParams({ since: String(parseSince(String(f.since))), limit: String(f.limit) });
   for (const k of ['state', 'kind', 'service'] as const) if (f[k]) q.set(k, String(f[k]));
-  const body = await call(await client(f), 'GET', `/v1/actions?${q}`);
+  const body = await operatorCall(await controlClientOf(f), 'GET', `/v1/actions?${q}`);
   if (f.json) { console.log(JSON.stringify(body, null, 2)); return; }
   const rows = (body.actions as ActionRow[]) ?? [];
   if (rows.length === 0) { console.log(`no actions since ${new Date(parseSince(String(f.since))).toISOString()}`); return; }
@@ -102,14 +87,14 @@ export async function runRollout(argv: string[]): Promise<void> {
     const interval = parseDuration(String(f.interval));
     if (!Number.isFinite(interval) || interval % 1000 !== 0) problems.push(`--interval: whole seconds as 90s, 2m or 1h, got "${f.interval}"`);
     if (problems.length) throw new UsageError(problems, ROLLOUT_USAGE);
-    const r = await call(await client(f), 'POST', '/v1/rollouts', { service: positional[0], to: f.to, steps, interval_s: interval / 1000 }, [201]);
+    const r = await operatorCall(await controlClientOf(f), 'POST', '/v1/rollouts', { service: positional[0], to: f.to, steps, interval_s: interval / 1000 }, [201]);
     if (f.json) { console.log(JSON.stringify(r, null, 2)); return; }
     console.log(`rollout of ${r.service} from ${r.from} to ${r.to} started: steps ${(r.steps as number[]).join(', ')}% every ${r.interval_s} s while the judge says healthy`);
     return;
   }
   if (verb === 'status') {
     const f = parseFlags('rollout status', ROLLOUT_SUMMARY, flagsOnly, CLIENT_FLAGS);
-    const body = await call(await client(f), 'GET', '/v1/tuning');
+    const body = await operatorCall(await controlClientOf(f), 'GET', '/v1/tuning');
     const rollouts = (body.rollouts as Record<string, unknown>[]) ?? [];
     if (f.json) { console.log(JSON.stringify({ rollouts }, null, 2)); return; }
     if (rollouts.length === 0) { console.log('no rollouts'); return; }
@@ -119,7 +104,7 @@ export async function runRollout(argv: string[]): Promise<void> {
   if (verb === 'abort') {
     const f = parseFlags('rollout abort', ROLLOUT_SUMMARY, flagsOnly, CLIENT_FLAGS);
     if (positional.length !== 1) throw new UsageError(['name exactly one service'], ROLLOUT_USAGE);
-    await call(await client(f), 'DELETE', `/v1/rollouts/${encodeURIComponent(positional[0])}`);
+    await operatorCall(await controlClientOf(f), 'DELETE', `/v1/rollouts/${encodeURIComponent(positional[0])}`);
     console.log(`rollout of ${positional[0]} halted where it was (the weights stay; shift them with PUT /v1/routes/${positional[0]})`);
     return;
   }
@@ -131,7 +116,7 @@ export async function runTuning(argv: string[]): Promise<void> {
   const usage = 'usage: meshlens tuning status|pause|resume [--json]';
   if (!['status', 'pause', 'resume'].includes(verb ?? '')) throw new UsageError([`expected status, pause or resume, got "${verb ?? ''}"`], usage);
   const f = parseFlags(`tuning ${verb}`, TUNING_SUMMARY, rest, CLIENT_FLAGS);
-  const body = verb === 'status' ? await call(await client(f), 'GET', '/v1/tuning') : await call(await client(f), 'POST', `/v1/tuning/${verb}`);
+  const body = verb === 'status' ? await operatorCall(await controlClientOf(f), 'GET', '/v1/tuning') : await operatorCall(await controlClientOf(f), 'POST', `/v1/tuning/${verb}`);
   if (f.json) { console.log(JSON.stringify(body, null, 2)); return; }
   const paused = body.paused as { by: string; at: number } | null;
   const policy = body.policy as { source: string; digest: string };
