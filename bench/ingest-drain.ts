@@ -30,55 +30,12 @@ import { CertificateAuthority, newKeyAndCsr } from '../identity/index.ts';
 import { clusterAvailable } from './ingest-cluster.ts';
 import type { BackendConfig } from './ingest-backend.ts';
 import { child } from './ingest-child.ts';
+import { parseIngestFlags, type IngestStore } from './ingest-flags.ts';
 import type { ProducerConfig } from './ingest-producer.ts';
 import { startBenchKafka } from './kafka-cluster.ts';
 import { syntheticSidecar } from './synthetic-taps.ts';
 
-type Store = 'chdb' | 'clickhouse' | 'cluster';
-const STORES: readonly Store[] = ['chdb', 'clickhouse', 'cluster'];
-
-interface Flags { taps: number; producers: number; batch: number; partitions: number; sidecars: number; stores: Store[]; rounds: number; groupMb: number; lingerMs?: number; groupWrites?: number; signed: boolean }
-
-function parseFlags(argv: string[]): Flags {
-  const f: Flags = { taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, stores: [...STORES], rounds: 1, groupMb: 16, signed: true };
-  const problems: string[] = [];
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v?.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) { problems.push(`${name} must be an integer >= ${min}, got ${v}`); return min; }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--drain': break;
-      case '--quick': f.taps = 200_000; break;
-      case '--unsigned': f.signed = false; break;
-      case '--taps': f.taps = int(a, argv[++i], 1_000); break;
-      case '--producers': f.producers = int(a, argv[++i], 1); break;
-      case '--batch': f.batch = int(a, argv[++i], 1); break;
-      case '--partitions': f.partitions = int(a, argv[++i], 1); break;
-      case '--sidecars': f.sidecars = int(a, argv[++i], 1); break;
-      case '--rounds': f.rounds = int(a, argv[++i], 1); break;
-      case '--group-mb': f.groupMb = int(a, argv[++i], 1); break;
-      case '--group-linger-ms': f.lingerMs = int(a, argv[++i], 0); break;
-      case '--group-writes': f.groupWrites = int(a, argv[++i], 1); break;
-      case '--stores': case '--backends': {
-        const list = (argv[++i] ?? '').split(',') as Store[];
-        if (list.some((s) => !STORES.includes(s))) problems.push(`${a} takes ${STORES.join(', ')}, got ${list.join(',')}`);
-        f.stores = list;
-        break;
-      }
-      default: problems.push(`unknown flag ${a}`);
-    }
-  }
-  if (problems.length > 0) {
-    process.stderr.write(`bench:ingest --drain: ${problems.join('; ')}\n`);
-    process.exit(2);
-  }
-  return f;
-}
-
-const flags = parseFlags(process.argv.slice(2));
+const flags = parseIngestFlags(process.argv.slice(2), { name: 'bench:ingest --drain', stores: ['chdb', 'clickhouse', 'cluster'], unsigned: true });
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const started = new Date();
 const perProducer = Math.ceil(flags.taps / flags.producers);
@@ -99,7 +56,7 @@ const topic = 'bench.drain';
 const kafka = await startBenchKafka([topic], flags.partitions);
 interface E2e { wallMs: number; cpuMs: number; serverCpuMs: number | null; mainThreadCpuMs: number; otherThreadsCpuMs: number; stored: number; counters: Record<string, number> & { rejected_by_code: Record<string, number> } }
 interface Raw { taps: number; rowsPerInsert: number; wallMs: number; cpuMs: number; serverCpuMs: number | null }
-interface Row { store: Store; round: number; cells: number[] | null; stored: number; note: string }
+interface Row { store: IngestStore; round: number; cells: number[] | null; stored: number; note: string }
 const rows: Row[] = [];
 try {
   // 1. Fill, and the producers are gone before any drain starts.

@@ -20,54 +20,18 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { useTapsGzip } from '../ingest/index.ts';
 import { child } from './ingest-child.ts';
+import { parseIngestFlags } from './ingest-flags.ts';
 import { startBenchKafka } from './kafka-cluster.ts';
 import type { BackendConfig } from './ingest-backend.ts';
 import type { ProducerConfig } from './ingest-producer.ts';
-
-interface Flags { rounds: number; taps: number; producers: number; batch: number; partitions: number; sidecars: number; backends: ('chdb' | 'clickhouse')[]; groupMb: number; lingerMs: number | undefined; groupWrites: number | undefined }
-
-function parseFlags(argv: string[]): Flags {
-  const f: Flags = { rounds: 1, taps: 1_000_000, producers: 2, batch: 1_000, partitions: 24, sidecars: 24, backends: ['chdb', 'clickhouse'], groupMb: 16, lingerMs: undefined, groupWrites: undefined };
-  const problems: string[] = [];
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v?.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) { problems.push(`${name} must be an integer >= ${min}, got ${v}`); return min; }
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    switch (a) {
-      case '--quick': f.taps = 200_000; break;
-      case '--rounds': f.rounds = int(a, argv[++i], 1); break;
-      case '--taps': f.taps = int(a, argv[++i], 1_000); break;
-      case '--producers': f.producers = int(a, argv[++i], 1); break;
-      case '--batch': f.batch = int(a, argv[++i], 1); break;
-      case '--partitions': f.partitions = int(a, argv[++i], 1); break;
-      case '--sidecars': f.sidecars = int(a, argv[++i], 1); break;
-      case '--group-mb': f.groupMb = int(a, argv[++i], 1); break;
-      case '--group-linger-ms': f.lingerMs = int(a, argv[++i], 0); break;
-      case '--group-writes': f.groupWrites = int(a, argv[++i], 1); break;
-      case '--backends': {
-        const list = (argv[++i] ?? '').split(',');
-        if (list.some((b) => b !== 'chdb' && b !== 'clickhouse')) problems.push(`--backends takes chdb and/or clickhouse, got ${list.join(',')}`);
-        f.backends = list as Flags['backends'];
-        break;
-      }
-      default: problems.push(`unknown flag ${a}`);
-    }
-  }
-  if (problems.length > 0) {
-    process.stderr.write(`bench:ingest: ${problems.join('; ')}\n`);
-    process.exit(2);
-  }
-  return f;
-}
 
 if (process.argv.includes('--drain')) {
   await import('./ingest-drain.ts');
   process.exit(process.exitCode ?? 0);
 }
-const flags = parseFlags(process.argv.slice(2));
+const flags = parseIngestFlags(process.argv.slice(2), { name: 'bench:ingest', stores: ['chdb', 'clickhouse'], unsigned: false });
+/** The live mode's stores (checked by the parser: no cluster here). */
+const stores = flags.stores as ('chdb' | 'clickhouse')[];
 // The raw Kafka consumer inflates as the collector does (../ingest/bus/kafka-gzip.ts).
 useTapsGzip();
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
@@ -160,7 +124,7 @@ const started = new Date();
 // every round and the median of each column (ratios are per round, then
 // the median: this machine is shared and one run's noise moves both peers).
 const rounds = Array.from({ length: flags.rounds }, (_, i) => i);
-const kafka = await startBenchKafka(rounds.flatMap((r) => [`bench.raw.r${r}`, ...flags.backends.map((b) => `bench.e2e.${b}.r${r}`)]), flags.partitions);
+const kafka = await startBenchKafka(rounds.flatMap((r) => [`bench.raw.r${r}`, ...stores.map((b) => `bench.e2e.${b}.r${r}`)]), flags.partitions);
 try {
   log(`${flags.taps} taps, ${flags.producers} producers x ${flags.sidecars} sidecars, batches of ${flags.batch}, ${flags.partitions} partitions, ${flags.rounds} round(s)`);
   const perM = (ms: number | null, taps: number) => (ms === null ? NaN : ms / 1000 / (taps / 1e6));
@@ -173,7 +137,7 @@ try {
     jsonBytes = rk.jsonBytesPerTap;
     rawKafkaCpu.push([perM(rk.consumerCpuMs, rk.taps), perM(rk.producerCpuMs, rk.taps), perM(rk.brokerCpuMs, rk.taps)]);
     log(`round ${round + 1}: raw kafka: ${Math.round(kRate)} taps/s`);
-    for (const name of flags.backends) {
+    for (const name of stores) {
       const r = await backend(name, kafka.brokers, round, kafka.cpuMs);
       const e2eRate = r.taps / (r.wallMs / 1000);
       const chRate = r.raw.taps / (r.raw.wallMs / 1000);
@@ -196,7 +160,7 @@ try {
     '| backend | round | end to end taps/s | raw Kafka taps/s | raw ClickHouse taps/s | e2e / min(raw) | collector CPU s/M | server CPU s/M | raw insert CPU s/M (client + server) | producers CPU s/M | Kafka mock CPU s/M | rows/insert | stored |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const name of flags.backends) {
+  for (const name of stores) {
     const mine = rows.filter((r) => r.name === name);
     mine.forEach((r, i) => lines.push(`| ${name} | ${i + 1} | ${show(r.cells).join(' | ')} | ${r.stored ? 'all, once' : 'NOT ALL'} |`));
     if (mine.length > 1) {
