@@ -47,12 +47,12 @@ export async function controlClient(o: { url: string; dataDir: string; token?: s
 }
 
 /** The flags of every operator command that reaches the control plane: where it is, and the data dir with its token and bundle. */
-export const CONTROL_FLAGS: FlagSpec[] = [
+export const OPERATOR_CLIENT_FLAGS: FlagSpec[] = [
   { name: 'control', type: 'string', env: 'MESHLENS_CONTROL_URL', default: 'https://127.0.0.1:7071', help: 'control plane URL' },
   { name: 'data-dir', type: 'string', env: 'MESHLENS_DATA_DIR', default: './.meshlens/data', help: 'where the operator token and the CA bundle are' },
 ];
 
-/** A client from CONTROL_FLAGS' values. */
+/** A client from OPERATOR_CLIENT_FLAGS' values. */
 export function controlClientOf(f: FlagValues): Promise<ControlClient> {
   return controlClient({ url: String(f.control), dataDir: String(f['data-dir']) });
 }

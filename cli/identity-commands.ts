@@ -2,11 +2,11 @@
 // workload identity, through the control plane's operator API (HTTPS
 // checked against <data-dir>/ca/bundle.pem, the token in <data-dir>/operator-token).
 
-import { CONTROL_FLAGS, controlClient } from './control-client.ts';
+import { OPERATOR_CLIENT_FLAGS, controlClient } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec } from './flags.ts';
 import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
-const CLIENT_FLAGS = CONTROL_FLAGS;
+const CLIENT_FLAGS = OPERATOR_CLIENT_FLAGS;
 
 const TOKEN_FLAGS: FlagSpec[] = [
   ...CLIENT_FLAGS,

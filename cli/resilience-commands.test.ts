@@ -11,14 +11,7 @@ import { operatorToken } from '../access/index.ts';
 import { startTestControl } from '../mesh/control/testing/mesh-clients.ts';
 import { UsageError } from './flags.ts';
 import { runResilience } from './resilience-commands.ts';
-
-async function printed(f: () => Promise<void>): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => { lines.push(a.join(' ')); };
-  try { await f(); } finally { console.log = log; }
-  return lines.join('\n');
-}
+import { printed } from './testing/printed.ts';
 
 async function controlWithDataDir(t: { after(fn: () => Promise<void>): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'meshlens-resilience-cli-'));

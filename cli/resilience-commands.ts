@@ -9,7 +9,7 @@
 // keeps the others; with --rules or --rules-file it replaces them all.
 
 import { readFileSync } from 'node:fs';
-import { CONTROL_FLAGS, controlClientOf, operatorCall } from './control-client.ts';
+import { OPERATOR_CLIENT_FLAGS, controlClientOf, operatorCall } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 
 const SUMMARY = 'Per-route timeouts and retries of a service, applied by its callers\' sidecars: meshlens control resilience get|set|clear.';
@@ -21,7 +21,7 @@ export const RESILIENCE_USAGE = [
 ].join('\n');
 
 const CLIENT_FLAGS: FlagSpec[] = [
-  ...CONTROL_FLAGS,
+  ...OPERATOR_CLIENT_FLAGS,
   { name: 'json', type: 'bool', default: false, help: 'print the API\'s JSON instead of a table' },
 ];
 

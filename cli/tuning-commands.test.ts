@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { CONTROL_FLAGS, runControl } from './control.ts';
 import { parseFlags, UsageError } from './flags.ts';
 import { parseSince, runActions, runRollout, runTuning } from './tuning-commands.ts';
+import { printed } from './testing/printed.ts';
 
 // Every tick, in approve mode: limit web's calls to catalog. Its reason is the operator's to read.
 const POLICY = `package meshlens.tuning
@@ -17,14 +18,6 @@ const POLICY = `package meshlens.tuning
 actions contains {"kind": "ratelimit", "service": "catalog", "caller": "web", "rps": 5, "reason": "test: web floods catalog", "alerts": [],
 	"signal": {"scope": "edge", "subject": "web→catalog", "metric": "rps", "value": 100, "threshold": 5}} if input.now > 0
 `;
-
-async function printed(f: () => Promise<void>): Promise<string> {
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (...a: unknown[]) => { lines.push(a.join(' ')); };
-  try { await f(); } finally { console.log = log; }
-  return lines.join('\n');
-}
 
 test('actions lists what the engine recorded, tuning pauses it, and rollout names the problems the control plane found', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'meshlens-tuning-cli-'));

@@ -2,12 +2,12 @@
 // side of the tuning engine, through the control plane's operator API (HTTPS
 // checked against <data-dir>/ca/bundle.pem, the token in <data-dir>/operator-token).
 
-import { CONTROL_FLAGS, controlClientOf, operatorCall } from './control-client.ts';
+import { OPERATOR_CLIENT_FLAGS, controlClientOf, operatorCall } from './control-client.ts';
 import { parseFlags, UsageError, type FlagSpec, type FlagValues } from './flags.ts';
 import { COMMAND_SUMMARIES } from './command-summaries.ts';
 
 const CLIENT_FLAGS: FlagSpec[] = [
-  ...CONTROL_FLAGS,
+  ...OPERATOR_CLIENT_FLAGS,
   { name: 'json', type: 'bool', default: false, help: 'print the API\'s JSON instead of a table' },
 ];
 
