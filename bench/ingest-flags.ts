@@ -3,6 +3,8 @@
 // topic filled first). One parser, so a flag means the same in both; each
 // mode names the stores it can run and whether --unsigned applies.
 
+import { intFlag } from './args.ts';
+
 export type IngestStore = 'chdb' | 'clickhouse' | 'cluster';
 
 export interface IngestFlags {
@@ -37,11 +39,7 @@ export function parseIngestFlags(argv: string[], mode: IngestMode): IngestFlags 
     groupMb: 16, lingerMs: undefined, groupWrites: undefined, signed: true,
   };
   const problems: string[] = [];
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v?.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) { problems.push(`${name} must be an integer >= ${min}, got ${v}`); return min; }
-    return n;
-  };
+  const int = intFlag(problems);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     switch (a) {

@@ -21,6 +21,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ReportRunConfig, ReportRunResult } from './report-store.ts';
+import { intFlag } from './args.ts';
 
 const DEMO_TAPS_PER_HOUR = 2_800_000;
 
@@ -29,11 +30,7 @@ interface Flags { rows: number[]; stores: ('chdb' | 'clickhouse')[]; sidecars: n
 function parseFlags(argv: string[]): Flags {
   const f: Flags = { rows: [1_000_000, 10_000_000], stores: ['chdb', 'clickhouse'], sidecars: 9, batch: 20, reports: 3, group: 250_000, signed: true };
   const problems: string[] = [];
-  const int = (name: string, v: string | undefined, min: number) => {
-    const n = Number(v?.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n < min) { problems.push(`${name} must be an integer >= ${min}, got ${v}`); return min; }
-    return n;
-  };
+  const int = intFlag(problems);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     switch (a) {
