@@ -35,7 +35,7 @@ function parseFlags(argv: string[]): { taps: number; rounds: number } {
 
 const { taps, rounds } = parseFlags(process.argv.slice(2));
 const inputs: TapInput[] = syntheticStream(0, 0).next(taps).events.map(({ proxy: _p, seq: _s, ...t }) => t as TapInput);
-const acking: TapPublisher = { publish: async () => ({ ok: true, duplicate: false }), close: async () => {} };
+const acking: TapPublisher = { publish: async () => ({ ok: true, duplicate: false }), close: async () => {}, maxFrameBytes: 4 * 1024 * 1024 };
 const turn = () => new Promise((r) => setImmediate(r));
 
 type Mode = 'memory' | 'spool' | 'spool, sync';

@@ -5,7 +5,8 @@ import { certificatesFromPem, TrustBundle } from '../identity/index.ts';
 import { BatchSigner, signedMessage } from './batch-signer.ts';
 import { decodeBatch } from './batch-check.ts';
 import { BatchVerifier } from './batch-verifier.ts';
-import { encodeBatch, sealFrame, type TapBatch } from './batch.ts';
+import { encodeBatch, sealFrame, sealLines, type TapBatch } from './batch.ts';
+import { eventLine } from './tap-lines.ts';
 import { sampleChain, sampleL7 } from './sample-taps.ts';
 import { sampleCa, sampleSidecar, signatureOf, withSignature } from './sample-svids.ts';
 
@@ -108,4 +109,21 @@ test('a signature line of the wrong shape is refused as malformed naming what is
   const unsignedTail = frame.subarray(0, frame.lastIndexOf(0x0a, frame.length - 2) + 1);
   assert.throws(() => decodeBatch(unsignedTail), { code: 'INGEST_ERR_MALFORMED', message: /must have 5 lines \(header, events, hash line, signature line\); it has 4/ });
   assert.throws(() => decodeBatch(Buffer.concat([frame, Buffer.from('{}\n')])), { code: 'INGEST_ERR_MALFORMED', message: /must have 5 lines .* or more/ });
+});
+
+test('sealLines, from event lines, makes the frame sealFrame makes from the events: the same bytes unsigned, the same hash and a verifying signature signed', async () => {
+  const ca = await sampleCa();
+  const web = await sampleSidecar(ca, 'web', 'web-1');
+  const [b] = sampleChain('web-1', 's', [[...events(2), sampleL7({ headers: { 'user-agent': 'é ☃' }, path: '/a\tb' })]]);
+  const { events: evs, ...rest } = unsealed(b);
+  const lines = evs.map(eventLine);
+  assert.deepEqual(sealLines({ ...rest, lines }).frame, sealFrame(unsealed(b)).frame);
+  const fromLines = sealLines({ ...rest, lines }, web.signer);
+  const fromEvents = sealFrame(unsealed(b), undefined, web.signer);
+  assert.equal(fromLines.batch.hash, fromEvents.batch.hash);
+  assert.deepEqual([fromLines.batch.schema, fromLines.batch.count], [4, 3]);
+  const end = (f: Buffer) => f.lastIndexOf(0x0a, f.length - 2);
+  assert.deepEqual(fromLines.frame.subarray(0, end(fromLines.frame)), fromEvents.frame.subarray(0, end(fromEvents.frame)), 'all but the signature line (ECDSA signatures are randomised)');
+  assert.equal(new BatchVerifier(ca.bundle).verify(head(fromLines.frame)).proxy, 'web-1');
+  assert.deepEqual(sealLines({ ...rest, lines: [] }).frame, sealFrame({ ...unsealed(b), events: [] }).frame, 'an empty batch too');
 });

@@ -127,11 +127,26 @@ export type StorableBatch = TapBatch | RowBatch;
 /** Events in a batch of either form. */
 export const eventCount = (b: StorableBatch): number => ('rows' in b ? b.count : b.events.length);
 
+/**
+ * A batch whose events are already schema 3 event lines (./tap-lines.ts,
+ * no newlines), as a sidecar's emitter keeps them: each tap is encoded once,
+ * when it is pushed, and its line serves the spool and the frame alike.
+ */
+export interface UnsealedLines extends Omit<UnsealedBatch, 'events'> {
+  lines: readonly string[];
+}
+
+/** A sealed batch without its events: what the emitter and the publisher need beside the frame. */
+export interface SealedHead extends Omit<TapBatch, 'events'> {
+  /** Events in the batch. */
+  count: number;
+}
+
 /** The header line's object, fields in wire order. */
-export function batchHeader(b: UnsealedBatch, schema: BatchSchema = BATCH_SCHEMA): Record<string, unknown> {
+export function batchHeader(b: UnsealedBatch | UnsealedLines, schema: BatchSchema = BATCH_SCHEMA): Record<string, unknown> {
   return {
     schema, proxy: b.proxy, stream: b.stream, batch: b.batch, first_seq: b.first_seq, lost: b.lost,
-    events: b.events.length, prev_hash: b.prev_hash,
+    events: 'lines' in b ? b.lines.length : b.events.length, prev_hash: b.prev_hash,
   };
 }
 
@@ -207,6 +222,23 @@ export function sealFrame(b: UnsealedBatch, schema: UnsignedSchema = BATCH_SCHEM
   if (!signer) return { batch: { ...unsigned, schema: s, hash }, frame: Buffer.concat([...body, hashLine(hash)]) };
   const signature = signer.sign(hash);
   return { batch: { ...unsigned, schema: s, hash, signature }, frame: Buffer.concat([...body, hashLine(hash), Buffer.from(signatureLine(signature))]) };
+}
+
+/**
+ * sealFrame for a batch of event lines: the same frame, byte for byte, as
+ * sealFrame writes for the events the lines encode (schema 3, or 4 with a
+ * signer). The lines are the caller's, unchecked: a sidecar's emitter makes
+ * them with eventLine from its own taps.
+ */
+export function sealLines(b: UnsealedLines, signer?: BatchSigner | null): { batch: SealedHead; frame: Buffer } {
+  const schema = sealedSchema(BATCH_SCHEMA, signer);
+  const { lines, ...head } = b;
+  const body = Buffer.from(`${JSON.stringify(batchHeader(b, schema))}\n${lines.length > 0 ? `${lines.join('\n')}\n` : ''}`);
+  const hash = sha256([body]);
+  const sealed: SealedHead = { ...head, schema, hash, count: lines.length };
+  if (!signer) return { batch: sealed, frame: Buffer.concat([body, hashLine(hash)]) };
+  sealed.signature = signer.sign(hash);
+  return { batch: sealed, frame: Buffer.concat([body, hashLine(hash), Buffer.from(signatureLine(sealed.signature))]) };
 }
 
 /**

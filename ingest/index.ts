@@ -5,8 +5,8 @@
 
 export * from './schema/v1.ts';
 export {
-  GENESIS_HASH, BATCH_SCHEMA, SIGNED_BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, type UnsignedSchema, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame,
-  type BatchSigned, type RowBatch, type StorableBatch, type TapBatch, type UnsealedBatch,
+  GENESIS_HASH, BATCH_SCHEMA, SIGNED_BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, type UnsignedSchema, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, sealLines,
+  type BatchSigned, type RowBatch, type SealedHead, type StorableBatch, type TapBatch, type UnsealedBatch, type UnsealedLines,
 } from './batch.ts';
 export { BatchSigner, signedMessage, signatureLine, type BatchSignature } from './batch-signer.ts';
 export { BatchVerifier, DEFAULT_EXPIRED_GRACE_MS, type BatchVerifierCounters, type BatchVerifierOptions } from './batch-verifier.ts';
@@ -32,7 +32,7 @@ export {
 } from './sql.ts';
 export { encodeTapRows, TAP_INSERT_COLUMNS } from './tap-row.ts';
 export { INGEST_ERRORS, IngestError, type IngestErrorCode } from './errors.ts';
-export type { PublishResult, TapPublisher } from './bus/publisher.ts';
+export type { BatchLabel, PublishResult, TapPublisher } from './bus/publisher.ts';
 export { EmbeddedPublisher } from './bus/embedded.ts';
 export { Collector, type CollectorCounters, type CollectorOptions, type CollectorResult } from './collector.ts';
 export { ChainVerifier, type ChainVerdict, type ChainGap, type ChainOptions } from './chain.ts';
@@ -40,6 +40,7 @@ export type { ChainAudit, ChainAuditGap, ChainProblem, ChainProblemKind } from '
 export type { StoredSigner } from './sql-signers.ts';
 export { decodeBatch, decodeRowBatch, type FrameHead } from './batch-check.ts';
 export { LineChunks } from './line-chunks.ts';
+export { eventLine, checkLine, lineEvent } from './tap-lines.ts';
 export { GroupCommit, DEFAULT_GROUP_LINGER_MS, type GroupCommitOptions } from './group-commit.ts';
 export { handleTapPost, DEFAULT_MAX_BODY_BYTES, type TapPostOptions } from './http.ts';
 export { KafkaPublisher, kafkaErrorResult, DEFAULT_MAX_MESSAGE_BYTES, type KafkaPublisherOptions } from './bus/kafka.ts';

@@ -8,8 +8,8 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { encodeBatch, type TapBatch } from '../batch.ts';
-import type { PublishResult, TapPublisher } from './publisher.ts';
+import type { TapBatch } from '../batch.ts';
+import { frameOf, type BatchLabel, type PublishResult, type TapPublisher } from './publisher.ts';
 
 export interface EmbeddedPublisherOptions {
   timeoutMs?: number;
@@ -20,6 +20,8 @@ export interface EmbeddedPublisherOptions {
    * used from the next batch on.
    */
   agent?: () => http.Agent;
+  /** The largest frame posted (default 4 MiB, under the collector's 16 MiB body limit). */
+  maxFrameBytes?: number;
 }
 
 export class EmbeddedPublisher implements TapPublisher {
@@ -27,15 +29,17 @@ export class EmbeddedPublisher implements TapPublisher {
   readonly #agent: () => http.Agent;
   readonly #url: URL;
   readonly #timeoutMs: number;
+  readonly maxFrameBytes: number;
 
   constructor(collectorUrl: string, opts: EmbeddedPublisherOptions = {}) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? 4 * 1024 * 1024;
     this.#url = new URL('/v1/taps', collectorUrl);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#agent = opts.agent ?? (() => this.#ownAgent);
   }
 
-  publish(batch: TapBatch, frame?: Buffer): Promise<PublishResult> {
-    const body = frame ?? encodeBatch(batch);
+  publish(batch: TapBatch | BatchLabel, frame?: Buffer): Promise<PublishResult> {
+    const body = frameOf(batch, frame);
     return new Promise((resolve) => {
       const req = (this.#url.protocol === 'https:' ? https : http).request(this.#url, {
         method: 'POST', agent: this.#agent(), timeout: this.#timeoutMs,

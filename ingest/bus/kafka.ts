@@ -18,8 +18,8 @@
 // on the topic; the collector's chain verifier treats the copy as duplicate.
 
 import type { Producer } from 'kafkajs';
-import { encodeBatch, type TapBatch } from '../batch.ts';
-import type { PublishResult, TapPublisher } from './publisher.ts';
+import type { TapBatch } from '../batch.ts';
+import { frameOf, type BatchLabel, type PublishResult, type TapPublisher } from './publisher.ts';
 import { DEFAULT_TAPS_TOPIC } from './kafka-topic.ts';
 import { useTapsGzip } from './kafka-gzip.ts';
 import { kafkajs } from './kafkajs.ts';
@@ -82,10 +82,12 @@ export class KafkaPublisher implements TapPublisher {
     this.#brokers = opts.brokers.join(',');
   }
 
-  async publish(batch: TapBatch, frame?: Buffer): Promise<PublishResult> {
+  get maxFrameBytes(): number { return this.#maxBytes; }
+
+  async publish(batch: TapBatch | BatchLabel, frame?: Buffer): Promise<PublishResult> {
     const what = `kafka ${this.#brokers} topic ${this.#topic}: tap batch ${batch.batch} of ${batch.proxy}/${batch.stream}`;
     if (this.#closed) return { ok: false, retriable: true, code: 'INGEST_ERR_CLOSED', message: `${what}: publisher closed` };
-    const value = frame ?? encodeBatch(batch);
+    const value = frameOf(batch, frame);
     if (value.length > this.#maxBytes) {
       return { ok: false, retriable: false, code: 'INGEST_ERR_TOO_LARGE', message: `${what}: ${value.length} bytes, the limit is ${this.#maxBytes}` };
     }

@@ -83,6 +83,8 @@ export interface SidecarOptions {
     /** Events held while the collector is away; more are dropped and counted. */
     bufferSize?: number;
     batchSize?: number;
+    /** Behind a backlog, a batch takes up to this many taps. */
+    maxBatchSize?: number;
     lingerMs?: number;
     retryInitialMs?: number;
     retryMaxMs?: number;
@@ -150,7 +152,7 @@ export function parseHostPort(s: string): HostPort | null {
 
 export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT [--upstream-protocol same|h1|h2] ' +
   '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
-  '[--id ID] [--instance NAME] [--label KEY=VALUE]... [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
+  '[--id ID] [--instance NAME] [--label KEY=VALUE]... [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-batch-max N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
   '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
   '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] [--policy-warm-ms N] ' +
   '[--max-concurrent N] [--max-queue N] [--max-queue-wait-ms N]';
@@ -232,6 +234,7 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--header-allow': opts.headerAllow = list(v).map((h) => h.toLowerCase()); break;
       case '--tap-buffer': taps.bufferSize = int(flag, v, 1); break;
       case '--tap-batch': taps.batchSize = int(flag, v, 1); break;
+      case '--tap-batch-max': taps.maxBatchSize = int(flag, v, 1); break;
       case '--tap-linger-ms': taps.lingerMs = int(flag, v, 0); break;
       case '--tap-flush-ms': taps.closeFlushMs = int(flag, v, 0); break;
       case '--tap-spool-max-bytes': taps.spoolMaxBytes = int(flag, v, 1024 * 1024); break;
@@ -326,6 +329,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
       enabled: o.taps?.enabled ?? true,
       bufferSize: o.taps?.bufferSize ?? 100_000,
       batchSize: o.taps?.batchSize ?? 1_000,
+      maxBatchSize: o.taps?.maxBatchSize ?? 10_000,
       lingerMs: o.taps?.lingerMs ?? 100,
       retryInitialMs: o.taps?.retryInitialMs ?? 50,
       retryMaxMs: o.taps?.retryMaxMs ?? 5_000,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { BatchSigner, EmbeddedPublisher, KafkaPublisher, type TapBatch, type TapPublisher } from '../../ingest/index.ts';
+import { BatchSigner, EmbeddedPublisher, KafkaPublisher, type SealedHead, type TapPublisher } from '../../ingest/index.ts';
 import { ClusterStates, type ClusterResilienceStats } from './cluster-states.ts';
 import { ConfigStream, type ConfigStreamCounters } from './config-stream.ts';
 import { EndpointPools } from './endpoint-pools.ts';
@@ -78,7 +78,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const publisher: TapPublisher | null = opts.bus === 'kafka'
     ? new KafkaPublisher({ brokers: opts.brokers!, topic: opts.topic, clientId: `meshlens-sidecar-${opts.id}` })
     : opts.collectorUrl ? new EmbeddedPublisher(opts.collectorUrl, identity && opts.collectorUrl.startsWith('https:') ? { agent: tapsAgent } : {}) : null;
-  const onRejected = (b: TapBatch, code: string, message: string) => log(`tap batch ${b.batch} of stream ${b.stream} (${b.events.length} events) rejected for good: ${code}: ${message}`);
+  const onRejected = (b: SealedHead, code: string, message: string) => log(`tap batch ${b.batch} of stream ${b.stream} (${b.count} events) rejected for good: ${code}: ${message}`);
   // With a state dir, unsent taps are spooled to disk and an earlier process's spool is delivered first (./tap-recovery.ts).
   const recovery = opts.stateDir && publisher && opts.taps.enabled ? TapRecovery.open({
     stateDir: opts.stateDir, spool: { maxBytes: opts.taps.spoolMaxBytes, fsyncMs: opts.taps.spoolFsyncMs },

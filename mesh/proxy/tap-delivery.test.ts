@@ -11,17 +11,17 @@ const open = (i: number): TapInput => ({
   dst_service: 'cart', dst_instance: 'cart-1', dst_addr: '127.0.0.1', dst_port: 8080,
 });
 
-function emitter(url: string, o: Partial<{ bufferSize: number; batchSize: number; lingerMs: number }> = {}) {
+function emitter(url: string, o: Partial<{ bufferSize: number; batchSize: number; maxBatchSize: number; lingerMs: number; maxFrameBytes: number }> = {}) {
   return new TapEmitter({
-    proxy: 'cart-1', stream: 'test-stream', publisher: new EmbeddedPublisher(url, { timeoutMs: 2_000 }),
-    bufferSize: o.bufferSize ?? 1_000, batchSize: o.batchSize ?? 3, lingerMs: o.lingerMs ?? 10_000,
+    proxy: 'cart-1', stream: 'test-stream', publisher: new EmbeddedPublisher(url, { timeoutMs: 2_000, maxFrameBytes: o.maxFrameBytes }),
+    bufferSize: o.bufferSize ?? 1_000, batchSize: o.batchSize ?? 3, maxBatchSize: o.maxBatchSize, lingerMs: o.lingerMs ?? 10_000,
     retryInitialMs: 10, retryMaxMs: 50,
   });
 }
 
 test('ships batches with contiguous seqs and a valid hash chain from genesis', async (t) => {
   const collector = await startRecordingCollector();
-  const taps = emitter(collector.url);
+  const taps = emitter(collector.url, { maxBatchSize: 3 });
   t.after(async () => { await taps.close(); await collector.close(); });
   for (let i = 0; i < 10; i++) taps.push(open(i));
   await taps.flush();
@@ -37,7 +37,7 @@ test('ships batches with contiguous seqs and a valid hash chain from genesis', a
 
 test('buffers taps while the collector is down and delivers all of them, resending the same sealed batch, when it returns', async (t) => {
   const port = await freePort();
-  const taps = emitter(`http://127.0.0.1:${port}`, { batchSize: 10, lingerMs: 5 });
+  const taps = emitter(`http://127.0.0.1:${port}`, { batchSize: 10, maxBatchSize: 10, lingerMs: 5 });
   for (let i = 0; i < 50; i++) taps.push(open(i));
   // Wait until at least one send has failed, so the retry path is the one under test.
   while (taps.counters().retries === 0) await new Promise((r) => setTimeout(r, 5));
@@ -52,6 +52,41 @@ test('buffers taps while the collector is down and delivers all of them, resendi
   assert.equal(c.dropped, 0);
   assert.equal(c.batches_sent, 5, 'a retry resends the sealed batch, it does not seal a new one');
   assert.ok(c.retries >= 1);
+});
+
+test('behind a backlog a batch takes up to maxBatchSize taps, so a stream with one batch in flight keeps up', async (t) => {
+  const collector = await startRecordingCollector();
+  const taps = emitter(collector.url, { batchSize: 3, maxBatchSize: 5 });
+  t.after(async () => { await taps.close(); await collector.close(); });
+  // The first 3 go at once; the other 9 wait for them, then go as 5 and 4 (4 > batchSize: still a backlog).
+  for (let i = 0; i < 12; i++) taps.push(open(i));
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.batches.map((b) => [b.batch, b.first_seq, b.events.length]), [[0, 0, 3], [1, 3, 5], [2, 8, 4]]);
+  assert.deepEqual(collector.events().map((e) => e.seq), Array.from({ length: 12 }, (_, i) => i));
+});
+
+test('a batch never outgrows the publisher\'s frame bound: a backlog is cut into frames that fit, every tap arrives once', async (t) => {
+  const collector = await startRecordingCollector();
+  // 16 KiB is kept for the header, hash and signature lines; about 2 KB is left for event lines (~230 bytes each).
+  const maxFrameBytes = 16 * 1024 + 2048;
+  const frames: number[] = [];
+  const taps = new TapEmitter({
+    proxy: 'cart-1', stream: 'test-stream', bufferSize: 1_000, batchSize: 3, maxBatchSize: 1_000, lingerMs: 10_000, retryInitialMs: 10, retryMaxMs: 50,
+    publisher: (() => {
+      const real = new EmbeddedPublisher(collector.url, { timeoutMs: 2_000, maxFrameBytes });
+      return { maxFrameBytes, close: () => real.close(), publish: (b, f) => { frames.push(f!.length); return real.publish(b, f); } };
+    })(),
+  });
+  t.after(async () => { await taps.close(); await collector.close(); });
+  for (let i = 0; i < 100; i++) taps.push(open(i));
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.events().map((e) => e.seq), Array.from({ length: 100 }, (_, i) => i));
+  assert.ok(frames.every((n) => n <= maxFrameBytes), `frames of ${frames.join(', ')} bytes`);
+  // Between the first (batchSize, sent at once) and the last (what was left): batches bigger than batchSize, cut by bytes.
+  const middle = collector.batches.slice(1, -1).map((b) => b.events.length);
+  assert.ok(middle.length >= 3 && middle.every((n) => n > 3 && n < 100), `batches of ${collector.batches.map((b) => b.events.length).join(', ')} taps`);
 });
 
 test('with a buffer of 5 and the collector down, drops and counts exactly the 15 taps that do not fit and reports them as lost', async (t) => {

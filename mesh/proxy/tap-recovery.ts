@@ -26,7 +26,7 @@ import { readSpool, type RecoveredStream } from './tap-spool-read.ts';
 import type { TapSpoolOptions } from './tap-spool.ts';
 import { TapEmitter, type TapEmitterCounters, type TapEmitterOptions } from './taps.ts';
 
-type EmitterSettings = Pick<TapEmitterOptions, 'bufferSize' | 'batchSize' | 'lingerMs' | 'retryInitialMs' | 'retryMaxMs' | 'onRejected' | 'onSpoolError' | 'signer'>;
+type EmitterSettings = Pick<TapEmitterOptions, 'bufferSize' | 'batchSize' | 'maxBatchSize' | 'lingerMs' | 'retryInitialMs' | 'retryMaxMs' | 'onRejected' | 'onSpoolError' | 'signer'>;
 
 export interface TapRecoveryOptions {
   stateDir: string;
@@ -89,7 +89,7 @@ export class TapRecovery {
       for (const p of s.problems) o.log(`tap spool ${file}: ${p}`);
       lost += s.lostOnRead;
       dropped += s.droppedRecords;
-      if (s.events.length > 0) s.chain.lost += s.lostOnRead;
+      if (s.lines.length > 0) s.chain.lost += s.lostOnRead;
       else carried += s.lostOnRead;
       this.#found.push(s);
     }
@@ -109,10 +109,10 @@ export class TapRecovery {
   start(): void {
     for (const file of this.#unusable) this.#remove(file);
     // The old streams share the sidecar's publisher, which the new stream's emitter closes last.
-    const shared: TapPublisher = { publish: (b, f) => this.#o.publisher.publish(b, f), close: async () => {} };
+    const shared: TapPublisher = { publish: (b, f) => this.#o.publisher.publish(b, f), close: async () => {}, maxFrameBytes: this.#o.publisher.maxFrameBytes };
     for (const s of this.#found) {
       const { proxy, stream } = s.chain;
-      if (!s.inFlight && s.events.length === 0) {
+      if (!s.inFlight && s.lines.length === 0) {
         this.#remove(s.file);
         continue;
       }
@@ -121,7 +121,7 @@ export class TapRecovery {
         // Its spool is rewritten from the recovered state (damage dropped) as `<stream>.spool`.
         emitter = new TapEmitter({
           ...this.#o.emitter, proxy, stream, publisher: shared, spool: this.spool,
-          resume: { chain: s.chain, inFlight: s.inFlight, events: s.events },
+          resume: { chain: s.chain, inFlight: s.inFlight, lines: s.lines },
         });
       } catch (e) {
         this.#o.log(`tap spool ${s.file}: cannot resume stream ${stream} (${(e as Error).message}); left in place for the next start`);
@@ -129,9 +129,9 @@ export class TapRecovery {
       }
       if (basename(s.file) !== `${stream}${SPOOL_SUFFIX}`) this.#remove(s.file);
       this.#stats.frames_resent += s.inFlight ? 1 : 0;
-      this.#stats.taps_resealed += s.events.length;
+      this.#stats.taps_resealed += s.lines.length;
       this.#o.log(`tap spool: resuming stream ${stream} of ${proxy} at batch ${s.chain.batch}, seq ${s.chain.seq}: ` +
-        `${s.inFlight ? `frame of ${s.inFlight.batch.events.length} taps re-sent, ` : ''}${s.events.length} taps to seal, lost ${s.chain.lost}`);
+        `${s.inFlight ? `frame of ${s.inFlight.batch.events.length} taps re-sent, ` : ''}${s.lines.length} taps to seal, lost ${s.chain.lost}`);
       void emitter.flush().then(() => emitter.close(0)).then(() => {
         const c = emitter.counters();
         if (c.spooled === 0) this.#o.log(`tap spool: stream ${stream} of ${proxy} delivered: ${c.acked} taps acknowledged, ${c.rejected} rejected`);

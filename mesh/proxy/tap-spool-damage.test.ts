@@ -72,6 +72,40 @@ test('a corrupt event line inside the spool is dropped and counted lost; the tap
   assert.equal(collector.batches[0].lost, 1);
 });
 
+test('a corrupt frame event line (an `l` record the collector would refuse) is dropped and counted lost like a corrupt object', async (t) => {
+  const dir = tempStateDir();
+  const collector = await startRecordingCollector();
+  t.after(async () => { await collector.close(); dir.remove(); });
+  const { file } = await crashedWith(dir.path, 4, t);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  assert.match(lines[3], /^l\["l4\.open",/);
+  lines[3] = lines[3].replace(/^l\["l4\.open",\d+/, 'l["l4.open","not a number"'); // the third tap
+  writeFileSync(file, lines.join('\n'));
+
+  const b = startSpooledTaps(dir.path, cuttablePublisher(collector.url), 'stream-b', { batchSize: 10 });
+  await b.close();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.events().map((e) => [e.seq, e.conn_id]), [[0, 'c0'], [1, 'c1'], [2, 'c3']]);
+  assert.equal(collector.batches[0].lost, 1);
+});
+
+test('a spool written before issue 15 (taps as JSON objects, `e` records) is still read after the upgrade: every tap arrives, the same', async (t) => {
+  const dir = tempStateDir();
+  const collector = await startRecordingCollector();
+  t.after(async () => { await collector.close(); dir.remove(); });
+  const { file } = await crashedWith(dir.path, 4, t);
+  // The first two taps as the older sidecar wrote them; the other two as lines.
+  const lines = readFileSync(file, 'utf8').split('\n');
+  for (const i of [0, 1]) lines[1 + i] = `e${JSON.stringify(openTap(i))}`;
+  writeFileSync(file, lines.join('\n'));
+
+  const b = startSpooledTaps(dir.path, cuttablePublisher(collector.url), 'stream-b', { batchSize: 10 });
+  await b.close();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.events().map(({ proxy: _p, seq: _s, ...tap }) => tap), [0, 1, 2, 3].map((i) => openTap(i)));
+  assert.equal(collector.batches[0].lost, 0);
+});
+
 test('a spool file that cannot be read at all does not stop the start: its event lines are counted lost in the new stream\'s first batch, and it is removed', async (t) => {
   const dir = tempStateDir();
   const collector = await startRecordingCollector();

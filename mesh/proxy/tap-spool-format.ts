@@ -6,12 +6,17 @@
 //
 //   c{"v":1,"proxy":"cart-1","stream":"9f…","batch":7,"prev_hash":"…","seq":7000,"lost":0}
 //   f{"bytes":41230,"events":100,"takes":100}      then 41230 bytes: the frame
-//   e{"v":1,"kind":"l7.request","ts":…}            a tap without proxy and seq
+//   l["l7.request",1764412800000,"inbound",…]      a tap: its frame event line (schema 3)
 //   d{"n":3}   a{"batch":7,"hash":"…","next_seq":7100}   r{"batch":7,"events":100}
 //
-// Event lines are JSON objects rather than the frame's positional arrays:
-// a spool outlives the process that wrote it, and an object still reads
-// right after an upgrade that reorders or adds tap fields.
+// A tap's record is the very line its frame will carry (../../ingest/tap-lines.ts),
+// so the emitter encodes each tap once, when it is pushed. Those lines
+// only ever grow at the end (fields added since are appended and left off
+// while absent), so a spool still reads right after an upgrade. Sidecars
+// before issue 15 wrote each tap as a JSON object instead:
+//   e{"v":1,"kind":"l7.request","ts":…}            a tap without proxy and seq
+// which this reader still takes (a spool outlives the process that wrote
+// it); a sidecar that old counts `l` records as unreadable, lost taps.
 
 /** Spool files are `<stream><SPOOL_SUFFIX>`; a compaction writes `<file>.tmp` first. */
 export const SPOOL_SUFFIX = '.spool';
@@ -34,8 +39,8 @@ export interface SpoolCheckpoint {
 
 export const checkpointRecord = (c: SpoolCheckpoint): string => `c${JSON.stringify(c)}\n`;
 
-/** A tap without proxy and seq (its position gives the seq). */
-export const eventRecord = (input: object): string => `e${JSON.stringify(input)}\n`;
+/** A tap as its frame event line (its position gives the seq). */
+export const lineRecord = (line: string): string => `l${line}\n`;
 
 /**
  * A frame of `bytes` bytes sealed from `events` taps, of which it `takes`

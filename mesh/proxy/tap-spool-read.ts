@@ -16,9 +16,8 @@
 //   the collector answers it as a duplicate (or refuses it again).
 
 import { readFileSync } from 'node:fs';
-import { decodeBatch, validateTap, type TapBatch } from '../../ingest/index.ts';
+import { checkLine, decodeBatch, eventLine, validateTap, type TapBatch, type TapEvent } from '../../ingest/index.ts';
 import { SPOOL_VERSION, type SpoolCheckpoint } from './tap-spool-format.ts';
-import type { TapInput } from './taps.ts';
 
 export interface RecoveredStream {
   file: string;
@@ -26,8 +25,8 @@ export interface RecoveredStream {
   chain: SpoolCheckpoint;
   /** The frame that was in flight, as it was sent (batch number chain.batch). */
   inFlight: { batch: TapBatch; frame: Buffer } | null;
-  /** Taps pushed and not sealed, in order: seqs follow the frame in flight (or chain.seq). */
-  events: TapInput[];
+  /** The event lines of the taps pushed and not sealed, in order: seqs follow the frame in flight (or chain.seq). */
+  lines: string[];
   /** Taps counted lost for dropped records (not in chain.lost). */
   lostOnRead: number;
   /** Records dropped (torn, unreadable, invalid). */
@@ -75,7 +74,7 @@ export function readSpool(file: string): SpoolRead {
   const first = firstNl > 0 && buf[0] === 0x63 /* c */ ? checkpointOf(parse(buf.toString('utf8', 1, firstNl))) : 'the file does not start with a checkpoint record';
   if (typeof first === 'string') {
     let events = 0;
-    for (let at = 0; at < buf.length; at = buf.indexOf(0x0a, at) + 1 || buf.length) if (buf[at] === 0x65 /* e */) events++;
+    for (let at = 0; at < buf.length; at = buf.indexOf(0x0a, at) + 1 || buf.length) if (buf[at] === 0x6c /* l */ || buf[at] === 0x65 /* e */) events++;
     return { ok: false, file, problem: first, lostTaps: events };
   }
   const chain: SpoolCheckpoint = { ...first };
@@ -94,7 +93,7 @@ export function readSpool(file: string): SpoolRead {
     const at = pos;
     pos = nl + 1;
     if (tag === '{' || tag === '[') continue; // a line of a frame whose record header was unreadable
-    if (tag === 'e') { unsealed.push(text); continue; }
+    if (tag === 'l' || tag === 'e') { unsealed.push(tag + text); continue; }
     const o = parse(text);
     if (tag === 'd') {
       if (o && isUint(o.n)) chain.lost += o.n;
@@ -141,13 +140,28 @@ export function readSpool(file: string): SpoolRead {
       chain.lost += inFlight.events;
     }
   }
-  const events: TapInput[] = [];
-  for (const line of unsealed) {
-    const o = parse(line);
-    if (o && validateTap({ ...o, proxy: chain.proxy, seq: 0 }).length === 0) events.push(o as unknown as TapInput);
+  const lines: string[] = [];
+  for (const record of unsealed) {
+    const line = record[0] === 'l' ? checkedLine(record.slice(1)) : objectLine(record.slice(1), chain.proxy);
+    if (line !== null) lines.push(line);
     else drop('invalid event line', 1);
   }
-  return { ok: true, stream: { file, chain, inFlight: sent, events, lostOnRead, droppedRecords: dropped, problems } };
+  return { ok: true, stream: { file, chain, inFlight: sent, lines, lostOnRead, droppedRecords: dropped, problems } };
+}
+
+/** An `l` record's event line, if it is one the collector would take. */
+function checkedLine(text: string): string | null {
+  let a: unknown;
+  try { a = JSON.parse(text); } catch { return null; }
+  return checkLine(a) === null ? text : null;
+}
+
+/** An `e` record (a sidecar before issue 15: the tap as an object) as its event line, if it is a valid tap. */
+function objectLine(text: string, proxy: string): string | null {
+  const o = parse(text);
+  if (!o) return null;
+  const tap = { ...o, proxy, seq: 0 } as unknown as TapEvent;
+  return validateTap(tap).length === 0 ? eventLine(tap) : null;
 }
 
 /** The frame's batch when it can be re-sent as batch chain.batch of the chain, else why not. */

@@ -7,7 +7,7 @@
 // (the format is ./tap-spool-format.ts):
 //
 //   c{…}   checkpoint, the first line: the chain so far (next batch, prev_hash, first unsettled seq, lost)
-//   e{…}   an event pushed and not yet sealed: the tap without proxy and seq (positions give those)
+//   l[…]   a tap pushed and not yet sealed: its frame event line (positions give proxy and seq)
 //   d{…}   events dropped (buffer or spool full): the stream's `lost` grows
 //   f{…}   a sealed batch; the next `bytes` bytes are its frame exactly as the publisher sends it
 //   a{…}   the batch in flight was acknowledged      r{…}   it was rejected for good (its events are lost)
@@ -23,8 +23,10 @@
 // second plus one sync; 0: after every write, on the event loop, several
 // times slower: bench/spool.ts) and at close. The cost, measured by
 // `npm run bench:spool` (2026-12-07): 3.3-4.3 CPU µs per tap on top of the
-// emitter's own 2.1-2.7 (2.6x), most of it JSON.stringify of the event
-// line; ~1 KB written per tap (event line, then the frame).
+// emitter's own 2.1-2.7 (2.6x), most of it JSON.stringify of a second
+// encoding of the tap (an object); since the record is the frame's event
+// line, which the emitter makes anyway, it is the write alone. About 2×
+// the line's bytes are written per tap (its record, then the frame).
 //
 // Bounds. Unsent data (unsealed event lines plus the frame in flight) may
 // take at most half of `maxBytes`; a push beyond that is refused and the
@@ -45,9 +47,8 @@
 // are thrown: the sidecar does not start on a state dir it cannot use.
 
 import { join } from 'node:path';
-import type { TapEvent } from '../../ingest/index.ts';
 import { SpoolFile, type SpoolFileCounters } from './tap-spool-file.ts';
-import { checkpointRecord, eventRecord, frameRecord, SPOOL_SUFFIX, type SpoolCheckpoint } from './tap-spool-format.ts';
+import { checkpointRecord, frameRecord, lineRecord, SPOOL_SUFFIX, type SpoolCheckpoint } from './tap-spool-format.ts';
 
 export interface TapSpoolOptions {
   /** The spool directory (`<state-dir>/spool`), created by openSpoolDir (./tap-spool-dir.ts). */
@@ -63,8 +64,8 @@ export interface TapSpoolOptions {
 /** The emitter's state as a checkpoint holds it (read when compacting). */
 export interface SpoolState extends Omit<SpoolCheckpoint, 'v' | 'proxy' | 'stream'> {
   inFlight: { frame: Buffer; events: number } | null;
-  /** Pushed, not yet sealed, in order. */
-  queue: readonly TapEvent[];
+  /** The event lines of the taps pushed and not yet sealed, in order. */
+  queue: readonly string[];
 }
 
 export interface TapSpoolCounters extends SpoolFileCounters {
@@ -133,10 +134,10 @@ export class TapSpool {
    * the tap and calls dropped()). A broken spool takes everything: the
    * emitter's memory bound still applies.
    */
-  add(input: object): boolean {
+  add(eventLine: string): boolean {
     if (this.#broken) return true;
     if (this.#closed) return false;
-    const line = eventRecord(input);
+    const line = lineRecord(eventLine);
     const n = Buffer.byteLength(line);
     if (this.#unsent + n > this.#o.maxBytes / 2) { this.#full++; return false; }
     // Compacting writes the queue as it is, before this tap joins it; the tap's line follows.
@@ -288,9 +289,8 @@ export class TapSpool {
       frameBytes = rec.length + s.inFlight.frame.length;
     }
     const eventBytes: number[] = [];
-    for (const e of s.queue) {
-      const { proxy: _p, seq: _s, ...input } = e;
-      const line = Buffer.from(eventRecord(input));
+    for (const l of s.queue) {
+      const line = Buffer.from(lineRecord(l));
       bufs.push(line);
       eventBytes.push(line.length);
     }

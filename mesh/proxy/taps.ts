@@ -2,8 +2,9 @@
 // the hash chain and ships it, one batch in flight at a time so the chain
 // arrives in order.
 //
-//   push(event)  numbers the event in place (proxy + seq; it is the emitter's
-//                from then on); a full buffer drops the event and counts it
+//   push(event)  encodes the event into its frame event line at once (the
+//                line is all the emitter keeps: the spool writes it, a batch
+//                is sealed from it); a full buffer drops the event and counts it
 //   flush()      resolves once everything pushed before it is acknowledged or
 //                has failed for good (rejected)
 //   close()      flush with a deadline, then stop
@@ -18,6 +19,15 @@
 //   only `lost` grows.
 // - dropped events (buffer full) never get a seq either, for the same reason.
 //
+// Batch size. A batch goes out when `batchSize` taps wait or `lingerMs`
+// after the first. Behind a backlog (the collector slower than the traffic
+// for a while, or away), a batch takes up to `maxBatchSize` taps, within
+// the publisher's frame bound: with one batch in flight, the stream's rate
+// is a batch per round trip, and the embedded collector's round trip is its
+// group linger (200 ms) plus an INSERT, so batches of 1,000 capped a sidecar
+// near 4,000 taps/s (measured: 2,600/s under bench:proxy's load, the rest
+// piling up in memory and the spool).
+//
 // With a spool (./tap-spool.ts, `--state-dir`), every pushed tap, sealed
 // frame and settled batch is also written to disk, so a crash loses only
 // the taps pushed in its last event-loop turn; the next start resumes the
@@ -25,12 +35,13 @@
 // what it could not deliver in the spool (counted `spooled`, not lost).
 
 import {
-  GENESIS_HASH, sealFrame, type BatchSigner, type L4CloseTap, type L4OpenTap, type L7RequestTap, type TapBatch, type TapEvent, type TapPublisher, type UnsealedBatch,
+  eventLine, GENESIS_HASH, sealLines, type BatchSigner, type L4CloseTap, type L4OpenTap, type L7RequestTap, type SealedHead, type TapEvent, type TapPublisher,
 } from '../../ingest/index.ts';
 import type { RecoveredStream } from './tap-spool-read.ts';
 import { TapSpool, type TapSpoolCounters, type TapSpoolOptions } from './tap-spool.ts';
 
-type Sealed = { batch: TapBatch; frame: Buffer };
+/** A batch sealed and in flight: its head, its frame (a retry resends it), and how many taps of each kind it carries. */
+type Sealed = { batch: SealedHead; frame: Buffer; kinds: Record<string, number> };
 type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
 /** What stages push: a tap without the emitter-assigned proxy and seq. */
 export type TapInput = Unnumbered<L4OpenTap | L4CloseTap | L7RequestTap>;
@@ -43,15 +54,17 @@ export interface TapEmitterOptions {
   enabled?: boolean;
   bufferSize: number;
   batchSize: number;
+  /** Behind a backlog, a batch takes up to this many taps (within the publisher's maxFrameBytes); default 10,000, never below batchSize. */
+  maxBatchSize?: number;
   lingerMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
   /** Called when a batch is rejected for good, so the sidecar can log it. */
-  onRejected?: (batch: TapBatch, code: string, message: string) => void;
+  onRejected?: (batch: SealedHead, code: string, message: string) => void;
   /** Keep unsent taps on disk too (`<state-dir>/spool/<stream>.spool`). */
   spool?: TapSpoolOptions;
   /** Continue a stream an earlier process left in its spool (stream and proxy must be the spool's) instead of starting one. */
-  resume?: Pick<RecoveredStream, 'chain' | 'inFlight' | 'events'>;
+  resume?: Pick<RecoveredStream, 'chain' | 'inFlight' | 'lines'>;
   /** Taps already lost when the stream starts (a damaged spool of an earlier process): the first batch reports them. */
   initialLost?: number;
   /** Called once if the spool fails (a disk error): the emitter carries on in memory only. */
@@ -89,7 +102,8 @@ export interface TapEmitterCounters {
 
 export class TapEmitter {
   readonly #o: TapEmitterOptions;
-  #queue: TapEvent[] = [];
+  /** The event lines of the taps pushed and not sealed yet, in seq order (the first is seq #settledThrough + 1 when nothing is in flight). */
+  #queue: string[] = [];
   #nextSeq = 0;
   #nextBatch = 0;
   #prevHash = GENESIS_HASH;
@@ -119,7 +133,7 @@ export class TapEmitter {
     if (opts.spool && opts.publisher && this.enabled) {
       this.#spool = new TapSpool(opts.spool, { proxy: opts.proxy, stream: opts.stream }, () => ({
         batch: this.#nextBatch, prev_hash: this.#prevHash, seq: this.#settledThrough + 1, lost: this.#lost,
-        inFlight: this.#inFlight && { frame: this.#inFlight.frame, events: this.#inFlight.batch.events.length },
+        inFlight: this.#inFlight && { frame: this.#inFlight.frame, events: this.#inFlight.batch.count },
         queue: this.#queue,
       }), (m) => { this.#c.last_error = m; opts.onSpoolError?.(m); });
     }
@@ -134,18 +148,17 @@ export class TapEmitter {
   push(input: TapInput): void {
     if (!this.enabled) return;
     if (this.#o.publisher === null) { this.#c.not_shipped++; return; }
-    if (this.#closed || this.#pending() >= this.#o.bufferSize || this.#spool?.add(input) === false) {
+    // The line leaves out proxy and seq (the frame's header gives them), so the input needs neither.
+    const line = this.#closed || this.#pending() >= this.#o.bufferSize ? null : eventLine(input as TapEvent);
+    if (line === null || this.#spool?.add(line) === false) {
       this.#c.dropped++;
       this.#lost++;
-      this.#countLost([input]);
+      this.#c.lost_by_kind[input.kind] = (this.#c.lost_by_kind[input.kind] ?? 0) + 1;
       this.#spool?.dropped(1);
       return;
     }
-    // Numbered in place (the caller hands the tap over): a copy of ~30 fields per request is measurable.
-    const ev = input as TapEvent;
-    ev.proxy = this.#o.proxy;
-    ev.seq = this.#nextSeq++;
-    this.#queue.push(ev);
+    this.#queue.push(line);
+    this.#nextSeq++;
     this.#c.emitted++;
     this.#pump();
   }
@@ -201,7 +214,8 @@ export class TapEmitter {
       this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms; kept in ${this.#spool.file} for the next start`;
     } else if (left > 0) {
       this.#c.abandoned += left;
-      this.#countLost([...this.#queue, ...(this.#inFlight?.batch.events ?? [])]);
+      this.#countLost(kindsOf(this.#queue));
+      if (this.#inFlight) this.#countLost(this.#inFlight.kinds);
       this.#c.last_error ||= `closed with ${left} taps undelivered after ${deadlineMs} ms`;
     }
     this.#queue = [];
@@ -211,12 +225,12 @@ export class TapEmitter {
     await this.#o.publisher?.close();
   }
 
-  #countLost(events: readonly { kind: string }[]): void {
-    for (const e of events) this.#c.lost_by_kind[e.kind] = (this.#c.lost_by_kind[e.kind] ?? 0) + 1;
+  #countLost(kinds: Record<string, number>): void {
+    for (const [k, n] of Object.entries(kinds)) this.#c.lost_by_kind[k] = (this.#c.lost_by_kind[k] ?? 0) + n;
   }
 
   #pending(): number {
-    return this.#queue.length + (this.#inFlight?.batch.events.length ?? 0);
+    return this.#queue.length + (this.#inFlight?.batch.count ?? 0);
   }
 
   #pump(): void {
@@ -231,24 +245,43 @@ export class TapEmitter {
   #sendNext(): void {
     if (this.#linger) { clearTimeout(this.#linger); this.#linger = null; }
     if (this.#inFlight || this.#closed || this.#queue.length === 0) return;
-    const events = this.#queue.splice(0, this.#o.batchSize);
-    this.#inFlight = this.#seal({
-      proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
-      first_seq: events[0].seq, lost: this.#lost, events, prev_hash: this.#prevHash,
-    });
+    const max = this.#o.publisher!.maxFrameBytes;
+    const lines = this.#queue.splice(0, this.#batchLength(max));
+    let sealed = this.#seal(lines);
+    // Measured in UTF-16 units, lines with non-ASCII text can still make a frame over the bound: halve until it fits.
+    while (sealed.frame.length > max && lines.length > 1) {
+      this.#queue = lines.splice(lines.length >> 1).concat(this.#queue);
+      sealed = this.#seal(lines);
+    }
+    this.#inFlight = sealed;
     // On disk before the publisher sees it: a batch the collector may have stored is never lost to a crash.
-    this.#spool?.sealed(this.#inFlight.frame, events.length);
+    this.#spool?.sealed(sealed.frame, lines.length);
     this.#c.batches_sent++;
-    void this.#attempt(this.#inFlight);
+    void this.#attempt(sealed);
+  }
+
+  /**
+   * Taps in the next batch: what waits, up to batchSize, or up to
+   * maxBatchSize behind a backlog; and never more than fit in `maxFrameBytes`
+   * (room kept for the header, hash and signature lines, whose x5c chain is
+   * a few KB).
+   */
+  #batchLength(maxFrameBytes: number): number {
+    const q = this.#queue;
+    const most = Math.min(q.length, q.length > this.#o.batchSize ? Math.max(this.#o.batchSize, this.#o.maxBatchSize ?? 10_000) : q.length);
+    const room = maxFrameBytes - 16 * 1024;
+    let n = 0;
+    for (let bytes = 0; n < most && (bytes += q[n].length + 1) <= room; n++);
+    return Math.max(n, 1);
   }
 
   async #attempt(sealed: Sealed): Promise<void> {
     const { batch, frame } = sealed;
     const result = await this.#o.publisher!.publish(batch, frame);
     if (this.#inFlight !== sealed) return; // closed meanwhile
-    const lastSeq = batch.first_seq + batch.events.length - 1;
+    const lastSeq = batch.first_seq + batch.count - 1;
     if (result.ok) {
-      this.#c.acked += batch.events.length;
+      this.#c.acked += batch.count;
       this.#prevHash = batch.hash;
       this.#nextBatch = batch.batch + 1;
       this.#retryDelay = this.#o.retryInitialMs;
@@ -259,19 +292,19 @@ export class TapEmitter {
       this.#retryDelay = Math.min(this.#retryDelay * 2, this.#o.retryMaxMs);
       return;
     } else {
-      this.#c.rejected += batch.events.length;
-      this.#lost += batch.events.length;
-      this.#countLost(batch.events);
+      this.#c.rejected += batch.count;
+      this.#lost += batch.count;
+      this.#countLost(sealed.kinds);
       this.#c.last_error = `tap batch ${batch.batch} from ${batch.proxy} rejected: ${result.code}: ${result.message}`;
       this.#o.onRejected?.(batch, result.code, result.message);
     }
     this.#inFlight = null;
     this.#settledThrough = lastSeq;
     this.#flushWaiters = this.#flushWaiters.filter((w) => (w.seq <= lastSeq ? (w.resolve(), false) : true));
-    if (!result.ok) this.#giveBackSeqs(batch.events.length);
+    if (!result.ok) this.#giveBackSeqs(batch.count);
     // After the state has moved on: a compaction triggered here writes the settled state.
     if (result.ok) this.#spool?.acked(batch.batch, batch.hash, lastSeq + 1);
-    else this.#spool?.rejected(batch.batch, batch.events.length);
+    else this.#spool?.rejected(batch.batch, batch.count);
     this.#pump();
   }
 
@@ -281,8 +314,12 @@ export class TapEmitter {
    * signature belongs here). A recovered frame in flight is re-sent as it
    * was; only taps never sealed come through here again.
    */
-  #seal(b: UnsealedBatch): Sealed {
-    return sealFrame(b, undefined, this.#o.signer?.() ?? undefined);
+  #seal(lines: string[]): Sealed {
+    const { batch, frame } = sealLines({
+      proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
+      first_seq: this.#settledThrough + 1, lost: this.#lost, lines, prev_hash: this.#prevHash,
+    }, this.#o.signer?.() ?? undefined);
+    return { batch, frame, kinds: kindsOf(lines) };
   }
 
   /** Takes over an earlier process's stream where its spool left it. */
@@ -293,19 +330,30 @@ export class TapEmitter {
     this.#settledThrough = r.chain.seq - 1;
     let seq = r.chain.seq;
     if (r.inFlight) {
-      this.#inFlight = r.inFlight;
-      seq += r.inFlight.batch.events.length;
+      const { events, ...head } = r.inFlight.batch;
+      this.#inFlight = { batch: { ...head, count: events.length }, frame: r.inFlight.frame, kinds: countKinds(events.map((e) => e.kind)) };
+      seq += events.length;
     }
-    this.#queue = r.events.map((e) => ({ ...e, proxy: this.#o.proxy, seq: seq++ }) as TapEvent);
+    this.#queue = [...r.lines];
+    seq += r.lines.length;
     this.#nextSeq = seq;
     this.#c.emitted = seq - r.chain.seq;
   }
 
   /** After a rejection: the rejected seqs were never stored, so later events move down to fill them. */
   #giveBackSeqs(n: number): void {
-    for (const e of this.#queue) e.seq -= n;
+    // The queued lines carry no seq (the next header's first_seq gives theirs).
     for (const w of this.#flushWaiters) w.seq -= n;
     this.#nextSeq -= n;
     this.#settledThrough -= n;
   }
 }
+
+function countKinds(kinds: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of kinds) out[k] = (out[k] ?? 0) + 1;
+  return out;
+}
+
+/** The kinds of the taps of event lines: each line's first value (`["l7.request",…`). */
+const kindsOf = (lines: readonly string[]): Record<string, number> => countKinds(lines.map((l) => l.slice(2, l.indexOf('"', 2))));

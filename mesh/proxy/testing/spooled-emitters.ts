@@ -30,16 +30,18 @@ export function cuttablePublisher(url: string | null): TapPublisher & { frames: 
       return cut || !real ? new Promise<never>(() => {}) : real.publish(b, frame);
     },
     close: async () => { await real?.close(); },
+    maxFrameBytes: real?.maxFrameBytes ?? 4 * 1024 * 1024,
   };
 }
 
+/** batchSize also caps batches behind a backlog (maxBatchSize), so the tests' batch shapes stay fixed. */
 export interface SpoolSettings { batchSize?: number; bufferSize?: number; maxBytes?: number; compactBytes?: number; lingerMs?: number }
 
 /** Starts a "sidecar's" taps on `stateDir`: recovery of what is there, then the new stream. */
 export function startSpooledTaps(stateDir: string, publisher: TapPublisher, stream: string, o: SpoolSettings = {}) {
   const lines: string[] = [];
   const emitter = {
-    bufferSize: o.bufferSize ?? 10_000, batchSize: o.batchSize ?? 3, lingerMs: o.lingerMs ?? 60_000, retryInitialMs: 10, retryMaxMs: 50,
+    bufferSize: o.bufferSize ?? 10_000, batchSize: o.batchSize ?? 3, maxBatchSize: o.batchSize ?? 3, lingerMs: o.lingerMs ?? 60_000, retryInitialMs: 10, retryMaxMs: 50,
   };
   const recovery = TapRecovery.open({
     stateDir, publisher, emitter, log: (l) => lines.push(l),
