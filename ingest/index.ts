@@ -5,7 +5,7 @@
 
 export * from './schema/v1.ts';
 export {
-  GENESIS_HASH, BATCH_SCHEMA, SIGNED_BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, type UnsignedSchema, batchHash, batchHeader, encodeBatch, sealBatch, sealFrame, sealLines,
+  GENESIS_HASH, BATCH_SCHEMA, SIGNED_BATCH_SCHEMA, READ_SCHEMAS, type BatchSchema, type UnsignedSchema, batchHash, batchHeader, encodeBatch, LineSealer, sealBatch, sealFrame, sealLines,
   type BatchSigned, type RowBatch, type SealedHead, type StorableBatch, type TapBatch, type UnsealedBatch, type UnsealedLines,
 } from './batch.ts';
 export { BatchSigner, signedMessage, signatureLine, type BatchSignature } from './batch-signer.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EmbeddedPublisher, GENESIS_HASH } from '../../ingest/index.ts';
+import { EmbeddedPublisher, GENESIS_HASH, type BatchSigner } from '../../ingest/index.ts';
+import { sampleCa, sampleSidecar } from '../../ingest/sample-svids.ts';
 import { TapEmitter, type TapInput } from './taps.ts';
 import { startRecordingCollector } from './testing/recording-collector.ts';
 import { freePort } from './testing/servers.ts';
@@ -162,4 +163,43 @@ test('close() also delivers taps pushed while it is flushing, instead of discard
   assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2, 3, 4, 5, 6, 7]);
   const c = taps.counters();
   assert.deepEqual([c.emitted, c.acked, c.abandoned, c.dropped], [8, 8, 0, 0]);
+});
+
+test('a batch too big to seal at once is sealed in steps between requests, and arrives whole: same seqs, one valid chain', async (t) => {
+  const collector = await startRecordingCollector();
+  const taps = emitter(collector.url, { bufferSize: 10_000, batchSize: 1_000, maxBatchSize: 5_000, lingerMs: 5 });
+  t.after(async () => { await taps.close(); await collector.close(); });
+  // 1,000 go at once; the next 4,500 wait for them and then go as one batch, sealed 1,000 lines per event-loop turn.
+  for (let i = 0; i < 5_500; i++) taps.push(open(i));
+  const turn = () => new Promise((r) => setImmediate(r));
+  while (taps.counters().acked < 1_000) await turn();
+  // The first batch's answer started the second's sealing in the same turn; sealed at once, it would be sent by now.
+  assert.equal(taps.counters().batches_sent, 1, 'the 4,500-tap batch is still being sealed');
+  let turns = 0;
+  for (; taps.counters().batches_sent < 2; turns++) await turn();
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.batches.map((b) => [b.batch, b.first_seq, b.events.length]), [[0, 0, 1_000], [1, 1_000, 4_500]]);
+  assert.deepEqual(collector.events().map((e) => e.conn_id), Array.from({ length: 5_500 }, (_, i) => `c${i}`));
+  assert.ok(turns >= 3, `sealed over ${turns} more turns`);
+});
+
+test('a signer that fails leaves the taps queued and reports it; the batch is sealed once it signs again, nothing lost', async (t) => {
+  const collector = await startRecordingCollector();
+  let fail = 1;
+  const ca = await sampleCa();
+  const real = (await sampleSidecar(ca, 'cart', 'cart-1')).signer;
+  const signer = { sign: (hash: string) => { if (fail-- > 0) throw new Error('the key is gone'); return real.sign(hash); } } as unknown as BatchSigner;
+  const taps = new TapEmitter({
+    proxy: 'cart-1', stream: 'test-stream', publisher: new EmbeddedPublisher(collector.url, { timeoutMs: 2_000 }),
+    bufferSize: 100, batchSize: 3, lingerMs: 10_000, retryInitialMs: 10, retryMaxMs: 20, signer: () => signer,
+  });
+  t.after(async () => { await taps.close(); await collector.close(); });
+  for (let i = 0; i < 3; i++) taps.push(open(i));
+  assert.match(taps.counters().last_error, /sealing tap batch 0 of cart-1: the key is gone/);
+  assert.equal(taps.counters().buffered, 3);
+  await taps.flush();
+  assert.deepEqual(collector.problems, []);
+  assert.deepEqual(collector.events().map((e) => e.seq), [0, 1, 2]);
+  assert.deepEqual([collector.batches[0].schema, taps.counters().dropped], [4, 0]);
 });
