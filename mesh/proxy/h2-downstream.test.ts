@@ -97,6 +97,26 @@ test('an HTTP/2 request whose :authority and Host differ is refused 400 MESH_ERR
   assert.deepEqual(taps.map((e) => [e.path, e.status, e.error, e.protocol]), [['/x', 400, 'MESH_ERR_BAD_HOST', 'h2c'], ['/te', 200, '', 'h2c']]);
 });
 
+test('rapid reset over h2 by ALPN on the mTLS inbound listener: a stream opened and reset in one write never reaches the workload', async (t) => {
+  const ids = await testIdentities();
+  const workload = await startH2Workload();
+  const web = await ids.identity('web');
+  const sidecar = await startSidecar({
+    id: 'cart-1', service: 'cart', staticIdentity: await ids.identity('cart'), closeGraceMs: 100,
+    listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: workload.port }, upstreamProtocol: 'h2',
+  });
+  t.after(async () => { await sidecar.close(); await workload.close(); });
+  const block = headerBlock('/flood', 'cart');
+  const cancel = Buffer.alloc(4);
+  cancel.writeUInt32BE(http2.constants.NGHTTP2_CANCEL);
+  // Each pair in its own write: a socket read natively may hand Node one HEADERS before its RST_STREAM is parsed.
+  const frames = Array.from({ length: 300 }, (_, i) => [frame(FRAME.HEADERS, 0x5, 2 * i + 1, block), frame(FRAME.RST_STREAM, 0, 2 * i + 1, cancel)]).flat();
+  const out = await rawH2(sidecar.inboundAddress!.port, frames, 5_000, 2, { ca: web.bundlePem, key: web.keyPem, cert: web.chainPem, checkServerIdentity: () => undefined });
+  assert.ok(out.goaways.some((g) => g.code === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM), JSON.stringify(out.goaways));
+  assert.equal(sidecar.stats().h2.rapid_reset_sessions, 1);
+  assert.equal(workload.seen.length, 0, 'no reset stream reached the workload');
+});
+
 test('rapid reset (CVE-2023-44487): a client opening and resetting streams at once gets GOAWAY, is counted, never reaches the workload, and the sidecar serves the next client', async (t) => {
   const h = await sidecarHarness(t, 'inbound', { upstreamProtocol: 'h1' });
   const block = headerBlock('/flood', 'cart');
@@ -116,7 +136,8 @@ test('rapid reset (CVE-2023-44487): a client opening and resetting streams at on
   assert.ok(st.premature_resets >= RAPID_RESET_MIN_STREAMS / 2, JSON.stringify(st));
   // All in one write: nghttp2's reset rate limit (1000 at once) closes the session first; it is counted all the same.
   const burst = await rawH2(h.port, frames, 3_000);
-  assert.equal(burst.goaways.length, 1, 'the session was closed with GOAWAY');
+  // Read natively, the whole burst is parsed at once: nghttp2's own flood guard may send its GOAWAY before ours (RFC 9113 §6.8 allows several).
+  assert.ok(burst.goaways.length >= 1 && burst.goaways.length <= 2, `the session was closed with GOAWAY: ${JSON.stringify(burst.goaways)}`);
   assert.ok(burst.goaways[0].lastStreamId < 2 * frames.length / 2, `stopped before the end (last stream ${burst.goaways[0].lastStreamId})`);
   st = h.sidecar.stats().h2;
   assert.equal(st.rapid_reset_sessions, 2);

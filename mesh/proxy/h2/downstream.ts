@@ -52,13 +52,18 @@ export class H2Downstream<L> {
       maxSessionRejectedStreams: MAX_REJECTED_STREAMS,
     });
     this.#server.on('session', (s: http2.ServerHttp2Session) => this.#session(s));
-    // Node emits streams a tick after reading them, so a client that opened and
-    // reset a stream in one write has reset it before it is seen: such a stream
-    // is counted (premature_resets), never run through the chain nor tapped.
+    // A request runs on the next turn of the event loop, not when Node emits
+    // it: reading from a native socket, Node emits each stream as soon as its
+    // HEADERS frame is parsed, before the rest of the same read (a RST_STREAM
+    // right behind it) is. On the next turn the whole read has been parsed, so
+    // a stream the client opened and reset in one write is seen reset: it is
+    // counted (premature_resets), never run through the chain nor tapped.
     const request = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
-      const stream = req.stream;
-      if (stream.destroyed || stream.aborted || !stream.session || stream.session.destroyed) return;
-      onRequest(req, res, this.#links.get(stream.session));
+      setImmediate(() => {
+        const stream = req.stream;
+        if (stream.destroyed || stream.aborted || !stream.session || stream.session.destroyed) return;
+        onRequest(req, res, this.#links.get(stream.session));
+      });
     };
     this.#server.on('request', request);
     this.#server.on('connect', request); // CONNECT, which the chain refuses (stages/connect.ts)

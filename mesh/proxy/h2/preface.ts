@@ -4,16 +4,17 @@
 // other first bytes are HTTP/1.x (whose request line cannot start with
 // "PRI * HTTP/2.0").
 //
-// Node has no peek, so the bytes read to decide have to be given back.
-// HTTP/1.1 takes them through socket.unshift(). Node's HTTP/2 session reads
-// its socket's handle natively and would miss them, so an h2c connection
-// is handed over as a JavaScript stream that starts with them (Node wraps
-// it in its JSStreamSocket): each h2c byte then crosses into JavaScript,
-// the cost of sniffing; h2 over TLS is chosen by ALPN and keeps the native
-// path.
+// Node has no peek, so the bytes read to decide are given back with
+// socket.unshift() on either side. Node's HTTP/2 session reads its socket's
+// handle natively, and on its first tick takes what the socket already has
+// buffered (Node 15+: nodejs/node#34532, #35475), so an h2c connection is
+// the same native socket as h2 over TLS. (This file used to hand h2c over
+// as a JavaScript Duplex that replayed the bytes: Node wrapped it in its
+// JSStreamSocket, every frame crossed into JavaScript and was written
+// with its own write(), and h2c cost ~120 µs of CPU a request against
+// HTTP/1.1's ~35.)
 
 import type net from 'node:net';
-import { Duplex } from 'node:stream';
 
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -24,10 +25,10 @@ export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin
 const SNIFF_MS = 10_000;
 
 /**
- * Reads the first bytes of `socket` and calls `h1(socket)` (the bytes put
- * back) or `h2(stream)` with a stream that yields them, then the rest.
+ * Reads the first bytes of `socket`, puts them back and calls `h1(socket)`
+ * or `h2(socket)`.
  */
-export function sniffPreface(socket: net.Socket, h1: (socket: net.Socket) => void, h2: (stream: Duplex) => void): void {
+export function sniffPreface(socket: net.Socket, h1: (socket: net.Socket) => void, h2: (socket: net.Socket) => void): void {
   let seen: Buffer | null = null;
   const onData = (chunk: Buffer) => {
     seen = seen ? Buffer.concat([seen, chunk]) : chunk;
@@ -38,8 +39,8 @@ export function sniffPreface(socket: net.Socket, h1: (socket: net.Socket) => voi
     socket.off('end', onEnd);
     socket.setTimeout(0);
     socket.pause();
-    if (isH2) { h2(socketStream(socket, seen)); return; }
     socket.unshift(seen);
+    if (isH2) { h2(socket); return; }
     h1(socket);
     socket.resume();
   };
@@ -54,28 +55,4 @@ export function sniffPreface(socket: net.Socket, h1: (socket: net.Socket) => voi
     if (seen) socket.unshift(seen);
     h1(socket);
   });
-}
-
-/** `socket` as a plain Duplex whose readable side starts with `first`; addresses and timeouts pass through. */
-function socketStream(socket: net.Socket, first: Buffer): Duplex {
-  const stream = new Duplex({
-    read() { socket.resume(); },
-    write(chunk: Buffer, _enc, cb) { socket.write(chunk, cb); },
-    final(cb) { socket.end(); cb(); },
-    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
-  });
-  stream.push(first);
-  socket.on('data', (chunk: Buffer) => { if (!stream.push(chunk)) socket.pause(); });
-  socket.once('end', () => stream.push(null));
-  socket.once('close', () => stream.destroy());
-  socket.on('error', (e) => stream.destroy(e));
-  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort'] as const) {
-    Object.defineProperty(stream, key, { get: () => socket[key] });
-  }
-  Object.assign(stream, {
-    setTimeout: (ms: number, cb?: () => void) => { socket.setTimeout(ms, cb); return stream; },
-    setNoDelay: (on?: boolean) => { socket.setNoDelay(on); return stream; },
-    setKeepAlive: (on?: boolean, ms?: number) => { socket.setKeepAlive(on, ms); return stream; },
-  });
-  return stream;
 }

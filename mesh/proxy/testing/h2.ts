@@ -5,6 +5,7 @@
 
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import type { TestServer } from './servers.ts';
 
 export interface H2Reply { status: number; headers: http2.IncomingHttpHeaders; body: string; trailers: http2.IncomingHttpHeaders }
@@ -100,9 +101,10 @@ export interface RawOutcome { goaways: { lastStreamId: number; code: number }[];
  * over a network sends them); reads the frames the server sends until it
  * closes or `ms` pass.
  */
-export function rawH2(port: number, frames: Buffer[], ms = 2_000, batch = Infinity): Promise<RawOutcome> {
+export function rawH2(port: number, frames: Buffer[], ms = 2_000, batch = Infinity, tlsOpts?: tls.ConnectionOptions): Promise<RawOutcome> {
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
+    // With tlsOpts: h2 over TLS, chosen by ALPN (the mTLS inbound listener).
+    const s = tlsOpts ? tls.connect({ port, host: '127.0.0.1', ALPNProtocols: ['h2'], ...tlsOpts }) : net.connect(port, '127.0.0.1');
     let got = Buffer.alloc(0);
     s.on('data', (c: Buffer) => { got = Buffer.concat([got, c]); });
     s.on('error', () => {});
@@ -122,7 +124,7 @@ export function rawH2(port: number, frames: Buffer[], ms = 2_000, batch = Infini
       }
       resolve(out);
     });
-    s.on('connect', async () => {
+    s.on(tlsOpts ? 'secureConnect' : 'connect', async () => {
       s.write(Buffer.concat([PREFACE, frame(FRAME.SETTINGS, 0, 0)]));
       for (let i = 0; i < frames.length && !s.destroyed; i += batch) {
         s.write(Buffer.concat(frames.slice(i, i + batch)));
