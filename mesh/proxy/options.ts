@@ -116,6 +116,8 @@ export interface SidecarOptions {
   /** A request head must arrive within this long of its first byte (slow-loris), or 408. */
   headersTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** An upgraded connection (WebSocket) or CONNECT tunnel with no byte either way for this long is closed. */
+  tunnelIdleMs?: number;
   /** TCP mode: close a connection idle this long (0 = never). */
   tcpIdleMs?: number;
   /** Config stream reconnect backoff. */
@@ -153,7 +155,7 @@ export function parseHostPort(s: string): HostPort | null {
 export const SIDECAR_USAGE = 'meshlens sidecar [--mode http|tcp] --service NAME --listen ADDR:PORT --upstream ADDR:PORT [--upstream-protocol same|h1|h2] ' +
   '[--outbound ADDR:PORT] [--ingress ADDR:PORT] [--control URL --trust-bundle FILE] [--state-dir DIR] [--svid-key FILE --svid-cert FILE] [--collector URL] [--bus embedded|kafka --brokers HOST:PORT[,HOST:PORT] [--topic T]] [--route NAME=ADDR:PORT[,ADDR:PORT]] ' +
   '[--id ID] [--instance NAME] [--label KEY=VALUE]... [--no-taps] [--tap-buffer N] [--tap-batch N] [--tap-batch-max N] [--tap-linger-ms N] [--tap-flush-ms N] [--tap-spool-max-bytes N] [--tap-spool-fsync-ms N] ' +
-  '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] ' +
+  '[--query-allow K,K] [--header-allow H,H] [--timeout-ms N] [--connect-timeout-ms N] [--tunnel-idle-s N] ' +
   '[--policy-fail-open] [--policy-header-allow H,H] [--policy-fetch-timeout-ms N] [--policy-warm-ms N] ' +
   '[--max-concurrent N] [--max-queue N] [--max-queue-wait-ms N]';
 
@@ -245,6 +247,7 @@ export function parseSidecarArgs(argv: string[], env: NodeJS.ProcessEnv = {}): S
       case '--timeout-ms': opts.requestTimeoutMs = int(flag, v, 1); break;
       case '--headers-timeout-ms': opts.headersTimeoutMs = int(flag, v, 1); break;
       case '--connect-timeout-ms': opts.connectTimeoutMs = int(flag, v, 1); break;
+      case '--tunnel-idle-s': { const s = int(flag, v, 1); if (s !== undefined) opts.tunnelIdleMs = s * 1000; break; }
       case '--tcp-idle-ms': opts.tcpIdleMs = int(flag, v, 0); break;
       case '--max-concurrent': opts.maxConcurrent = int(flag, v, 1); break;
       case '--max-queue': opts.maxQueue = int(flag, v, 0); break;
@@ -346,6 +349,8 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
     requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
     headersTimeoutMs: o.headersTimeoutMs ?? 60_000,
     connectTimeoutMs: o.connectTimeoutMs ?? 2_000,
+    // As Envoy's tcp_proxy idle_timeout: an hour.
+    tunnelIdleMs: o.tunnelIdleMs ?? 3_600_000,
     tcpIdleMs: o.tcpIdleMs ?? 300_000,
     controlRetryMaxMs: o.controlRetryMaxMs ?? 5_000,
     closeGraceMs: o.closeGraceMs ?? 2_000,

@@ -49,6 +49,8 @@ export interface SidecarCounters {
   h2: H2Counters;
   /** CONNECT tunnels opened (stages/connect.ts; refusals are errors.MESH_ERR_CONNECT_UNSUPPORTED), open now, and the bytes of those closed, each way. */
   connect: { tunnels: number; open: number; bytes_to_upstream: number; bytes_to_client: number };
+  /** Upgraded connections and CONNECT tunnels closed after --tunnel-idle-s without a byte either way. */
+  tunnels_idle_closed: number;
 }
 
 export interface SidecarRuntime {
@@ -79,5 +81,6 @@ export function newCounters(): SidecarCounters {
     bad_framing: 0, bad_requests: 0, connections_total: 0, connections_open: 0, tls_handshake_failures: 0,
     h2: newH2Counters(),
     connect: { tunnels: 0, open: 0, bytes_to_upstream: 0, bytes_to_client: 0 },
+    tunnels_idle_closed: 0,
   };
 }

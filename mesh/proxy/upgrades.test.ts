@@ -37,6 +37,7 @@ async function wsEchoServer(): Promise<{ port: number; upgrades: () => number; c
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
     upgrades++;
     tunnels.add(socket);
+    socket.on('error', () => {}); // a tunnel the sidecar closed (idle) may arrive as a reset
     socket.once('end', () => socket.end());
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(String(req.headers['sec-websocket-key']))}\r\n\r\n`);
     socket.on('data', (d: Buffer) => socket.write(textFrame(`echo: ${readText(d)}`, false)));
@@ -134,4 +135,34 @@ test('CONNECT is refused 501 MESH_ERR_CONNECT_UNSUPPORTED over HTTP/1.1 and HTTP
     ['CONNECT', 501, 'MESH_ERR_CONNECT_UNSUPPORTED', 'http/1.1'],
     ['CONNECT', 501, 'MESH_ERR_CONNECT_UNSUPPORTED', 'h2c'],
   ]);
+});
+
+test('a WebSocket tunnel with no byte either way for --tunnel-idle-s is closed and counted; one that keeps talking stays open', async (t) => {
+  const ws = await wsEchoServer();
+  const cart = await startSidecar({
+    id: 'cart-1', service: 'cart', taps: { enabled: false }, closeGraceMs: 100, tunnelIdleMs: 400,
+    listen: { host: '127.0.0.1', port: 0 }, upstream: { host: '127.0.0.1', port: ws.port },
+  });
+  t.after(async () => { await cart.close(); await ws.close(); });
+  const open = async () => {
+    const s = net.connect(cart.inboundAddress!.port, '127.0.0.1');
+    s.on('error', () => {}); // the sidecar closing an idle tunnel may reset it
+    await new Promise((r) => s.once('connect', r));
+    s.write(`GET /chat HTTP/1.1\r\nHost: cart\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await new Promise((r) => s.once('data', r)); // the 101
+    const closed = new Promise<number>((r) => { const at = Date.now(); s.once('close', () => r(Date.now() - at)); });
+    return { s, closed };
+  };
+  const quiet = await open();
+  const talking = await open();
+  // The talker sends a frame every 100 ms for 1.2 s, three idle periods' worth.
+  let echoes = 0;
+  talking.s.on('data', () => { echoes++; });
+  for (let i = 0; i < 12; i++) { talking.s.write(textFrame(`ping ${i}`, true)); await new Promise((r) => setTimeout(r, 100)); }
+  const after = await quiet.closed;
+  assert.ok(after >= 350, `the quiet tunnel closed after ${after} ms, not before its idle time`);
+  assert.equal(talking.s.destroyed, false, 'the talking tunnel is still open');
+  assert.ok(echoes >= 10, `${echoes} echoes came back`);
+  assert.equal(cart.stats().tunnels_idle_closed, 1);
+  talking.s.destroy();
 });

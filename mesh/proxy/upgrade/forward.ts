@@ -131,6 +131,8 @@ export function forwardUpgrade(ctx: RequestContext): Promise<void> {
       if (ctx.tunnel && early.length > 0) up.write(early); // bytes the client sent past its CONNECT: the tunnel's first
       client.pipe(up);
       up.pipe(client);
+      // Idle both ways for tunnelIdleMs: closed. The client socket's timer sees both directions (its reads and its writes).
+      client.setTimeout(ctx.runtime.opts.tunnelIdleMs, () => { ctx.runtime.counters.tunnels_idle_closed++; client.destroy(); });
       up.once('close', () => client.destroy());
       client.once('close', () => up.destroy());
       settled = true;
