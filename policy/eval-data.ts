@@ -9,13 +9,15 @@ import { equal, fromIR, keyOf, RObject, RSet, type Value } from './value.ts';
 
 type Env = (Value | undefined)[];
 const UNDEF = Symbol('undefined');
-interface State { input: Value | undefined; data: Value; overrides: Map<string, Value>; cache: Map<string, Value | typeof UNDEF> }
+/** A function replaced by `with`: by a value, or by another function (whose own mock does not apply). */
+export type FnMock = { value: Value } | { as: string };
+interface State { input: Value | undefined; data: Value; overrides: Map<string, Value>; cache: Map<string, Value | typeof UNDEF>; mocks: Map<string, FnMock> }
 
 export abstract class DataTree {
   protected input: Value | undefined;
   private data: Value;
   private overrides = new Map<string, Value>();
-  private cache = new Map<string, Value | typeof UNDEF>();
+  protected cache = new Map<string, Value | typeof UNDEF>();
   private rules = new Map<string, IRRule>();
   private nodes = new Map<string, Set<string>>();
 
@@ -140,13 +142,16 @@ export abstract class DataTree {
     return v;
   }
 
-  protected saveState(): State { return { input: this.input, data: this.data, overrides: this.overrides, cache: this.cache }; }
-  protected restoreState(s: State): void { this.input = s.input; this.data = s.data; this.overrides = s.overrides; this.cache = s.cache; }
+  protected mocks = new Map<string, FnMock>();
+  protected saveState(): State { return { input: this.input, data: this.data, overrides: this.overrides, cache: this.cache, mocks: this.mocks }; }
+  protected restoreState(s: State): void { this.input = s.input; this.data = s.data; this.overrides = s.overrides; this.cache = s.cache; this.mocks = s.mocks; }
 
-  protected applyWith(mods: { root: 'input' | 'data'; path: string[]; value: Value }[]): void {
+  protected applyWith(mods: ({ root: 'input' | 'data'; path: string[]; value: Value } | { root: 'fn'; fn: string; value?: Value; as: string | null })[]): void {
     this.overrides = new Map(this.overrides);
     this.cache = new Map();
+    if (mods.some((m) => m.root === 'fn')) this.mocks = new Map(this.mocks);
     for (const m of mods) {
+      if (m.root === 'fn') { this.mocks.set(m.fn, m.as !== null ? { as: m.as } : { value: m.value! }); continue; }
       if (m.root === 'input') { this.input = setPath(this.input, m.path, m.value); continue; }
       this.data = setPath(this.data, m.path, m.value) ?? this.data;
       this.overrides.set(m.path.join('\u0000'), m.value);

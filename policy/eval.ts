@@ -6,24 +6,30 @@
  */
 import type { IRStep, IRTerm } from './ir.ts';
 import { BUILTINS, BuiltinError, type BuiltinCtx } from './builtins/index.ts';
-import { conflict } from './eval-errors.ts';
+import { conflict, RegoEvalError } from './eval-errors.ts';
 import { DataTree, indexValue } from './eval-data.ts';
 import { equal, fromIR, RObject, RSet, type Value } from './value.ts';
 
 type Env = (Value | undefined)[];
 
-export interface EvalOptions { nowNs?: () => number }
+export interface EvalOptions {
+  nowNs?: () => number;
+  /** OPA's strict-builtin-errors: a builtin error halts evaluation instead of making the call undefined. */
+  strictBuiltinErrors?: boolean;
+}
 
 export class StepEvaluator extends DataTree {
   private trail: [Env, number][] = [];
   private consts = new WeakMap<object, Value>();
   readonly builtinErrors: string[] = [];
   private bctx: BuiltinCtx;
+  private strict: boolean;
 
   constructor(policy: ConstructorParameters<typeof DataTree>[0], input: Value | undefined, data: Value, opts: EvalOptions = {}) {
     super(policy, input, data);
     const now = opts.nowNs ? opts.nowNs() : Date.now() * 1e6;
     this.bctx = { nowNs: () => now };
+    this.strict = !!opts.strictBuiltinErrors;
   }
 
   private bind(env: Env, i: number, v: Value): void { env[i] = v; this.trail.push([env, i]); }
@@ -76,8 +82,13 @@ export class StepEvaluator extends DataTree {
         return next();
       }
       case 'with': {
-        const mods: { root: 'input' | 'data'; path: string[]; value: Value }[] = [];
-        for (const m of s.mods) { const v = this.evalTerm(m.value, env); if (v === undefined) return false; mods.push({ root: m.root, path: m.path, value: v }); }
+        const mods: ({ root: 'input' | 'data'; path: string[]; value: Value } | { root: 'fn'; fn: string; value?: Value; as: string | null })[] = [];
+        for (const m of s.mods) {
+          if (m.root === 'fn' && m.as !== null) { mods.push({ root: 'fn', fn: m.fn, as: m.as }); continue; }
+          const v = this.evalTerm(m.value!, env);
+          if (v === undefined) return false;
+          mods.push(m.root === 'fn' ? { root: 'fn', fn: m.fn, value: v, as: null } : { root: m.root, path: m.path, value: v });
+        }
         const saved = this.saveState();
         this.applyWith(mods);
         const inner = this.saveState();
@@ -165,10 +176,26 @@ export class StepEvaluator extends DataTree {
   }
 
   callFn(fn: string, args: Value[]): Value | undefined {
+    const mock = this.mocks.get(fn);
+    if (!mock) return this.callUnmocked(fn, args);
+    if ('value' in mock) return mock.value;
+    // A replacement function runs with no mocks in force (OPA: a mock does not call other mocks,
+    // and calling the replaced function from it reaches the original); its own `with`s still apply.
+    const saved = this.saveState();
+    this.mocks = new Map();
+    this.cache = new Map();
+    try { return this.callUnmocked(mock.as, args); } finally { this.restoreState(saved); }
+  }
+
+  private callUnmocked(fn: string, args: Value[]): Value | undefined {
     if (fn.startsWith('data.')) return this.callUser(fn, args);
     const b = BUILTINS[fn];
     try { return b.fn(args, this.bctx); } catch (e) {
-      if (e instanceof BuiltinError) { this.builtinErrors.push(e.message); return undefined; }
+      if (e instanceof BuiltinError) {
+        if (this.strict) throw new RegoEvalError(e.code, e.message);
+        this.builtinErrors.push(e.message);
+        return undefined;
+      }
       throw e;
     }
   }

@@ -36,7 +36,14 @@ function def(d: IRDef, where: string, isFn: boolean, problems: string[], rules: 
       case 'not': steps(s.body); break;
       case 'every': t(s.src); if (s.key) t(s.key); t(s.val); steps(s.body); break;
       case 'with':
-        for (const m of s.mods) { if (m.root !== 'input' && m.root !== 'data') problems.push(`${at}: with root ${m.root}`); t(m.value); }
+        for (const m of s.mods) {
+          if (m.root === 'fn') {
+            for (const f of [m.fn, m.as]) if (f !== null && (f.startsWith('data.') ? !rules.has(f) : !builtins.has(f))) problems.push(`${at}: with on unlisted function ${f}`);
+            if ((m.value === null) === (m.as === null)) problems.push(`${at}: with on ${m.fn} needs exactly one of value and as`);
+            if (m.value) t(m.value);
+          } else if (m.root !== 'input' && m.root !== 'data') problems.push(`${at}: with root ${(m as { root: string }).root}`);
+          else t(m.value);
+        }
         steps(s.body); break;
       default: problems.push(`${at}: unknown step ${(s as { op: string }).op}`);
     }

@@ -50,6 +50,9 @@
  *                                      run body with input/data replaced at path (a data
  *                                      path that names a rule replaces the rule);
  *                                      bindings made in body stay visible afterwards.
+ *                                      {"root":"fn","fn":F,"value":T|null,"as":F|null}
+ *                                      replaces calls of F in body (and in rules it
+ *                                      reaches) by the value T or by calls of function `as`.
  *
  * Rules: all definitions of one path form an IRRule. A definition (IRDef) has
  * its own frame of `nlocals` slots; `args` (functions) are patterns unified
@@ -87,7 +90,13 @@ export type IRTerm =
   | { t: 'obj'; pairs: [IRTerm, IRTerm][] }
   | { t: 'compr'; kind: 'array' | 'set' | 'object'; key: IRTerm | null; head: IRTerm; body: IRStep[] };
 
-export interface IRWithMod { root: 'input' | 'data'; path: string[]; value: IRTerm }
+/**
+ * A `with` modifier: input/data replaced at path, or a function (builtin name or "data.…" user
+ * function, as in call steps) replaced by a constant value or by another function (`as`).
+ */
+export type IRWithMod =
+  | { root: 'input' | 'data'; path: string[]; value: IRTerm }
+  | { root: 'fn'; fn: string; value: IRTerm | null; as: string | null };
 
 export type IRStep =
   | { op: 'unify'; a: IRTerm; b: IRTerm }

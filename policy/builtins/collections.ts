@@ -35,6 +35,7 @@ export const collectionBuiltins: Record<string, BuiltinDef> = {
       return i >= j ? [] : xs.slice(i, j);
     },
   },
+  'array.flatten': { arity: 1, fn: ([a]) => arr('array.flatten', a, 1).flatMap((x) => (Array.isArray(x) ? x : [x])) },
   'array.reverse': { arity: 1, fn: ([a]) => [...arr('array.reverse', a, 1)].reverse() },
   'object.get': {
     arity: 3,
@@ -73,6 +74,19 @@ export const collectionBuiltins: Record<string, BuiltinDef> = {
       return out;
     },
   },
+  'object.union_n': {
+    arity: 1,
+    fn: ([a]) => arr('object.union_n', a, 1).reduce((acc: RObject, o) => mergeObjects(acc, obj('object.union_n', o, 1)), new RObject()),
+  },
+  'object.subset': {
+    arity: 2,
+    fn: ([sup, sub]) => {
+      const kinds = (v: Value) => v instanceof RObject || v instanceof RSet || Array.isArray(v);
+      if (!kinds(sup) || !kinds(sub)) throw new BuiltinError('object.subset', 'both arguments must be objects, sets, or arrays');
+      if (sup instanceof RObject !== sub instanceof RObject || (sup instanceof RSet && Array.isArray(sub))) throw new BuiltinError('object.subset', 'both arguments must be of the same type (or super an array and sub a set)');
+      return isSubset(sup, sub);
+    },
+  },
   union: { arity: 1, fn: ([a]) => setOf(set('union', a, 1).sorted().flatMap((s) => set('union', s, 1).sorted())) },
   intersection: {
     arity: 1,
@@ -85,6 +99,21 @@ export const collectionBuiltins: Record<string, BuiltinDef> = {
   'internal.member_2': { arity: 2, fn: ([v, c]) => member(v, c) },
   'internal.member_3': { arity: 3, fn: ([k, v, c]) => member(v, c, k) },
 };
+
+/** object.subset: objects recurse, sets are membership, an array sub is a contiguous run of an array super, a set sub's elements all occur in an array super. */
+function isSubset(sup: Value, sub: Value): boolean {
+  if (sup instanceof RObject && sub instanceof RObject) {
+    return sub.entries().every(([k, v]) => { const s = sup.get(k); return s !== undefined && (s instanceof RObject && v instanceof RObject ? isSubset(s, v) : s instanceof RSet && v instanceof RSet ? isSubset(s, v) : equal(s, v)); });
+  }
+  if (sup instanceof RSet && sub instanceof RSet) return sub.sorted().every((x) => sup.has(x));
+  if (Array.isArray(sup) && sub instanceof RSet) return sub.sorted().every((x) => sup.some((y) => equal(x, y)));
+  if (Array.isArray(sup) && Array.isArray(sub)) {
+    if (!sub.length) return true;
+    for (let i = 0; i + sub.length <= sup.length; i++) if (sub.every((x, j) => equal(x, sup[i + j]))) return true;
+    return false;
+  }
+  return equal(sup, sub);
+}
 
 /** object.union: b wins, nested objects merge recursively (OPA's semantics). */
 function mergeObjects(a: RObject, b: RObject): RObject {

@@ -4,7 +4,7 @@
  * leading flags, (?P<name>…), \A, \z). Known difference: JS has
  * backreferences and lookaround that RE2 rejects; we accept them.
  */
-import { BuiltinError, elems, str, type BuiltinDef } from './types.ts';
+import { BuiltinError, elems, int, str, type BuiltinDef } from './types.ts';
 
 const cache = new Map<string, RegExp>();
 
@@ -23,8 +23,10 @@ export function re2(pattern: string): RegExp {
 
 /** gobwas/glob semantics: `*` stops at delimiters, `**` does not, `?`, `[…]`, `[!…]`, `{a,b}`, `\` escapes. */
 export function globToRegExp(pattern: string, delims: string[]): RegExp {
-  const esc = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
-  const notDelim = delims.length ? `[^${delims.map(esc).join('')}]` : '[\\s\\S]';
+  // With the u flag, `\-` is legal only inside a class: escape it there alone.
+  const esc = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+  const escIn = (c: string) => c.replace(/[\\\]^-]/g, '\\$&');
+  const notDelim = delims.length ? `[^${delims.map(escIn).join('')}]` : '[\\s\\S]';
   let out = '', depth = 0;
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
@@ -58,6 +60,49 @@ export const regexBuiltins: Record<string, BuiltinDef> = {
     fn: ([p, s, n]) => {
       const all = [...str('regex.find_n', s, 2).matchAll(new RegExp(re2(str('regex.find_n', p, 1)).source, 'gu'))].map((m) => m[0]);
       return typeof n === 'number' && n >= 0 ? all.slice(0, n) : all;
+    },
+  },
+  // Go's ReplaceAllString: $1 / ${1} / ${name} expand; an unknown group expands to "".
+  'regex.replace': {
+    arity: 3,
+    fn: ([s, p, v]) => {
+      const re = new RegExp(re2(str('regex.replace', p, 2)).source, re2(str('regex.replace', p, 2)).flags + 'g');
+      const tmpl = str('regex.replace', v, 3);
+      return str('regex.replace', s, 1).replace(re, (...m) => {
+        const groups = (typeof m[m.length - 1] === 'object' ? m[m.length - 1] : {}) as Record<string, string | undefined>;
+        return tmpl.replace(/\$(?:\{(\w+)\}|(\w+))|\$\$/g, (all, a, b) => {
+          if (all === '$$') return '$';
+          const name = a ?? b;
+          const v = /^\d+$/.test(name) ? m[Number(name)] : groups[name];
+          return typeof v === 'string' ? v : '';
+        });
+      });
+    },
+  },
+  'regex.find_all_string_submatch_n': {
+    arity: 3,
+    fn: ([p, s, n]) => {
+      const re = re2(str('regex.find_all_string_submatch_n', p, 1));
+      const all = [...str('regex.find_all_string_submatch_n', s, 2).matchAll(new RegExp(re.source, re.flags + 'g'))].map((m) => [...m].map((x) => x ?? ''));
+      const k = int('regex.find_all_string_submatch_n', n, 3);
+      return k >= 0 ? all.slice(0, k) : all;
+    },
+  },
+  // Literal text with regex parts between the delimiters, matched as a whole ("urn:foo:{.*}").
+  'regex.template_match': {
+    arity: 4,
+    fn: ([t, s, ds, de]) => {
+      const tmpl = str('regex.template_match', t, 1), open = str('regex.template_match', ds, 3), close = str('regex.template_match', de, 4);
+      if ([...open].length !== 1 || [...close].length !== 1) throw new BuiltinError('regex.template_match', 'delimiters must be one character');
+      let out = '', depth = 0, part = '';
+      for (const c of tmpl) {
+        if (c === open) { if (depth++ === 0) { out += part.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'); part = ''; continue; } }
+        else if (c === close && depth > 0) { if (--depth === 0) { out += '(?:' + re2(part).source + ')'; part = ''; continue; } }
+        part += c;
+      }
+      if (depth) throw new BuiltinError('regex.template_match', `unbalanced braces in ${JSON.stringify(tmpl)}`);
+      out += part.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+      return new RegExp('^' + out + '$', 'u').test(str('regex.template_match', s, 2));
     },
   },
   'glob.match': {

@@ -1,5 +1,5 @@
 /** String builtins. Offsets and lengths count Unicode code points, as OPA does. */
-import { RSet, type Value } from '../value.ts';
+import { RSet, typeName, type Value } from '../value.ts';
 import { arr, BuiltinError, elems, int, operandErr, str, type BuiltinDef } from './types.ts';
 
 function s1(name: string, f: (s: string) => Value): BuiltinDef { return { arity: 1, fn: ([a]) => f(str(name, a, 1)) }; }
@@ -12,6 +12,21 @@ function trimSet(s: string, cut: string, left: boolean, right: boolean): string 
   if (left) while (i < j && cs.has(cps[i])) i++;
   if (right) while (j > i && cs.has(cps[j - 1])) j--;
   return cps.slice(i, j).join('');
+}
+
+/** A string, or an array/set of strings, as strings.any_{prefix,suffix}_match take them (OPA's error wording). */
+function stringsOf(fn: string, v: Value, pos: number): string[] {
+  if (typeof v === 'string') return [v];
+  if (!Array.isArray(v) && !(v instanceof RSet)) throw new BuiltinError(fn, `operand ${pos} must be one of {string, set, array} but got ${typeName(v)}`, 'eval_type_error');
+  const xs = elems(fn, v, pos);
+  const bad = xs.find((x) => typeof x !== 'string');
+  if (bad !== undefined) throw new BuiltinError(fn, `operand ${pos} must be ${Array.isArray(v) ? 'array' : 'set'} of strings but got ${Array.isArray(v) ? 'array' : 'set'} containing ${typeName(bad)}`, 'eval_type_error');
+  return xs as string[];
+}
+
+function anyMatch(fn: string, a: Value, b: Value, match: (s: string, p: string) => boolean): boolean {
+  const ss = stringsOf(fn, a, 1), ps = stringsOf(fn, b, 2);
+  return ss.some((s) => ps.some((p) => match(s, p)));
 }
 
 export const stringBuiltins: Record<string, BuiltinDef> = {
@@ -64,12 +79,17 @@ export const stringBuiltins: Record<string, BuiltinDef> = {
   },
   'strings.reverse': s1('strings.reverse', (s) => [...s].reverse().join('')),
   'strings.count': s2('strings.count', (a, b) => (b === '' ? [...a].length + 1 : a.split(b).length - 1)),
-  'strings.any_prefix_match': {
-    arity: 2,
-    fn: ([a, b]) => {
-      const ss = typeof a === 'string' ? [a] : elems('strings.any_prefix_match', a, 1);
-      const ps = typeof b === 'string' ? [b] : elems('strings.any_prefix_match', b, 2);
-      return ss.some((s) => ps.some((p) => (s as string).startsWith(p as string)));
+  'strings.any_prefix_match': { arity: 2, fn: ([a, b]) => anyMatch('strings.any_prefix_match', a, b, (s, p) => s.startsWith(p)) },
+  'strings.any_suffix_match': { arity: 2, fn: ([a, b]) => anyMatch('strings.any_suffix_match', a, b, (s, p) => s.endsWith(p)) },
+  // Every part, then the first n (n > 0) or the last -n (n < 0): not Go's SplitN.
+  'strings.split_n': {
+    arity: 3,
+    fn: ([s, d, n]) => {
+      const text = str('strings.split_n', s, 1), sep = str('strings.split_n', d, 2);
+      if (typeof n === 'number' && !Number.isInteger(n)) throw new BuiltinError('strings.split_n', 'operand 3 must be integer number but got floating-point number');
+      const k = int('strings.split_n', n, 3);
+      const parts = sep === '' ? [...text] : text.split(sep);
+      return k >= 0 ? parts.slice(0, k) : parts.slice(Math.max(0, parts.length + k));
     },
   },
   'array.join': { arity: 2, fn: ([a, d]) => arr('array.join', a, 1).map((p) => str('array.join', p, 1)).join(str('array.join', d, 2)) },

@@ -2,7 +2,8 @@
  * Builtin function contract. A builtin gets evaluated argument values and
  * returns a value, or undefined for "no result". Type errors throw
  * BuiltinError; the evaluator treats those as undefined, as OPA does when
- * strict builtin errors are off (its default).
+ * strict builtin errors are off (its default), and raises them with their
+ * code (eval_type_error for operand types, else eval_builtin_error) when on.
  */
 import { RObject, RSet, typeName, type Value } from '../value.ts';
 
@@ -11,11 +12,11 @@ export type BuiltinFn = (args: Value[], ctx: BuiltinCtx) => Value | undefined;
 export interface BuiltinDef { arity: number; fn: BuiltinFn }
 
 export class BuiltinError extends Error {
-  constructor(fn: string, message: string) { super(`${fn}: ${message}`); this.name = 'BuiltinError'; }
+  constructor(fn: string, message: string, readonly code: 'eval_builtin_error' | 'eval_type_error' = 'eval_builtin_error') { super(`${fn}: ${message}`); this.name = 'BuiltinError'; }
 }
 
 export function operandErr(fn: string, pos: number, want: string, got: Value): never {
-  throw new BuiltinError(fn, `operand ${pos} must be ${want} but got ${typeName(got)}`);
+  throw new BuiltinError(fn, `operand ${pos} must be ${want} but got ${typeName(got)}`, 'eval_type_error');
 }
 export function num(fn: string, v: Value, pos: number): number { if (typeof v !== 'number') operandErr(fn, pos, 'number', v); return v as number; }
 export function str(fn: string, v: Value, pos: number): string { if (typeof v !== 'string') operandErr(fn, pos, 'string', v); return v as string; }

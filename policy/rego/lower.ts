@@ -71,12 +71,27 @@ export class DefLowerer {
   private expr(e: Expr, c: Ctx): void {
     if (e.kind === 'some' || e.withs.length === 0) return this.plainExpr(e, c);
     const mods: IRWithMod[] = e.withs.map((w) => {
+      const fn = this.functionNamed(w.target, c);
+      if (fn) {
+        const as = this.functionNamed(w.value, c);
+        return as ? { root: 'fn', fn, value: null, as } : { root: 'fn', fn, value: this.value(w.value, c), as: null };
+      }
       const { root, path } = this.withTarget(w.target, c);
       return { root, path, value: this.value(w.value, c) };
     });
     const inner: Ctx = { ...c, steps: [] };
     this.plainExpr(e, inner);
     c.steps.push({ op: 'with', mods, body: inner.steps });
+  }
+
+  /** The function a `with` target or value names (`count`, `crypto.sha256`, `f`, `data.lib.f`), else null. */
+  private functionNamed(t: Term, c: Ctx): string | null {
+    const head = t.type === 'ref' ? t.head : t;
+    const rest = t.type === 'ref' ? t.path : [];
+    if (head.type !== 'var' || rest.some((p) => p.type !== 'string')) return null;
+    if (c.scope.lookup(head.name) !== undefined) return null; // a local variable, never a function
+    const name = [head.name, ...rest.map((p) => (p as { value: string }).value)].join('.');
+    try { return this.resolveFn(name, t.loc).name; } catch (e) { if (e instanceof RegoCompileError) return null; throw e; }
   }
 
   private withTarget(t: Term, c: Ctx): { root: 'input' | 'data'; path: string[] } {
@@ -225,6 +240,24 @@ export class DefLowerer {
         c.bound.add(slot); c.bound.add(val);
         base = { t: 'l', i: val }; path = [];
         constPrefix = false;
+        continue;
+      }
+      if (p.type === 'array' || p.type === 'object') {
+        // A composite key with unbound variables (`r[[1, x]]`) iterates the keys and unifies each with it, as OPA does.
+        const pat = this.pattern(p, c);
+        if (pat.binds.length) {
+          if (c.frozen) throw new Unsafe(pat.binds[0].name, pat.binds[0].loc);
+          const val = this.frame.temp();
+          const src: IRTerm = path.length || typeof base === 'string' ? { t: 'ref', base, path } : base;
+          c.steps.push({ op: 'scan', src, key: pat.term, val: { t: 'l', i: val } });
+          this.bindAll(pat.binds, c);
+          c.bound.add(val);
+          base = { t: 'l', i: val }; path = [];
+          constPrefix = false;
+          continue;
+        }
+        constPrefix = false;
+        path.push(pat.term);
         continue;
       }
       if (p.type === 'string' && constPrefix) dataPath.push(p.value); else constPrefix = false;

@@ -5,6 +5,7 @@
  * outer names, while undeclared names that already exist outside refer to
  * the outer variable (OPA's closure rule).
  */
+import { BUILTINS } from '../builtins/index.ts';
 import { RegoCompileError, type Expr, type Loc, type Term } from './ast.ts';
 
 /** A variable used before anything binds it; exprLoc is set by the innermost body that gives up. */
@@ -50,12 +51,20 @@ export function termVars(t: Term, out: Term[] = []): Term[] {
   return out;
 }
 
+/** `with f as upper`: a builtin named as a replacement function is not a variable of the body. */
+function namesBuiltin(t: Term): boolean {
+  const head = t.type === 'ref' ? t.head : t;
+  const rest = t.type === 'ref' ? t.path : [];
+  if (head.type !== 'var' || rest.some((p) => p.type !== 'string')) return false;
+  return Object.hasOwn(BUILTINS, [head.name, ...rest.map((p) => (p as { value: string }).value)].join('.'));
+}
+
 export function exprVars(e: Expr): Term[] {
   const out: Term[] = [];
   if (e.kind === 'some') return out;
   if (e.kind === 'expr') { if (e.lhs) termVars(e.lhs, out); termVars(e.term, out); }
   else { if (e.key) termVars(e.key, out); termVars(e.value, out); termVars(e.coll, out); }
-  for (const w of e.withs) termVars(w.value, out);
+  for (const w of e.withs) if (!namesBuiltin(w.value)) termVars(w.value, out);
   return out;
 }
 

@@ -9,7 +9,8 @@
  *   term  [0,json] const · [1,i] local · [2,base 0 input|1 data|2 term,term|null,path]
  *         [3,items] array · [4,items] set · [5,pairs] object · [6,kind 0|1|2,key|null,head,body]
  *   step  [0,a,b] unify · [1,src,key,val] scan · [2,0 user|1 native|2 host,id,args,out] call
- *         [3,term] test · [4,body] not · [5,src,key,val,body] every · [6,[[root,path,term]…],body] with
+ *         [3,term] test · [4,body] not · [5,src,key,val,body] every · [6,[mod…],body] with
+ *   mod   [0 input|1 data,path,term] · [2,[fk,id],term|null,[fk,id]|null] function replaced by a value or a function
  */
 import type { IRDef, IRPolicy, IRStep, IRTerm, IRValue } from '../ir.ts';
 import { nativeId } from './natives.ts';
@@ -72,7 +73,7 @@ export function encodePlan(ir: IRPolicy, entrypoints: string[]): Plan {
       case 'test': return [3, term(s.term)];
       case 'not': return [4, body(s.body)];
       case 'every': return [5, term(s.src), opt(s.key), term(s.val), body(s.body)];
-      case 'with': return [6, s.mods.map((m) => [m.root === 'input' ? 0 : 1, m.path, term(m.value)]), body(s.body)];
+      case 'with': return [6, s.mods.map((m) => (m.root === 'fn' ? [2, call(m.fn), m.value ? term(m.value) : null, m.as ? call(m.as) : null] : [m.root === 'input' ? 0 : 1, m.path, term(m.value)])), body(s.body)];
     }
   };
   const body = (steps: IRStep[]): J => steps.map(step);

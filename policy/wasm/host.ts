@@ -10,11 +10,15 @@ import { fromJSON, toJSON } from '../value.ts';
 import { nativeId } from './natives.ts';
 import { memoryMinPages } from './embed.ts';
 
-export interface HostOptions { nowNs?: () => number }
+export interface HostOptions {
+  nowNs?: () => number;
+  /** Host builtin errors abort evaluation (OPA's strict-builtin-errors); natives in the runtime stay lenient. */
+  strictBuiltinErrors?: boolean;
+}
 export type HostBuiltin = (...args: unknown[]) => unknown;
 export type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
-/** Every non-native builtin as an SDK custom builtin; a builtin error is undefined, as in the reference evaluator. */
+/** Every non-native builtin as an SDK custom builtin; a builtin error is undefined (or, strict, an error), as in the reference evaluator. */
 export function hostBuiltins(opts: HostOptions = {}): Record<string, HostBuiltin> {
   const out: Record<string, HostBuiltin> = {};
   const now = opts.nowNs ? opts.nowNs() : Date.now() * 1e6;
@@ -25,7 +29,7 @@ export function hostBuiltins(opts: HostOptions = {}): Record<string, HostBuiltin
         const r = def.fn(args.map(fromJSON), { nowNs: () => now });
         return r === undefined ? undefined : toJSON(r);
       } catch (e) {
-        if (e instanceof BuiltinError) return undefined;
+        if (e instanceof BuiltinError) { if (opts.strictBuiltinErrors) throw new Error(`${e.code}: ${e.message}`); return undefined; }
         throw e;
       }
     };

@@ -141,6 +141,7 @@ export function evalSteps(steps: Value, i: i32, env: Env, k: K): bool {
       const mods = f(s, 1);
       const vals = new Array<Value>(len(mods));
       for (let j = 0; j < len(mods); j++) {
+        if (isNil(f(item(mods, j), 2))) { unchecked(vals[j] = V_NULL); continue; } // function replaced by a function
         const v = evalTerm(f(item(mods, j), 2), env);
         if (v == null) return false;
         unchecked(vals[j] = v);
@@ -268,6 +269,23 @@ export function evalTerm(t: Value, env: Env): Value | null {
 }
 
 function callFn(fk: i32, id: i32, args: Array<Value>): Value | null {
+  if (mockVals.size > 0 || mockFns.size > 0) {
+    const key = fnKey(fk, id);
+    if (mockVals.has(key)) return mockVals.get(key);
+    if (mockFns.has(key)) {
+      // The replacement runs with no mocks in force (as policy/eval.ts: it reaches the originals).
+      const to = mockFns.get(key);
+      const saved = save();
+      mockVals = new Map<i32, Value>(); mockFns = new Map<i32, i32>(); cache = new Map<string, Value>();
+      const r = callUnmocked(to >> 24, to & 0xffffff, args);
+      restore(saved);
+      return r;
+    }
+  }
+  return callUnmocked(fk, id, args);
+}
+
+function callUnmocked(fk: i32, id: i32, args: Array<Value>): Value | null {
   if (fk == 0) return single(rules[id], args, "functions must not produce multiple outputs for same inputs");
   if (fk == 1) return callNative(id, args);
   return callHost(id, args);
@@ -391,10 +409,17 @@ function solutions(def: Value, args: Array<Value> | null, em: EmitK): void {
 // ---- with ----
 
 class State {
-  constructor(public input: Value | null, public data: Value, public overrides: Map<string, Value>, public cache: Map<string, Value>) {}
+  constructor(public input: Value | null, public data: Value, public overrides: Map<string, Value>, public cache: Map<string, Value>,
+    public mockVals: Map<i32, Value>, public mockFns: Map<i32, i32>) {}
 }
-function save(): State { return new State(input, data, overrides, cache); }
-function restore(s: State): void { input = s.input; data = s.data; overrides = s.overrides; cache = s.cache; }
+function save(): State { return new State(input, data, overrides, cache, mockVals, mockFns); }
+function restore(s: State): void { input = s.input; data = s.data; overrides = s.overrides; cache = s.cache; mockVals = s.mockVals; mockFns = s.mockFns; }
+
+// Functions replaced by `with`, keyed fnKey(kind, id): by a value, or by another function.
+let mockVals = new Map<i32, Value>();
+let mockFns = new Map<i32, i32>();
+// @ts-ignore: decorator
+@inline function fnKey(fk: i32, id: i32): i32 { return (fk << 24) | id; }
 
 function applyWith(mods: Value, vals: Array<Value>): void {
   const ov = new Map<string, Value>();
@@ -404,6 +429,7 @@ function applyWith(mods: Value, vals: Array<Value>): void {
   cache = new Map<string, Value>();
   for (let j = 0; j < len(mods); j++) {
     const m = item(mods, j);
+    if (<i32>f(m, 0).n == 2) { applyFnMock(m, vals[j]); continue; }
     const path = f(m, 1);
     if (<i32>f(m, 0).n == 0) { input = setPath(input, path, 0, vals[j]); continue; }
     data = setPath(data, path, 0, vals[j]);
@@ -412,6 +438,20 @@ function applyWith(mods: Value, vals: Array<Value>): void {
     const all = overrides.keys();
     for (let x = 0; x < all.length; x++) if (all[x].startsWith(key + "\u0000")) overrides.delete(all[x]);
   }
+}
+
+function applyFnMock(m: Value, v: Value): void {
+  const fv = new Map<i32, Value>(), ff = new Map<i32, i32>();
+  const kv = mockVals.keys(), kf = mockFns.keys();
+  for (let j = 0; j < kv.length; j++) fv.set(kv[j], mockVals.get(kv[j]));
+  for (let j = 0; j < kf.length; j++) ff.set(kf[j], mockFns.get(kf[j]));
+  mockVals = fv; mockFns = ff;
+  const target = f(m, 1);
+  const key = fnKey(<i32>f(target, 0).n, <i32>f(target, 1).n);
+  if (isNil(f(m, 3))) { mockVals.set(key, v); if (mockFns.has(key)) mockFns.delete(key); return; }
+  const as = f(m, 3);
+  mockFns.set(key, fnKey(<i32>f(as, 0).n, <i32>f(as, 1).n));
+  if (mockVals.has(key)) mockVals.delete(key);
 }
 
 function setPath(root: Value | null, path: Value, i: i32, v: Value): Value {
