@@ -93,6 +93,8 @@ export async function runControl(
         bus: f.bus, collector: collector.counters(), reports: { ...reports.api.service.counters, schedule: reports.schedule?.counters ?? null }, ...extra.status?.(),
       }),
       reports: reports.api,
+      // POST /v1/policy/replay reads the recorded inbound requests here.
+      policyReplay: { store },
     });
     closers.push(() => control.close());
     log(`control plane: ${control.url} (config streams${embedded ? ', tap collector' : ''})`);

@@ -2,6 +2,7 @@
 // (Rego or any wasm bundle, ours or `opa build -t wasm`'s) through the
 // opa-wasm SDK, and run `test_*` rules. Results go to stdout as bare JSON
 // (no log prefixes) so that they can be piped.
+// `replay` (a draft over recorded requests) is ./policy-replay.ts.
 
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, isAbsolute, join, relative } from 'node:path';
@@ -14,7 +15,8 @@ export const summary = COMMAND_SUMMARIES.policy;
 const USAGE = `usage:
   meshlens policy build <file.rego|dir>… -e <entrypoint>… -o bundle.tar.gz [--data data.json]
   meshlens policy eval --policy <file.rego|dir|bundle.tar.gz> --entrypoint <pkg/path/rule> --input <file.json|-> [--data <file.json>]
-  meshlens policy test <dir|file.rego>…`;
+  meshlens policy test <dir|file.rego>…
+  meshlens policy replay --policy <draft.rego|dir|bundle.tar.gz> [--from 24h] [--until now] [--against <policy>|recorded] [--json]   (--help: all flags)`;
 
 /** Repeated flags collect into arrays; anything else is positional. */
 function parseArgs(argv: string[], names: Record<string, string>): { flags: Record<string, string[]>; rest: string[] } {
@@ -157,5 +159,6 @@ export async function run(argv: string[], log: (line: string) => void): Promise<
   if (sub === 'build') return build(rest);
   if (sub === 'eval') return evaluate(rest);
   if (sub === 'test') return test(rest);
+  if (sub === 'replay') return (await import('./policy-replay.ts')).replayCommand(rest);
   throw new UsageError(sub === undefined || sub === '--help' || sub === '-h' ? [] : [`unknown subcommand "${sub}"`], USAGE);
 }

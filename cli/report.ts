@@ -145,7 +145,7 @@ function formatOf(out: string | undefined): string {
 }
 
 /** A client of the running control plane, or null when none answers (or the data dir holds no credentials for one). */
-async function reachControl(f: FlagValues): Promise<ControlClient | null> {
+export async function reachControl(f: FlagValues): Promise<ControlClient | null> {
   const dir = resolve(String(f['data-dir']));
   if (!existsSync(join(dir, 'operator-token')) || !existsSync(join(dir, 'ca', 'bundle.pem'))) return null;
   const c = await controlClient({ url: String(f.control), dataDir: dir, timeoutMs: 600_000 });

@@ -39,7 +39,7 @@ function storeWith(over: Partial<TapStore>): TapStore {
   return {
     init: () => store.init(), writeBatch: (b) => store.writeBatch(b), writeBatches: (bs) => store.writeBatches(bs), chainHeads: () => store.chainHeads(),
     recordLoss: (l) => store.recordLoss(l), lossSummary: () => store.lossSummary(), serviceGraph: (w, u) => store.serviceGraph(w, u),
-    countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), close: async () => {},
+    countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), inboundRequestInputs: (f, u, l) => store.inboundRequestInputs(f, u, l), close: async () => {},
     rollupSeries: (sc, f, u) => store.rollupSeries(sc, f, u), versionRollups: (f, u, sv) => store.versionRollups(f, u, sv), instanceFigures: (f, u) => store.instanceFigures(f, u), writeAlert: (a) => store.writeAlert(a), alerts: (o) => store.alerts(o),
     recordRejects: (r) => store.recordRejects(r), batchRecord: (p, s, b) => store.batchRecord(p, s, b), rejects: (f, l) => store.rejects(f, l), countRejects: (f) => store.countRejects(f),
     writeAction: (r) => store.writeAction(r), actions: (o) => store.actions(o), actionHistory: (id) => store.actionHistory(id),

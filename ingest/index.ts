@@ -14,6 +14,7 @@ export type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
   VersionRollupRow, InstanceFigureRow,
 } from './store.ts';
+export type { InboundRequestInput, TapId } from './store.ts';
 export type { EvidenceEdge, LossRecord, RejectCounts, SecretFinding, SecretFindings, SecretRule, StoreRetention, TapPointer } from './store.ts';
 export { SECRET_RULES } from './sql-evidence.ts';
 export { rejectRow, REJECT_HEAD_BYTES } from './tap-reject.ts';

@@ -34,7 +34,7 @@ function failingStore(): TapStore {
   const down = () => { if (storeDown) throw new IngestError('INGEST_ERR_STORE', 'test: ClickHouse is down'); };
   return {
     init: () => store.init(), chainHeads: () => store.chainHeads(), lossSummary: () => store.lossSummary(),
-    serviceGraph: (w, u) => store.serviceGraph(w, u), countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l),
+    serviceGraph: (w, u) => store.serviceGraph(w, u), countTaps: (f) => store.countTaps(f), recentTaps: (f, l) => store.recentTaps(f, l), inboundRequestInputs: (f, u, l) => store.inboundRequestInputs(f, u, l),
     writeBatch: async (b) => { down(); return store.writeBatch(b); },
     writeBatches: async (bs) => { down(); return store.writeBatches(bs); },
     recordLoss: async (l) => { down(); return store.recordLoss(l); },

@@ -17,7 +17,7 @@ import type {
   BatchRecord, ChainHead, GraphStats, LossSummary, RejectFilter, RollupRow, RollupScope, ServiceEdge, ServiceGraph, ServiceNode, StoredAlert, TapFilter, TapReject, TapStore,
   VersionRollupRow, InstanceFigureRow,
 } from './store.ts';
-import type { EvidenceEdge, LossRecord, RejectCounts, SecretFindings, StoreRetention } from './store.ts';
+import type { EvidenceEdge, InboundRequestInput, LossRecord, RejectCounts, SecretFindings, StoreRetention } from './store.ts';
 import { ACTION_HISTORY_SQL, actionsQuery, type ActionQuery } from './sql-actions.ts';
 import { EvidenceReads } from './sql-evidence.ts';
 import { configChangeRow, inForce, rowToConfigChange, type ConfigChange, type ConfigChanges } from './config-change.ts';
@@ -298,6 +298,22 @@ export class SqlTapStore implements TapStore {
     const [keys, params] = tapFilterParams(filter);
     const rows = await this.#rows('reading recent taps', this.#queries().recentTaps(keys), { ...params, limit });
     return rows.map(rowToTap);
+  }
+
+  async inboundRequestInputs(from: number, until: number, limit: number): Promise<InboundRequestInput[]> {
+    for (const [k, v] of [['from', from], ['until', until], ['limit', limit]] as const) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new IngestError('INGEST_ERR_CONFIG', `inboundRequestInputs: ${k} must be an integer >= 0, got ${v}`);
+    }
+    type Row = Omit<InboundRequestInput, 'headers' | 'first' | 'last'> & { headers: string; first_ts: number; first_tap: string; last_ts: number; last_tap: string };
+    const rows = await this.#rows<Row>(`reading inbound request inputs ${from}..${until}`, this.#queries().inboundRequestInputs, { from, until, limit });
+    const id = (tap: string, ts: number) => {
+      const [proxy, stream, seq] = tap.split('\t');
+      return { proxy, stream, seq: Number(seq), ts: Number(ts) };
+    };
+    return rows.map(({ first_ts, first_tap, last_ts, last_tap, headers, requests, ...r }) => ({
+      ...r, headers: headers && headers !== '{}' ? JSON.parse(headers) as Record<string, string> : {},
+      requests: Number(requests), first: id(first_tap, first_ts), last: id(last_tap, last_ts),
+    }));
   }
 
   async rollupSeries(scope: RollupScope, fromMs: number, untilMs: number): Promise<RollupRow[]> {

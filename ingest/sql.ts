@@ -546,6 +546,8 @@ export interface Queries {
   edgeStats: string;
   countTaps(keys: readonly TapFilterKey[]): string;
   recentTaps(keys: readonly TapFilterKey[]): string;
+  /** Distinct policy inputs (and recorded decisions) of the inbound l7.request taps over [from, until), by earliest request, with counts. */
+  inboundRequestInputs: string;
   serviceSeries: string;
   edgeSeries: string;
   /** Distinct inbound connections per bucket and service, and per bucket and edge (rollup_conn_10s). */
@@ -603,6 +605,16 @@ FROM rollup_edge_10s${final(d)} WHERE ${windowWhere} GROUP BY src_service, dst_s
     countTaps: (keys) => `SELECT count() AS n FROM taps${final(d)} ${tapWhere(keys)} ${JSON_NUMBERS}`,
     recentTaps: (keys) =>
       `SELECT * FROM taps${final(d)} ${tapWhere(keys)} ORDER BY ts DESC, proxy, seq DESC LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
+    // Each input once, with how many requests had it and the first and last
+    // of them by ts; a tap id is one string so both halves of it come from one row.
+    inboundRequestInputs: `
+SELECT src_service, src_identity, dst_service, method, path, headers, decision, decision_reason, count() AS requests,
+  min(ts) AS first_ts, argMin(concat(proxy, '\\t', stream, '\\t', toString(seq)), ts) AS first_tap,
+  max(ts) AS last_ts, argMax(concat(proxy, '\\t', stream, '\\t', toString(seq)), ts) AS last_tap
+FROM taps${final(d)}
+WHERE kind = 'l7.request' AND direction = 'inbound' AND ts >= {from:UInt64} AND ts < {until:UInt64}
+GROUP BY src_service, src_identity, dst_service, method, path, headers, decision, decision_reason
+ORDER BY first_ts, first_tap LIMIT {limit:UInt32} ${JSON_NUMBERS}`,
     serviceSeries: `
 SELECT bucket, service,${seriesSelect}
 FROM rollup_service_10s${final(d)} WHERE ${windowWhere} GROUP BY bucket, service ORDER BY bucket, service ${JSON_NUMBERS}`,

@@ -53,4 +53,39 @@ export function dataPlaneStoreTests(openStore: (place?: string) => Promise<TapSt
     assert.deepEqual(back.map((r) => [r.stream, r.flags, r.protocol, r.grpc_status]), [['new', 'retried', 'http/1.1', 2], ['old', undefined, undefined, undefined]]);
     assert.deepEqual(back[1], { ...old.events[0], stream: 'old', batch: 0 }, 'the older tap exactly as it was sealed');
   });
+  test('the inbound requests of a period come as their distinct inputs with counts and first and last taps, each tap once (a batch stored twice too), outbound and l4 taps and the period\'s edges left out', async () => {
+    const s = await openStore();
+    const t0 = Date.now() - 300_000;
+    const inbound = (ts: number, over: Parameters<typeof sampleL7>[0] = {}) => sampleL7({ ts, direction: 'inbound', src_service: 'web', dst_service: 'cart', ...over });
+    const signedIn = { path: '/a?page=2', method: 'POST', src_identity: 'spiffe://t/ns/default/sa/web', headers: { 'user-agent': 'curl/8' }, decision: 'allow' as const, decision_reason: 'ok' };
+    const [cart] = sampleChain('cart-1', 'r', [[
+      inbound(t0 - 1, signedIn),
+      inbound(t0, signedIn),
+      sampleL7({ ts: t0 + 1, ...signedIn }), // outbound
+      sampleL4Open({ ts: t0 + 1, direction: 'inbound' }),
+      inbound(t0 + 2, { path: '/b', decision: 'deny', decision_reason: 'no_rule' }),
+      inbound(t0 + 3, { ...signedIn, headers: { 'user-agent': 'curl/9' } }),
+      inbound(t0 + 4, signedIn),
+      inbound(t0 + 10_000, signedIn),
+    ]]);
+    const [pay] = sampleChain('payments-1', 'r', [[inbound(t0 + 1, { ...signedIn, dst_service: 'payments' }), inbound(t0 + 5, { ...signedIn, dst_service: 'payments' })]]);
+    await s.writeBatch(cart);
+    await s.writeBatch(pay);
+    await s.writeBatch(pay); // a redelivery: still one request each
+    const inputs = await s.inboundRequestInputs(t0, t0 + 10_000, 10);
+    assert.deepEqual(inputs.map((i) => [i.dst_service, i.path, i.headers['user-agent'], i.decision, i.requests, `${i.first.proxy}:${i.first.seq}`, `${i.last.proxy}:${i.last.seq}`]), [
+      ['cart', '/a?page=2', 'curl/8', 'allow', 2, 'cart-1:1', 'cart-1:6'],
+      ['payments', '/a?page=2', 'curl/8', 'allow', 2, 'payments-1:0', 'payments-1:1'],
+      ['cart', '/b', undefined, 'deny', 1, 'cart-1:4', 'cart-1:4'],
+      ['cart', '/a?page=2', 'curl/9', 'allow', 1, 'cart-1:5', 'cart-1:5'],
+    ], 'by earliest request');
+    assert.deepEqual(inputs[0], {
+      src_service: 'web', src_identity: 'spiffe://t/ns/default/sa/web', dst_service: 'cart', method: 'POST', path: '/a?page=2',
+      headers: { 'user-agent': 'curl/8' }, decision: 'allow', decision_reason: 'ok', requests: 2,
+      first: { proxy: 'cart-1', stream: 'r', seq: 1, ts: t0 }, last: { proxy: 'cart-1', stream: 'r', seq: 6, ts: t0 + 4 },
+    });
+    assert.deepEqual([inputs[2].headers, inputs[2].src_identity], [{}, ''], 'nothing recorded: nothing read');
+    assert.equal((await s.inboundRequestInputs(t0, t0 + 10_000, 3)).length, 3, 'at most limit');
+    await assert.rejects(s.inboundRequestInputs(t0, t0 + 1, -1), { code: 'INGEST_ERR_CONFIG', message: /limit must be an integer >= 0/ });
+  });
 }

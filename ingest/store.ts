@@ -256,6 +256,29 @@ export interface RejectCounts { frames: number; by_code: Record<string, number> 
 /** How long the store keeps what it holds: days from the tables' TTL (null: no TTL, nothing is deleted), and the oldest tap kept. */
 export interface StoreRetention { taps_days: number | null; rollup_days: number | null; oldest_tap_ts: number | null }
 
+/** A tap by its id: which sidecar's stream, which event, when. */
+export interface TapId { proxy: string; stream: string; seq: number; ts: number }
+
+/**
+ * Inbound l7.requests alike in every field an authorization policy's input
+ * is built from, and in the decision their taps recorded: policy replay
+ * evaluates each such input once (TapStore.inboundRequestInputs).
+ */
+export interface InboundRequestInput {
+  src_service: string; src_identity: string; dst_service: string;
+  method: string;
+  /** As the tap keeps it: allow-listed query keys included. */
+  path: string;
+  /** The allow-listed headers the taps captured ({} when none). */
+  headers: Record<string, string>;
+  /** 'allow' | 'deny' | 'none', or '' when the taps recorded none. */
+  decision: string; decision_reason: string;
+  /** How many requests, and the earliest and latest of them. */
+  requests: number;
+  first: TapId;
+  last: TapId;
+}
+
 export interface TapStore {
   /** Creates tables and views if missing; safe to call on every start. */
   init(): Promise<void>;
@@ -302,6 +325,12 @@ export interface TapStore {
   countTaps(filter: TapFilter): Promise<number>;
   /** Newest raw taps matching the filter, newest first. */
   recentTaps(filter: TapFilter, limit: number): Promise<Record<string, unknown>[]>;
+  /**
+   * The distinct inputs of the inbound l7.request taps with from <= ts <
+   * until, by earliest request; at most `limit` of them (policy replay
+   * asks for limit + 1 and cuts the period smaller when there are more).
+   */
+  inboundRequestInputs(from: number, until: number, limit: number): Promise<InboundRequestInput[]>;
   /** Rollup buckets with fromMs <= bucket < untilMs, every subject of the scope, by bucket then subject. */
   rollupSeries(scope: RollupScope, fromMs: number, untilMs: number): Promise<RollupRow[]>;
   /** Rollup buckets per service and version with fromMs <= bucket < untilMs (one service if given), by bucket, service, version. */

@@ -19,6 +19,9 @@ export { baseRuntime as wasmRuntime } from './wasm/build.ts';
 export { readBundle, writeBundle, type Bundle } from './wasm/bundle.ts';
 export { loadWasmPolicy, hostBuiltins, type LoadedPolicy, type HostOptions } from './wasm/host.ts';
 export { loadBundleEntrypoint, PolicyBundleError, PolicyDecisionError, type BundleEntrypoint } from './bundle-entrypoint.ts';
+export { authzInput, requestPath, DEFAULT_POLICY_HEADERS, type AuthzInput, type AuthzRequest } from './authz-input.ts';
+export { replayPolicy, type ReplayOptions, type ReplayResult, type ReplayGroup, type ReplayProgress } from './replay.ts';
+export { loadAuthzPolicySource, type PolicySource } from './replay-source.ts';
 export { loadAuthzBundle, bundleDigest, AuthzBundleError, AuthzDecisionError, type AuthzPolicy, type AuthzDecision } from './authz-bundle.ts';
 
 export interface CompiledPolicy {

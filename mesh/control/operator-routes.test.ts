@@ -10,6 +10,7 @@ const ROUTES: [string, string, unknown][] = [
   ['POST', '/v1/identity/join-tokens', { service: 'payments', proxy: 'evil-1' }],
   ['POST', '/v1/identity/rotate-ca', undefined],
   ['PUT', '/v1/policy/bundle', 'allow all'],
+  ['POST', '/v1/policy/replay', { from: 0, until: 1, draft: { files: { 'd.rego': 'package meshlens.authz' } } }],
   ['GET', '/v1/routes', undefined],
   ['PUT', '/v1/routes/payments', { subsets: [{ version: 'v2', weight: 100 }] }],
   ['GET', '/v1/ejections', undefined],

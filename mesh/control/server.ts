@@ -18,6 +18,7 @@
 //     GET /v1/resilience, PUT|DELETE /v1/resilience/<service> (per-route overrides: ./route-resilience-api.ts),
 //     /v1/tuning, /v1/actions, /v1/rollouts (the tuning engine: ./tuning/tuning-api.ts),
 //     /v1/reports (compliance reports: ./reports-api.ts),
+//     POST /v1/policy/replay (a draft policy over recorded requests: ./policy-replay-api.ts),
 //     POST /v1/identity/rotate-ca (a new root, trusted at once, signing once
 //     every sidecar has renewed onto the new bundle: after one SVID lifetime)
 //   anyone:
@@ -39,6 +40,7 @@ import { Ejections, type Ejection } from './ejections.ts';
 import { IdentityApi, type IdentityCounters } from './identity-api.ts';
 import { remoteAddress, verifiedPeer } from './peer.ts';
 import { PolicyBundles, type PolicyStatus } from './policy-bundles.ts';
+import { policyReplay, type PolicyReplayApi } from './policy-replay-api.ts';
 import { rateLimitsApi } from './rate-limits-api.ts';
 import { RateLimits, type ServiceRateLimits } from './rate-limits.ts';
 import { ServiceRegistry } from './registry.ts';
@@ -93,6 +95,8 @@ export interface ControlPlaneOptions {
    * (writeConfigChange), or a ConfigLog over it. Absent: changes are not recorded.
    */
   changes?: ConfigChangeSink | ConfigLog;
+  /** Policy replay over the store's recorded requests (./policy-replay-api.ts). Absent: POST /v1/policy/replay answers 404. */
+  policyReplay?: Omit<PolicyReplayApi, 'current'>;
   /** Inbound authorization bundle (OPA .tar.gz with entrypoint AUTHZ_ENTRYPOINT) in force from the start. */
   policyBundle?: { bytes: Uint8Array; source: string };
   log?: (m: string) => void;
@@ -204,6 +208,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
   }
   changes?.start();
+  // Against the bundle enforced now, unless the operator names another.
+  const replay = opts.policyReplay ? policyReplay({ ...opts.policyReplay, current: () => policy.get(policy.digest) }) : null;
   let refusedSidecar = 0;
   let refusedOperator = 0;
   let handshakeFailures = 0;
@@ -220,6 +226,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     refused_changes: { ejections: ejections.refused, rate_limits: limits.refused, route_resilience: overrides.refused },
     ...(tuning ? { tuning: tuning.status() } : {}),
     ...(changes ? { config_log: changes.status() } : {}),
+    ...(replay ? { policy_replay: { ...replay.counters } } : {}),
     identity: {
       ...identity.counters, trust_domain: ca.trustDomain, refused_sidecar_requests: refusedSidecar,
       rotation: own.rotation(),
@@ -314,6 +321,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         case 'PUT /v1/policy/bundle':
           if (operator(req, res)) policy.put(req, res, () => streams.version);
           return;
+        case 'POST /v1/policy/replay':
+          if (!operator(req, res)) return;
+          if (!replay) return refuse(req, res, 404, 'MESH_ERR_NOT_FOUND', 'this control plane replays no policies (it runs without a store)');
+          return replay.serve(req, res);
         case 'GET /v1/status':
           if (operator(req, res)) reply(res, 200, status());
           return;

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { addLabel, labelProblems } from '../control/labels.ts';
+import { DEFAULT_POLICY_HEADERS as POLICY_HEADERS } from '../../policy/index.ts';
 
 export interface HostPort { host: string; port: number }
 
@@ -309,8 +310,8 @@ export interface ResolvedOptions extends Required<Omit<SidecarOptions, 'listen' 
   taps: Required<NonNullable<SidecarOptions['taps']>>;
 }
 
-/** Headers a policy commonly needs: who (authorization), what (content-type), correlation. */
-export const DEFAULT_POLICY_HEADERS = ['authorization', 'content-type', 'user-agent', 'x-request-id'];
+/** Headers a policy commonly needs: who (authorization), what (content-type), correlation; one list with replay's (policy/authz-input.ts). */
+export const DEFAULT_POLICY_HEADERS = [...POLICY_HEADERS];
 
 export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOptions {
   const service = o.service || 'workload';

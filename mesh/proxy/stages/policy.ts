@@ -4,7 +4,8 @@
 // 403 MESH_ERR_POLICY_DENIED with body {error, reason} (via the rescue
 // stage); the workload never sees a denied request.
 //
-// Input document, one per request (what a bundle's meshlens/authz/decision sees):
+// Input document, one per request (what a bundle's meshlens/authz/decision sees),
+// built by policy/authz-input.ts, which replay shares:
 //   {
 //     source:      { service: "web",    // from the caller's mTLS certificate (its SPIFFE id's
 //                                       // service); "external" without one (ingress, plaintext)
@@ -22,7 +23,7 @@
 // Anything else (undefined, another shape, an evaluation error) is a policy
 // error: deny with reason "policy_error", counted in stats().policy.errors.
 
-import type http from 'node:http';
+import { authzInput, requestPath } from '../../../policy/index.ts';
 import { MeshError } from '../errors.ts';
 import type { RequestContext } from '../context.ts';
 import type { Stage } from '../stage.ts';
@@ -47,32 +48,10 @@ function decide(ctx: RequestContext, next: () => Promise<void>): Promise<void> {
   return next();
 }
 
+/** The input document (policy/authz-input.ts, shared with replay) for this request. */
 export function policyInput(ctx: RequestContext): unknown {
-  return {
-    source: { service: ctx.src.service, identity: ctx.src.identity ?? '' },
-    destination: { service: ctx.dst.service },
-    request: {
-      method: ctx.req.method ?? '',
-      path: requestPath(ctx.req.url),
-      headers: allowedHeaders(ctx.req.headers, ctx.runtime.opts.policyHeaderAllow),
-    },
-  };
-}
-
-function requestPath(target = '/'): string {
-  let t = target.split('#')[0];
-  if (!t.startsWith('/')) {
-    try { t = new URL(t).pathname; } catch { t = '/'; }
-  }
-  const q = t.indexOf('?');
-  return q < 0 ? t : t.slice(0, q);
-}
-
-function allowedHeaders(headers: http.IncomingHttpHeaders, allow: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of allow) {
-    const v = headers[name];
-    if (v !== undefined) out[name] = Array.isArray(v) ? v.join(', ') : v;
-  }
-  return out;
+  return authzInput({
+    src_service: ctx.src.service, src_identity: ctx.src.identity ?? '', dst_service: ctx.dst.service,
+    method: ctx.req.method ?? '', target: ctx.req.url, headers: ctx.req.headers,
+  }, ctx.runtime.opts.policyHeaderAllow);
 }
