@@ -11,7 +11,7 @@ export const COMMAND_SUMMARIES = {
   sidecar: 'Run a sidecar proxy (see `meshlens sidecar --help`).',
   'demo-apps': 'Run demo workloads from a JSON spec (used by `meshlens up`).',
   schema: 'Print the ClickHouse DDL: single node, or a cluster with --cluster NAME; --legacy for servers before 22.2.',
-  policy: 'Rego policies as OPA WebAssembly: build a bundle, eval an entrypoint, test test_* rules.',
+  policy: 'Rego policies as OPA WebAssembly: build a bundle, eval an entrypoint, test test_* rules, replay a draft over recorded traffic.',
   collector: 'Run a tap collector: one member of the Kafka consumer group, writing to ClickHouse.',
   status: 'Show the control plane\'s registry, sidecars and collector counters.',
   token: 'Issue a one-use join token for a sidecar\'s first certificate: meshlens token create --service S --proxy P.',

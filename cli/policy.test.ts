@@ -39,6 +39,21 @@ test('policy eval on Rego prints only the result set as JSON and exits 0 ([] whe
   assert.equal(withData.stdout, '[{"result":"admin"}]\n', withData.stderr);
 });
 
+test('policy eval --strict-builtin-errors turns a builtin\'s error into a failed evaluation (exit 1, the error on stderr); without it the rule is undefined', async () => {
+  writeFileSync(join(dir, 'units.rego'), 'package u\n\nbytes := units.parse_bytes(input.size)\n');
+  writeFileSync(join(dir, 'bad-size.json'), '{"size":"twelve"}');
+  const args = ['eval', '--policy', join(dir, 'units.rego'), '--entrypoint', 'u/bytes', '--input', join(dir, 'bad-size.json')];
+  const lenient = await meshlens(args);
+  assert.equal(lenient.code, 0, lenient.stderr);
+  assert.equal(lenient.stdout, '[]\n');
+  const strict = await meshlens([...args, '--strict-builtin-errors']);
+  assert.equal(strict.code, 1);
+  assert.equal(strict.stdout, '');
+  assert.match(strict.stderr, /meshlens policy eval: .*units\.parse_bytes/);
+  const fine = await meshlens(['eval', '--policy', join(dir, 'units.rego'), '--entrypoint', 'u/bytes', '--input', '-', '--strict-builtin-errors'], '{"size":"12KB"}');
+  assert.equal(fine.stdout, '[{"result":12000}]\n', fine.stderr);
+});
+
 test('policy build writes an OPA bundle whose policy.wasm and data.json eval reads through the SDK', async () => {
   const out = join(dir, 'bundle.tar.gz');
   const b = await meshlens(['build', join(dir, 'authz.rego'), '-e', 'authz/allow', '-e', 'authz/reason', '-o', out, '--data', join(dir, 'admins.json')]);

@@ -14,7 +14,7 @@ export const summary = COMMAND_SUMMARIES.policy;
 
 const USAGE = `usage:
   meshlens policy build <file.rego|dir>… -e <entrypoint>… -o bundle.tar.gz [--data data.json]
-  meshlens policy eval --policy <file.rego|dir|bundle.tar.gz> --entrypoint <pkg/path/rule> --input <file.json|-> [--data <file.json>]
+  meshlens policy eval --policy <file.rego|dir|bundle.tar.gz> --entrypoint <pkg/path/rule> --input <file.json|-> [--data <file.json>] [--strict-builtin-errors]
   meshlens policy test <dir|file.rego>…
   meshlens policy replay --policy <draft.rego|dir|bundle.tar.gz> [--from 24h] [--until now] [--against <policy>|recorded] [--json]   (--help: all flags)`;
 
@@ -89,7 +89,9 @@ async function build(argv: string[]): Promise<void> {
 }
 
 async function evaluate(argv: string[]): Promise<void> {
-  const { flags, rest } = parseArgs(argv, { '--policy': 'policy', '-p': 'policy', '--entrypoint': 'e', '-e': 'e', '--input': 'input', '-i': 'input', '--data': 'data', '-d': 'data' });
+  // As `opa eval --strict-builtin-errors`: a builtin's error (units.parse_bytes("x"), a bad regex, …) fails the evaluation instead of making the expression undefined.
+  const strictBuiltinErrors = argv.includes('--strict-builtin-errors');
+  const { flags, rest } = parseArgs(argv.filter((a) => a !== '--strict-builtin-errors'), { '--policy': 'policy', '-p': 'policy', '--entrypoint': 'e', '-e': 'e', '--input': 'input', '-i': 'input', '--data': 'data', '-d': 'data' });
   const problems = [...rest.map((r) => `unexpected argument ${r}`), ...(['policy', 'e', 'input'] as const).filter((k) => flags[k]?.length !== 1).map((k) => `--${k === 'e' ? 'entrypoint' : k}: exactly one is required`)];
   if (problems.length) throw new UsageError(problems, USAGE);
   const ep = entrypointOf(flags.e[0]);
@@ -105,7 +107,7 @@ async function evaluate(argv: string[]): Promise<void> {
     wasm = await compiled(() => compileToWasm(readRegoFiles([p]), [ep]));
     if (!wasm) return;
   }
-  const policy = await loadWasmPolicy(wasm);
+  const policy = await loadWasmPolicy(wasm, { strictBuiltinErrors });
   if (!Object.hasOwn(policy.entrypoints, ep)) throw new UsageError([`entrypoint ${ep} is not in ${p} (has: ${Object.keys(policy.entrypoints).join(', ') || 'none'})`], USAGE);
   if (data !== undefined) policy.setData(data as object);
   let rs: unknown;
