@@ -16,7 +16,7 @@ import { createChdbStore } from '../ingest/index.ts';
 import { wasmRuntime, type ReplayResult } from '../policy/index.ts';
 import { CURRENT_REGO, DRAFT_REGO, knownRequests } from '../policy/testing/replay-policies.ts';
 import { seedRequests, type SeededTap } from '../policy/testing/replay-seed.ts';
-import { controlClient } from './control-client.ts';
+import { startControlChild, type ControlChild } from './testing/control-child.ts';
 
 const BIN = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
 
@@ -95,24 +95,10 @@ describe('with no control plane, the CLI opens the store itself', () => {
 });
 
 describe('with meshlens control running on the data dir, the CLI asks it', () => {
-  let control: Child;
-  let url: string;
-  const lines: string[] = [];
-  const where = () => ['--control', url, '--data-dir', data];
+  let control: ControlChild;
+  const where = () => ['--control', control.url, '--data-dir', data];
 
-  before(async () => {
-    const [port, ui] = await freePorts(2);
-    url = `https://127.0.0.1:${port}`;
-    control = new Child('control', ['control', '--data-dir', data, '--listen', `127.0.0.1:${port}`, '--ui', `127.0.0.1:${ui}`, '--no-models', '--report-every', 'off', '--policy', currentFile()], (l) => lines.push(l));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        if ((await (await controlClient({ url, dataDir: data })).request('GET', '/healthz')).status === 200) break;
-      } catch { /* not up yet */ }
-      if (!control.running || Date.now() > deadline) throw new Error(`meshlens control did not come up:\n${lines.slice(-30).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  });
+  before(async () => { control = await startControlChild(data, ['--policy', currentFile()]); });
   after(async () => { await control?.stop(); });
 
   test('by default the draft is compared with the bundle the control plane enforces; --against recorded with the taps\' decisions', async () => {

@@ -14,7 +14,7 @@ import { Child, freePorts } from '../demo/index.ts';
 import { createChdbStore } from '../ingest/index.ts';
 import { stampOf, type ReportFile, type ReportSummary } from '../policy/index.ts';
 import { seedMesh, type SeededMesh } from '../policy/compliance/testing/seed-mesh.ts';
-import { controlClient } from './control-client.ts';
+import { startControlChild, type ControlChild } from './testing/control-child.ts';
 
 const BIN = fileURLToPath(new URL('../bin/meshlens.js', import.meta.url));
 const chromiumMissing = existsSync('/usr/bin/chromium') ? null : 'needs Chromium; run as root: apt-get install -y chromium';
@@ -115,24 +115,10 @@ describe('with no control plane, the CLI opens the store itself', () => {
 });
 
 describe('with meshlens control running on the data dir, the CLI asks it', () => {
-  let control: Child;
-  let url: string;
-  const lines: string[] = [];
-  const where = () => ['--control', url, '--data-dir', data];
+  let control: ControlChild;
+  const where = () => ['--control', control.url, '--data-dir', data];
 
-  before(async () => {
-    const [port, ui] = await freePorts(2);
-    url = `https://127.0.0.1:${port}`;
-    control = new Child('control', ['control', '--data-dir', data, '--listen', `127.0.0.1:${port}`, '--ui', `127.0.0.1:${ui}`, '--no-models', '--report-every', 'off'], (l) => lines.push(l));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        if ((await (await controlClient({ url, dataDir: data })).request('GET', '/healthz')).status === 200) break;
-      } catch { /* not up yet: no token file, or nothing listening */ }
-      if (!control.running || Date.now() > deadline) throw new Error(`meshlens control did not come up:\n${lines.slice(-30).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  });
+  before(async () => { control = await startControlChild(data, []); });
   after(async () => { await control?.stop(); });
 
   test('the report is issued by the control plane: its list shows issued_by "api (operator)"', async () => {
