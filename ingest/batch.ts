@@ -255,7 +255,6 @@ export class LineSealer {
   readonly #hash = createHash('sha256');
   readonly #chunks: Buffer[] = [];
   #added = 0;
-  #bytes = 0;
 
   constructor(head: BatchFields & { count: number }, signer?: BatchSigner | null) {
     this.#head = head;
@@ -263,9 +262,6 @@ export class LineSealer {
     this.#schema = sealedSchema(BATCH_SCHEMA, this.#signer);
     this.#push(Buffer.from(`${JSON.stringify(headerOf(head, head.count, this.#schema))}\n`));
   }
-
-  /** Bytes of the frame so far (header and the lines added). */
-  get bytes(): number { return this.#bytes; }
 
   add(lines: readonly string[]): void {
     if (this.#added + lines.length > this.#head.count) throw new TypeError(`batch ${this.#head.batch} of ${this.#head.proxy}/${this.#head.stream}: ${this.#added + lines.length} event lines for a header of ${this.#head.count}`);
@@ -290,7 +286,6 @@ export class LineSealer {
   #push(b: Buffer): void {
     this.#hash.update(b);
     this.#chunks.push(b);
-    this.#bytes += b.length;
   }
 }
 

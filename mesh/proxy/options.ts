@@ -3,6 +3,7 @@
 // demo. Every problem is reported at once.
 
 import { readFileSync } from 'node:fs';
+import { DEFAULT_MAX_BATCH_SIZE } from './taps.ts';
 import { addLabel, labelProblems } from '../control/labels.ts';
 import { DEFAULT_POLICY_HEADERS as POLICY_HEADERS } from '../../policy/index.ts';
 
@@ -333,7 +334,7 @@ export function resolveOptions(o: SidecarOptions, pid = process.pid): ResolvedOp
       enabled: o.taps?.enabled ?? true,
       bufferSize: o.taps?.bufferSize ?? 100_000,
       batchSize: o.taps?.batchSize ?? 1_000,
-      maxBatchSize: o.taps?.maxBatchSize ?? 10_000,
+      maxBatchSize: o.taps?.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
       lingerMs: o.taps?.lingerMs ?? 100,
       retryInitialMs: o.taps?.retryInitialMs ?? 50,
       retryMaxMs: o.taps?.retryMaxMs ?? 5_000,

@@ -43,6 +43,9 @@ import { TapSpool, type TapSpoolCounters, type TapSpoolOptions } from './tap-spo
 /** Event lines sealed per step of a big batch (about 1 ms each). */
 const SEAL_STEP = 1_000;
 
+/** Taps a batch may take behind a backlog unless the options say otherwise (--tap-batch-max). */
+export const DEFAULT_MAX_BATCH_SIZE = 10_000;
+
 /** A batch sealed and in flight: its head, its frame (a retry resends it), and how many taps of each kind it carries. */
 type Sealed = { batch: SealedHead; frame: Buffer; kinds: Record<string, number> };
 type Unnumbered<T> = T extends unknown ? Omit<T, 'proxy' | 'seq'> : never;
@@ -251,10 +254,7 @@ export class TapEmitter {
     if (this.#linger) { clearTimeout(this.#linger); this.#linger = null; }
     if (this.#inFlight || this.#sealing || this.#closed || this.#queue.length === 0) return;
     const n = this.#batchLength(this.#o.publisher!.maxFrameBytes);
-    const sealer = new LineSealer({
-      proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
-      first_seq: this.#settledThrough + 1, lost: this.#lost, prev_hash: this.#prevHash, count: n,
-    }, this.#o.signer?.() ?? undefined);
+    const sealer = new LineSealer({ ...this.#nextHead(), count: n }, this.#o.signer?.() ?? undefined);
     this.#sealing = true;
     this.#sealStep(sealer, n, 0);
   }
@@ -307,7 +307,7 @@ export class TapEmitter {
    */
   #batchLength(maxFrameBytes: number): number {
     const q = this.#queue;
-    const most = Math.min(q.length, q.length > this.#o.batchSize ? Math.max(this.#o.batchSize, this.#o.maxBatchSize ?? 10_000) : q.length);
+    const most = Math.min(q.length, q.length > this.#o.batchSize ? Math.max(this.#o.batchSize, this.#o.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE) : q.length);
     const room = maxFrameBytes - 16 * 1024;
     let n = 0;
     for (let bytes = 0; n < most && (bytes += q[n].length + 1) <= room; n++);
@@ -354,11 +354,13 @@ export class TapEmitter {
    * was; only taps never sealed come through here again.
    */
   #seal(lines: string[]): Sealed {
-    const { batch, frame } = sealLines({
-      proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch,
-      first_seq: this.#settledThrough + 1, lost: this.#lost, lines, prev_hash: this.#prevHash,
-    }, this.#o.signer?.() ?? undefined);
+    const { batch, frame } = sealLines({ ...this.#nextHead(), lines }, this.#o.signer?.() ?? undefined);
     return { batch, frame, kinds: kindsOf(lines) };
+  }
+
+  /** The header of the next batch (nothing in flight: its first seq follows the last settled one). */
+  #nextHead() {
+    return { proxy: this.#o.proxy, stream: this.#o.stream, batch: this.#nextBatch, first_seq: this.#settledThrough + 1, lost: this.#lost, prev_hash: this.#prevHash };
   }
 
   /** Takes over an earlier process's stream where its spool left it. */
